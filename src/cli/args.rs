@@ -1,0 +1,188 @@
+//! The clap command tree.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use clap_complete::Shell;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "kloset",
+    version,
+    about = "Encrypted, deduplicated backups of directories and S3 buckets, into a local or S3 store",
+    after_help = "Without 'at', commands use $KLOSET_REPOSITORY, else the default store ('kloset store default'), else ~/.kloset."
+)]
+pub struct Cli {
+    /// No progress output.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Machine-readable output where a command has it.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Read the store passphrase from the first line of FILE.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub keyfile: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a store command against LOCATION: a path, fs:///path, s3://host/bucket[/prefix] or @name.
+    At {
+        location: String,
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
+    #[command(flatten)]
+    Repo(StoreCommand),
+    /// Manage named sources (what to back up).
+    Source {
+        #[command(subcommand)]
+        command: RegistryCommand,
+    },
+    /// Manage named stores (where backups live).
+    Store {
+        #[command(subcommand)]
+        command: RegistryCommand,
+    },
+    /// Manage named destinations (where to restore).
+    Destination {
+        #[command(subcommand)]
+        command: RegistryCommand,
+    },
+    /// Print a shell completion script.
+    Completion { shell: Shell },
+    /// Write man pages into DIR (one per subcommand).
+    #[command(hide = true)]
+    Manpages { dir: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StoreCommand {
+    /// Initialise a new store (asks for a passphrase twice, or reads KLOSET_PASSPHRASE).
+    Create(CreateArgs),
+    /// Back up a directory, file, s3:// location or @source into the store.
+    Backup(BackupArgs),
+    /// List snapshots, or the entries at ID[:/path] inside one.
+    Ls(LsArgs),
+    /// Restore a snapshot (or ID:/sub/path) to a directory, s3:// location or @destination.
+    Restore(RestoreArgs),
+    /// Show the store, or one snapshot or entry.
+    Info { snapshot: Option<String> },
+    /// Verify the store: every snapshot's trees and blobs are indexed and every pack exists.
+    Check {
+        /// Also download and decrypt every blob.
+        #[arg(long)]
+        read_data: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct CreateArgs {
+    /// Argon2id memory cost in MiB.
+    #[arg(long, default_value_t = 64, value_name = "MIB")]
+    pub kdf_memory_mib: u32,
+    /// Argon2id iterations.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub kdf_iterations: u32,
+    /// Target pack size in MiB.
+    #[arg(long, default_value_t = 16, value_name = "MIB")]
+    pub pack_size_mib: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    /// A path, s3://host/bucket[/prefix], or @source[:sub/path].
+    pub source: String,
+    /// Tag the snapshot (repeatable).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Read every file, ignoring the parent snapshot.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct LsArgs {
+    /// A snapshot id prefix (or `latest`), optionally with :/path.
+    pub snapshot: Option<String>,
+    /// Long listing: mode, owner, size, time, and S3 metadata.
+    #[arg(short, long)]
+    pub long: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    /// Where to restore: a directory, s3://host/bucket[/prefix] or @destination[:sub/path]. `-to` works too.
+    #[arg(long = "to", value_name = "DEST")]
+    pub to: String,
+    /// A snapshot id prefix (or `latest`), optionally with :/path.
+    pub snapshot: String,
+    /// Restore into a non-empty target, overwriting what is there.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RegistryCommand {
+    /// Register NAME: `add NAME location=... [key=value ...]` or `add NAME LOCATION [key=value ...]`.
+    Add {
+        name: String,
+        #[arg(required = true, value_name = "LOCATION|KEY=VALUE")]
+        args: Vec<String>,
+    },
+    /// Show entries (secrets masked unless --secrets).
+    Show {
+        names: Vec<String>,
+        #[arg(long)]
+        secrets: bool,
+        /// YAML output.
+        #[arg(long)]
+        yaml: bool,
+    },
+    /// List the names.
+    Ls,
+    /// Change options of NAME.
+    Set {
+        name: String,
+        #[arg(required = true, value_name = "KEY=VALUE")]
+        args: Vec<String>,
+    },
+    /// Remove options of NAME ('location' cannot be removed).
+    Unset {
+        name: String,
+        #[arg(required = true, value_name = "KEY")]
+        keys: Vec<String>,
+    },
+    /// Remove NAME.
+    Rm { name: String },
+    /// (stores only) Use NAME when `at` is omitted.
+    Default { name: String },
+    /// Add every entry of a YAML file laid out like config.example.yaml.
+    Import {
+        file: PathBuf,
+        /// Replace entries that already exist.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// clap cannot take `-to` (it reads `-t o`); the seed command lines use it, so rewrite it.
+pub fn normalise_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut passthrough = false;
+    for a in args {
+        if a == "--" {
+            passthrough = true;
+        }
+        if !passthrough && a == "-to" {
+            out.push("--to".to_string());
+        } else if let (false, Some(v)) = (passthrough, a.strip_prefix("-to=")) {
+            out.push(format!("--to={v}"));
+        } else {
+            out.push(a);
+        }
+    }
+    out
+}

@@ -1,0 +1,58 @@
+//! Command-line front end: parse, dispatch, and the output of each command.
+
+pub mod args;
+pub mod registry_cmds;
+pub mod store_cmds;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::CommandFactory;
+
+use crate::connectors::options::Role;
+use args::{Cli, Command};
+
+pub struct Ctx {
+    pub quiet: bool,
+    pub json: bool,
+    pub keyfile: Option<PathBuf>,
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    let ctx = Ctx {
+        quiet: cli.quiet,
+        json: cli.json,
+        keyfile: cli.keyfile,
+    };
+    match cli.command {
+        Command::At { location, command } => store_cmds::run(&ctx, Some(location), command).await,
+        Command::Repo(command) => store_cmds::run(&ctx, None, command).await,
+        Command::Source { command } => registry_cmds::run(&ctx, Role::Source, command),
+        Command::Store { command } => registry_cmds::run(&ctx, Role::Store, command),
+        Command::Destination { command } => registry_cmds::run(&ctx, Role::Destination, command),
+        Command::Completion { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "kloset", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Manpages { dir } => write_manpages(&dir),
+    }
+}
+
+/// One page for kloset and one per subcommand (kloset-backup.1, kloset-source-add.1, ...).
+pub fn write_manpages(dir: &std::path::Path) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let cmd = Cli::command();
+    write_page(dir, cmd, "kloset")
+}
+
+fn write_page(dir: &std::path::Path, cmd: clap::Command, name: &str) -> Result<()> {
+    let cmd = cmd.name(name.to_string());
+    let mut out = Vec::new();
+    clap_mangen::Man::new(cmd.clone()).render(&mut out)?;
+    std::fs::write(dir.join(format!("{name}.1")), out)?;
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let sub_name = format!("{name}-{}", sub.get_name());
+        write_page(dir, sub.clone(), &sub_name)?;
+    }
+    Ok(())
+}

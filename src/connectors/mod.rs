@@ -1,0 +1,77 @@
+//! Turning a resolved location (path, `s3://...`, or a registry entry) into a working store,
+//! source or destination. Nothing above this layer knows which kind it has.
+
+pub mod options;
+pub mod s3;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anyhow::Result;
+use object_store::local::LocalFileSystem;
+
+use crate::error::KlosetError;
+use crate::location::Location;
+use crate::repo::backend::Backend;
+
+/// A location with its connector options, as given directly or found in the registry.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    pub location: Location,
+    pub options: BTreeMap<String, String>,
+    /// `@name:sub/path` narrows a source or destination.
+    pub sub: Option<String>,
+    /// How to name it in messages: `@name` or the location (never a secret).
+    pub display: String,
+}
+
+impl Spec {
+    pub fn bare(location: Location) -> Spec {
+        let display = location.to_string();
+        Spec {
+            location,
+            options: BTreeMap::new(),
+            sub: None,
+            display,
+        }
+    }
+
+    pub fn option(&self, key: &str) -> Option<&str> {
+        self.options.get(key).map(String::as_str)
+    }
+}
+
+/// The store's backend. With `creating`, a missing local directory is made.
+pub fn open_store(spec: &Spec, creating: bool) -> Result<Backend> {
+    match &spec.location {
+        Location::Fs(path) => {
+            if creating {
+                std::fs::create_dir_all(path).map_err(|e| {
+                    KlosetError::Config(format!("cannot create store directory {}: {e}", path.display()))
+                })?;
+            } else if !path.join(crate::repo::CONFIG_KEY).exists() {
+                return Err(KlosetError::NotInitialised(spec.display.clone()).into());
+            }
+            let abs = std::path::absolute(path)?;
+            let store = LocalFileSystem::new_with_prefix(&abs)
+                .map_err(|e| KlosetError::Config(format!("store {}: {e}", spec.display)))?
+                .with_automatic_cleanup(true);
+            Ok(Backend::new(Arc::new(store), spec.display.clone()))
+        }
+        Location::S3(loc) => {
+            let store = s3::build(loc, &spec.options, &spec.display)?;
+            Ok(Backend::new(store, spec.display.clone()))
+        }
+    }
+}
+
+/// Requests in flight: S3 throughput comes from parallel requests, local disks saturate early.
+pub fn concurrency(spec: &Spec) -> usize {
+    if let Some(n) = spec.option("concurrency").and_then(|v| v.parse().ok()) {
+        return n;
+    }
+    match spec.location {
+        Location::Fs(_) => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) + 2,
+        Location::S3(_) => 16,
+    }
+}

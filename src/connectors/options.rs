@@ -1,0 +1,108 @@
+//! Which `key=value` options each connector accepts, and which of them are secrets.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+
+use crate::error::config;
+use crate::location::{self, Location};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Source,
+    Store,
+    Destination,
+}
+
+impl Role {
+    pub fn noun(self) -> &'static str {
+        match self {
+            Role::Source => "source",
+            Role::Store => "store",
+            Role::Destination => "destination",
+        }
+    }
+}
+
+pub const SECRET_KEYS: &[&str] = &["access_key", "secret_access_key", "passphrase", "session_token"];
+
+const S3_KEYS: &[&str] = &[
+    "location",
+    "access_key",
+    "secret_access_key",
+    "session_token",
+    "use_tls",
+    "region",
+    "endpoint",
+    "virtual_host",
+    "tls_insecure_no_verify",
+    "ca_cert",
+    "storage_class",
+    "concurrency",
+];
+const FS_KEYS: &[&str] = &["location", "concurrency"];
+const STORE_KEYS: &[&str] = &["passphrase", "passphrase_cmd"];
+const BOOL_KEYS: &[&str] = &["use_tls", "virtual_host", "tls_insecure_no_verify"];
+
+pub fn is_secret(key: &str) -> bool {
+    SECRET_KEYS.contains(&key)
+}
+
+pub fn valid_keys(role: Role, location: &Location) -> Vec<&'static str> {
+    let mut keys: Vec<&str> = match location {
+        Location::Fs(_) => FS_KEYS.to_vec(),
+        Location::S3(_) => S3_KEYS.to_vec(),
+    };
+    if role == Role::Store {
+        keys.extend_from_slice(STORE_KEYS);
+    }
+    keys
+}
+
+/// Checks a whole option set for one connector; errors list the valid keys.
+pub fn validate(role: Role, options: &BTreeMap<String, String>) -> Result<Location> {
+    let loc_text = options
+        .get("location")
+        .ok_or_else(|| config(format!("a {} needs location=...", role.noun())))?;
+    let location = location::parse(loc_text)?;
+    let valid = valid_keys(role, &location);
+    let kind = match location {
+        Location::Fs(_) => "filesystem",
+        Location::S3(_) => "s3",
+    };
+    for (key, value) in options {
+        if !valid.contains(&key.as_str()) {
+            return Err(config(format!(
+                "unknown option '{key}' for a {kind} {}: valid keys are {}",
+                role.noun(),
+                valid.join(", ")
+            )));
+        }
+        if BOOL_KEYS.contains(&key.as_str()) && parse_bool(value).is_none() {
+            return Err(config(format!("option {key} must be true or false")));
+        }
+        if key == "concurrency" && value.parse::<usize>().map_or(true, |n| n == 0) {
+            return Err(config("option concurrency must be a positive number"));
+        }
+    }
+    if matches!(location, Location::S3(_)) {
+        for required in ["access_key", "secret_access_key"] {
+            if !options.contains_key(required) {
+                return Err(config(format!(
+                    "an s3 {} needs {required}=...: valid keys are {}",
+                    role.noun(),
+                    valid.join(", ")
+                )));
+            }
+        }
+    }
+    Ok(location)
+}
+
+pub fn parse_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "1" | "on" => Some(true),
+        "false" | "no" | "0" | "off" => Some(false),
+        _ => None,
+    }
+}

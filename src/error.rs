@@ -1,0 +1,65 @@
+//! The errors kloset reports at its boundary, each with its own exit code.
+//!
+//! Inside, code uses `anyhow` with context; anything that a user can act on is raised as a
+//! `KlosetError` so `main` can print one line and exit with a code scripts can branch on.
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum KlosetError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("store at {0} is not initialised: run 'kloset at {0} create' first")]
+    NotInitialised(String),
+    #[error("store at {0} is already initialised: use it as it is, or choose another location")]
+    AlreadyInitialised(String),
+    #[error("wrong passphrase for store at {0}: check KLOSET_PASSPHRASE, the store's passphrase option, or what you typed")]
+    WrongPassphrase(String),
+    #[error("no passphrase available and no terminal to ask on: set KLOSET_PASSPHRASE, use --keyfile, or set the store's passphrase/passphrase_cmd option")]
+    NoPassphrase,
+    #[error("no snapshot matches '{0}': run 'kloset ls' to see the snapshot ids")]
+    UnknownSnapshot(String),
+    #[error("snapshot prefix '{0}' is ambiguous ({1} snapshots match): give more characters of the id")]
+    AmbiguousSnapshot(String, usize),
+    #[error("restore target {0} exists and is not empty: choose an empty or new directory, or pass --force to overwrite")]
+    TargetExists(String),
+    #[error("integrity error: {0}")]
+    Integrity(String),
+    #[error("{0}")]
+    Config(String),
+    #[error("{0}")]
+    Remote(String),
+    #[error("backup finished with {0} unreadable source entries (listed above); snapshot {1} holds everything else")]
+    PartialBackup(usize, String),
+    #[error("interrupted: no snapshot was written; run the same command again, data already uploaded is reused")]
+    Interrupted,
+}
+
+impl KlosetError {
+    /// Exit codes: distinct per kind so scripts can react; 1 is left for unexpected I/O failures.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            KlosetError::Usage(_) => 2,
+            KlosetError::PartialBackup(..) => 3,
+            KlosetError::NotInitialised(_) => 10,
+            KlosetError::AlreadyInitialised(_) => 11,
+            KlosetError::WrongPassphrase(_) => 12,
+            KlosetError::NoPassphrase => 13,
+            KlosetError::UnknownSnapshot(_) => 14,
+            KlosetError::AmbiguousSnapshot(..) => 15,
+            KlosetError::TargetExists(_) => 16,
+            KlosetError::Integrity(_) => 17,
+            KlosetError::Config(_) => 18,
+            KlosetError::Remote(_) => 19,
+            KlosetError::Interrupted => 130,
+        }
+    }
+}
+
+pub fn usage(msg: impl Into<String>) -> anyhow::Error {
+    KlosetError::Usage(msg.into()).into()
+}
+
+pub fn config(msg: impl Into<String>) -> anyhow::Error {
+    KlosetError::Config(msg.into()).into()
+}

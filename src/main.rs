@@ -1,0 +1,56 @@
+//! kloset: parse the command line, run it, and turn errors into one line and an exit code.
+
+mod cli;
+mod connectors;
+mod error;
+mod location;
+mod ops;
+mod passphrase;
+mod progress;
+mod registry;
+mod repo;
+
+use clap::Parser;
+
+use error::KlosetError;
+
+fn main() {
+    let args = cli::args::normalise_args(std::env::args());
+    let parsed = match cli::args::Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    // Deep trees recurse on rayon threads; give them room.
+    let _ = rayon::ThreadPoolBuilder::new()
+        .stack_size(32 * 1024 * 1024)
+        .build_global();
+    let _ = ctrlc::set_handler(|| {
+        if ops::backup::INTERRUPTED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            // A second Ctrl-C: stop now. The store stays consistent (the snapshot is the commit).
+            std::process::exit(130);
+        }
+    });
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("kloset: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let result = runtime.block_on(cli::run(parsed));
+    // Do not wait for idle connection pools and blocking threads.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    if let Err(err) = result {
+        let code = err
+            .chain()
+            .find_map(|e| e.downcast_ref::<KlosetError>())
+            .map(KlosetError::exit_code)
+            .unwrap_or(1);
+        let msg = match err.downcast_ref::<KlosetError>() {
+            Some(k) => k.to_string(),
+            None => format!("{err:#}"),
+        };
+        eprintln!("kloset: {msg}");
+        std::process::exit(code);
+    }
+}

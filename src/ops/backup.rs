@@ -1,0 +1,124 @@
+//! `kloset backup`: run a source through the saver, then commit: packs, index, snapshot.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use anyhow::{anyhow, Result};
+use chrono::Utc;
+
+use super::backup_fs::{FsArchiver, WalkStats};
+use super::saver::BlobSaver;
+use crate::error::KlosetError;
+use crate::progress::Progress;
+use crate::repo::id::Id;
+use crate::repo::snapshot::{Snapshot, Summary};
+use crate::repo::Repo;
+
+pub struct BackupOptions {
+    /// The source as the user named it, for display.
+    pub source_display: String,
+    pub tags: Vec<String>,
+    pub quiet: bool,
+    /// Read every file even when the parent says it is unchanged.
+    pub force: bool,
+    pub concurrency: usize,
+}
+
+pub struct BackupOutcome {
+    pub id: Id,
+    pub snapshot: Snapshot,
+    pub errors: Vec<String>,
+}
+
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+pub async fn backup_fs(repo: Arc<Repo>, root: PathBuf, opts: BackupOptions) -> Result<BackupOutcome> {
+    let started = Instant::now();
+    let root = std::path::absolute(&root)?;
+    let host = host_name();
+    let source_key = format!("fs:{}:{}", host, root.display());
+    let parent = if opts.force {
+        None
+    } else {
+        latest_for(&repo, &source_key).await?
+    };
+    let (saver, uploader) = BlobSaver::start(repo.clone(), opts.concurrency);
+    let progress = Progress::new(opts.quiet, "backup", None);
+    let rt = tokio::runtime::Handle::current();
+    let parent_tree = parent.as_ref().map(|(_, s)| s.tree);
+    let walk = {
+        let repo = repo.clone();
+        let saver = saver.clone();
+        let progress = progress.clone();
+        let root = root.clone();
+        tokio::task::spawn_blocking(move || {
+            let archiver = FsArchiver {
+                repo,
+                saver: saver.clone(),
+                rt,
+                progress,
+                stats: WalkStats::default(),
+                errors: Mutex::new(Vec::new()),
+                interrupted: &INTERRUPTED,
+            };
+            let tree = archiver.run(&root, parent_tree);
+            let tree = tree.and_then(|t| saver.flush().map(|_| t));
+            (tree, archiver.stats, archiver.errors.into_inner().unwrap_or_default())
+        })
+    };
+    let (tree, stats, errors) = walk.await?;
+    // The saver owns the channel's sender: consuming it lets the uploader drain and finish.
+    let saver_stats = Arc::try_unwrap(saver)
+        .map_err(|_| anyhow!("internal: saver still shared"))?
+        .into_stats();
+    let upload = uploader.await?;
+    progress.finish();
+    // The uploader's error explains a walk that stopped because uploads failed.
+    upload?;
+    let tree = tree?;
+    if INTERRUPTED.load(Ordering::Relaxed) {
+        return Err(KlosetError::Interrupted.into());
+    }
+    let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+    let summary = Summary {
+        files: load(&stats.files),
+        dirs: load(&stats.dirs),
+        symlinks: load(&stats.symlinks),
+        bytes: load(&stats.bytes),
+        files_read: load(&stats.files_read),
+        new_bytes: load(&saver_stats.new_bytes),
+        stored_bytes: load(&saver_stats.stored_bytes),
+        new_blobs: load(&saver_stats.new_blobs),
+        errors: errors.len() as u64,
+        duration_secs: started.elapsed().as_secs_f64(),
+    };
+    let snapshot = Snapshot {
+        time: Utc::now(),
+        host,
+        user: std::env::var("USER").unwrap_or_default(),
+        source: opts.source_display,
+        source_key,
+        tags: opts.tags,
+        tree,
+        parent: parent.map(|(id, _)| id),
+        summary,
+    };
+    let id = repo.save_snapshot(&snapshot).await?;
+    Ok(BackupOutcome { id, snapshot, errors })
+}
+
+/// The newest snapshot of the same source on the same host: the parent for change detection.
+pub async fn latest_for(repo: &Repo, source_key: &str) -> Result<Option<(Id, Snapshot)>> {
+    Ok(repo
+        .snapshots()
+        .await?
+        .into_iter()
+        .rev()
+        .find(|(_, s)| s.source_key == source_key))
+}
+
+pub fn host_name() -> String {
+    gethostname::gethostname().to_string_lossy().into_owned()
+}

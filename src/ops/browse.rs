@@ -1,0 +1,67 @@
+//! Naming things inside snapshots: `ID[:/path]`, and walking a tree to that path.
+
+use anyhow::Result;
+
+use crate::error::KlosetError;
+use crate::repo::id::Id;
+use crate::repo::snapshot::Snapshot;
+use crate::repo::tree::{Node, NodeKind, Tree};
+use crate::repo::Repo;
+
+/// `9f3c1a2b:/sub/dir` -> ("9f3c1a2b", "/sub/dir"); no colon means the whole snapshot.
+pub fn split_spec(spec: &str) -> (&str, &str) {
+    match spec.split_once(':') {
+        Some((id, path)) => (id, path),
+        None => (spec, ""),
+    }
+}
+
+pub enum Found {
+    /// The snapshot root, or a directory: its tree id and (for directories) its node.
+    Dir(Id, Option<Node>),
+    File(Node),
+}
+
+pub struct Resolved {
+    pub id: Id,
+    pub snapshot: Snapshot,
+    pub found: Found,
+}
+
+pub async fn resolve(repo: &Repo, spec: &str) -> Result<Resolved> {
+    let (prefix, path) = split_spec(spec);
+    let (id, snapshot) = repo.find_snapshot(prefix).await?;
+    let found = walk(repo, snapshot.tree, path, spec).await?;
+    Ok(Resolved { id, snapshot, found })
+}
+
+async fn walk(repo: &Repo, root: Id, path: &str, spec: &str) -> Result<Found> {
+    let mut current = Found::Dir(root, None);
+    for part in path.split('/').filter(|p| !p.is_empty()) {
+        let tree_id = match &current {
+            Found::Dir(id, _) => *id,
+            Found::File(_) => return Err(not_found(spec)),
+        };
+        let tree: Tree = repo.load_tree(&tree_id).await?;
+        // A name can hold a file and a directory (S3 keys `a` and `a/b`): prefer the directory
+        // while there is more path to walk.
+        let mut matches = tree.nodes.into_iter().filter(|n| n.name == part);
+        let first = matches.next().ok_or_else(|| not_found(spec))?;
+        let node = match matches.next() {
+            Some(second) if second.kind == NodeKind::Dir => second,
+            _ => first,
+        };
+        current = match node.kind {
+            NodeKind::Dir => Found::Dir(node.subtree.unwrap_or_default(), Some(node)),
+            _ => Found::File(node),
+        };
+    }
+    Ok(current)
+}
+
+fn not_found(spec: &str) -> anyhow::Error {
+    KlosetError::Usage(format!(
+        "no such path in snapshot: '{spec}': run 'kloset ls ID:/' to browse it"
+    ))
+    .into()
+}

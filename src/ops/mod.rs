@@ -1,0 +1,8 @@
+//! What the commands do, independent of how they were asked for.
+
+pub mod backup;
+pub mod backup_fs;
+pub mod browse;
+pub mod check;
+pub mod restore_fs;
+pub mod saver;

@@ -1,0 +1,187 @@
+//! The write half of a backup: chunk, id, dedup, seal and pack blobs on CPU threads, and upload
+//! finished packs with several requests in flight. Index files are written only for packs whose
+//! upload completed, so an interrupted backup leaves nothing that a later one cannot reuse.
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use anyhow::{anyhow, Result};
+use fastcdc::v2020::{FastCDC, Normalization, StreamCDC};
+use futures::StreamExt;
+use tokio::sync::mpsc;
+
+use crate::repo::config::ChunkerParams;
+use crate::repo::crypto::Keys;
+use crate::repo::id::Id;
+use crate::repo::index::{pack_key, BlobKind, IndexFile};
+use crate::repo::pack::{FinishedPack, PackBuilder};
+use crate::repo::tree::Tree;
+use crate::repo::Repo;
+
+/// Write an index file after this many uploaded packs so an interrupted run loses little.
+const PACKS_PER_INDEX: usize = 8;
+
+#[derive(Default)]
+pub struct SaverStats {
+    pub new_blobs: AtomicU64,
+    pub new_bytes: AtomicU64,
+    pub stored_bytes: AtomicU64,
+}
+
+pub struct BlobSaver {
+    keys: Arc<Keys>,
+    params: ChunkerParams,
+    pack_size: usize,
+    known: Mutex<HashSet<Id>>,
+    packer: Mutex<PackBuilder>,
+    tx: mpsc::Sender<FinishedPack>,
+    pub stats: SaverStats,
+}
+
+impl BlobSaver {
+    /// Returns the saver and the task that uploads what it packs.
+    pub fn start(repo: Arc<Repo>, concurrency: usize) -> (Arc<BlobSaver>, tokio::task::JoinHandle<Result<()>>) {
+        let (tx, rx) = mpsc::channel(2);
+        let known: HashSet<Id> = repo.index.blob_ids().copied().collect();
+        let pack_size = repo.config.pack_size as usize;
+        let saver = Arc::new(BlobSaver {
+            keys: repo.keys.clone(),
+            params: repo.config.chunker.clone(),
+            pack_size,
+            known: Mutex::new(known),
+            packer: Mutex::new(PackBuilder::with_capacity(pack_size + pack_size / 8)),
+            tx,
+            stats: SaverStats::default(),
+        });
+        let uploader = tokio::spawn(upload_packs(repo, rx, concurrency));
+        (saver, uploader)
+    }
+
+    pub fn is_known(&self, id: &Id) -> bool {
+        self.known.lock().expect("known set").contains(id)
+    }
+
+    /// Stores one blob unless the store (or this run) already has it.
+    pub fn save(&self, kind: BlobKind, data: &[u8]) -> Result<Id> {
+        let id = self.keys.blob_id(data);
+        if !self.known.lock().expect("known set").insert(id) {
+            return Ok(id);
+        }
+        let sealed = self.keys.seal(&id.0, data);
+        self.stats.new_blobs.fetch_add(1, Ordering::Relaxed);
+        self.stats.new_bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+        self.stats.stored_bytes.fetch_add(sealed.len() as u64, Ordering::Relaxed);
+        let full = {
+            let mut packer = self.packer.lock().expect("packer");
+            packer.add(id, kind, &sealed, data.len());
+            if packer.len() >= self.pack_size {
+                Some(std::mem::replace(
+                    &mut *packer,
+                    PackBuilder::with_capacity(self.pack_size + self.pack_size / 8),
+                ))
+            } else {
+                None
+            }
+        };
+        if let Some(pack) = full {
+            self.send(pack)?;
+        }
+        Ok(id)
+    }
+
+    pub fn save_tree(&self, tree: &Tree) -> Result<Id> {
+        let json = serde_json::to_vec(tree)?;
+        self.save(BlobKind::Tree, &json)
+    }
+
+    /// Content-defined chunks of an in-memory buffer; `on_chunk` sees each chunk's length.
+    pub fn save_chunked(&self, data: &[u8], on_chunk: &dyn Fn(u64)) -> Result<Vec<Id>> {
+        if data.is_empty() {
+            return Ok(Vec::new());
+        }
+        let chunker = FastCDC::with_level_and_seed(
+            data,
+            self.params.min_size,
+            self.params.avg_size,
+            self.params.max_size,
+            Normalization::Level1,
+            self.keys.chunker_seed,
+        );
+        let mut ids = Vec::new();
+        for c in chunker {
+            ids.push(self.save(BlobKind::Data, &data[c.offset..c.offset + c.length])?);
+            on_chunk(c.length as u64);
+        }
+        Ok(ids)
+    }
+
+    /// Streams a reader through the chunker without holding more than one chunk buffer.
+    pub fn save_chunked_reader(&self, reader: impl Read, on_chunk: &dyn Fn(u64)) -> Result<(Vec<Id>, u64)> {
+        let chunker = StreamCDC::with_level_and_seed(
+            reader,
+            self.params.min_size,
+            self.params.avg_size,
+            self.params.max_size,
+            Normalization::Level1,
+            self.keys.chunker_seed,
+        );
+        let mut ids = Vec::new();
+        let mut size = 0u64;
+        for c in chunker {
+            let c = c.map_err(|e| anyhow!("read failed: {e}"))?;
+            size += c.length as u64;
+            ids.push(self.save(BlobKind::Data, &c.data)?);
+            on_chunk(c.length as u64);
+        }
+        Ok((ids, size))
+    }
+
+    /// Sends the last, partly filled pack.
+    pub fn flush(&self) -> Result<()> {
+        let pack = std::mem::take(&mut *self.packer.lock().expect("packer"));
+        if !pack.is_empty() {
+            self.send(pack)?;
+        }
+        Ok(())
+    }
+
+    /// Ends the run: drops the sender so the uploader finishes once the queue is empty.
+    pub fn into_stats(self) -> SaverStats {
+        self.stats
+    }
+
+    fn send(&self, pack: PackBuilder) -> Result<()> {
+        let finished = pack.finish(&self.keys);
+        self.tx
+            .blocking_send(finished)
+            .map_err(|_| anyhow!("the pack uploader stopped (see the error it reported)"))
+    }
+}
+
+async fn upload_packs(repo: Arc<Repo>, mut rx: mpsc::Receiver<FinishedPack>, concurrency: usize) -> Result<()> {
+    let packs = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    let backend = repo.backend.clone();
+    let mut uploads = packs
+        .map(|pack| {
+            let backend = backend.clone();
+            async move {
+                backend.put(&pack_key(&pack.id), pack.bytes).await?;
+                Ok::<_, anyhow::Error>(pack.entry)
+            }
+        })
+        .buffer_unordered(concurrency.max(1));
+    let mut pending = IndexFile::default();
+    while let Some(done) = uploads.next().await {
+        pending.packs.push(done?);
+        if pending.packs.len() >= PACKS_PER_INDEX {
+            repo.write_index(&pending).await?;
+            pending.packs.clear();
+        }
+    }
+    if !pending.packs.is_empty() {
+        repo.write_index(&pending).await?;
+    }
+    Ok(())
+}

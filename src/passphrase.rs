@@ -1,0 +1,75 @@
+//! Where a store's passphrase comes from, in order: `--keyfile`, the store's `passphrase`
+//! option, its `passphrase_cmd`, `KLOSET_PASSPHRASE`, then a prompt on the terminal.
+
+use std::process::Command;
+
+use anyhow::{anyhow, Result};
+
+use crate::error::{config, KlosetError};
+
+#[derive(Clone, Debug, Default)]
+pub struct PassphraseSource {
+    pub keyfile: Option<std::path::PathBuf>,
+    pub passphrase: Option<String>,
+    pub passphrase_cmd: Option<String>,
+}
+
+impl PassphraseSource {
+    /// `confirm` asks twice when prompting (for `create`).
+    pub fn get(&self, confirm: bool) -> Result<String> {
+        if let Some(path) = &self.keyfile {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| config(format!("cannot read keyfile {}: {e}", path.display())))?;
+            return non_empty(first_line(&text), "the keyfile");
+        }
+        if let Some(p) = &self.passphrase {
+            return non_empty(p.clone(), "the store's passphrase option");
+        }
+        if let Some(cmd) = &self.passphrase_cmd {
+            let out = Command::new("sh")
+                .arg("-c")
+                .arg(cmd)
+                .output()
+                .map_err(|e| config(format!("cannot run passphrase_cmd: {e}")))?;
+            if !out.status.success() {
+                return Err(config(format!(
+                    "passphrase_cmd exited with {}: fix the command or set KLOSET_PASSPHRASE",
+                    out.status
+                )));
+            }
+            return non_empty(first_line(&String::from_utf8_lossy(&out.stdout)), "passphrase_cmd");
+        }
+        if let Ok(p) = std::env::var("KLOSET_PASSPHRASE") {
+            return non_empty(p, "KLOSET_PASSPHRASE");
+        }
+        prompt(confirm)
+    }
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or("").to_string()
+}
+
+fn non_empty(p: String, from: &str) -> Result<String> {
+    if p.is_empty() {
+        Err(config(format!("the passphrase from {from} is empty")))
+    } else {
+        Ok(p)
+    }
+}
+
+fn prompt(confirm: bool) -> Result<String> {
+    // rpassword reads from /dev/tty; without one this fails at once instead of hanging.
+    let first = rpassword::prompt_password("passphrase: ").map_err(|_| KlosetError::NoPassphrase)?;
+    if first.is_empty() {
+        return Err(config("empty passphrase: a store needs a passphrase"));
+    }
+    if confirm {
+        let again = rpassword::prompt_password("passphrase (again): ")
+            .map_err(|_| KlosetError::NoPassphrase)?;
+        if again != first {
+            return Err(anyhow!(KlosetError::Usage("the passphrases do not match: try again".into())));
+        }
+    }
+    Ok(first)
+}

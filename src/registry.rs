@@ -1,0 +1,158 @@
+//! The YAML connector registry: named sources, stores and destinations, referred to as `@name`.
+//!
+//! Lives in `$KLOSET_CONFIG_DIR`, else `$XDG_CONFIG_HOME/kloset`, else `~/.config/kloset`, as
+//! `registry.yaml`; written atomically (temp file, fsync, rename) with mode 0600 because it
+//! holds credentials. A file that does not parse is reported and never overwritten.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+use crate::connectors::options::{self, Role};
+use crate::connectors::Spec;
+use crate::error::config;
+
+pub type Options = BTreeMap<String, String>;
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registry {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_store: Option<String>,
+    #[serde(default)]
+    pub sources: BTreeMap<String, Options>,
+    #[serde(default)]
+    pub stores: BTreeMap<String, Options>,
+    #[serde(default)]
+    pub destinations: BTreeMap<String, Options>,
+}
+
+pub fn config_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("KLOSET_CONFIG_DIR") {
+        return PathBuf::from(d);
+    }
+    if let Some(d) = std::env::var_os("XDG_CONFIG_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d).join("kloset");
+    }
+    dirs::home_dir().unwrap_or_else(|| PathBuf::from(".")).join(".config").join("kloset")
+}
+
+pub fn registry_path() -> PathBuf {
+    config_dir().join("registry.yaml")
+}
+
+impl Registry {
+    pub fn load() -> Result<Registry> {
+        Self::load_from(&registry_path())
+    }
+
+    pub fn load_from(path: &Path) -> Result<Registry> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Registry::default()),
+            Err(e) => return Err(config(format!("cannot read registry {}: {e}", path.display()))),
+        };
+        if text.trim().is_empty() {
+            return Ok(Registry::default());
+        }
+        serde_yaml::from_str(&text).map_err(|e| {
+            let at = e
+                .location()
+                .map(|l| format!(" at line {}", l.line()))
+                .unwrap_or_default();
+            config(format!(
+                "registry {} is not valid{at}: {}; fix or move the file (kloset will not overwrite it)",
+                path.display(),
+                redact(&e.to_string())
+            ))
+        })
+    }
+
+    pub fn save(&self) -> Result<()> {
+        self.save_to(&registry_path())
+    }
+
+    pub fn save_to(&self, path: &Path) -> Result<()> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir)
+            .map_err(|e| config(format!("cannot create {}: {e}", dir.display())))?;
+        let text = serde_yaml::to_string(self)?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".registry.")
+            .permissions(std::fs::Permissions::from_mode(0o600))
+            .tempfile_in(dir)?;
+        tmp.write_all(text.as_bytes())?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(path)
+            .map_err(|e| config(format!("cannot write registry {}: {}", path.display(), e.error)))?;
+        Ok(())
+    }
+
+    pub fn entries(&self, role: Role) -> &BTreeMap<String, Options> {
+        match role {
+            Role::Source => &self.sources,
+            Role::Store => &self.stores,
+            Role::Destination => &self.destinations,
+        }
+    }
+
+    pub fn entries_mut(&mut self, role: Role) -> &mut BTreeMap<String, Options> {
+        match role {
+            Role::Source => &mut self.sources,
+            Role::Store => &mut self.stores,
+            Role::Destination => &mut self.destinations,
+        }
+    }
+
+    /// `@name` or `@name:sub/path` for a role, as a connector spec.
+    pub fn resolve(&self, role: Role, reference: &str) -> Result<Spec> {
+        let body = reference.strip_prefix('@').unwrap_or(reference);
+        let (name, sub) = match body.split_once(':') {
+            Some((n, s)) => (n, Some(s.trim_matches('/').to_string()).filter(|s| !s.is_empty())),
+            None => (body, None),
+        };
+        let opts = self.entries(role).get(name).ok_or_else(|| {
+            config(format!(
+                "unknown {} '@{name}': run 'kloset {} ls' to see the names, or 'kloset {} add {name} location=...'",
+                role.noun(),
+                role.noun(),
+                role.noun()
+            ))
+        })?;
+        if role == Role::Store && sub.is_some() {
+            return Err(config(format!("'{reference}': a store cannot be narrowed to a sub-path")));
+        }
+        let location = options::validate(role, opts)?;
+        Ok(Spec {
+            location,
+            options: opts.clone(),
+            sub,
+            display: format!("@{name}"),
+        })
+    }
+}
+
+/// serde_yaml quotes the offending text in some errors; it may be a secret.
+fn redact(msg: &str) -> String {
+    match msg.find(" at line") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.chars().take(120).collect(),
+    }
+}
+
+pub fn valid_name(name: &str) -> Result<()> {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+    {
+        return Err(config(format!(
+            "invalid name '{name}': use letters, digits, '-', '_' and '.'"
+        )));
+    }
+    Ok(())
+}

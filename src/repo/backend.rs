@@ -1,0 +1,143 @@
+//! The one storage abstraction: an `object_store::ObjectStore` plus the location it was built
+//! from, with errors turned into messages that name the store and the fix.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use anyhow::Result;
+use bytes::Bytes;
+use futures::TryStreamExt;
+use object_store::path::Path;
+use object_store::{ObjectStore, PutMode, PutOptions, PutPayload};
+
+use crate::error::KlosetError;
+
+#[derive(Clone)]
+pub struct Backend {
+    pub store: Arc<dyn ObjectStore>,
+    /// As the user wrote it (secrets never appear here).
+    pub display: String,
+}
+
+impl Backend {
+    pub fn new(store: Arc<dyn ObjectStore>, display: String) -> Backend {
+        Backend { store, display }
+    }
+
+    pub async fn get(&self, key: &str) -> Result<Option<Bytes>> {
+        match self.store.get(&Path::from(key)).await {
+            Ok(r) => Ok(Some(r.bytes().await.map_err(|e| self.remote(e))?)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.remote(e)),
+        }
+    }
+
+    pub async fn get_ranges(&self, key: &str, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        self.store
+            .get_ranges(&Path::from(key), ranges)
+            .await
+            .map_err(|e| self.remote(e))
+    }
+
+    pub async fn put(&self, key: &str, data: Bytes) -> Result<()> {
+        self.store
+            .put(&Path::from(key), PutPayload::from(data))
+            .await
+            .map_err(|e| self.remote(e))?;
+        Ok(())
+    }
+
+    /// Create-only put. Returns false when the object already exists.
+    pub async fn put_new(&self, key: &str, data: Bytes) -> Result<bool> {
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..Default::default()
+        };
+        match self
+            .store
+            .put_opts(&Path::from(key), PutPayload::from(data), opts)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. })
+            | Err(object_store::Error::Precondition { .. }) => Ok(false),
+            Err(e) => Err(self.remote(e)),
+        }
+    }
+
+    /// (key relative to the store, size) of every object under `prefix`.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<(String, u64)>> {
+        let metas: Vec<_> = self
+            .store
+            .list(Some(&Path::from(prefix)))
+            .try_collect()
+            .await
+            .map_err(|e| self.remote(e))?;
+        Ok(metas
+            .into_iter()
+            .map(|m| (m.location.to_string(), m.size))
+            .collect())
+    }
+
+    pub async fn delete(&self, key: &str) -> Result<()> {
+        match self.store.delete(&Path::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.remote(e)),
+        }
+    }
+
+    pub fn remote(&self, e: object_store::Error) -> anyhow::Error {
+        KlosetError::Remote(describe(&self.display, &e)).into()
+    }
+}
+
+/// One line naming the store and, where the cause is recognisable, what to do about it.
+pub fn describe(display: &str, e: &object_store::Error) -> String {
+    let text = format!("{e}");
+    let mut chain = String::new();
+    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(s) = src {
+        chain.push_str(&format!(" {s}"));
+        src = s.source();
+    }
+    let all = format!("{text}{chain}").to_lowercase();
+    let hint = if all.contains("nosuchbucket") || all.contains("bucket does not exist") {
+        "the bucket does not exist: create it, or run 'create' which makes it when it can"
+    } else if all.contains("invalidaccesskeyid")
+        || all.contains("signaturedoesnotmatch")
+        || all.contains("accessdenied")
+        || all.contains("forbidden")
+        || all.contains("403")
+    {
+        "access denied: check access_key and secret_access_key"
+    } else if all.contains("connection refused") || all.contains("dns error") || all.contains("timed out") {
+        "cannot reach the endpoint: check the host, port and that the server is running"
+    } else if all.contains("invalid http version")
+        || all.contains("wrong version number")
+        || all.contains("tls")
+        || all.contains("certificate")
+        || all.contains("ssl")
+    {
+        "TLS mismatch: check use_tls (true for https, false for http) and the server certificate"
+    } else {
+        ""
+    };
+    let first_line = text.lines().next().unwrap_or("").to_string();
+    if hint.is_empty() {
+        format!("store {display}: {first_line}")
+    } else {
+        format!("store {display}: {hint} ({})", truncate(&first_line, 160))
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.len() <= n {
+        s.to_string()
+    } else {
+        let mut end = n;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}...", &s[..end])
+    }
+}

@@ -1,0 +1,106 @@
+//! The plaintext `config` object: format version, store id, chunker and KDF parameters, and
+//! the master key wrapped under the passphrase-derived key.
+
+use anyhow::{anyhow, Result};
+use argon2::{Algorithm, Argon2, Params, Version};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::crypto::{random_bytes, unwrap_key, wrap_key};
+use super::id::Id;
+
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ChunkerParams {
+    pub min_size: u32,
+    pub avg_size: u32,
+    pub max_size: u32,
+}
+
+impl Default for ChunkerParams {
+    fn default() -> Self {
+        ChunkerParams {
+            min_size: 512 * 1024,
+            avg_size: 1024 * 1024,
+            max_size: 8 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct KdfParams {
+    pub algorithm: String,
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    pub salt: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StoreConfig {
+    pub format: String,
+    pub version: u32,
+    pub id: Id,
+    pub created: DateTime<Utc>,
+    pub chunker: ChunkerParams,
+    pub pack_size: u64,
+    pub kdf: KdfParams,
+    /// Hex of `nonce || AES-256-GCM(kek, master key) || tag`, with the store id as AAD.
+    pub master_key: String,
+}
+
+pub struct KdfCost {
+    pub memory_kib: u32,
+    pub iterations: u32,
+}
+
+impl StoreConfig {
+    /// A new store config and its fresh random master key.
+    pub fn new(passphrase: &str, cost: KdfCost, pack_size: u64) -> Result<(StoreConfig, [u8; 32])> {
+        let master: [u8; 32] = random_bytes();
+        let id = Id(random_bytes());
+        let kdf = KdfParams {
+            algorithm: "argon2id".into(),
+            memory_kib: cost.memory_kib,
+            iterations: cost.iterations,
+            parallelism: 1,
+            salt: hex::encode(random_bytes::<16>()),
+        };
+        let kek = derive_kek(passphrase, &kdf)?;
+        let wrapped = wrap_key(&kek, &id.0, &master);
+        let config = StoreConfig {
+            format: "kloset".into(),
+            version: FORMAT_VERSION,
+            id,
+            created: Utc::now(),
+            chunker: ChunkerParams::default(),
+            pack_size,
+            kdf,
+            master_key: hex::encode(wrapped),
+        };
+        Ok((config, master))
+    }
+
+    /// None means the passphrase is wrong.
+    pub fn unlock(&self, passphrase: &str) -> Result<Option<[u8; 32]>> {
+        let kek = derive_kek(passphrase, &self.kdf)?;
+        let wrapped = hex::decode(&self.master_key)
+            .map_err(|_| anyhow!("config: master_key is not hex"))?;
+        Ok(unwrap_key(&kek, &self.id.0, &wrapped))
+    }
+}
+
+fn derive_kek(passphrase: &str, kdf: &KdfParams) -> Result<[u8; 32]> {
+    if kdf.algorithm != "argon2id" {
+        return Err(anyhow!("config: unsupported KDF '{}'", kdf.algorithm));
+    }
+    let params = Params::new(kdf.memory_kib, kdf.iterations, kdf.parallelism, Some(32))
+        .map_err(|e| anyhow!("config: bad Argon2id parameters: {e}"))?;
+    let salt = hex::decode(&kdf.salt).map_err(|_| anyhow!("config: KDF salt is not hex"))?;
+    let mut out = [0u8; 32];
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password_into(passphrase.as_bytes(), &salt, &mut out)
+        .map_err(|e| anyhow!("Argon2id failed: {e}"))?;
+    Ok(out)
+}

@@ -1,0 +1,189 @@
+//! Keys and sealing: keyed BLAKE3 blob ids, zstd when it pays, AES-256-GCM with random nonces.
+//!
+//! A sealed object is `nonce (12) || ciphertext || tag (16)`. The plaintext starts with one
+//! byte saying how the rest is encoded (0 = raw, 1 = zstd) so that incompressible data costs
+//! no decompression on restore.
+
+use aes_gcm::aead::{AeadInPlace, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce, Tag};
+use anyhow::{bail, Result};
+use rand::RngCore;
+
+use super::id::Id;
+
+const NONCE_LEN: usize = 12;
+const TAG_LEN: usize = 16;
+const RAW: u8 = 0;
+const ZSTD: u8 = 1;
+/// Below this size a blob is compressed whole; above it, a sample decides first, because
+/// compressing already-compressed media is the slowest stage of the pipeline and gains nothing.
+const SAMPLE_FROM: usize = 128 * 1024;
+const SAMPLE_LEN: usize = 64 * 1024;
+
+pub struct Keys {
+    id_key: [u8; 32],
+    cipher: Aes256Gcm,
+    pub chunker_seed: u64,
+}
+
+impl Keys {
+    pub fn from_master(master: &[u8; 32]) -> Keys {
+        let id_key = blake3::derive_key("kloset v1 blob id", master);
+        let data_key = blake3::derive_key("kloset v1 data encryption", master);
+        let seed = blake3::derive_key("kloset v1 chunker seed", master);
+        Keys {
+            id_key,
+            cipher: Aes256Gcm::new(&data_key.into()),
+            chunker_seed: u64::from_le_bytes(seed[..8].try_into().expect("8 bytes")),
+        }
+    }
+
+    /// Keyed, so a blob id reveals nothing about content to someone without the key.
+    pub fn blob_id(&self, plaintext: &[u8]) -> Id {
+        Id(*blake3::keyed_hash(&self.id_key, plaintext).as_bytes())
+    }
+
+    /// Compress (when it helps) and encrypt, binding the ciphertext to `aad`.
+    pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+        let mut buf = Vec::with_capacity(NONCE_LEN + 1 + plaintext.len() + TAG_LEN);
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::thread_rng().fill_bytes(&mut nonce);
+        buf.extend_from_slice(&nonce);
+        if worth_compressing(plaintext) {
+            buf.push(ZSTD);
+            let mut enc = zstd::bulk::Compressor::new(1).expect("zstd level 1");
+            let bound = zstd::zstd_safe::compress_bound(plaintext.len());
+            buf.reserve(bound);
+            let start = buf.len();
+            buf.resize(start + bound, 0);
+            match enc.compress_to_buffer(plaintext, &mut buf[start..]) {
+                Ok(n) if n < plaintext.len() => buf.truncate(start + n),
+                _ => {
+                    buf.truncate(NONCE_LEN);
+                    buf.push(RAW);
+                    buf.extend_from_slice(plaintext);
+                }
+            }
+        } else {
+            buf.push(RAW);
+            buf.extend_from_slice(plaintext);
+        }
+        let tag = self
+            .cipher
+            .encrypt_in_place_detached(Nonce::from_slice(&nonce), aad, &mut buf[NONCE_LEN..])
+            .expect("AES-GCM encryption cannot fail for in-memory buffers");
+        buf.extend_from_slice(&tag);
+        buf
+    }
+
+    /// Decrypt and decompress; any tampering or wrong key fails the tag check.
+    pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>> {
+        if sealed.len() < NONCE_LEN + 1 + TAG_LEN {
+            bail!("sealed object is truncated ({} bytes)", sealed.len());
+        }
+        let (nonce, rest) = sealed.split_at(NONCE_LEN);
+        let (body, tag) = rest.split_at(rest.len() - TAG_LEN);
+        let mut buf = body.to_vec();
+        self.cipher
+            .decrypt_in_place_detached(
+                Nonce::from_slice(nonce),
+                aad,
+                &mut buf,
+                Tag::from_slice(tag),
+            )
+            .map_err(|_| anyhow::anyhow!("authentication failed (data corrupted or tampered)"))?;
+        match buf[0] {
+            RAW => {
+                buf.remove(0);
+                Ok(buf)
+            }
+            ZSTD => Ok(zstd::stream::decode_all(&buf[1..])?),
+            other => bail!("unknown encoding byte {other}"),
+        }
+    }
+}
+
+fn worth_compressing(data: &[u8]) -> bool {
+    if data.len() < 64 {
+        return false;
+    }
+    if data.len() < SAMPLE_FROM {
+        return true;
+    }
+    let sample = &data[..SAMPLE_LEN];
+    match zstd::bulk::compress(sample, 1) {
+        Ok(c) => c.len() < sample.len() * 9 / 10,
+        Err(_) => false,
+    }
+}
+
+/// A key wrapped under a passphrase-derived key; stored in the plaintext `config`.
+pub fn wrap_key(kek: &[u8; 32], aad: &[u8], key: &[u8; 32]) -> Vec<u8> {
+    let cipher = Aes256Gcm::new(kek.into());
+    let mut nonce = [0u8; NONCE_LEN];
+    rand::thread_rng().fill_bytes(&mut nonce);
+    let mut buf = key.to_vec();
+    let tag = cipher
+        .encrypt_in_place_detached(Nonce::from_slice(&nonce), aad, &mut buf)
+        .expect("in-memory encryption");
+    let mut out = nonce.to_vec();
+    out.extend_from_slice(&buf);
+    out.extend_from_slice(&tag);
+    out
+}
+
+/// Returns None when the tag does not verify: the passphrase was wrong.
+pub fn unwrap_key(kek: &[u8; 32], aad: &[u8], wrapped: &[u8]) -> Option<[u8; 32]> {
+    if wrapped.len() != NONCE_LEN + 32 + TAG_LEN {
+        return None;
+    }
+    let cipher = Aes256Gcm::new(kek.into());
+    let (nonce, rest) = wrapped.split_at(NONCE_LEN);
+    let (body, tag) = rest.split_at(32);
+    let mut buf = body.to_vec();
+    cipher
+        .decrypt_in_place_detached(Nonce::from_slice(nonce), aad, &mut buf, Tag::from_slice(tag))
+        .ok()?;
+    buf.try_into().ok()
+}
+
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut out = [0u8; N];
+    rand::thread_rng().fill_bytes(&mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seal_open_round_trip_and_tamper() {
+        let keys = Keys::from_master(&[7u8; 32]);
+        for data in [vec![], vec![1u8; 10], vec![b'a'; 300_000], random_vec(200_000)] {
+            let sealed = keys.seal(b"aad", &data);
+            assert_eq!(keys.open(b"aad", &sealed).unwrap(), data);
+            assert!(keys.open(b"other", &sealed).is_err());
+            let mut bad = sealed.clone();
+            let mid = bad.len() / 2;
+            bad[mid] ^= 1;
+            assert!(keys.open(b"aad", &bad).is_err());
+        }
+        let compressible = vec![b'z'; 1 << 20];
+        assert!(keys.seal(b"", &compressible).len() < 100_000);
+    }
+
+    #[test]
+    fn wrapped_key_needs_the_right_kek() {
+        let key = [9u8; 32];
+        let wrapped = wrap_key(&[1u8; 32], b"store", &key);
+        assert_eq!(unwrap_key(&[1u8; 32], b"store", &wrapped), Some(key));
+        assert_eq!(unwrap_key(&[2u8; 32], b"store", &wrapped), None);
+    }
+
+    fn random_vec(n: usize) -> Vec<u8> {
+        let mut v = vec![0u8; n];
+        rand::thread_rng().fill_bytes(&mut v);
+        v
+    }
+}

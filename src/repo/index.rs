@@ -1,0 +1,107 @@
+//! The index: which pack holds each blob, and where. Stored as encrypted `index/<id>` files,
+//! each describing a set of packs that were fully uploaded before the file was written.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::id::Id;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlobKind {
+    Data,
+    Tree,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BlobEntry {
+    pub id: Id,
+    pub kind: BlobKind,
+    pub offset: u32,
+    /// Sealed length in the pack.
+    pub length: u32,
+    /// Plaintext length.
+    pub raw_length: u32,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PackEntry {
+    pub id: Id,
+    pub blobs: Vec<BlobEntry>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct IndexFile {
+    pub packs: Vec<PackEntry>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct BlobLocation {
+    pub pack: u32,
+    pub offset: u32,
+    pub length: u32,
+    pub raw_length: u32,
+    pub kind: BlobKind,
+}
+
+/// In memory: packs are numbered so each blob entry stays small (a few bytes plus its id).
+#[derive(Default)]
+pub struct Index {
+    packs: Vec<Id>,
+    pack_numbers: HashMap<Id, u32>,
+    blobs: HashMap<Id, BlobLocation>,
+}
+
+impl Index {
+    pub fn add_file(&mut self, file: &IndexFile) {
+        for pack in &file.packs {
+            let number = *self.pack_numbers.entry(pack.id).or_insert_with(|| {
+                self.packs.push(pack.id);
+                (self.packs.len() - 1) as u32
+            });
+            for b in &pack.blobs {
+                self.blobs.entry(b.id).or_insert(BlobLocation {
+                    pack: number,
+                    offset: b.offset,
+                    length: b.length,
+                    raw_length: b.raw_length,
+                    kind: b.kind,
+                });
+            }
+        }
+    }
+
+    pub fn get(&self, id: &Id) -> Option<BlobLocation> {
+        self.blobs.get(id).copied()
+    }
+
+    pub fn contains(&self, id: &Id) -> bool {
+        self.blobs.contains_key(id)
+    }
+
+    pub fn pack_id(&self, number: u32) -> Id {
+        self.packs[number as usize]
+    }
+
+    pub fn pack_ids(&self) -> &[Id] {
+        &self.packs
+    }
+
+    pub fn blob_ids(&self) -> impl Iterator<Item = &Id> {
+        self.blobs.keys()
+    }
+
+    pub fn blob_count(&self) -> usize {
+        self.blobs.len()
+    }
+
+    pub fn blobs(&self) -> impl Iterator<Item = (&Id, &BlobLocation)> {
+        self.blobs.iter()
+    }
+}
+
+pub fn pack_key(id: &Id) -> String {
+    let hex = id.hex();
+    format!("packs/{}/{}", &hex[..2], hex)
+}

@@ -1,0 +1,239 @@
+//! The store format: keys, blobs, packs, index, trees and snapshots on top of one `Backend`.
+
+pub mod backend;
+pub mod config;
+pub mod crypto;
+pub mod id;
+pub mod index;
+pub mod pack;
+pub mod snapshot;
+pub mod tree;
+
+use std::sync::Arc;
+
+use anyhow::{anyhow, Context, Result};
+use bytes::Bytes;
+use futures::{stream, StreamExt, TryStreamExt};
+
+use crate::error::KlosetError;
+use backend::Backend;
+use config::{KdfCost, StoreConfig};
+use crypto::Keys;
+use id::Id;
+use index::{pack_key, Index, IndexFile};
+use snapshot::Snapshot;
+use tree::Tree;
+
+pub const CONFIG_KEY: &str = "config";
+const INDEX_AAD: &[u8] = b"kloset index";
+const SNAPSHOT_AAD: &[u8] = b"kloset snapshot";
+/// Metadata reads (index files, snapshots, trees) in flight at once.
+const META_CONCURRENCY: usize = 32;
+
+pub struct Repo {
+    pub backend: Backend,
+    pub config: StoreConfig,
+    pub keys: Arc<Keys>,
+    pub index: Index,
+}
+
+impl Repo {
+    pub async fn create(
+        backend: &Backend,
+        passphrase: &str,
+        cost: KdfCost,
+        pack_size: u64,
+    ) -> Result<StoreConfig> {
+        if backend.get(CONFIG_KEY).await?.is_some() {
+            return Err(KlosetError::AlreadyInitialised(backend.display.clone()).into());
+        }
+        let (config, _master) = StoreConfig::new(passphrase, cost, pack_size)?;
+        let bytes = serde_json::to_vec_pretty(&config)?;
+        if !backend.put_new(CONFIG_KEY, Bytes::from(bytes)).await? {
+            return Err(KlosetError::AlreadyInitialised(backend.display.clone()).into());
+        }
+        Ok(config)
+    }
+
+    pub async fn read_config(backend: &Backend) -> Result<StoreConfig> {
+        let raw = backend
+            .get(CONFIG_KEY)
+            .await?
+            .ok_or_else(|| KlosetError::NotInitialised(backend.display.clone()))?;
+        let config: StoreConfig = serde_json::from_slice(&raw)
+            .with_context(|| format!("store {}: config is not valid", backend.display))?;
+        if config.format != "kloset" || config.version != config::FORMAT_VERSION {
+            return Err(anyhow!(
+                "store {} has format {} v{}, this kloset reads kloset v{}",
+                backend.display,
+                config.format,
+                config.version,
+                config::FORMAT_VERSION
+            ));
+        }
+        Ok(config)
+    }
+
+    /// Opens the store without loading the index (enough for listing snapshots).
+    pub async fn open(backend: Backend, passphrase: &str) -> Result<Repo> {
+        let config = Self::read_config(&backend).await?;
+        let master = config
+            .unlock(passphrase)?
+            .ok_or_else(|| KlosetError::WrongPassphrase(backend.display.clone()))?;
+        Ok(Repo {
+            backend,
+            config,
+            keys: Arc::new(Keys::from_master(&master)),
+            index: Index::default(),
+        })
+    }
+
+    pub async fn load_index(&mut self) -> Result<()> {
+        let keys = self.keys.clone();
+        let names = self.backend.list("index").await?;
+        let backend = self.backend.clone();
+        let files: Vec<IndexFile> = stream::iter(names)
+            .map(|(key, _)| {
+                let backend = backend.clone();
+                let keys = keys.clone();
+                async move {
+                    let raw = backend
+                        .get(&key)
+                        .await?
+                        .ok_or_else(|| anyhow!("index file {key} vanished while reading"))?;
+                    tokio::task::spawn_blocking(move || decode_index(&keys, &key, &raw)).await?
+                }
+            })
+            .buffer_unordered(META_CONCURRENCY)
+            .try_collect()
+            .await?;
+        let mut index = Index::default();
+        for f in &files {
+            index.add_file(f);
+        }
+        self.index = index;
+        Ok(())
+    }
+
+    pub async fn write_index(&self, file: &IndexFile) -> Result<Id> {
+        let json = serde_json::to_vec(file)?;
+        let sealed = self.keys.seal(INDEX_AAD, &json);
+        let id = Id::of_bytes(&sealed);
+        self.backend
+            .put(&format!("index/{}", id.hex()), Bytes::from(sealed))
+            .await?;
+        Ok(id)
+    }
+
+    pub async fn save_snapshot(&self, snap: &Snapshot) -> Result<Id> {
+        let json = serde_json::to_vec(snap)?;
+        let sealed = self.keys.seal(SNAPSHOT_AAD, &json);
+        let id = Id::of_bytes(&sealed);
+        self.backend
+            .put(&format!("snapshots/{}", id.hex()), Bytes::from(sealed))
+            .await?;
+        Ok(id)
+    }
+
+    pub async fn snapshot_ids(&self) -> Result<Vec<Id>> {
+        let mut ids = Vec::new();
+        for (key, _) in self.backend.list("snapshots").await? {
+            let name = key.rsplit('/').next().unwrap_or_default();
+            if let Ok(id) = Id::parse(name) {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    }
+
+    pub async fn load_snapshot(&self, id: &Id) -> Result<Snapshot> {
+        let raw = self
+            .backend
+            .get(&format!("snapshots/{}", id.hex()))
+            .await?
+            .ok_or_else(|| KlosetError::UnknownSnapshot(id.short()))?;
+        let json = self
+            .keys
+            .open(SNAPSHOT_AAD, &raw)
+            .map_err(|e| KlosetError::Integrity(format!("snapshot {}: {e}", id.short())))?;
+        Ok(serde_json::from_slice(&json)?)
+    }
+
+    /// All snapshots, oldest first.
+    pub async fn snapshots(&self) -> Result<Vec<(Id, Snapshot)>> {
+        let ids = self.snapshot_ids().await?;
+        let mut all: Vec<(Id, Snapshot)> = stream::iter(ids)
+            .map(|id| async move { Ok::<_, anyhow::Error>((id, self.load_snapshot(&id).await?)) })
+            .buffer_unordered(META_CONCURRENCY)
+            .try_collect()
+            .await?;
+        all.sort_by(|a, b| a.1.time.cmp(&b.1.time).then(a.0.cmp(&b.0)));
+        Ok(all)
+    }
+
+    /// A snapshot named by a unique id prefix, or `latest`.
+    pub async fn find_snapshot(&self, prefix: &str) -> Result<(Id, Snapshot)> {
+        if prefix == "latest" {
+            return self
+                .snapshots()
+                .await?
+                .pop()
+                .ok_or_else(|| KlosetError::UnknownSnapshot(prefix.to_string()).into());
+        }
+        let lower = prefix.to_ascii_lowercase();
+        let matches: Vec<Id> = self
+            .snapshot_ids()
+            .await?
+            .into_iter()
+            .filter(|id| !lower.is_empty() && id.hex().starts_with(&lower))
+            .collect();
+        match matches.len() {
+            0 => Err(KlosetError::UnknownSnapshot(prefix.to_string()).into()),
+            1 => Ok((matches[0], self.load_snapshot(&matches[0]).await?)),
+            n => Err(KlosetError::AmbiguousSnapshot(prefix.to_string(), n).into()),
+        }
+    }
+
+    /// Reads, decrypts and verifies one blob.
+    pub async fn read_blob(&self, id: &Id) -> Result<Vec<u8>> {
+        let loc = self.index.get(id).ok_or_else(|| {
+            KlosetError::Integrity(format!(
+                "blob {} is not in the index: run 'kloset check'",
+                id.short()
+            ))
+        })?;
+        let pack = self.index.pack_id(loc.pack);
+        let range = loc.offset as u64..(loc.offset + loc.length) as u64;
+        let data = self
+            .backend
+            .get_ranges(&pack_key(&pack), &[range])
+            .await?
+            .pop()
+            .ok_or_else(|| anyhow!("empty range read"))?;
+        open_blob(&self.keys, id, &data)
+    }
+
+    pub async fn load_tree(&self, id: &Id) -> Result<Tree> {
+        let raw = self.read_blob(id).await?;
+        serde_json::from_slice(&raw)
+            .map_err(|e| KlosetError::Integrity(format!("tree {} is malformed: {e}", id.short())).into())
+    }
+}
+
+/// Decrypts a blob and checks that its content hashes back to its id.
+pub fn open_blob(keys: &Keys, id: &Id, sealed: &[u8]) -> Result<Vec<u8>> {
+    let plain = keys
+        .open(&id.0, sealed)
+        .map_err(|e| KlosetError::Integrity(format!("blob {}: {e}", id.short())))?;
+    if keys.blob_id(&plain) != *id {
+        return Err(KlosetError::Integrity(format!("blob {} does not match its id", id.short())).into());
+    }
+    Ok(plain)
+}
+
+fn decode_index(keys: &Keys, key: &str, raw: &[u8]) -> Result<IndexFile> {
+    let json = keys
+        .open(INDEX_AAD, raw)
+        .map_err(|e| KlosetError::Integrity(format!("index file {key}: {e}")))?;
+    Ok(serde_json::from_slice(&json)?)
+}

@@ -1,0 +1,129 @@
+//! Trees: a directory is a blob listing its entries. Serialised as JSON (then zstd and
+//! encryption by the blob layer) so fields can be added without breaking old snapshots.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::id::Id;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeKind {
+    File,
+    Dir,
+    Symlink,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tree {
+    pub nodes: Vec<Node>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Node {
+    pub name: String,
+    /// Hex of the raw name when it is not valid UTF-8 (`name` then holds a lossy form).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_raw: Option<String>,
+    pub kind: NodeKind,
+    #[serde(default)]
+    pub mode: u32,
+    #[serde(default)]
+    pub uid: u32,
+    #[serde(default)]
+    pub gid: u32,
+    /// Nanoseconds since the Unix epoch.
+    #[serde(default)]
+    pub mtime: i64,
+    #[serde(default)]
+    pub ctime: i64,
+    #[serde(default)]
+    pub inode: u64,
+    #[serde(default)]
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub content: Vec<Id>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subtree: Option<Id>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_raw: Option<String>,
+    /// Present for entries that came from an S3 source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3: Option<S3Meta>,
+}
+
+/// What S3 keeps about an object beside its bytes. `None` in an optional field means the
+/// server did not report it; an empty map means it reported none.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct S3Meta {
+    /// The exact object key relative to the source prefix.
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_encoding: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_disposition: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_language: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<String>,
+    #[serde(default)]
+    pub user_metadata: BTreeMap<String, String>,
+    /// None: tags could not be read from this server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<String>,
+}
+
+impl Node {
+    pub fn new(name: String, kind: NodeKind) -> Node {
+        Node {
+            name,
+            name_raw: None,
+            kind,
+            mode: 0,
+            uid: 0,
+            gid: 0,
+            mtime: 0,
+            ctime: 0,
+            inode: 0,
+            size: 0,
+            content: Vec::new(),
+            subtree: None,
+            target: None,
+            target_raw: None,
+            s3: None,
+        }
+    }
+
+    /// The name as bytes, exactly as the source had it.
+    pub fn name_bytes(&self) -> Vec<u8> {
+        match &self.name_raw {
+            Some(raw) => hex::decode(raw).unwrap_or_else(|_| self.name.as_bytes().to_vec()),
+            None => self.name.as_bytes().to_vec(),
+        }
+    }
+
+    pub fn target_bytes(&self) -> Vec<u8> {
+        match (&self.target_raw, &self.target) {
+            (Some(raw), _) => hex::decode(raw).unwrap_or_default(),
+            (None, Some(t)) => t.as_bytes().to_vec(),
+            (None, None) => Vec::new(),
+        }
+    }
+}
+
+impl Tree {
+    pub fn find(&self, name: &str) -> Option<&Node> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+}
