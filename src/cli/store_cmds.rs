@@ -358,6 +358,8 @@ async fn run_check(ctx: &Ctx, spec: &Spec, read_data: bool) -> Result<()> {
         ))
         .into());
     }
-    println!("no problems found");
+    if !ctx.json {
+        println!("no problems found");
+    }
     Ok(())
 }

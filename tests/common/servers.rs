@@ -1,0 +1,148 @@
+//! Real S3 servers on 127.0.0.1 for the tests, started through `scripts/s3-server` once per test
+//! binary. They die with the test process (PR_SET_PDEATHSIG), so nothing is left running.
+
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Debug)]
+pub struct S3Server {
+    /// `127.0.0.1:PORT`
+    pub host: String,
+    pub access_key: String,
+    pub secret_key: String,
+    /// A bucket that exists when the server is up.
+    pub bucket: String,
+    pub data_dir: PathBuf,
+    pub kind: &'static str,
+}
+
+impl S3Server {
+    pub fn url(&self, bucket: &str, prefix: &str) -> String {
+        if prefix.is_empty() {
+            format!("s3://{}/{bucket}", self.host)
+        } else {
+            format!("s3://{}/{bucket}/{prefix}", self.host)
+        }
+    }
+
+    /// `key=value` arguments for `kloset ... add`.
+    pub fn credentials(&self) -> Vec<String> {
+        vec![
+            format!("access_key={}", self.access_key),
+            format!("secret_access_key={}", self.secret_key),
+            "use_tls=false".to_string(),
+        ]
+    }
+}
+
+fn script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/s3-server")
+}
+
+fn free_port_pair() -> u16 {
+    for _ in 0..100 {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        drop(l);
+        if port < 65000 && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port pair on 127.0.0.1");
+}
+
+/// Spawns from a thread that never exits: PDEATHSIG fires when the spawning *thread* ends.
+fn spawn_forever(make: impl FnOnce() -> Command + Send + 'static) {
+    let (tx, rx) = std::sync::mpsc::channel::<Result<(), String>>();
+    std::thread::spawn(move || {
+        let mut cmd = make();
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::inherit());
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child: std::io::Result<Child> = cmd.spawn();
+        match child {
+            Ok(_child) => {
+                tx.send(Ok(())).unwrap();
+                loop {
+                    std::thread::park();
+                }
+            }
+            Err(e) => tx.send(Err(e.to_string())).unwrap(),
+        }
+    });
+    rx.recv().unwrap().expect("start S3 server");
+}
+
+fn wait_for_port(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not start on 127.0.0.1:{port}: run 'scripts/s3-server install' first (the tests never skip S3)"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A single-node Garage with one key and bucket `kloset-test`.
+pub fn garage() -> &'static S3Server {
+    static SERVER: OnceLock<S3Server> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let port = free_port_pair();
+        let dir = tempfile::tempdir().unwrap().keep();
+        let server = S3Server {
+            host: format!("127.0.0.1:{port}"),
+            access_key: "GK0123456789abcdef01234567".into(),
+            secret_key: "aa4c3a9b3a8e0f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f8".into(),
+            bucket: "kloset-test".into(),
+            data_dir: dir.clone(),
+            kind: "garage",
+        };
+        let s = server.clone();
+        spawn_forever(move || {
+            let mut cmd = Command::new(script());
+            cmd.arg("garage")
+                .arg(&s.data_dir)
+                .arg(port.to_string())
+                .env("GARAGE_DEFAULT_ACCESS_KEY", &s.access_key)
+                .env("GARAGE_DEFAULT_SECRET_KEY", &s.secret_key)
+                .env("GARAGE_DEFAULT_BUCKET", &s.bucket);
+            cmd
+        });
+        wait_for_port(port, "Garage");
+        // The default bucket and key are created just after the API starts listening.
+        std::thread::sleep(Duration::from_millis(500));
+        server
+    })
+}
+
+/// moto's S3 server: in memory, any credentials, has object tagging.
+pub fn moto() -> &'static S3Server {
+    static SERVER: OnceLock<S3Server> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let port = free_port_pair();
+        let server = S3Server {
+            host: format!("127.0.0.1:{port}"),
+            access_key: "testing-key".into(),
+            secret_key: "testing-secret-key".into(),
+            bucket: "kloset-test".into(),
+            data_dir: PathBuf::new(),
+            kind: "moto",
+        };
+        spawn_forever(move || {
+            let mut cmd = Command::new(script());
+            cmd.arg("moto").arg(port.to_string());
+            cmd
+        });
+        wait_for_port(port, "moto");
+        server
+    })
+}

@@ -1,0 +1,187 @@
+//! The end-to-end suite against a store on the local filesystem, plus what only a local source
+//! can show (unreadable files, the default store, the seed's command shapes).
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+
+use common::{suite, Env};
+
+#[test]
+fn round_trip() {
+    let env = Env::new();
+    suite::round_trip(&env, env.path("store").to_str().unwrap());
+}
+
+#[test]
+fn incremental() {
+    let env = Env::new();
+    suite::incremental(&env, env.path("store").to_str().unwrap());
+}
+
+#[test]
+fn errors() {
+    let env = Env::new();
+    let store = format!("fs://{}", env.path("store").display());
+    suite::errors(&env, &store, env.path("never-created").to_str().unwrap());
+}
+
+#[test]
+fn killed_backup() {
+    let env = Env::new();
+    let store = env.path("store");
+    let packs = store.join("packs");
+    suite::killed_backup(&env, store.to_str().unwrap(), &|| suite::count_files(&packs));
+}
+
+#[test]
+fn default_store_is_home_dot_kloset() {
+    let env = Env::new();
+    let src = env.path("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("a"), b"alpha").unwrap();
+    env.run(&["create", "--kdf-memory-mib", "8", "--kdf-iterations", "1"]).ok();
+    assert!(env.path("home/.kloset/config").is_file());
+    env.run(&["backup", src.to_str().unwrap()]).ok();
+    let out = env.path("out");
+    env.run(&["restore", "-to", out.to_str().unwrap(), "latest"]).ok();
+    assert_eq!(fs::read(out.join("a")).unwrap(), b"alpha");
+
+    // KLOSET_REPOSITORY overrides the default.
+    let other = env.path("other");
+    let r = env.command(&["ls"]).env("KLOSET_REPOSITORY", &other).output().unwrap();
+    assert_eq!(r.status.code(), Some(10));
+}
+
+/// An unreadable file is reported, the rest is saved, and the exit code says so. Root reads
+/// everything, so as root the backup runs as `nobody` through setpriv.
+#[test]
+fn unreadable_source_file_is_reported_and_counted() {
+    let env = Env::new();
+    fs::set_permissions(env.dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
+    let src = env.path("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("readable"), b"fine").unwrap();
+    fs::write(src.join("secret"), b"nope").unwrap();
+    fs::set_permissions(src.join("secret"), fs::Permissions::from_mode(0o000)).unwrap();
+    let store = env.path("store");
+    env.create(store.to_str().unwrap()).ok();
+    chmod_recursive(env.dir.path());
+    fs::set_permissions(src.join("secret"), fs::Permissions::from_mode(0o000)).unwrap();
+
+    let mut cmd = env.command(&["--json", "at", store.to_str().unwrap(), "backup", src.to_str().unwrap()]);
+    if common::is_root() {
+        let inner = cmd;
+        let mut wrapped = std::process::Command::new("setpriv");
+        wrapped
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(inner.get_program())
+            .args(inner.get_args());
+        for (k, v) in inner.get_envs() {
+            match v {
+                Some(v) => wrapped.env(k, v),
+                None => wrapped.env_remove(k),
+            };
+        }
+        cmd = wrapped;
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("secret"), "{stderr}");
+    assert!(stderr.contains("1 unreadable"), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["snapshot"]["summary"]["errors"], 1);
+    assert_eq!(v["snapshot"]["summary"]["files"], 1);
+
+    let restored = env.path("restored");
+    env.run(&["at", store.to_str().unwrap(), "restore", "-to", restored.to_str().unwrap(), "latest"]).ok();
+    assert_eq!(fs::read(restored.join("readable")).unwrap(), b"fine");
+    assert!(!restored.join("secret").exists());
+}
+
+fn chmod_recursive(dir: &std::path::Path) {
+    for e in fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        let meta = fs::symlink_metadata(&p).unwrap();
+        if meta.is_dir() {
+            fs::set_permissions(&p, fs::Permissions::from_mode(0o777)).unwrap();
+            chmod_recursive(&p);
+        } else if meta.is_file() {
+            fs::set_permissions(&p, fs::Permissions::from_mode(0o666)).unwrap();
+        }
+    }
+}
+
+#[test]
+fn corrupt_pack_is_detected_by_check_and_restore() {
+    let env = Env::new();
+    let store = env.path("store");
+    let src = env.path("src");
+    common::make_fixture(&src);
+    env.create(store.to_str().unwrap()).ok();
+    let id = env.backup(store.to_str().unwrap(), src.to_str().unwrap())["id"].as_str().unwrap().to_string();
+    // Flip one byte in the middle of every pack.
+    let mut packs = Vec::new();
+    collect_files(&store.join("packs"), &mut packs);
+    assert!(!packs.is_empty());
+    for p in &packs {
+        let mut bytes = fs::read(p).unwrap();
+        let mid = bytes.len() / 3;
+        bytes[mid] ^= 0x55;
+        fs::set_permissions(p, fs::Permissions::from_mode(0o644)).unwrap();
+        fs::write(p, bytes).unwrap();
+    }
+    let r = env.run(&["at", store.to_str().unwrap(), "check", "--read-data"]).code(17);
+    assert!(r.stderr.contains("problem:"), "{}", r.stderr);
+    let out = env.path("out");
+    let r = env.run(&["at", store.to_str().unwrap(), "restore", "-to", out.to_str().unwrap(), &id]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("integrity") || r.stderr.contains("authentication"), "{}", r.stderr);
+}
+
+fn collect_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for e in fs::read_dir(dir).unwrap().flatten() {
+        if e.path().is_dir() {
+            collect_files(&e.path(), out);
+        } else {
+            out.push(e.path());
+        }
+    }
+}
+
+#[test]
+fn interrupt_with_ctrl_c_leaves_a_usable_store() {
+    let env = Env::new();
+    let store = env.path("store");
+    let src = env.path("src");
+    fs::create_dir_all(&src).unwrap();
+    for i in 0..12 {
+        fs::write(src.join(format!("part-{i}")), common::pseudo_random(i, 8 * 1024 * 1024)).unwrap();
+    }
+    env.create(store.to_str().unwrap()).ok();
+    let child = env
+        .command(&["at", store.to_str().unwrap(), "backup", src.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let packs = store.join("packs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while suite::count_files(&packs) < 1 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let snaps = env.run(&["--json", "at", store.to_str().unwrap(), "ls"]).ok().json();
+    assert_eq!(snaps.as_array().unwrap().len(), 0);
+    env.run(&["at", store.to_str().unwrap(), "check"]).ok();
+    let v = env.backup(store.to_str().unwrap(), src.to_str().unwrap());
+    let out_dir = env.path("out");
+    env.run(&["at", store.to_str().unwrap(), "restore", "-to", out_dir.to_str().unwrap(), v["id"].as_str().unwrap()]).ok();
+    common::assert_same_tree(&src, &out_dir);
+}
