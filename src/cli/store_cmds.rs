@@ -85,6 +85,18 @@ async fn create(ctx: &Ctx, spec: &Spec, a: CreateArgs) -> Result<()> {
         return Err(usage("--pack-size-mib must be between 1 and 512"));
     }
     let backend = connectors::open_store(spec, true)?;
+    if let Location::S3(loc) = &spec.location {
+        if connectors::s3::bucket_missing(backend.store.as_ref()).await {
+            if !connectors::s3::create_bucket(loc, &spec.options, &spec.display).await? {
+                return Err(KlosetError::Remote(format!(
+                    "bucket '{}' does not exist and these credentials cannot create it: create it with your S3 tools, then run create again",
+                    loc.bucket
+                ))
+                .into());
+            }
+            eprintln!("created bucket '{}'", loc.bucket);
+        }
+    }
     if Repo::read_config(&backend).await.is_ok() {
         return Err(KlosetError::AlreadyInitialised(spec.display.clone()).into());
     }

@@ -5,23 +5,82 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
-use object_store::aws::AmazonS3Builder;
+use futures::StreamExt;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::signer::Signer;
+use reqwest::Method;
 use object_store::prefix::PrefixStore;
 use object_store::{BackoffConfig, Certificate, ClientOptions, ObjectStore, RetryConfig};
 
 use super::options::parse_bool;
 use crate::error::config;
 use crate::location::S3Location;
+use crate::repo::backend::is_missing_bucket;
 
 pub fn build(loc: &S3Location, opts: &BTreeMap<String, String>, display: &str) -> Result<Arc<dyn ObjectStore>> {
-    let flag = |k: &str, default: bool| opts.get(k).and_then(|v| parse_bool(v)).unwrap_or(default);
-    let use_tls = flag("use_tls", true);
-    let scheme = if use_tls { "https" } else { "http" };
-    let region = opts
-        .get("region")
+    let store = build_bucket(loc, opts, display)?;
+    if loc.prefix.is_empty() {
+        Ok(Arc::new(store))
+    } else {
+        Ok(Arc::new(PrefixStore::new(store, loc.prefix.as_str())))
+    }
+}
+
+/// True when listing answers that the bucket does not exist.
+pub async fn bucket_missing(store: &dyn ObjectStore) -> bool {
+    match store.list(None).next().await {
+        Some(Err(e)) => is_missing_bucket(&e),
+        _ => false,
+    }
+}
+
+/// CreateBucket through a presigned URL from object_store's signer, so the request is signed
+/// by the same code as all other S3 traffic. Ok(false): the server refused (no permission).
+pub async fn create_bucket(loc: &S3Location, opts: &BTreeMap<String, String>, display: &str) -> Result<bool> {
+    let store = build_bucket(loc, opts, display)?;
+    let url = store
+        .signed_url(Method::PUT, &object_store::path::Path::from(""), Duration::from_secs(300))
+        .await
+        .map_err(|e| config(format!("cannot sign CreateBucket for {display}: {e}")))?;
+    let region = region_of(loc, opts);
+    let body = if region == "us-east-1" {
+        String::new()
+    } else {
+        format!(
+            "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><LocationConstraint>{region}</LocationConstraint></CreateBucketConfiguration>"
+        )
+    };
+    let client = reqwest::Client::builder()
+        .danger_accept_invalid_certs(flag(opts, "tls_insecure_no_verify", false))
+        .connect_timeout(Duration::from_secs(5))
+        .build()?;
+    let resp = client
+        .put(url)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| crate::error::KlosetError::Remote(format!("store {display}: cannot create bucket: {e}")))?;
+    let status = resp.status();
+    let text = resp.text().await.unwrap_or_default();
+    Ok(status.is_success() || text.contains("BucketAlreadyOwnedByYou"))
+}
+
+fn flag(opts: &BTreeMap<String, String>, key: &str, default: bool) -> bool {
+    opts.get(key).and_then(|v| parse_bool(v)).unwrap_or(default)
+}
+
+fn region_of(loc: &S3Location, opts: &BTreeMap<String, String>) -> String {
+    opts.get("region")
         .cloned()
         .or_else(|| loc.aws_region())
-        .unwrap_or_else(|| "us-east-1".to_string());
+        .unwrap_or_else(|| "us-east-1".to_string())
+}
+
+fn build_bucket(loc: &S3Location, opts: &BTreeMap<String, String>, display: &str) -> Result<AmazonS3> {
+    let flag = |k: &str, default: bool| flag(opts, k, default);
+    let use_tls = flag("use_tls", true);
+    let scheme = if use_tls { "https" } else { "http" };
+    let region = region_of(loc, opts);
     let endpoint = opts
         .get("endpoint")
         .cloned()
@@ -72,12 +131,7 @@ pub fn build(loc: &S3Location, opts: &BTreeMap<String, String>, display: &str) -
     if let Some(k) = opts.get("session_token") {
         builder = builder.with_token(k);
     }
-    let store = builder
+    builder
         .build()
-        .map_err(|e| config(format!("cannot configure S3 for {display}: {e}")))?;
-    if loc.prefix.is_empty() {
-        Ok(Arc::new(store))
-    } else {
-        Ok(Arc::new(PrefixStore::new(store, loc.prefix.as_str())))
-    }
+        .map_err(|e| config(format!("cannot configure S3 for {display}: {e}")))
 }

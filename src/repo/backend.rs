@@ -27,7 +27,7 @@ impl Backend {
     pub async fn get(&self, key: &str) -> Result<Option<Bytes>> {
         match self.store.get(&Path::from(key)).await {
             Ok(r) => Ok(Some(r.bytes().await.map_err(|e| self.remote(e))?)),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e @ object_store::Error::NotFound { .. }) if !is_missing_bucket(&e) => Ok(None),
             Err(e) => Err(self.remote(e)),
         }
     }
@@ -91,18 +91,27 @@ impl Backend {
     }
 }
 
+/// S3 answers 404 both for a missing key and a missing bucket; only the body tells them apart.
+pub fn is_missing_bucket(e: &object_store::Error) -> bool {
+    full_text(e).contains("nosuchbucket")
+}
+
+fn full_text(e: &object_store::Error) -> String {
+    let mut all = format!("{e}");
+    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(s) = src {
+        all.push_str(&format!(" {s}"));
+        src = s.source();
+    }
+    all.to_lowercase()
+}
+
 /// One line naming the store and, where the cause is recognisable, what to do about it.
 pub fn describe(display: &str, e: &object_store::Error) -> String {
     let text = format!("{e}");
-    let mut chain = String::new();
-    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    while let Some(s) = src {
-        chain.push_str(&format!(" {s}"));
-        src = s.source();
-    }
-    let all = format!("{text}{chain}").to_lowercase();
+    let all = full_text(e);
     let hint = if all.contains("nosuchbucket") || all.contains("bucket does not exist") {
-        "the bucket does not exist: create it, or run 'create' which makes it when it can"
+        "the bucket does not exist: run 'create' (which makes it when the credentials allow) or create it with your S3 tools"
     } else if all.contains("invalidaccesskeyid")
         || all.contains("signaturedoesnotmatch")
         || all.contains("accessdenied")
@@ -115,6 +124,7 @@ pub fn describe(display: &str, e: &object_store::Error) -> String {
     } else if all.contains("invalid http version")
         || all.contains("wrong version number")
         || all.contains("tls")
+        || all.contains("corrupt message")
         || all.contains("certificate")
         || all.contains("ssl")
     {
