@@ -92,36 +92,93 @@ fn wait_for_port(port: u16, what: &str) {
     }
 }
 
-/// A single-node Garage with one key and bucket `kloset-test`.
+fn garage_config() -> S3Server {
+    let port = free_port_pair();
+    S3Server {
+        host: format!("127.0.0.1:{port}"),
+        access_key: "GK0123456789abcdef01234567".into(),
+        secret_key: "aa4c3a9b3a8e0f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f8".into(),
+        bucket: "kloset-test".into(),
+        data_dir: tempfile::tempdir().unwrap().keep(),
+        kind: "garage",
+    }
+}
+
+impl S3Server {
+    pub fn port(&self) -> u16 {
+        self.host.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
+    fn garage_command(&self) -> Command {
+        let mut cmd = Command::new(script());
+        cmd.arg("garage")
+            .arg(&self.data_dir)
+            .arg(self.port().to_string())
+            .env("GARAGE_DEFAULT_ACCESS_KEY", &self.access_key)
+            .env("GARAGE_DEFAULT_SECRET_KEY", &self.secret_key)
+            .env("GARAGE_DEFAULT_BUCKET", &self.bucket)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null());
+        cmd
+    }
+
+    fn wait_ready(&self) {
+        wait_for_port(self.port(), "Garage");
+        // The default bucket and key are created just after the API starts listening.
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// A single-node Garage with one key and bucket `kloset-test`, shared by a test binary.
 pub fn garage() -> &'static S3Server {
     static SERVER: OnceLock<S3Server> = OnceLock::new();
     SERVER.get_or_init(|| {
-        let port = free_port_pair();
-        let dir = tempfile::tempdir().unwrap().keep();
-        let server = S3Server {
-            host: format!("127.0.0.1:{port}"),
-            access_key: "GK0123456789abcdef01234567".into(),
-            secret_key: "aa4c3a9b3a8e0f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f8".into(),
-            bucket: "kloset-test".into(),
-            data_dir: dir.clone(),
-            kind: "garage",
-        };
+        let server = garage_config();
         let s = server.clone();
-        spawn_forever(move || {
-            let mut cmd = Command::new(script());
-            cmd.arg("garage")
-                .arg(&s.data_dir)
-                .arg(port.to_string())
-                .env("GARAGE_DEFAULT_ACCESS_KEY", &s.access_key)
-                .env("GARAGE_DEFAULT_SECRET_KEY", &s.secret_key)
-                .env("GARAGE_DEFAULT_BUCKET", &s.bucket);
-            cmd
-        });
-        wait_for_port(port, "Garage");
-        // The default bucket and key are created just after the API starts listening.
-        std::thread::sleep(Duration::from_millis(500));
+        spawn_forever(move || s.garage_command());
+        server.wait_ready();
         server
     })
+}
+
+/// A Garage owned by the calling test, which may stop and restart it.
+pub struct PrivateGarage {
+    pub server: S3Server,
+    child: Option<Child>,
+}
+
+impl PrivateGarage {
+    pub fn start() -> PrivateGarage {
+        let mut g = PrivateGarage { server: garage_config(), child: None };
+        g.restart();
+        g
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            unsafe { libc::kill(c.id() as i32, libc::SIGKILL) };
+            let _ = c.wait();
+        }
+    }
+
+    pub fn restart(&mut self) {
+        self.stop();
+        let mut cmd = self.server.garage_command();
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        self.child = Some(cmd.spawn().expect("start garage"));
+        self.server.wait_ready();
+    }
+}
+
+impl Drop for PrivateGarage {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
 
 /// moto's S3 server: in memory, any credentials, has object tagging.
