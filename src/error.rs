@@ -19,7 +19,9 @@ pub enum KlosetError {
     NoPassphrase,
     #[error("no snapshot matches '{0}': run 'kloset ls' to see the snapshot ids")]
     UnknownSnapshot(String),
-    #[error("snapshot prefix '{0}' is ambiguous ({1} snapshots match): give more characters of the id")]
+    #[error(
+        "snapshot prefix '{0}' is ambiguous ({1} snapshots match): give more characters of the id"
+    )]
     AmbiguousSnapshot(String, usize),
     #[error("restore target {0} exists and is not empty: choose an empty or new directory, or pass --force to overwrite")]
     TargetExists(String),

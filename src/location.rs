@@ -56,7 +56,9 @@ pub fn parse(text: &str) -> Result<Location> {
     }
     if let Some(rest) = text.strip_prefix("fs://") {
         if rest.is_empty() {
-            return Err(config(format!("malformed location '{text}': expected fs:///absolute/path")));
+            return Err(config(format!(
+                "malformed location '{text}': expected fs:///absolute/path"
+            )));
         }
         return Ok(Location::Fs(PathBuf::from(rest)));
     }
@@ -66,7 +68,9 @@ pub fn parse(text: &str) -> Result<Location> {
         )));
     }
     if text.is_empty() {
-        return Err(config("empty location: use a path, fs:///path or s3://host/bucket[/prefix]"));
+        return Err(config(
+            "empty location: use a path, fs:///path or s3://host/bucket[/prefix]",
+        ));
     }
     Ok(Location::Fs(PathBuf::from(text)))
 }
@@ -115,17 +119,31 @@ mod tests {
 
     #[test]
     fn parses_the_forms() {
-        assert_eq!(parse("/var/backups").unwrap(), Location::Fs("/var/backups".into()));
+        assert_eq!(
+            parse("/var/backups").unwrap(),
+            Location::Fs("/var/backups".into())
+        );
         assert_eq!(parse("fs:///var/b").unwrap(), Location::Fs("/var/b".into()));
         let Location::S3(s) = parse("s3://127.0.0.1:3900/backups/team-a/x").unwrap() else {
             panic!()
         };
-        assert_eq!((s.host.as_str(), s.bucket.as_str(), s.prefix.as_str()), ("127.0.0.1:3900", "backups", "team-a/x"));
+        assert_eq!(
+            (s.host.as_str(), s.bucket.as_str(), s.prefix.as_str()),
+            ("127.0.0.1:3900", "backups", "team-a/x")
+        );
         let Location::S3(aws) = parse("s3://s3.eu-west-3.amazonaws.com/b-1").unwrap() else {
             panic!()
         };
         assert_eq!(aws.aws_region().as_deref(), Some("eu-west-3"));
-        for bad in ["s3://", "s3://host", "s3://host/", "s3://h:x/b", "s3://h/B_ad", "ftp://x/y", ""] {
+        for bad in [
+            "s3://",
+            "s3://host",
+            "s3://host/",
+            "s3://h:x/b",
+            "s3://h/B_ad",
+            "ftp://x/y",
+            "",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }

@@ -30,7 +30,10 @@ fn main() {
             std::process::exit(130);
         }
     });
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("kloset: cannot start the async runtime: {e}");

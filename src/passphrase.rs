@@ -37,7 +37,10 @@ impl PassphraseSource {
                     out.status
                 )));
             }
-            return non_empty(first_line(&String::from_utf8_lossy(&out.stdout)), "passphrase_cmd");
+            return non_empty(
+                first_line(&String::from_utf8_lossy(&out.stdout)),
+                "passphrase_cmd",
+            );
         }
         if let Ok(p) = std::env::var("KLOSET_PASSPHRASE") {
             return non_empty(p, "KLOSET_PASSPHRASE");
@@ -60,7 +63,8 @@ fn non_empty(p: String, from: &str) -> Result<String> {
 
 fn prompt(confirm: bool) -> Result<String> {
     // rpassword reads from /dev/tty; without one this fails at once instead of hanging.
-    let first = rpassword::prompt_password("passphrase: ").map_err(|_| KlosetError::NoPassphrase)?;
+    let first =
+        rpassword::prompt_password("passphrase: ").map_err(|_| KlosetError::NoPassphrase)?;
     if first.is_empty() {
         return Err(config("empty passphrase: a store needs a passphrase"));
     }
@@ -68,7 +72,9 @@ fn prompt(confirm: bool) -> Result<String> {
         let again = rpassword::prompt_password("passphrase (again): ")
             .map_err(|_| KlosetError::NoPassphrase)?;
         if again != first {
-            return Err(anyhow!(KlosetError::Usage("the passphrases do not match: try again".into())));
+            return Err(anyhow!(KlosetError::Usage(
+                "the passphrases do not match: try again".into()
+            )));
         }
     }
     Ok(first)

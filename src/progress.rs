@@ -25,7 +25,9 @@ impl Progress {
         let template = if total.is_some() {
             format!("{verb} {{bar:30}} {{binary_bytes}}/{{binary_total_bytes}} {{binary_bytes_per_sec}} {{msg}} eta {{eta}}")
         } else {
-            format!("{verb} {{spinner}} {{binary_bytes}} {{binary_bytes_per_sec}} {{msg}} {{elapsed}}")
+            format!(
+                "{verb} {{spinner}} {{binary_bytes}} {{binary_bytes_per_sec}} {{msg}} {{elapsed}}"
+            )
         };
         bar.set_style(ProgressStyle::with_template(&template).expect("valid progress template"));
         bar.enable_steady_tick(Duration::from_millis(250));

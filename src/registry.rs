@@ -23,12 +23,40 @@ pub type Options = BTreeMap<String, String>;
 pub struct Registry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_store: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "scalar_entries")]
     pub sources: BTreeMap<String, Options>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "scalar_entries")]
     pub stores: BTreeMap<String, Options>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "scalar_entries")]
     pub destinations: BTreeMap<String, Options>,
+}
+
+/// Hand-written files say `use_tls: true` and `concurrency: 16`; options are kept as text.
+fn scalar_entries<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, Options>, D::Error> {
+    use serde::de::Error;
+    let raw: Option<BTreeMap<String, BTreeMap<String, serde_yaml::Value>>> =
+        Option::deserialize(d)?;
+    let mut out = BTreeMap::new();
+    for (name, opts) in raw.unwrap_or_default() {
+        let mut converted = Options::new();
+        for (k, v) in opts {
+            let text = match v {
+                serde_yaml::Value::String(s) => s,
+                serde_yaml::Value::Bool(b) => b.to_string(),
+                serde_yaml::Value::Number(n) => n.to_string(),
+                _ => {
+                    return Err(D::Error::custom(format!(
+                        "option '{k}' of '{name}' must be a single value"
+                    )))
+                }
+            };
+            converted.insert(k, text);
+        }
+        out.insert(name, converted);
+    }
+    Ok(out)
 }
 
 pub fn config_dir() -> PathBuf {
@@ -38,7 +66,10 @@ pub fn config_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("XDG_CONFIG_HOME").filter(|d| !d.is_empty()) {
         return PathBuf::from(d).join("kloset");
     }
-    dirs::home_dir().unwrap_or_else(|| PathBuf::from(".")).join(".config").join("kloset")
+    dirs::home_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join(".config")
+        .join("kloset")
 }
 
 pub fn registry_path() -> PathBuf {
@@ -54,7 +85,12 @@ impl Registry {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Registry::default()),
-            Err(e) => return Err(config(format!("cannot read registry {}: {e}", path.display()))),
+            Err(e) => {
+                return Err(config(format!(
+                    "cannot read registry {}: {e}",
+                    path.display()
+                )))
+            }
         };
         if text.trim().is_empty() {
             return Ok(Registry::default());
@@ -87,8 +123,13 @@ impl Registry {
             .tempfile_in(dir)?;
         tmp.write_all(text.as_bytes())?;
         tmp.as_file().sync_all()?;
-        tmp.persist(path)
-            .map_err(|e| config(format!("cannot write registry {}: {}", path.display(), e.error)))?;
+        tmp.persist(path).map_err(|e| {
+            config(format!(
+                "cannot write registry {}: {}",
+                path.display(),
+                e.error
+            ))
+        })?;
         Ok(())
     }
 
@@ -112,7 +153,10 @@ impl Registry {
     pub fn resolve(&self, role: Role, reference: &str) -> Result<Spec> {
         let body = reference.strip_prefix('@').unwrap_or(reference);
         let (name, sub) = match body.split_once(':') {
-            Some((n, s)) => (n, Some(s.trim_matches('/').to_string()).filter(|s| !s.is_empty())),
+            Some((n, s)) => (
+                n,
+                Some(s.trim_matches('/').to_string()).filter(|s| !s.is_empty()),
+            ),
             None => (body, None),
         };
         let opts = self.entries(role).get(name).ok_or_else(|| {
@@ -124,7 +168,9 @@ impl Registry {
             ))
         })?;
         if role == Role::Store && sub.is_some() {
-            return Err(config(format!("'{reference}': a store cannot be narrowed to a sub-path")));
+            return Err(config(format!(
+                "'{reference}': a store cannot be narrowed to a sub-path"
+            )));
         }
         let location = options::validate(role, opts)?;
         Ok(Spec {

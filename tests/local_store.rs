@@ -32,7 +32,9 @@ fn killed_backup() {
     let env = Env::new();
     let store = env.path("store");
     let packs = store.join("packs");
-    suite::killed_backup(&env, store.to_str().unwrap(), &|| suite::count_files(&packs));
+    suite::killed_backup(&env, store.to_str().unwrap(), &|| {
+        suite::count_files(&packs)
+    });
 }
 
 #[test]
@@ -41,16 +43,22 @@ fn default_store_is_home_dot_kloset() {
     let src = env.path("src");
     fs::create_dir_all(&src).unwrap();
     fs::write(src.join("a"), b"alpha").unwrap();
-    env.run(&["create", "--kdf-memory-mib", "8", "--kdf-iterations", "1"]).ok();
+    env.run(&["create", "--kdf-memory-mib", "8", "--kdf-iterations", "1"])
+        .ok();
     assert!(env.path("home/.kloset/config").is_file());
     env.run(&["backup", src.to_str().unwrap()]).ok();
     let out = env.path("out");
-    env.run(&["restore", "-to", out.to_str().unwrap(), "latest"]).ok();
+    env.run(&["restore", "-to", out.to_str().unwrap(), "latest"])
+        .ok();
     assert_eq!(fs::read(out.join("a")).unwrap(), b"alpha");
 
     // KLOSET_REPOSITORY overrides the default.
     let other = env.path("other");
-    let r = env.command(&["ls"]).env("KLOSET_REPOSITORY", &other).output().unwrap();
+    let r = env
+        .command(&["ls"])
+        .env("KLOSET_REPOSITORY", &other)
+        .output()
+        .unwrap();
     assert_eq!(r.status.code(), Some(10));
 }
 
@@ -70,7 +78,13 @@ fn unreadable_source_file_is_reported_and_counted() {
     chmod_recursive(env.dir.path());
     fs::set_permissions(src.join("secret"), fs::Permissions::from_mode(0o000)).unwrap();
 
-    let mut cmd = env.command(&["--json", "at", store.to_str().unwrap(), "backup", src.to_str().unwrap()]);
+    let mut cmd = env.command(&[
+        "--json",
+        "at",
+        store.to_str().unwrap(),
+        "backup",
+        src.to_str().unwrap(),
+    ]);
     if common::is_root() {
         let inner = cmd;
         let mut wrapped = std::process::Command::new("setpriv");
@@ -96,7 +110,15 @@ fn unreadable_source_file_is_reported_and_counted() {
     assert_eq!(v["snapshot"]["summary"]["files"], 1);
 
     let restored = env.path("restored");
-    env.run(&["at", store.to_str().unwrap(), "restore", "-to", restored.to_str().unwrap(), "latest"]).ok();
+    env.run(&[
+        "at",
+        store.to_str().unwrap(),
+        "restore",
+        "-to",
+        restored.to_str().unwrap(),
+        "latest",
+    ])
+    .ok();
     assert_eq!(fs::read(restored.join("readable")).unwrap(), b"fine");
     assert!(!restored.join("secret").exists());
 }
@@ -121,7 +143,10 @@ fn corrupt_pack_is_detected_by_check_and_restore() {
     let src = env.path("src");
     common::make_fixture(&src);
     env.create(store.to_str().unwrap()).ok();
-    let id = env.backup(store.to_str().unwrap(), src.to_str().unwrap())["id"].as_str().unwrap().to_string();
+    let id = env.backup(store.to_str().unwrap(), src.to_str().unwrap())["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     // Flip one byte in the middle of every pack.
     let mut packs = Vec::new();
     collect_files(&store.join("packs"), &mut packs);
@@ -133,12 +158,25 @@ fn corrupt_pack_is_detected_by_check_and_restore() {
         fs::set_permissions(p, fs::Permissions::from_mode(0o644)).unwrap();
         fs::write(p, bytes).unwrap();
     }
-    let r = env.run(&["at", store.to_str().unwrap(), "check", "--read-data"]).code(17);
+    let r = env
+        .run(&["at", store.to_str().unwrap(), "check", "--read-data"])
+        .code(17);
     assert!(r.stderr.contains("problem:"), "{}", r.stderr);
     let out = env.path("out");
-    let r = env.run(&["at", store.to_str().unwrap(), "restore", "-to", out.to_str().unwrap(), &id]);
+    let r = env.run(&[
+        "at",
+        store.to_str().unwrap(),
+        "restore",
+        "-to",
+        out.to_str().unwrap(),
+        &id,
+    ]);
     assert_ne!(r.code, 0);
-    assert!(r.stderr.contains("integrity") || r.stderr.contains("authentication"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("integrity") || r.stderr.contains("authentication"),
+        "{}",
+        r.stderr
+    );
 }
 
 fn collect_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
@@ -158,11 +196,20 @@ fn interrupt_with_ctrl_c_leaves_a_usable_store() {
     let src = env.path("src");
     fs::create_dir_all(&src).unwrap();
     for i in 0..12 {
-        fs::write(src.join(format!("part-{i}")), common::pseudo_random(i, 8 * 1024 * 1024)).unwrap();
+        fs::write(
+            src.join(format!("part-{i}")),
+            common::pseudo_random(i, 8 * 1024 * 1024),
+        )
+        .unwrap();
     }
     env.create(store.to_str().unwrap()).ok();
     let child = env
-        .command(&["at", store.to_str().unwrap(), "backup", src.to_str().unwrap()])
+        .command(&[
+            "at",
+            store.to_str().unwrap(),
+            "backup",
+            src.to_str().unwrap(),
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -177,11 +224,22 @@ fn interrupt_with_ctrl_c_leaves_a_usable_store() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
-    let snaps = env.run(&["--json", "at", store.to_str().unwrap(), "ls"]).ok().json();
+    let snaps = env
+        .run(&["--json", "at", store.to_str().unwrap(), "ls"])
+        .ok()
+        .json();
     assert_eq!(snaps.as_array().unwrap().len(), 0);
     env.run(&["at", store.to_str().unwrap(), "check"]).ok();
     let v = env.backup(store.to_str().unwrap(), src.to_str().unwrap());
     let out_dir = env.path("out");
-    env.run(&["at", store.to_str().unwrap(), "restore", "-to", out_dir.to_str().unwrap(), v["id"].as_str().unwrap()]).ok();
+    env.run(&[
+        "at",
+        store.to_str().unwrap(),
+        "restore",
+        "-to",
+        out_dir.to_str().unwrap(),
+        v["id"].as_str().unwrap(),
+    ])
+    .ok();
     common::assert_same_tree(&src, &out_dir);
 }

@@ -25,7 +25,11 @@ fn unique(tag: &str) -> String {
 }
 
 fn rand_suffix() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 % 1_000_000_007
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        % 1_000_000_007
 }
 
 #[test]
@@ -66,8 +70,10 @@ fn prefix_stores_side_by_side_in_one_bucket() {
     let server = garage();
     // Direct s3:// locations, credentials from the standard AWS variables.
     let mut env = env;
-    env.extra_env.push(("AWS_ACCESS_KEY_ID".into(), server.access_key.clone()));
-    env.extra_env.push(("AWS_SECRET_ACCESS_KEY".into(), server.secret_key.clone()));
+    env.extra_env
+        .push(("AWS_ACCESS_KEY_ID".into(), server.access_key.clone()));
+    env.extra_env
+        .push(("AWS_SECRET_ACCESS_KEY".into(), server.secret_key.clone()));
     let base = unique("side");
     let a = server.url(&server.bucket, &format!("{base}/team-a"));
     let b = server.url(&server.bucket, &format!("{base}/team-b"));
@@ -83,9 +89,21 @@ fn prefix_stores_side_by_side_in_one_bucket() {
     }
     for (store, content) in [(&a_ref, "alpha"), (&b_ref, "beta")] {
         let snaps = env.run(&["--json", "at", store, "ls"]).ok().json();
-        assert_eq!(snaps.as_array().unwrap().len(), 1, "{store} sees only its own snapshots");
+        assert_eq!(
+            snaps.as_array().unwrap().len(),
+            1,
+            "{store} sees only its own snapshots"
+        );
         let out = env.path(&format!("out-{content}"));
-        env.run(&["at", store, "restore", "-to", out.to_str().unwrap(), "latest"]).ok();
+        env.run(&[
+            "at",
+            store,
+            "restore",
+            "-to",
+            out.to_str().unwrap(),
+            "latest",
+        ])
+        .ok();
         assert_eq!(fs::read_to_string(out.join("file")).unwrap(), content);
     }
     // A direct location with use_tls omitted means https: a plain-http server is a TLS mismatch.
@@ -95,7 +113,12 @@ fn prefix_stores_side_by_side_in_one_bucket() {
 }
 
 fn register(env: &Env, name: &str, location: &str, server: &S3Server) -> String {
-    let mut args = vec!["store".to_string(), "add".into(), name.into(), format!("location={location}")];
+    let mut args = vec![
+        "store".to_string(),
+        "add".into(),
+        name.into(),
+        format!("location={location}"),
+    ];
     args.extend(server.credentials());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     env.run(&args).ok();
@@ -121,25 +144,61 @@ fn connection_and_credential_errors_are_one_line_and_quick() {
         ])
         .ok();
     };
-    add("badkey", server.url(&server.bucket, "x"), "GK00000000000000000000dead", &server.secret_key, "false");
-    add("badsecret", server.url(&server.bucket, "x"), &server.access_key, "0000000000000000000000000000000000000000000000000000000000000000", "false");
-    let dead_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    add("dead", format!("s3://127.0.0.1:{dead_port}/bucket"), &server.access_key, &server.secret_key, "false");
-    add("tls", server.url(&server.bucket, "x"), &server.access_key, &server.secret_key, "true");
+    add(
+        "badkey",
+        server.url(&server.bucket, "x"),
+        "GK00000000000000000000dead",
+        &server.secret_key,
+        "false",
+    );
+    add(
+        "badsecret",
+        server.url(&server.bucket, "x"),
+        &server.access_key,
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "false",
+    );
+    let dead_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    add(
+        "dead",
+        format!("s3://127.0.0.1:{dead_port}/bucket"),
+        &server.access_key,
+        &server.secret_key,
+        "false",
+    );
+    add(
+        "tls",
+        server.url(&server.bucket, "x"),
+        &server.access_key,
+        &server.secret_key,
+        "true",
+    );
     for (name, expect) in [
         ("@badkey", "access denied"),
         ("@badsecret", "access denied"),
         ("@dead", "cannot reach"),
         ("@tls", "TLS mismatch"),
     ] {
-        for args in [vec!["at", name, "ls"], vec!["at", name, "backup", src.to_str().unwrap()], vec!["at", name, "create"]] {
+        for args in [
+            vec!["at", name, "ls"],
+            vec!["at", name, "backup", src.to_str().unwrap()],
+            vec!["at", name, "create"],
+        ] {
             let started = Instant::now();
             let r = env.run(&args);
             assert_eq!(r.code, 19, "{args:?}: {}", r.stderr);
             let line = r.one_line_error();
             assert!(line.contains(expect), "{args:?}: {line}");
             assert!(!line.contains(&server.secret_key), "secret leaked: {line}");
-            assert!(started.elapsed() < Duration::from_secs(20), "{args:?} took {:?}", started.elapsed());
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "{args:?} took {:?}",
+                started.elapsed()
+            );
         }
     }
 }
@@ -155,12 +214,28 @@ fn create_makes_a_missing_bucket() {
     fs::write(src.join("f"), b"data").unwrap();
     let r = env.run(&["at", &store, "backup", src.to_str().unwrap()]);
     assert_eq!(r.code, 19, "{}", r.stderr);
-    assert!(r.one_line_error().contains("bucket does not exist"), "{}", r.stderr);
+    assert!(
+        r.one_line_error().contains("bucket does not exist"),
+        "{}",
+        r.stderr
+    );
     let r = env.create(&store).ok();
-    assert!(r.stderr.contains(&format!("created bucket '{bucket}'")), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("created bucket '{bucket}'")),
+        "{}",
+        r.stderr
+    );
     env.backup(&store, src.to_str().unwrap());
     let out = env.path("out");
-    env.run(&["at", &store, "restore", "-to", out.to_str().unwrap(), "latest"]).ok();
+    env.run(&[
+        "at",
+        &store,
+        "restore",
+        "-to",
+        out.to_str().unwrap(),
+        "latest",
+    ])
+    .ok();
     assert_eq!(fs::read(out.join("f")).unwrap(), b"data");
 }
 
@@ -172,7 +247,11 @@ fn server_restarted_mid_backup_leaves_a_usable_store() {
     let src = env.path("src");
     fs::create_dir_all(&src).unwrap();
     for i in 0..16 {
-        fs::write(src.join(format!("part-{i}")), common::pseudo_random(500 + i, 6 * 1024 * 1024)).unwrap();
+        fs::write(
+            src.join(format!("part-{i}")),
+            common::pseudo_random(500 + i, 6 * 1024 * 1024),
+        )
+        .unwrap();
     }
     env.create(&store).ok();
     let child = env
@@ -191,12 +270,24 @@ fn server_restarted_mid_backup_leaves_a_usable_store() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     // Either the retries carried it through, or it failed cleanly with one line.
     if out.status.code() != Some(0) {
-        assert_eq!(stderr.lines().filter(|l| l.starts_with("kloset:")).count(), 1, "{stderr}");
+        assert_eq!(
+            stderr.lines().filter(|l| l.starts_with("kloset:")).count(),
+            1,
+            "{stderr}"
+        );
     }
     env.run(&["at", &store, "check"]).ok();
     let v = env.backup(&store, src.to_str().unwrap());
     let restored = env.path("out");
-    env.run(&["at", &store, "restore", "-to", restored.to_str().unwrap(), v["id"].as_str().unwrap()]).ok();
+    env.run(&[
+        "at",
+        &store,
+        "restore",
+        "-to",
+        restored.to_str().unwrap(),
+        v["id"].as_str().unwrap(),
+    ])
+    .ok();
     common::assert_same_tree(&src, &restored);
     env.run(&["at", &store, "check", "--read-data"]).ok();
 }

@@ -27,7 +27,11 @@ pub fn run(ctx: &Ctx, role: Role, cmd: RegistryCommand) -> Result<()> {
             reg.save()?;
             println!("{noun} '{name}' added");
         }
-        RegistryCommand::Show { names, secrets, yaml } => {
+        RegistryCommand::Show {
+            names,
+            secrets,
+            yaml,
+        } => {
             let shown: BTreeMap<String, Options> = select(&reg, role, &names)?
                 .into_iter()
                 .map(|(n, o)| (n, if secrets { o } else { mask(&o) }))
@@ -67,7 +71,9 @@ pub fn run(ctx: &Ctx, role: Role, cmd: RegistryCommand) -> Result<()> {
         }
         RegistryCommand::Unset { name, keys } => {
             if keys.iter().any(|k| k == "location") {
-                return Err(config("'location' cannot be unset: use 'set NAME location=...' or 'rm NAME'"));
+                return Err(config(
+                    "'location' cannot be unset: use 'set NAME location=...' or 'rm NAME'",
+                ));
             }
             let entry = existing(&mut reg, role, &name)?;
             let mut updated = entry.clone();
@@ -92,7 +98,9 @@ pub fn run(ctx: &Ctx, role: Role, cmd: RegistryCommand) -> Result<()> {
         }
         RegistryCommand::Default { name } => {
             if role != Role::Store {
-                return Err(config("only stores have a default: 'kloset store default NAME'"));
+                return Err(config(
+                    "only stores have a default: 'kloset store default NAME'",
+                ));
             }
             existing(&mut reg, role, &name)?;
             reg.default_store = Some(name.clone());
@@ -110,13 +118,24 @@ pub fn run(ctx: &Ctx, role: Role, cmd: RegistryCommand) -> Result<()> {
             }
             for (name, opts) in &entries {
                 registry::valid_name(name)?;
-                options::validate(role, opts).map_err(|e| config(format!("{noun} '{name}': {e}")))?;
+                options::validate(role, opts)
+                    .map_err(|e| config(format!("{noun} '{name}': {e}")))?;
                 if !force && reg.entries(role).contains_key(name) {
-                    return Err(config(format!("{noun} '{name}' already exists: pass --force to replace it")));
+                    return Err(config(format!(
+                        "{noun} '{name}' already exists: pass --force to replace it"
+                    )));
                 }
             }
             let n = entries.len();
             reg.entries_mut(role).extend(entries);
+            if role == Role::Store && (force || reg.default_store.is_none()) {
+                if let Some(default) = incoming
+                    .default_store
+                    .filter(|d| reg.stores.contains_key(d))
+                {
+                    reg.default_store = Some(default);
+                }
+            }
             reg.save()?;
             println!("imported {n} {noun}(s) from {}", file.display());
         }
@@ -129,7 +148,10 @@ fn parse_pairs(args: &[String], allow_location: bool) -> Result<Options> {
     let mut out = Options::new();
     for (i, arg) in args.iter().enumerate() {
         match arg.split_once('=') {
-            Some((k, v)) if !k.is_empty() && !k.contains("://") => {
+            Some(("", _)) => {
+                return Err(config(format!("expected key=value, got '{arg}' (no key)")))
+            }
+            Some((k, v)) if !k.contains("://") => {
                 if out.insert(k.to_string(), v.to_string()).is_some() {
                     return Err(config(format!("option '{k}' is given twice")));
                 }
@@ -139,8 +161,8 @@ fn parse_pairs(args: &[String], allow_location: bool) -> Result<Options> {
             }
             _ => {
                 return Err(config(format!(
-                    "expected key=value, got '{}'",
-                    if arg.contains('=') { "a value without a key" } else { arg.as_str() }
+                    "expected key=value: argument {} has no '='",
+                    i + 1
                 )))
             }
         }
@@ -150,9 +172,11 @@ fn parse_pairs(args: &[String], allow_location: bool) -> Result<Options> {
 
 fn existing<'r>(reg: &'r mut Registry, role: Role, name: &str) -> Result<&'r mut Options> {
     let noun = role.noun();
-    reg.entries_mut(role)
-        .get_mut(name)
-        .ok_or_else(|| config(format!("unknown {noun} '{name}': run 'kloset {noun} ls' to see the names")))
+    reg.entries_mut(role).get_mut(name).ok_or_else(|| {
+        config(format!(
+            "unknown {noun} '{name}': run 'kloset {noun} ls' to see the names"
+        ))
+    })
 }
 
 fn select(reg: &Registry, role: Role, names: &[String]) -> Result<BTreeMap<String, Options>> {
@@ -163,7 +187,11 @@ fn select(reg: &Registry, role: Role, names: &[String]) -> Result<BTreeMap<Strin
     for n in names {
         let n = n.trim_start_matches('@');
         let opts = reg.entries(role).get(n).ok_or_else(|| {
-            config(format!("unknown {} '{n}': run 'kloset {} ls' to see the names", role.noun(), role.noun()))
+            config(format!(
+                "unknown {} '{n}': run 'kloset {} ls' to see the names",
+                role.noun(),
+                role.noun()
+            ))
         })?;
         out.insert(n.to_string(), opts.clone());
     }
@@ -173,7 +201,11 @@ fn select(reg: &Registry, role: Role, names: &[String]) -> Result<BTreeMap<Strin
 fn mask(opts: &Options) -> Options {
     opts.iter()
         .map(|(k, v)| {
-            let shown = if options::is_secret(k) { "********".to_string() } else { v.clone() };
+            let shown = if options::is_secret(k) {
+                "********".to_string()
+            } else {
+                v.clone()
+            };
             (k.clone(), shown)
         })
         .collect()

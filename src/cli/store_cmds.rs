@@ -38,13 +38,19 @@ pub async fn run(ctx: &Ctx, at: Option<String>, cmd: StoreCommand) -> Result<()>
 
 /// `at` if given, else $KLOSET_REPOSITORY, else the registry's default store, else ~/.kloset.
 fn store_spec(registry: &Registry, at: Option<String>) -> Result<Spec> {
-    let text = at.or_else(|| std::env::var("KLOSET_REPOSITORY").ok().filter(|s| !s.is_empty()));
+    let text = at.or_else(|| {
+        std::env::var("KLOSET_REPOSITORY")
+            .ok()
+            .filter(|s| !s.is_empty())
+    });
     match text {
         Some(t) => resolve(registry, Role::Store, &t),
         None => match &registry.default_store {
             Some(name) => registry.resolve(Role::Store, name),
             None => {
-                let home = dirs::home_dir().ok_or_else(|| usage("no home directory: give a store with 'kloset at LOCATION ...'"))?;
+                let home = dirs::home_dir().ok_or_else(|| {
+                    usage("no home directory: give a store with 'kloset at LOCATION ...'")
+                })?;
                 Ok(Spec::bare(Location::Fs(home.join(".kloset"))))
             }
         },
@@ -131,7 +137,10 @@ async fn run_backup(ctx: &Ctx, registry: &Registry, spec: &Spec, a: BackupArgs) 
                 None => path.clone(),
             };
             if std::fs::symlink_metadata(&path).is_err() {
-                return Err(usage(format!("source {} does not exist: check the path", path.display())));
+                return Err(usage(format!(
+                    "source {} does not exist: check the path",
+                    path.display()
+                )));
             }
             backup::backup_fs(repo, path, opts).await?
         }
@@ -144,7 +153,10 @@ async fn run_backup(ctx: &Ctx, registry: &Registry, spec: &Spec, a: BackupArgs) 
     };
     let s = &outcome.snapshot.summary;
     if ctx.json {
-        println!("{}", json!({"id": outcome.id, "snapshot": outcome.snapshot, "errors": outcome.errors}));
+        println!(
+            "{}",
+            json!({"id": outcome.id, "snapshot": outcome.snapshot, "errors": outcome.errors})
+        );
     } else {
         println!(
             "snapshot {} saved: {} files, {} dirs, {} ({} files read, {} new, {} stored) in {:.1}s",
@@ -169,16 +181,24 @@ async fn ls(ctx: &Ctx, spec: &Spec, a: LsArgs) -> Result<()> {
         let repo = open(ctx, spec, false).await?;
         let snaps = repo.snapshots().await?;
         if ctx.json {
-            let list: Vec<_> = snaps.iter().map(|(id, s)| json!({"id": id, "snapshot": s})).collect();
+            let list: Vec<_> = snaps
+                .iter()
+                .map(|(id, s)| json!({"id": id, "snapshot": s}))
+                .collect();
             println!("{}", serde_json::to_string_pretty(&list)?);
             return Ok(());
         }
-        println!("{:<8}  {:<19}  {:<12}  {:>10}  {:>8}  source", "id", "time", "host", "size", "files");
+        println!(
+            "{:<8}  {:<19}  {:<12}  {:>10}  {:>8}  source",
+            "id", "time", "host", "size", "files"
+        );
         for (id, s) in snaps {
             println!(
                 "{:<8}  {:<19}  {:<12}  {:>10}  {:>8}  {}",
                 id.short(),
-                s.time.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S"),
+                s.time
+                    .with_timezone(&chrono::Local)
+                    .format("%Y-%m-%d %H:%M:%S"),
                 s.host,
                 HumanBytes(s.summary.bytes).to_string(),
                 s.summary.files,
@@ -221,7 +241,13 @@ fn print_node(n: &Node, long: bool) {
     let time = chrono::DateTime::from_timestamp_nanos(n.mtime)
         .with_timezone(&chrono::Local)
         .format("%Y-%m-%d %H:%M:%S");
-    println!("{kind}{} {:>5} {:>5} {:>12} {time} {name}", mode_string(n.mode), n.uid, n.gid, n.size);
+    println!(
+        "{kind}{} {:>5} {:>5} {:>12} {time} {name}",
+        mode_string(n.mode),
+        n.uid,
+        n.gid,
+        n.size
+    );
     if let Some(s3) = &n.s3 {
         println!("      {}", serde_json::to_string(s3).unwrap_or_default());
     }
@@ -244,7 +270,7 @@ async fn restore(ctx: &Ctx, registry: &Registry, spec: &Spec, a: RestoreArgs) ->
     let resolved = browse::resolve(&repo, &a.snapshot).await?;
     let root = match resolved.found {
         Found::Dir(id, _) => RestoreRoot::Tree(id),
-        Found::File(node) => RestoreRoot::Node(node),
+        Found::File(node) => RestoreRoot::Node(Box::new(node)),
     };
     let target: PathBuf = match &dest.location {
         Location::Fs(p) => match &dest.sub {

@@ -47,7 +47,10 @@ pub fn open_store(spec: &Spec, creating: bool) -> Result<Backend> {
         Location::Fs(path) => {
             if creating {
                 std::fs::create_dir_all(path).map_err(|e| {
-                    KlosetError::Config(format!("cannot create store directory {}: {e}", path.display()))
+                    KlosetError::Config(format!(
+                        "cannot create store directory {}: {e}",
+                        path.display()
+                    ))
                 })?;
             } else if !path.join(crate::repo::CONFIG_KEY).exists() {
                 return Err(KlosetError::NotInitialised(spec.display.clone()).into());
@@ -71,7 +74,12 @@ pub fn concurrency(spec: &Spec) -> usize {
         return n;
     }
     match spec.location {
-        Location::Fs(_) => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) + 2,
+        Location::Fs(_) => {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+                + 2
+        }
         Location::S3(_) => 16,
     }
 }

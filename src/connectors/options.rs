@@ -24,7 +24,12 @@ impl Role {
     }
 }
 
-pub const SECRET_KEYS: &[&str] = &["access_key", "secret_access_key", "passphrase", "session_token"];
+pub const SECRET_KEYS: &[&str] = &[
+    "access_key",
+    "secret_access_key",
+    "passphrase",
+    "session_token",
+];
 
 const S3_KEYS: &[&str] = &[
     "location",

@@ -7,17 +7,21 @@ use std::time::Duration;
 use anyhow::Result;
 use futures::StreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
-use object_store::signer::Signer;
-use reqwest::Method;
 use object_store::prefix::PrefixStore;
+use object_store::signer::Signer;
 use object_store::{BackoffConfig, Certificate, ClientOptions, ObjectStore, RetryConfig};
+use reqwest::Method;
 
 use super::options::parse_bool;
 use crate::error::config;
 use crate::location::S3Location;
 use crate::repo::backend::is_missing_bucket;
 
-pub fn build(loc: &S3Location, opts: &BTreeMap<String, String>, display: &str) -> Result<Arc<dyn ObjectStore>> {
+pub fn build(
+    loc: &S3Location,
+    opts: &BTreeMap<String, String>,
+    display: &str,
+) -> Result<Arc<dyn ObjectStore>> {
     let store = build_bucket(loc, opts, display)?;
     if loc.prefix.is_empty() {
         Ok(Arc::new(store))
@@ -36,10 +40,18 @@ pub async fn bucket_missing(store: &dyn ObjectStore) -> bool {
 
 /// CreateBucket through a presigned URL from object_store's signer, so the request is signed
 /// by the same code as all other S3 traffic. Ok(false): the server refused (no permission).
-pub async fn create_bucket(loc: &S3Location, opts: &BTreeMap<String, String>, display: &str) -> Result<bool> {
+pub async fn create_bucket(
+    loc: &S3Location,
+    opts: &BTreeMap<String, String>,
+    display: &str,
+) -> Result<bool> {
     let store = build_bucket(loc, opts, display)?;
     let url = store
-        .signed_url(Method::PUT, &object_store::path::Path::from(""), Duration::from_secs(300))
+        .signed_url(
+            Method::PUT,
+            &object_store::path::Path::from(""),
+            Duration::from_secs(300),
+        )
         .await
         .map_err(|e| config(format!("cannot sign CreateBucket for {display}: {e}")))?;
     let region = region_of(loc, opts);
@@ -54,12 +66,9 @@ pub async fn create_bucket(loc: &S3Location, opts: &BTreeMap<String, String>, di
         .danger_accept_invalid_certs(flag(opts, "tls_insecure_no_verify", false))
         .connect_timeout(Duration::from_secs(5))
         .build()?;
-    let resp = client
-        .put(url)
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| crate::error::KlosetError::Remote(format!("store {display}: cannot create bucket: {e}")))?;
+    let resp = client.put(url).body(body).send().await.map_err(|e| {
+        crate::error::KlosetError::Remote(format!("store {display}: cannot create bucket: {e}"))
+    })?;
     let status = resp.status();
     let text = resp.text().await.unwrap_or_default();
     Ok(status.is_success() || text.contains("BucketAlreadyOwnedByYou"))
@@ -76,7 +85,11 @@ fn region_of(loc: &S3Location, opts: &BTreeMap<String, String>) -> String {
         .unwrap_or_else(|| "us-east-1".to_string())
 }
 
-fn build_bucket(loc: &S3Location, opts: &BTreeMap<String, String>, display: &str) -> Result<AmazonS3> {
+fn build_bucket(
+    loc: &S3Location,
+    opts: &BTreeMap<String, String>,
+    display: &str,
+) -> Result<AmazonS3> {
     let flag = |k: &str, default: bool| flag(opts, k, default);
     let use_tls = flag("use_tls", true);
     let scheme = if use_tls { "https" } else { "http" };
@@ -93,7 +106,8 @@ fn build_bucket(loc: &S3Location, opts: &BTreeMap<String, String>, display: &str
         .with_allow_invalid_certificates(flag("tls_insecure_no_verify", false))
         .with_pool_max_idle_per_host(64);
     if let Some(path) = opts.get("ca_cert") {
-        let pem = std::fs::read(path).map_err(|e| config(format!("cannot read ca_cert {path}: {e}")))?;
+        let pem =
+            std::fs::read(path).map_err(|e| config(format!("cannot read ca_cert {path}: {e}")))?;
         let cert = Certificate::from_pem(&pem)
             .map_err(|e| config(format!("ca_cert {path} is not a PEM certificate: {e}")))?;
         client = client.with_root_certificate(cert);

@@ -34,7 +34,11 @@ pub struct BackupOutcome {
 
 pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-pub async fn backup_fs(repo: Arc<Repo>, root: PathBuf, opts: BackupOptions) -> Result<BackupOutcome> {
+pub async fn backup_fs(
+    repo: Arc<Repo>,
+    root: PathBuf,
+    opts: BackupOptions,
+) -> Result<BackupOutcome> {
     let started = Instant::now();
     let root = std::path::absolute(&root)?;
     let host = host_name();
@@ -65,7 +69,11 @@ pub async fn backup_fs(repo: Arc<Repo>, root: PathBuf, opts: BackupOptions) -> R
             };
             let tree = archiver.run(&root, parent_tree);
             let tree = tree.and_then(|t| saver.flush().map(|_| t));
-            (tree, archiver.stats, archiver.errors.into_inner().unwrap_or_default())
+            (
+                tree,
+                archiver.stats,
+                archiver.errors.into_inner().unwrap_or_default(),
+            )
         })
     };
     let (tree, stats, errors) = walk.await?;
@@ -106,7 +114,11 @@ pub async fn backup_fs(repo: Arc<Repo>, root: PathBuf, opts: BackupOptions) -> R
         summary,
     };
     let id = repo.save_snapshot(&snapshot).await?;
-    Ok(BackupOutcome { id, snapshot, errors })
+    Ok(BackupOutcome {
+        id,
+        snapshot,
+        errors,
+    })
 }
 
 /// The newest snapshot of the same source on the same host: the parent for change detection.

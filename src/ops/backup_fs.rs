@@ -103,7 +103,12 @@ impl FsArchiver<'_> {
     }
 
     /// Ok(None): the entry could not be read (already reported) or is a kind kloset skips.
-    fn archive_entry(&self, path: &Path, name: OsString, prev: Option<&Node>) -> Result<Option<Node>> {
+    fn archive_entry(
+        &self,
+        path: &Path,
+        name: OsString,
+        prev: Option<&Node>,
+    ) -> Result<Option<Node>> {
         if self.interrupted.load(Ordering::Relaxed) {
             return Err(KlosetError::Interrupted.into());
         }
@@ -219,13 +224,17 @@ impl FsArchiver<'_> {
 fn name_key(name: &OsString) -> Vec<u8> {
     match name.to_str() {
         Some(s) => s.as_bytes().to_vec(),
-        None => String::from_utf8_lossy(name.as_bytes()).into_owned().into_bytes(),
+        None => String::from_utf8_lossy(name.as_bytes())
+            .into_owned()
+            .into_bytes(),
     }
 }
 
 fn find_node<'t>(tree: &'t Tree, name: &OsString) -> Option<&'t Node> {
     let key = name_key(name);
-    tree.nodes.iter().find(|n| n.name.as_bytes() == key.as_slice())
+    tree.nodes
+        .iter()
+        .find(|n| n.name.as_bytes() == key.as_slice())
 }
 
 pub fn node_from_meta(name: OsString, kind: NodeKind, meta: &Metadata) -> Node {

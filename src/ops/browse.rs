@@ -32,7 +32,11 @@ pub async fn resolve(repo: &Repo, spec: &str) -> Result<Resolved> {
     let (prefix, path) = split_spec(spec);
     let (id, snapshot) = repo.find_snapshot(prefix).await?;
     let found = walk(repo, snapshot.tree, path, spec).await?;
-    Ok(Resolved { id, snapshot, found })
+    Ok(Resolved {
+        id,
+        snapshot,
+        found,
+    })
 }
 
 async fn walk(repo: &Repo, root: Id, path: &str, spec: &str) -> Result<Found> {

@@ -34,7 +34,9 @@ pub async fn check(repo: &Repo, read_data: bool, concurrency: usize) -> Result<C
     report.packs = indexed.len();
     for key in &indexed {
         if !stored.contains(key) {
-            report.problems.push(format!("pack {key} is in the index but missing from the store"));
+            report.problems.push(format!(
+                "pack {key} is in the index but missing from the store"
+            ));
         }
     }
     // Left by interrupted backups; harmless, and reused data is indexed by the next run.
@@ -78,12 +80,18 @@ pub async fn check(repo: &Repo, read_data: bool, concurrency: usize) -> Result<C
     if read_data {
         let mut by_pack: std::collections::HashMap<u32, Vec<(Id, u32, u32)>> = Default::default();
         for (id, loc) in repo.index.blobs() {
-            by_pack.entry(loc.pack).or_default().push((*id, loc.offset, loc.length));
+            by_pack
+                .entry(loc.pack)
+                .or_default()
+                .push((*id, loc.offset, loc.length));
         }
         let results: Vec<Vec<String>> = stream::iter(by_pack)
             .map(|(pack, blobs)| async move {
                 let key = pack_key(&repo.index.pack_id(pack));
-                let ranges: Vec<_> = blobs.iter().map(|(_, o, l)| *o as u64..(*o + *l) as u64).collect();
+                let ranges: Vec<_> = blobs
+                    .iter()
+                    .map(|(_, o, l)| *o as u64..(*o + *l) as u64)
+                    .collect();
                 let data = match repo.backend.get_ranges(&key, &ranges).await {
                     Ok(d) => d,
                     Err(e) => return vec![format!("pack {key}: {e}")],
@@ -95,7 +103,9 @@ pub async fn check(repo: &Repo, read_data: bool, concurrency: usize) -> Result<C
                         .iter()
                         .zip(data)
                         .filter_map(|((id, _, _), sealed)| {
-                            open_blob(&keys, id, &sealed).err().map(|e| format!("pack {key}: {e}"))
+                            open_blob(&keys, id, &sealed)
+                                .err()
+                                .map(|e| format!("pack {key}: {e}"))
                         })
                         .collect::<Vec<_>>()
                 })

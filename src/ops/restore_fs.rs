@@ -43,7 +43,7 @@ pub struct RestoreSummary {
 /// What to restore: the children of a tree (a snapshot root or a directory), or one node.
 pub enum RestoreRoot {
     Tree(Id),
-    Node(Node),
+    Node(Box<Node>),
 }
 
 struct FileJob {
@@ -59,7 +59,12 @@ struct BlobUse {
     targets: Vec<(usize, u64)>,
 }
 
-pub async fn restore_fs(repo: Arc<Repo>, root: RestoreRoot, target: &Path, opts: RestoreOptions) -> Result<RestoreSummary> {
+pub async fn restore_fs(
+    repo: Arc<Repo>,
+    root: RestoreRoot,
+    target: &Path,
+    opts: RestoreOptions,
+) -> Result<RestoreSummary> {
     check_target(target, opts.force)?;
     fs::create_dir_all(target)
         .map_err(|e| anyhow!("cannot create restore target {}: {e}", target.display()))?;
@@ -71,9 +76,15 @@ pub async fn restore_fs(repo: Arc<Repo>, root: RestoreRoot, target: &Path, opts:
     let mut level: Vec<(PathBuf, Id)> = Vec::new();
     match root {
         RestoreRoot::Tree(id) => level.push((target.to_path_buf(), id)),
-        RestoreRoot::Node(node) => {
-            place(target, node, &mut files, &mut dirs, &mut links, &mut level, &mut summary.errors)
-        }
+        RestoreRoot::Node(node) => place(
+            target,
+            *node,
+            &mut files,
+            &mut dirs,
+            &mut links,
+            &mut level,
+            &mut summary.errors,
+        ),
     }
     // Breadth first, each level's trees fetched concurrently: few round trips even on S3.
     while !level.is_empty() {
@@ -87,7 +98,15 @@ pub async fn restore_fs(repo: Arc<Repo>, root: RestoreRoot, target: &Path, opts:
             .await;
         for (dir, tree) in loaded {
             for node in tree?.nodes {
-                place(&dir, node, &mut files, &mut dirs, &mut links, &mut level, &mut summary.errors);
+                place(
+                    &dir,
+                    node,
+                    &mut files,
+                    &mut dirs,
+                    &mut links,
+                    &mut level,
+                    &mut summary.errors,
+                );
             }
         }
     }
@@ -112,7 +131,11 @@ pub async fn restore_fs(repo: Arc<Repo>, root: RestoreRoot, target: &Path, opts:
                 .entry(loc.pack)
                 .or_default()
                 .entry(*id)
-                .or_insert_with(|| BlobUse { id: *id, loc, targets: Vec::new() })
+                .or_insert_with(|| BlobUse {
+                    id: *id,
+                    loc,
+                    targets: Vec::new(),
+                })
                 .targets
                 .push((i, offset));
             offset += loc.raw_length as u64;
@@ -127,7 +150,10 @@ pub async fn restore_fs(repo: Arc<Repo>, root: RestoreRoot, target: &Path, opts:
     // Empty files have no blobs: create them now.
     for job in files.iter().filter(|j| j.node.content.is_empty()) {
         if let Err(e) = finish_file(job, owner, true) {
-            errors.lock().expect("errors").push(format!("{}: {e}", job.path.display()));
+            errors
+                .lock()
+                .expect("errors")
+                .push(format!("{}: {e}", job.path.display()));
         }
     }
 
@@ -153,7 +179,10 @@ pub async fn restore_fs(repo: Arc<Repo>, root: RestoreRoot, target: &Path, opts:
                         for &(file, offset) in &blob.targets {
                             let job = &files[file];
                             if let Err(e) = write_part(job, offset, &plain, owner) {
-                                errors.lock().expect("errors").push(format!("{}: {e}", job.path.display()));
+                                errors
+                                    .lock()
+                                    .expect("errors")
+                                    .push(format!("{}: {e}", job.path.display()));
                             }
                             progress.add_bytes(plain.len() as u64);
                         }
@@ -173,13 +202,19 @@ pub async fn restore_fs(repo: Arc<Repo>, root: RestoreRoot, target: &Path, opts:
 
     for (path, node) in &links {
         if let Err(e) = restore_symlink(path, node, owner) {
-            errors.lock().expect("errors").push(format!("{}: {e}", path.display()));
+            errors
+                .lock()
+                .expect("errors")
+                .push(format!("{}: {e}", path.display()));
         }
     }
     // Deepest first, so setting a parent's mtime comes after its children are done.
     for (path, node) in dirs.iter().rev() {
         if let Err(e) = apply_dir_meta(path, node, owner) {
-            errors.lock().expect("errors").push(format!("{}: {e}", path.display()));
+            errors
+                .lock()
+                .expect("errors")
+                .push(format!("{}: {e}", path.display()));
         }
     }
     summary.files = files.len() as u64;
@@ -218,7 +253,11 @@ fn place(
 ) {
     let raw = node.name_bytes();
     if raw.is_empty() || raw == b"." || raw == b".." || raw.contains(&b'/') || raw.contains(&0) {
-        let what = node.s3.as_ref().map(|s| format!("key '{}'", s.key)).unwrap_or_else(|| format!("entry '{}'", node.name));
+        let what = node
+            .s3
+            .as_ref()
+            .map(|s| format!("key '{}'", s.key))
+            .unwrap_or_else(|| format!("entry '{}'", node.name));
         errors.push(format!(
             "not restored: {what} in {} has a name a filesystem cannot hold",
             dir.display()
@@ -245,7 +284,11 @@ fn place(
 }
 
 fn write_part(job: &FileJob, offset: u64, data: &[u8], owner: bool) -> Result<()> {
-    let file = OpenOptions::new().create(true).write(true).truncate(false).open(&job.path)?;
+    let file = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(false)
+        .open(&job.path)?;
     file.write_all_at(data, offset)?;
     if job.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
         apply_file_meta(&file, &job.node, owner)?;
@@ -254,7 +297,11 @@ fn write_part(job: &FileJob, offset: u64, data: &[u8], owner: bool) -> Result<()
 }
 
 fn finish_file(job: &FileJob, owner: bool, create: bool) -> Result<()> {
-    let file = OpenOptions::new().create(create).write(true).truncate(false).open(&job.path)?;
+    let file = OpenOptions::new()
+        .create(create)
+        .write(true)
+        .truncate(false)
+        .open(&job.path)?;
     apply_file_meta(&file, &job.node, owner)
 }
 

@@ -42,7 +42,10 @@ pub struct BlobSaver {
 
 impl BlobSaver {
     /// Returns the saver and the task that uploads what it packs.
-    pub fn start(repo: Arc<Repo>, concurrency: usize) -> (Arc<BlobSaver>, tokio::task::JoinHandle<Result<()>>) {
+    pub fn start(
+        repo: Arc<Repo>,
+        concurrency: usize,
+    ) -> (Arc<BlobSaver>, tokio::task::JoinHandle<Result<()>>) {
         let (tx, rx) = mpsc::channel(2);
         let known: HashSet<Id> = repo.index.blob_ids().copied().collect();
         let pack_size = repo.config.pack_size as usize;
@@ -71,8 +74,12 @@ impl BlobSaver {
         }
         let sealed = self.keys.seal(&id.0, data);
         self.stats.new_blobs.fetch_add(1, Ordering::Relaxed);
-        self.stats.new_bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
-        self.stats.stored_bytes.fetch_add(sealed.len() as u64, Ordering::Relaxed);
+        self.stats
+            .new_bytes
+            .fetch_add(data.len() as u64, Ordering::Relaxed);
+        self.stats
+            .stored_bytes
+            .fetch_add(sealed.len() as u64, Ordering::Relaxed);
         let full = {
             let mut packer = self.packer.lock().expect("packer");
             packer.add(id, kind, &sealed, data.len());
@@ -118,7 +125,11 @@ impl BlobSaver {
     }
 
     /// Streams a reader through the chunker without holding more than one chunk buffer.
-    pub fn save_chunked_reader(&self, reader: impl Read, on_chunk: &dyn Fn(u64)) -> Result<(Vec<Id>, u64)> {
+    pub fn save_chunked_reader(
+        &self,
+        reader: impl Read,
+        on_chunk: &dyn Fn(u64),
+    ) -> Result<(Vec<Id>, u64)> {
         let chunker = StreamCDC::with_level_and_seed(
             reader,
             self.params.min_size,
@@ -160,7 +171,11 @@ impl BlobSaver {
     }
 }
 
-async fn upload_packs(repo: Arc<Repo>, mut rx: mpsc::Receiver<FinishedPack>, concurrency: usize) -> Result<()> {
+async fn upload_packs(
+    repo: Arc<Repo>,
+    mut rx: mpsc::Receiver<FinishedPack>,
+    concurrency: usize,
+) -> Result<()> {
     let packs = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
     let backend = repo.backend.clone();
     let mut uploads = packs

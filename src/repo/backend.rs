@@ -79,13 +79,6 @@ impl Backend {
             .collect())
     }
 
-    pub async fn delete(&self, key: &str) -> Result<()> {
-        match self.store.delete(&Path::from(key)).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(self.remote(e)),
-        }
-    }
-
     pub fn remote(&self, e: object_store::Error) -> anyhow::Error {
         KlosetError::Remote(describe(&self.display, &e)).into()
     }
@@ -119,7 +112,10 @@ pub fn describe(display: &str, e: &object_store::Error) -> String {
         || all.contains("403")
     {
         "access denied: check access_key and secret_access_key"
-    } else if all.contains("connection refused") || all.contains("dns error") || all.contains("timed out") {
+    } else if all.contains("connection refused")
+        || all.contains("dns error")
+        || all.contains("timed out")
+    {
         "cannot reach the endpoint: check the host, port and that the server is running"
     } else if all.contains("invalid http version")
         || all.contains("wrong version number")

@@ -85,8 +85,8 @@ impl StoreConfig {
     /// None means the passphrase is wrong.
     pub fn unlock(&self, passphrase: &str) -> Result<Option<[u8; 32]>> {
         let kek = derive_kek(passphrase, &self.kdf)?;
-        let wrapped = hex::decode(&self.master_key)
-            .map_err(|_| anyhow!("config: master_key is not hex"))?;
+        let wrapped =
+            hex::decode(&self.master_key).map_err(|_| anyhow!("config: master_key is not hex"))?;
         Ok(unwrap_key(&kek, &self.id.0, &wrapped))
     }
 }

@@ -142,7 +142,12 @@ pub fn unwrap_key(kek: &[u8; 32], aad: &[u8], wrapped: &[u8]) -> Option<[u8; 32]
     let (body, tag) = rest.split_at(32);
     let mut buf = body.to_vec();
     cipher
-        .decrypt_in_place_detached(Nonce::from_slice(nonce), aad, &mut buf, Tag::from_slice(tag))
+        .decrypt_in_place_detached(
+            Nonce::from_slice(nonce),
+            aad,
+            &mut buf,
+            Tag::from_slice(tag),
+        )
         .ok()?;
     buf.try_into().ok()
 }
@@ -160,7 +165,12 @@ mod tests {
     #[test]
     fn seal_open_round_trip_and_tamper() {
         let keys = Keys::from_master(&[7u8; 32]);
-        for data in [vec![], vec![1u8; 10], vec![b'a'; 300_000], random_vec(200_000)] {
+        for data in [
+            vec![],
+            vec![1u8; 10],
+            vec![b'a'; 300_000],
+            random_vec(200_000),
+        ] {
             let sealed = keys.seal(b"aad", &data);
             assert_eq!(keys.open(b"aad", &sealed).unwrap(), data);
             assert!(keys.open(b"other", &sealed).is_err());

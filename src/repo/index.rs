@@ -42,7 +42,6 @@ pub struct BlobLocation {
     pub offset: u32,
     pub length: u32,
     pub raw_length: u32,
-    pub kind: BlobKind,
 }
 
 /// In memory: packs are numbered so each blob entry stays small (a few bytes plus its id).
@@ -66,7 +65,6 @@ impl Index {
                     offset: b.offset,
                     length: b.length,
                     raw_length: b.raw_length,
-                    kind: b.kind,
                 });
             }
         }

@@ -215,8 +215,9 @@ impl Repo {
 
     pub async fn load_tree(&self, id: &Id) -> Result<Tree> {
         let raw = self.read_blob(id).await?;
-        serde_json::from_slice(&raw)
-            .map_err(|e| KlosetError::Integrity(format!("tree {} is malformed: {e}", id.short())).into())
+        serde_json::from_slice(&raw).map_err(|e| {
+            KlosetError::Integrity(format!("tree {} is malformed: {e}", id.short())).into()
+        })
     }
 }
 
@@ -226,7 +227,9 @@ pub fn open_blob(keys: &Keys, id: &Id, sealed: &[u8]) -> Result<Vec<u8>> {
         .open(&id.0, sealed)
         .map_err(|e| KlosetError::Integrity(format!("blob {}: {e}", id.short())))?;
     if keys.blob_id(&plain) != *id {
-        return Err(KlosetError::Integrity(format!("blob {} does not match its id", id.short())).into());
+        return Err(
+            KlosetError::Integrity(format!("blob {} does not match its id", id.short())).into(),
+        );
     }
     Ok(plain)
 }

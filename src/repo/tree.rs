@@ -121,9 +121,3 @@ impl Node {
         }
     }
 }
-
-impl Tree {
-    pub fn find(&self, name: &str) -> Option<&Node> {
-        self.nodes.iter().find(|n| n.name == name)
-    }
-}

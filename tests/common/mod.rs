@@ -24,7 +24,11 @@ pub struct Run {
 
 impl Run {
     pub fn ok(self) -> Run {
-        assert_eq!(self.code, 0, "kloset failed:\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "kloset failed:\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
         self
     }
 
@@ -38,13 +42,23 @@ impl Run {
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
     }
 
     /// The error message must be a single line.
     pub fn one_line_error(&self) -> &str {
-        let lines: Vec<&str> = self.stderr.lines().filter(|l| l.starts_with("kloset:")).collect();
-        assert_eq!(lines.len(), 1, "expected one error line, got: {}", self.stderr);
+        let lines: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("kloset:"))
+            .collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "expected one error line, got: {}",
+            self.stderr
+        );
         lines[0]
     }
 }
@@ -53,7 +67,10 @@ impl Env {
     pub fn new() -> Env {
         let dir = tempfile::tempdir().expect("tempdir");
         fs::create_dir_all(dir.path().join("home")).unwrap();
-        Env { dir, extra_env: Vec::new() }
+        Env {
+            dir,
+            extra_env: Vec::new(),
+        }
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
@@ -91,11 +108,23 @@ impl Env {
 
     /// `kloset at STORE create` with a cheap KDF so tests stay fast.
     pub fn create(&self, store: &str) -> Run {
-        self.run(&["at", store, "create", "--kdf-memory-mib", "8", "--kdf-iterations", "1", "--pack-size-mib", "4"])
+        self.run(&[
+            "at",
+            store,
+            "create",
+            "--kdf-memory-mib",
+            "8",
+            "--kdf-iterations",
+            "1",
+            "--pack-size-mib",
+            "4",
+        ])
     }
 
     pub fn backup(&self, store: &str, source: &str) -> serde_json::Value {
-        self.run(&["--json", "at", store, "backup", source]).ok().json()
+        self.run(&["--json", "at", store, "backup", source])
+            .ok()
+            .json()
     }
 }
 
@@ -120,21 +149,53 @@ pub fn make_fixture(root: &Path) {
     fs::create_dir_all(root.join("données/日本語")).unwrap();
     fs::write(root.join("zero"), b"").unwrap();
     fs::write(root.join("docs/readme.txt"), b"hello kloset\n").unwrap();
-    fs::write(root.join("docs/nested/text.log"), "line of text\n".repeat(20_000)).unwrap();
-    fs::write(root.join("docs/nested/deeper/random.bin"), pseudo_random(1, 300_000)).unwrap();
+    fs::write(
+        root.join("docs/nested/text.log"),
+        "line of text\n".repeat(20_000),
+    )
+    .unwrap();
+    fs::write(
+        root.join("docs/nested/deeper/random.bin"),
+        pseudo_random(1, 300_000),
+    )
+    .unwrap();
     // Above the 8 MiB maximum chunk size, and above the read-whole threshold.
-    fs::write(root.join("big.bin"), pseudo_random(2, 17 * 1024 * 1024 + 123)).unwrap();
-    fs::write(root.join("données/日本語/ファイル.txt"), "non-ASCII names\n").unwrap();
+    fs::write(
+        root.join("big.bin"),
+        pseudo_random(2, 17 * 1024 * 1024 + 123),
+    )
+    .unwrap();
+    fs::write(
+        root.join("données/日本語/ファイル.txt"),
+        "non-ASCII names\n",
+    )
+    .unwrap();
     fs::write(root.join("données/café ☕.md"), pseudo_random(3, 5000)).unwrap();
     for i in 0..40 {
-        fs::write(root.join(format!("docs/small-{i:03}")), pseudo_random(100 + i, 100 + i as usize * 37)).unwrap();
+        fs::write(
+            root.join(format!("docs/small-{i:03}")),
+            pseudo_random(100 + i, 100 + i as usize * 37),
+        )
+        .unwrap();
     }
     // Same content twice: deduplicated in the store, restored twice.
-    fs::write(root.join("docs/copy-of-random.bin"), pseudo_random(1, 300_000)).unwrap();
+    fs::write(
+        root.join("docs/copy-of-random.bin"),
+        pseudo_random(1, 300_000),
+    )
+    .unwrap();
     std::os::unix::fs::symlink("docs/readme.txt", root.join("link-to-readme")).unwrap();
     std::os::unix::fs::symlink("/nonexistent/target", root.join("dangling")).unwrap();
-    fs::set_permissions(root.join("docs/readme.txt"), fs::Permissions::from_mode(0o640)).unwrap();
-    fs::set_permissions(root.join("données/café ☕.md"), fs::Permissions::from_mode(0o755)).unwrap();
+    fs::set_permissions(
+        root.join("docs/readme.txt"),
+        fs::Permissions::from_mode(0o640),
+    )
+    .unwrap();
+    fs::set_permissions(
+        root.join("données/café ☕.md"),
+        fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
     fs::set_permissions(root.join("empty dir"), fs::Permissions::from_mode(0o700)).unwrap();
     let t = filetime::FileTime::from_unix_time(1_600_000_000, 123_456_789);
     filetime::set_file_mtime(root.join("docs/nested/text.log"), t).unwrap();
@@ -163,20 +224,43 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Entry>) {
         let e = e.unwrap();
         let path = e.path();
         let meta = fs::symlink_metadata(&path).unwrap();
-        let rel = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+        let rel = path
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         let ft = meta.file_type();
         let (kind, hash) = if ft.is_symlink() {
-            ('l', fs::read_link(&path).unwrap().to_string_lossy().into_owned())
+            (
+                'l',
+                fs::read_link(&path).unwrap().to_string_lossy().into_owned(),
+            )
         } else if ft.is_dir() {
             walk(root, &path, out);
             ('d', String::new())
         } else {
-            ('f', blake3::hash(&fs::read(&path).unwrap()).to_hex().to_string())
+            (
+                'f',
+                blake3::hash(&fs::read(&path).unwrap()).to_hex().to_string(),
+            )
         };
-        let mtime = if kind == 'l' { (0, 0) } else { (meta.mtime(), meta.mtime_nsec()) };
+        let mtime = if kind == 'l' {
+            (0, 0)
+        } else {
+            (meta.mtime(), meta.mtime_nsec())
+        };
         let mode = if kind == 'l' { 0 } else { meta.mode() & 0o7777 };
         let size = if kind == 'f' { meta.len() } else { 0 };
-        out.insert(rel, Entry { kind, mode, mtime, size, hash });
+        out.insert(
+            rel,
+            Entry {
+                kind,
+                mode,
+                mtime,
+                size,
+                hash,
+            },
+        );
     }
 }
 
@@ -187,7 +271,12 @@ pub fn assert_same_tree(source: &Path, restored: &Path) {
     for (k, v) in &a {
         assert_eq!(Some(v), b.get(k), "entry {k} differs");
     }
-    assert_eq!(a.len(), b.len(), "restored tree has extra entries: {:?}", b.keys().filter(|k| !a.contains_key(*k)).collect::<Vec<_>>());
+    assert_eq!(
+        a.len(),
+        b.len(),
+        "restored tree has extra entries: {:?}",
+        b.keys().filter(|k| !a.contains_key(*k)).collect::<Vec<_>>()
+    );
 }
 
 pub fn is_root() -> bool {

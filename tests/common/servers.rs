@@ -60,7 +60,9 @@ fn spawn_forever(make: impl FnOnce() -> Command + Send + 'static) {
     let (tx, rx) = std::sync::mpsc::channel::<Result<(), String>>();
     std::thread::spawn(move || {
         let mut cmd = make();
-        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::inherit());
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
         unsafe {
             cmd.pre_exec(|| {
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
@@ -149,7 +151,10 @@ pub struct PrivateGarage {
 
 impl PrivateGarage {
     pub fn start() -> PrivateGarage {
-        let mut g = PrivateGarage { server: garage_config(), child: None };
+        let mut g = PrivateGarage {
+            server: garage_config(),
+            child: None,
+        };
         g.restart();
         g
     }

@@ -9,7 +9,11 @@ use super::{assert_same_tree, make_fixture, pseudo_random, Env};
 
 fn snapshot_ids(env: &Env, store: &str) -> Vec<String> {
     let v = env.run(&["--json", "at", store, "ls"]).ok().json();
-    v.as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_string()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect()
 }
 
 pub fn round_trip(env: &Env, store: &str) {
@@ -23,25 +27,53 @@ pub fn round_trip(env: &Env, store: &str) {
     assert_eq!(snap["snapshot"]["summary"]["errors"], 0);
 
     let out = env.path("out");
-    env.run(&["at", store, "restore", "-to", out.to_str().unwrap(), &id[..8]]).ok();
+    env.run(&[
+        "at",
+        store,
+        "restore",
+        "-to",
+        out.to_str().unwrap(),
+        &id[..8],
+    ])
+    .ok();
     assert_same_tree(&src, &out);
 
     // A sub-tree, with --to spelled the long way.
     let sub = env.path("out-sub");
     let spec = format!("{}:/docs/nested", &id[..10]);
-    env.run(&["at", store, "restore", "--to", sub.to_str().unwrap(), &spec]).ok();
+    env.run(&["at", store, "restore", "--to", sub.to_str().unwrap(), &spec])
+        .ok();
     assert_same_tree(&src.join("docs/nested"), &sub);
 
     // A single file lands under its own name.
     let one = env.path("out-one");
     let spec = format!("{id}:/big.bin");
-    env.run(&["at", store, "restore", "-to", one.to_str().unwrap(), &spec]).ok();
-    assert_eq!(fs::read(one.join("big.bin")).unwrap(), fs::read(src.join("big.bin")).unwrap());
+    env.run(&["at", store, "restore", "-to", one.to_str().unwrap(), &spec])
+        .ok();
+    assert_eq!(
+        fs::read(one.join("big.bin")).unwrap(),
+        fs::read(src.join("big.bin")).unwrap()
+    );
 
     // Browsing inside the snapshot.
-    let listing = env.run(&["at", store, "ls", &format!("{}:/données", &id[..8])]).ok().stdout;
-    assert_eq!(listing.lines().collect::<Vec<_>>(), vec!["café ☕.md", "日本語/"]);
-    let nodes = env.run(&["--json", "at", store, "ls", &format!("{}:/docs/readme.txt", &id[..8])]).ok().json();
+    let listing = env
+        .run(&["at", store, "ls", &format!("{}:/données", &id[..8])])
+        .ok()
+        .stdout;
+    assert_eq!(
+        listing.lines().collect::<Vec<_>>(),
+        vec!["café ☕.md", "日本語/"]
+    );
+    let nodes = env
+        .run(&[
+            "--json",
+            "at",
+            store,
+            "ls",
+            &format!("{}:/docs/readme.txt", &id[..8]),
+        ])
+        .ok()
+        .json();
     assert_eq!(nodes[0]["size"], 13);
     assert_eq!(nodes[0]["mode"], 0o640);
 
@@ -50,9 +82,15 @@ pub fn round_trip(env: &Env, store: &str) {
     assert!(ls.contains(&id[..8]), "{ls}");
     let info = env.run(&["--json", "at", store, "info"]).ok().json();
     assert_eq!(info["snapshots"], 1);
-    let info = env.run(&["--json", "at", store, "info", &id[..8]]).ok().json();
+    let info = env
+        .run(&["--json", "at", store, "info", &id[..8]])
+        .ok()
+        .json();
     assert_eq!(info["snapshot"]["summary"]["files"], 48);
-    let check = env.run(&["--json", "at", store, "check", "--read-data"]).ok().json();
+    let check = env
+        .run(&["--json", "at", store, "check", "--read-data"])
+        .ok()
+        .json();
     assert_eq!(check["problems"].as_array().unwrap().len(), 0);
     assert!(check["blobs_read"].as_u64().unwrap() > 40);
 }
@@ -74,7 +112,11 @@ pub fn incremental(env: &Env, store: &str) {
     let victim = src.join("docs/nested/deeper/random.bin");
     let before = fs::symlink_metadata(&victim).unwrap();
     fs::write(&victim, pseudo_random(99, 300_000)).unwrap();
-    filetime::set_file_mtime(&victim, filetime::FileTime::from_last_modification_time(&before)).unwrap();
+    filetime::set_file_mtime(
+        &victim,
+        filetime::FileTime::from_last_modification_time(&before),
+    )
+    .unwrap();
     fs::write(src.join("docs/new-file"), b"added later").unwrap();
     let third = env.backup(store, src.to_str().unwrap());
     let s = &third["snapshot"]["summary"];
@@ -83,11 +125,20 @@ pub fn incremental(env: &Env, store: &str) {
 
     let out = env.path("out");
     let id = third["id"].as_str().unwrap();
-    env.run(&["at", store, "restore", "-to", out.to_str().unwrap(), id]).ok();
+    env.run(&["at", store, "restore", "-to", out.to_str().unwrap(), id])
+        .ok();
     assert_same_tree(&src, &out);
     // The first snapshot still restores the old content.
     let old = env.path("out-old");
-    env.run(&["at", store, "restore", "-to", old.to_str().unwrap(), first["id"].as_str().unwrap()]).ok();
+    env.run(&[
+        "at",
+        store,
+        "restore",
+        "-to",
+        old.to_str().unwrap(),
+        first["id"].as_str().unwrap(),
+    ])
+    .ok();
     assert_ne!(
         fs::read(old.join("docs/nested/deeper/random.bin")).unwrap(),
         fs::read(&victim).unwrap()
@@ -103,33 +154,62 @@ pub fn errors(env: &Env, store: &str, uninitialised: &str) {
 
     let r = env.run(&["at", uninitialised, "ls"]).code(10);
     assert!(r.one_line_error().contains("create"), "{}", r.stderr);
-    let r = env.run(&["at", uninitialised, "backup", src.to_str().unwrap()]).code(10);
+    let r = env
+        .run(&["at", uninitialised, "backup", src.to_str().unwrap()])
+        .code(10);
     assert!(r.one_line_error().contains("not initialised"));
 
     env.create(store).ok();
     let r = env.create(store).code(11);
     assert!(r.one_line_error().contains("already initialised"));
 
-    let r = env.command(&["at", store, "ls"]).env("KLOSET_PASSPHRASE", "wrong").output().unwrap();
+    let r = env
+        .command(&["at", store, "ls"])
+        .env("KLOSET_PASSPHRASE", "wrong")
+        .output()
+        .unwrap();
     assert_eq!(r.status.code(), Some(12));
     assert!(String::from_utf8_lossy(&r.stderr).contains("wrong passphrase"));
 
-    let r = env.command(&["at", store, "ls"]).env_remove("KLOSET_PASSPHRASE").output().unwrap();
-    assert_eq!(r.status.code(), Some(13), "no terminal, no passphrase: {}", String::from_utf8_lossy(&r.stderr));
+    let r = env
+        .command(&["at", store, "ls"])
+        .env_remove("KLOSET_PASSPHRASE")
+        .output()
+        .unwrap();
+    assert_eq!(
+        r.status.code(),
+        Some(13),
+        "no terminal, no passphrase: {}",
+        String::from_utf8_lossy(&r.stderr)
+    );
 
     // Enough snapshots that two must share a first hex digit.
     let mut ids = Vec::new();
     for i in 0..17 {
         fs::write(src.join("f"), format!("version {i}")).unwrap();
-        ids.push(env.backup(store, src.to_str().unwrap())["id"].as_str().unwrap().to_string());
+        ids.push(
+            env.backup(store, src.to_str().unwrap())["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
     }
     let shared = (0..16)
         .map(|d| format!("{d:x}"))
         .find(|p| ids.iter().filter(|id| id.starts_with(p.as_str())).count() >= 2)
         .unwrap();
-    let r = env.run(&["at", store, "ls", &format!("{shared}:/")]).code(15);
+    let r = env
+        .run(&["at", store, "ls", &format!("{shared}:/")])
+        .code(15);
     assert!(r.one_line_error().contains("ambiguous"));
-    let r = env.run(&["at", store, "restore", "-to", env.path("x").to_str().unwrap(), "ffffffffffff"]);
+    let r = env.run(&[
+        "at",
+        store,
+        "restore",
+        "-to",
+        env.path("x").to_str().unwrap(),
+        "ffffffffffff",
+    ]);
     if !ids.iter().any(|id| id.starts_with("ffffffffffff")) {
         r.code(14).one_line_error();
     }
@@ -137,13 +217,38 @@ pub fn errors(env: &Env, store: &str, uninitialised: &str) {
     let target = env.path("occupied");
     fs::create_dir_all(&target).unwrap();
     fs::write(target.join("keep-me"), b"precious").unwrap();
-    let r = env.run(&["at", store, "restore", "-to", target.to_str().unwrap(), &ids[0]]).code(16);
+    let r = env
+        .run(&[
+            "at",
+            store,
+            "restore",
+            "-to",
+            target.to_str().unwrap(),
+            &ids[0],
+        ])
+        .code(16);
     assert!(r.one_line_error().contains("--force"));
     assert_eq!(fs::read(target.join("keep-me")).unwrap(), b"precious");
-    env.run(&["at", store, "restore", "--force", "-to", target.to_str().unwrap(), &ids[16]]).ok();
+    env.run(&[
+        "at",
+        store,
+        "restore",
+        "--force",
+        "-to",
+        target.to_str().unwrap(),
+        &ids[16],
+    ])
+    .ok();
     assert_eq!(fs::read(target.join("f")).unwrap(), b"version 16");
 
-    let r = env.run(&["at", store, "backup", env.path("does-not-exist").to_str().unwrap()]).code(2);
+    let r = env
+        .run(&[
+            "at",
+            store,
+            "backup",
+            env.path("does-not-exist").to_str().unwrap(),
+        ])
+        .code(2);
     r.one_line_error();
 }
 
@@ -158,7 +263,11 @@ pub fn killed_backup(env: &Env, store: &str, pack_count: &dyn Fn() -> usize) {
     let bulk = src.join("bulk");
     fs::create_dir_all(&bulk).unwrap();
     for i in 0..12 {
-        fs::write(bulk.join(format!("part-{i}")), pseudo_random(1000 + i, 8 * 1024 * 1024)).unwrap();
+        fs::write(
+            bulk.join(format!("part-{i}")),
+            pseudo_random(1000 + i, 8 * 1024 * 1024),
+        )
+        .unwrap();
     }
     let before = pack_count();
     let mut child = env
@@ -176,12 +285,23 @@ pub fn killed_backup(env: &Env, store: &str, pack_count: &dyn Fn() -> usize) {
     }
     child.kill().unwrap();
     let status = child.wait().unwrap();
-    assert!(status.code().is_none(), "the backup finished before it could be killed");
+    assert!(
+        status.code().is_none(),
+        "the backup finished before it could be killed"
+    );
 
     // Earlier snapshots are intact and nothing half-written shows up.
     assert_eq!(snapshot_ids(env, store), vec![first_id.clone()]);
     let out = env.path("out-first");
-    env.run(&["at", store, "restore", "-to", out.to_str().unwrap(), &first_id]).ok();
+    env.run(&[
+        "at",
+        store,
+        "restore",
+        "-to",
+        out.to_str().unwrap(),
+        &first_id,
+    ])
+    .ok();
     fs::rename(&bulk, env.path("bulk-aside")).unwrap();
     assert_same_tree(&src, &out);
     fs::rename(env.path("bulk-aside"), &bulk).unwrap();
@@ -190,7 +310,15 @@ pub fn killed_backup(env: &Env, store: &str, pack_count: &dyn Fn() -> usize) {
     // A new backup completes and restores exactly.
     let again = env.backup(store, src.to_str().unwrap());
     let out = env.path("out-again");
-    env.run(&["at", store, "restore", "-to", out.to_str().unwrap(), again["id"].as_str().unwrap()]).ok();
+    env.run(&[
+        "at",
+        store,
+        "restore",
+        "-to",
+        out.to_str().unwrap(),
+        again["id"].as_str().unwrap(),
+    ])
+    .ok();
     assert_same_tree(&src, &out);
     env.run(&["at", store, "check", "--read-data"]).ok();
 }
@@ -198,6 +326,12 @@ pub fn killed_backup(env: &Env, store: &str, pack_count: &dyn Fn() -> usize) {
 pub fn count_files(dir: &Path) -> usize {
     let Ok(rd) = fs::read_dir(dir) else { return 0 };
     rd.flatten()
-        .map(|e| if e.path().is_dir() { count_files(&e.path()) } else { 1 })
+        .map(|e| {
+            if e.path().is_dir() {
+                count_files(&e.path())
+            } else {
+                1
+            }
+        })
         .sum()
 }

@@ -1,0 +1,350 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_kloset_global_optspecs
+    string join \n q/quiet json keyfile= h/help V/version
+end
+
+function __fish_kloset_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_kloset_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_kloset_using_subcommand
+    set -l cmd (__fish_kloset_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c kloset -n "__fish_kloset_needs_command" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_needs_command" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_needs_command" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_needs_command" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_needs_command" -s V -l version -d 'Print version'
+complete -c kloset -n "__fish_kloset_needs_command" -f -a "at" -d 'Run a store command against LOCATION: a path, fs:///path, s3://host/bucket[/prefix] or @name'
+complete -c kloset -n "__fish_kloset_needs_command" -f -a "create" -d 'Initialise a new store (asks for a passphrase twice, or reads KLOSET_PASSPHRASE)'
+complete -c kloset -n "__fish_kloset_needs_command" -f -a "backup" -d 'Back up a directory, file, s3:// location or @source into the store'
+complete -c kloset -n "__fish_kloset_needs_command" -f -a "ls" -d 'List snapshots, or the entries at ID[:/path] inside one'
+complete -c kloset -n "__fish_kloset_needs_command" -f -a "restore" -d 'Restore a snapshot (or ID:/sub/path) to a directory, s3:// location or @destination'
+complete -c kloset -n "__fish_kloset_needs_command" -f -a "info" -d 'Show the store, or one snapshot or entry'
+complete -c kloset -n "__fish_kloset_needs_command" -f -a "check" -d 'Verify the store: every snapshot\'s trees and blobs are indexed and every pack exists'
+complete -c kloset -n "__fish_kloset_needs_command" -f -a "source" -d 'Manage named sources (what to back up)'
+complete -c kloset -n "__fish_kloset_needs_command" -f -a "store" -d 'Manage named stores (where backups live)'
+complete -c kloset -n "__fish_kloset_needs_command" -f -a "destination" -d 'Manage named destinations (where to restore)'
+complete -c kloset -n "__fish_kloset_needs_command" -f -a "completion" -d 'Print a shell completion script'
+complete -c kloset -n "__fish_kloset_needs_command" -f -a "manpages" -d 'Write man pages into DIR (one per subcommand)'
+complete -c kloset -n "__fish_kloset_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check help" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check help" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check help" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check help" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check help" -a "create" -d 'Initialise a new store (asks for a passphrase twice, or reads KLOSET_PASSPHRASE)'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check help" -a "backup" -d 'Back up a directory, file, s3:// location or @source into the store'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check help" -a "ls" -d 'List snapshots, or the entries at ID[:/path] inside one'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check help" -a "restore" -d 'Restore a snapshot (or ID:/sub/path) to a directory, s3:// location or @destination'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check help" -a "info" -d 'Show the store, or one snapshot or entry'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check help" -a "check" -d 'Verify the store: every snapshot\'s trees and blobs are indexed and every pack exists'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check help" -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -l kdf-memory-mib -d 'Argon2id memory cost in MiB' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -l kdf-iterations -d 'Argon2id iterations' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -l pack-size-mib -d 'Target pack size in MiB' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -l tag -d 'Tag the snapshot (repeatable)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -l force -d 'Read every file, ignoring the parent snapshot'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from ls" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from ls" -s l -l long -d 'Long listing: mode, owner, size, time, and S3 metadata'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from ls" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -l to -d 'Where to restore: a directory, s3://host/bucket[/prefix] or @destination[:sub/path]. `-to` works too' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -l force -d 'Restore into a non-empty target, overwriting what is there'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from info" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from info" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from info" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from info" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from check" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from check" -l read-data -d 'Also download and decrypt every blob'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from check" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from check" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from help" -f -a "create" -d 'Initialise a new store (asks for a passphrase twice, or reads KLOSET_PASSPHRASE)'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from help" -f -a "backup" -d 'Back up a directory, file, s3:// location or @source into the store'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List snapshots, or the entries at ID[:/path] inside one'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from help" -f -a "restore" -d 'Restore a snapshot (or ID:/sub/path) to a directory, s3:// location or @destination'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from help" -f -a "info" -d 'Show the store, or one snapshot or entry'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from help" -f -a "check" -d 'Verify the store: every snapshot\'s trees and blobs are indexed and every pack exists'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kloset -n "__fish_kloset_using_subcommand create" -l kdf-memory-mib -d 'Argon2id memory cost in MiB' -r
+complete -c kloset -n "__fish_kloset_using_subcommand create" -l kdf-iterations -d 'Argon2id iterations' -r
+complete -c kloset -n "__fish_kloset_using_subcommand create" -l pack-size-mib -d 'Target pack size in MiB' -r
+complete -c kloset -n "__fish_kloset_using_subcommand create" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand create" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand create" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand create" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand backup" -l tag -d 'Tag the snapshot (repeatable)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand backup" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand backup" -l force -d 'Read every file, ignoring the parent snapshot'
+complete -c kloset -n "__fish_kloset_using_subcommand backup" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand backup" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand backup" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand ls" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand ls" -s l -l long -d 'Long listing: mode, owner, size, time, and S3 metadata'
+complete -c kloset -n "__fish_kloset_using_subcommand ls" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand ls" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand ls" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand restore" -l to -d 'Where to restore: a directory, s3://host/bucket[/prefix] or @destination[:sub/path]. `-to` works too' -r
+complete -c kloset -n "__fish_kloset_using_subcommand restore" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand restore" -l force -d 'Restore into a non-empty target, overwriting what is there'
+complete -c kloset -n "__fish_kloset_using_subcommand restore" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand restore" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand restore" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand info" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand info" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand info" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand info" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand check" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand check" -l read-data -d 'Also download and decrypt every blob'
+complete -c kloset -n "__fish_kloset_using_subcommand check" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand check" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand check" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "add" -d 'Register NAME: `add NAME location=... [key=value ...]` or `add NAME LOCATION [key=value ...]`'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "show" -d 'Show entries (secrets masked unless --secrets)'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "ls" -d 'List the names'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "set" -d 'Change options of NAME'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "unset" -d 'Remove options of NAME (\'location\' cannot be removed)'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "rm" -d 'Remove NAME'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "default" -d '(stores only) Use NAME when `at` is omitted'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "import" -d 'Add every entry of a YAML file laid out like config.example.yaml'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from add" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from add" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from add" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from show" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from show" -l secrets
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from show" -l yaml -d 'YAML output'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from show" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from show" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from ls" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from ls" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from set" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from set" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from set" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from unset" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from unset" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from unset" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from unset" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from rm" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from rm" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from rm" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from default" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from default" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from default" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from default" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from import" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from import" -l force -d 'Replace entries that already exist'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from import" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from import" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from help" -f -a "add" -d 'Register NAME: `add NAME location=... [key=value ...]` or `add NAME LOCATION [key=value ...]`'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show entries (secrets masked unless --secrets)'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List the names'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from help" -f -a "set" -d 'Change options of NAME'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from help" -f -a "unset" -d 'Remove options of NAME (\'location\' cannot be removed)'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Remove NAME'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from help" -f -a "default" -d '(stores only) Use NAME when `at` is omitted'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from help" -f -a "import" -d 'Add every entry of a YAML file laid out like config.example.yaml'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "add" -d 'Register NAME: `add NAME location=... [key=value ...]` or `add NAME LOCATION [key=value ...]`'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "show" -d 'Show entries (secrets masked unless --secrets)'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "ls" -d 'List the names'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "set" -d 'Change options of NAME'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "unset" -d 'Remove options of NAME (\'location\' cannot be removed)'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "rm" -d 'Remove NAME'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "default" -d '(stores only) Use NAME when `at` is omitted'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "import" -d 'Add every entry of a YAML file laid out like config.example.yaml'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from add" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from add" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from add" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from show" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from show" -l secrets
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from show" -l yaml -d 'YAML output'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from show" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from show" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from ls" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from ls" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from set" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from set" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from set" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from unset" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from unset" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from unset" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from unset" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from rm" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from rm" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from rm" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from default" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from default" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from default" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from default" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from import" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from import" -l force -d 'Replace entries that already exist'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from import" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from import" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "add" -d 'Register NAME: `add NAME location=... [key=value ...]` or `add NAME LOCATION [key=value ...]`'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show entries (secrets masked unless --secrets)'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List the names'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "set" -d 'Change options of NAME'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "unset" -d 'Remove options of NAME (\'location\' cannot be removed)'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Remove NAME'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "default" -d '(stores only) Use NAME when `at` is omitted'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "import" -d 'Add every entry of a YAML file laid out like config.example.yaml'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "add" -d 'Register NAME: `add NAME location=... [key=value ...]` or `add NAME LOCATION [key=value ...]`'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "show" -d 'Show entries (secrets masked unless --secrets)'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "ls" -d 'List the names'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "set" -d 'Change options of NAME'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "unset" -d 'Remove options of NAME (\'location\' cannot be removed)'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "rm" -d 'Remove NAME'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "default" -d '(stores only) Use NAME when `at` is omitted'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "import" -d 'Add every entry of a YAML file laid out like config.example.yaml'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from add" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from add" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from add" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from show" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from show" -l secrets
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from show" -l yaml -d 'YAML output'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from show" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from show" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from ls" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from ls" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from set" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from set" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from set" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from unset" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from unset" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from unset" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from unset" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from rm" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from rm" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from rm" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from default" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from default" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from default" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from default" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from import" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from import" -l force -d 'Replace entries that already exist'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from import" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from import" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from help" -f -a "add" -d 'Register NAME: `add NAME location=... [key=value ...]` or `add NAME LOCATION [key=value ...]`'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show entries (secrets masked unless --secrets)'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List the names'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from help" -f -a "set" -d 'Change options of NAME'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from help" -f -a "unset" -d 'Remove options of NAME (\'location\' cannot be removed)'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Remove NAME'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from help" -f -a "default" -d '(stores only) Use NAME when `at` is omitted'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from help" -f -a "import" -d 'Add every entry of a YAML file laid out like config.example.yaml'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kloset -n "__fish_kloset_using_subcommand completion" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand completion" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand completion" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand completion" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand manpages" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand manpages" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand manpages" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand manpages" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check source store destination completion manpages help" -f -a "at" -d 'Run a store command against LOCATION: a path, fs:///path, s3://host/bucket[/prefix] or @name'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check source store destination completion manpages help" -f -a "create" -d 'Initialise a new store (asks for a passphrase twice, or reads KLOSET_PASSPHRASE)'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check source store destination completion manpages help" -f -a "backup" -d 'Back up a directory, file, s3:// location or @source into the store'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check source store destination completion manpages help" -f -a "ls" -d 'List snapshots, or the entries at ID[:/path] inside one'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check source store destination completion manpages help" -f -a "restore" -d 'Restore a snapshot (or ID:/sub/path) to a directory, s3:// location or @destination'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check source store destination completion manpages help" -f -a "info" -d 'Show the store, or one snapshot or entry'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check source store destination completion manpages help" -f -a "check" -d 'Verify the store: every snapshot\'s trees and blobs are indexed and every pack exists'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check source store destination completion manpages help" -f -a "source" -d 'Manage named sources (what to back up)'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check source store destination completion manpages help" -f -a "store" -d 'Manage named stores (where backups live)'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check source store destination completion manpages help" -f -a "destination" -d 'Manage named destinations (where to restore)'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check source store destination completion manpages help" -f -a "completion" -d 'Print a shell completion script'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check source store destination completion manpages help" -f -a "manpages" -d 'Write man pages into DIR (one per subcommand)'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check source store destination completion manpages help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from at" -f -a "create" -d 'Initialise a new store (asks for a passphrase twice, or reads KLOSET_PASSPHRASE)'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from at" -f -a "backup" -d 'Back up a directory, file, s3:// location or @source into the store'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from at" -f -a "ls" -d 'List snapshots, or the entries at ID[:/path] inside one'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from at" -f -a "restore" -d 'Restore a snapshot (or ID:/sub/path) to a directory, s3:// location or @destination'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from at" -f -a "info" -d 'Show the store, or one snapshot or entry'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from at" -f -a "check" -d 'Verify the store: every snapshot\'s trees and blobs are indexed and every pack exists'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from source" -f -a "add" -d 'Register NAME: `add NAME location=... [key=value ...]` or `add NAME LOCATION [key=value ...]`'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from source" -f -a "show" -d 'Show entries (secrets masked unless --secrets)'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from source" -f -a "ls" -d 'List the names'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from source" -f -a "set" -d 'Change options of NAME'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from source" -f -a "unset" -d 'Remove options of NAME (\'location\' cannot be removed)'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from source" -f -a "rm" -d 'Remove NAME'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from source" -f -a "default" -d '(stores only) Use NAME when `at` is omitted'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from source" -f -a "import" -d 'Add every entry of a YAML file laid out like config.example.yaml'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "add" -d 'Register NAME: `add NAME location=... [key=value ...]` or `add NAME LOCATION [key=value ...]`'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "show" -d 'Show entries (secrets masked unless --secrets)'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "ls" -d 'List the names'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "set" -d 'Change options of NAME'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "unset" -d 'Remove options of NAME (\'location\' cannot be removed)'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "rm" -d 'Remove NAME'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "default" -d '(stores only) Use NAME when `at` is omitted'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "import" -d 'Add every entry of a YAML file laid out like config.example.yaml'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from destination" -f -a "add" -d 'Register NAME: `add NAME location=... [key=value ...]` or `add NAME LOCATION [key=value ...]`'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from destination" -f -a "show" -d 'Show entries (secrets masked unless --secrets)'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from destination" -f -a "ls" -d 'List the names'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from destination" -f -a "set" -d 'Change options of NAME'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from destination" -f -a "unset" -d 'Remove options of NAME (\'location\' cannot be removed)'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from destination" -f -a "rm" -d 'Remove NAME'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from destination" -f -a "default" -d '(stores only) Use NAME when `at` is omitted'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from destination" -f -a "import" -d 'Add every entry of a YAML file laid out like config.example.yaml'
