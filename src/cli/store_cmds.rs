@@ -92,8 +92,9 @@ async fn create(ctx: &Ctx, spec: &Spec, a: CreateArgs) -> Result<()> {
     }
     let backend = connectors::open_store(spec, true)?;
     if let Location::S3(loc) = &spec.location {
-        if connectors::s3::bucket_missing(backend.store.as_ref()).await {
-            if !connectors::s3::create_bucket(loc, &spec.options, &spec.display).await? {
+        let api = connectors::s3_api::S3Api::new(loc, &spec.options, &spec.display)?;
+        if api.bucket_missing().await? {
+            if !api.create_bucket().await? {
                 return Err(KlosetError::Remote(format!(
                     "bucket '{}' does not exist and these credentials cannot create it: create it with your S3 tools, then run create again",
                     loc.bucket

@@ -3,6 +3,7 @@
 
 pub mod options;
 pub mod s3;
+pub mod s3_api;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

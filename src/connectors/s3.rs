@@ -5,17 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
-use futures::StreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::prefix::PrefixStore;
-use object_store::signer::Signer;
 use object_store::{BackoffConfig, Certificate, ClientOptions, ObjectStore, RetryConfig};
-use reqwest::Method;
 
 use super::options::parse_bool;
 use crate::error::config;
 use crate::location::S3Location;
-use crate::repo::backend::is_missing_bucket;
 
 pub fn build(
     loc: &S3Location,
@@ -30,55 +26,30 @@ pub fn build(
     }
 }
 
-/// True when listing answers that the bucket does not exist.
-pub async fn bucket_missing(store: &dyn ObjectStore) -> bool {
-    match store.list(None).next().await {
-        Some(Err(e)) => is_missing_bucket(&e),
-        _ => false,
+/// Connection settings shared by the store client and raw object requests.
+pub fn client_options(opts: &BTreeMap<String, String>) -> Result<ClientOptions> {
+    let use_tls = flag(opts, "use_tls", true);
+    let mut client = ClientOptions::new()
+        .with_connect_timeout(Duration::from_secs(5))
+        .with_timeout(Duration::from_secs(120))
+        .with_allow_http(!use_tls)
+        .with_allow_invalid_certificates(flag(opts, "tls_insecure_no_verify", false))
+        .with_pool_max_idle_per_host(64);
+    if let Some(path) = opts.get("ca_cert") {
+        let pem =
+            std::fs::read(path).map_err(|e| config(format!("cannot read ca_cert {path}: {e}")))?;
+        let cert = Certificate::from_pem(&pem)
+            .map_err(|e| config(format!("ca_cert {path} is not a PEM certificate: {e}")))?;
+        client = client.with_root_certificate(cert);
     }
+    Ok(client)
 }
 
-/// CreateBucket through a presigned URL from object_store's signer, so the request is signed
-/// by the same code as all other S3 traffic. Ok(false): the server refused (no permission).
-pub async fn create_bucket(
-    loc: &S3Location,
-    opts: &BTreeMap<String, String>,
-    display: &str,
-) -> Result<bool> {
-    let store = build_bucket(loc, opts, display)?;
-    let url = store
-        .signed_url(
-            Method::PUT,
-            &object_store::path::Path::from(""),
-            Duration::from_secs(300),
-        )
-        .await
-        .map_err(|e| config(format!("cannot sign CreateBucket for {display}: {e}")))?;
-    let region = region_of(loc, opts);
-    let body = if region == "us-east-1" {
-        String::new()
-    } else {
-        format!(
-            "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><LocationConstraint>{region}</LocationConstraint></CreateBucketConfiguration>"
-        )
-    };
-    let client = reqwest::Client::builder()
-        .danger_accept_invalid_certs(flag(opts, "tls_insecure_no_verify", false))
-        .connect_timeout(Duration::from_secs(5))
-        .build()?;
-    let resp = client.put(url).body(body).send().await.map_err(|e| {
-        crate::error::KlosetError::Remote(format!("store {display}: cannot create bucket: {e}"))
-    })?;
-    let status = resp.status();
-    let text = resp.text().await.unwrap_or_default();
-    Ok(status.is_success() || text.contains("BucketAlreadyOwnedByYou"))
-}
-
-fn flag(opts: &BTreeMap<String, String>, key: &str, default: bool) -> bool {
+pub fn flag(opts: &BTreeMap<String, String>, key: &str, default: bool) -> bool {
     opts.get(key).and_then(|v| parse_bool(v)).unwrap_or(default)
 }
 
-fn region_of(loc: &S3Location, opts: &BTreeMap<String, String>) -> String {
+pub fn region_of(loc: &S3Location, opts: &BTreeMap<String, String>) -> String {
     opts.get("region")
         .cloned()
         .or_else(|| loc.aws_region())
@@ -99,19 +70,7 @@ fn build_bucket(
         .cloned()
         .unwrap_or_else(|| format!("{scheme}://{}", loc.host));
 
-    let mut client = ClientOptions::new()
-        .with_connect_timeout(Duration::from_secs(5))
-        .with_timeout(Duration::from_secs(120))
-        .with_allow_http(!use_tls)
-        .with_allow_invalid_certificates(flag("tls_insecure_no_verify", false))
-        .with_pool_max_idle_per_host(64);
-    if let Some(path) = opts.get("ca_cert") {
-        let pem =
-            std::fs::read(path).map_err(|e| config(format!("cannot read ca_cert {path}: {e}")))?;
-        let cert = Certificate::from_pem(&pem)
-            .map_err(|e| config(format!("ca_cert {path} is not a PEM certificate: {e}")))?;
-        client = client.with_root_certificate(cert);
-    }
+    let client = client_options(opts)?;
     // Bounded: a dead endpoint fails within seconds, a flaky one is retried with backoff.
     let retry = RetryConfig {
         backoff: BackoffConfig {

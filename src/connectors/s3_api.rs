@@ -1,0 +1,411 @@
+//! Object-level S3 requests that object_store's `ObjectStore` API cannot express: listing keys
+//! exactly as stored (`a//b`, `dir/`, a leading `/`), reading and writing every metadata header
+//! and tags, and multipart uploads with our own part layout.
+//!
+//! Requests go through object_store's own HTTP client (same TLS, timeouts and CA options as the
+//! store) and are signed by object_store's `AwsAuthorizer`; this module only builds them.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::time::Duration;
+
+use anyhow::{anyhow, Result};
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http::{Method, StatusCode};
+use object_store::aws::{AwsAuthorizer, AwsCredential};
+use object_store::client::{HttpClient, HttpConnector, HttpRequest, HttpRequestBody, ReqwestConnector};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde::Deserialize;
+
+use super::s3::{client_options, flag, region_of};
+use crate::error::KlosetError;
+use crate::location::S3Location;
+
+/// Everything but RFC 3986 unreserved characters, as SigV4 wants.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+/// Same, keeping `/` between key segments.
+const KEY: &AsciiSet = &COMPONENT.remove(b'/');
+const MAX_ATTEMPTS: u32 = 6;
+
+pub struct S3Api {
+    http: HttpClient,
+    endpoint: String,
+    bucket: String,
+    prefix: String,
+    region: String,
+    credential: AwsCredential,
+    pub display: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Listed {
+    /// Relative to the location's prefix, exactly as stored.
+    pub key: String,
+    pub size: u64,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub storage_class: Option<String>,
+}
+
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListPage {
+    #[serde(default)]
+    is_truncated: bool,
+    #[serde(default)]
+    next_continuation_token: Option<String>,
+    #[serde(default)]
+    contents: Vec<ListEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListEntry {
+    key: String,
+    size: u64,
+    #[serde(default, rename = "ETag")]
+    etag: Option<String>,
+    #[serde(default)]
+    last_modified: Option<String>,
+    #[serde(default)]
+    storage_class: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Tagging {
+    #[serde(default)]
+    tag_set: TagSet,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct TagSet {
+    #[serde(default)]
+    tag: Vec<Tag>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Tag {
+    key: String,
+    value: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct InitiateUpload {
+    upload_id: String,
+}
+
+impl S3Api {
+    pub fn new(loc: &S3Location, opts: &BTreeMap<String, String>, display: &str) -> Result<S3Api> {
+        let use_tls = flag(opts, "use_tls", true);
+        let scheme = if use_tls { "https" } else { "http" };
+        let endpoint = opts
+            .get("endpoint")
+            .cloned()
+            .unwrap_or_else(|| format!("{scheme}://{}", loc.host))
+            .trim_end_matches('/')
+            .to_string();
+        let key_id = opts
+            .get("access_key")
+            .cloned()
+            .or_else(|| std::env::var("AWS_ACCESS_KEY_ID").ok())
+            .ok_or_else(|| crate::error::config(format!("{display}: no access_key (and AWS_ACCESS_KEY_ID is not set)")))?;
+        let secret_key = opts
+            .get("secret_access_key")
+            .cloned()
+            .or_else(|| std::env::var("AWS_SECRET_ACCESS_KEY").ok())
+            .ok_or_else(|| {
+                crate::error::config(format!("{display}: no secret_access_key (and AWS_SECRET_ACCESS_KEY is not set)"))
+            })?;
+        let token = opts.get("session_token").cloned().or_else(|| std::env::var("AWS_SESSION_TOKEN").ok());
+        let http = ReqwestConnector::default()
+            .connect(&client_options(opts)?)
+            .map_err(|e| crate::error::config(format!("cannot configure S3 for {display}: {e}")))?;
+        Ok(S3Api {
+            http,
+            endpoint,
+            bucket: loc.bucket.clone(),
+            prefix: loc.prefix.clone(),
+            region: region_of(loc, opts),
+            credential: AwsCredential { key_id, secret_key, token },
+            display: display.to_string(),
+        })
+    }
+
+    /// The full bucket key of a key relative to the location's prefix.
+    pub fn full_key(&self, rel: &str) -> String {
+        if self.prefix.is_empty() {
+            rel.to_string()
+        } else {
+            format!("{}/{rel}", self.prefix)
+        }
+    }
+
+    /// Sends one signed request, retrying connection failures, 500, 503 and SlowDown with
+    /// backoff. `key` None addresses the bucket itself.
+    pub async fn send(
+        &self,
+        method: Method,
+        key: Option<&str>,
+        query: &[(&str, &str)],
+        headers: &[(HeaderName, String)],
+        body: Bytes,
+    ) -> Result<Response> {
+        let mut uri = format!("{}/{}", self.endpoint, self.bucket);
+        if let Some(k) = key {
+            uri.push('/');
+            uri.push_str(&utf8_percent_encode(k, KEY).to_string());
+        }
+        if !query.is_empty() {
+            let q: Vec<String> = query
+                .iter()
+                .map(|(k, v)| format!("{}={}", utf8_percent_encode(k, COMPONENT), utf8_percent_encode(v, COMPONENT)))
+                .collect();
+            uri.push('?');
+            uri.push_str(&q.join("&"));
+        }
+        let mut delay = Duration::from_millis(100);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut req: HttpRequest = http::Request::builder()
+                .method(method.clone())
+                .uri(&uri)
+                .body(HttpRequestBody::from(body.clone()))
+                .map_err(|e| anyhow!("bad S3 request for {}: {e}", self.display))?;
+            for (name, value) in headers {
+                let v = HeaderValue::from_str(value)
+                    .map_err(|_| anyhow!("header {name} has a value S3 cannot carry"))?;
+                req.headers_mut().insert(name.clone(), v);
+            }
+            let digest = sha256(&body);
+            AwsAuthorizer::new(&self.credential, "s3", &self.region).authorize(&mut req, Some(&digest));
+            let outcome = self.http.execute(req).await;
+            let retryable = match &outcome {
+                Err(_) => true,
+                Ok(r) => r.status().is_server_error(),
+            };
+            if retryable && attempt < MAX_ATTEMPTS {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+                continue;
+            }
+            let resp = outcome.map_err(|e| self.transport_error(&e))?;
+            let status = resp.status();
+            let headers = resp.headers().clone();
+            let body = resp
+                .into_body()
+                .bytes()
+                .await
+                .map_err(|e| KlosetError::Remote(format!("{}: reading a response failed: {e}", self.display)))?;
+            return Ok(Response { status, headers, body });
+        }
+    }
+
+    fn transport_error(&self, e: &dyn std::error::Error) -> anyhow::Error {
+        let mut all = e.to_string();
+        let mut src = e.source();
+        while let Some(s) = src {
+            all.push_str(&format!(": {s}"));
+            src = s.source();
+        }
+        let lower = all.to_lowercase();
+        let hint = if lower.contains("corrupt message") || lower.contains("invalid http version") || lower.contains("tls") {
+            "TLS mismatch: check use_tls (true for https, false for http) and the server certificate"
+        } else {
+            "cannot reach the endpoint: check the host, port and that the server is running"
+        };
+        KlosetError::Remote(format!("{}: {hint}", self.display)).into()
+    }
+
+    /// Turns an error status into a one-line error naming the fix.
+    pub fn status_error(&self, what: &str, r: &Response) -> anyhow::Error {
+        let code = xml_field(&r.body, "Code").unwrap_or_default();
+        let hint = match (r.status.as_u16(), code.as_str()) {
+            (_, "NoSuchBucket") => "the bucket does not exist: create it, or check the location".to_string(),
+            (403, _) | (_, "InvalidAccessKeyId") | (_, "SignatureDoesNotMatch") | (_, "AccessDenied") => {
+                "access denied: check access_key and secret_access_key, and the key's permissions".to_string()
+            }
+            (s, c) => format!("the server answered {s} {c}"),
+        };
+        KlosetError::Remote(format!("{}: {what}: {hint}", self.display)).into()
+    }
+
+    /// Every object under the prefix, paginated; no delimiter, so every key comes back as is.
+    pub async fn list(&self) -> Result<Vec<Listed>> {
+        let list_prefix = if self.prefix.is_empty() { String::new() } else { format!("{}/", self.prefix) };
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut query = vec![("list-type", "2"), ("prefix", list_prefix.as_str())];
+            if let Some(t) = &token {
+                query.push(("continuation-token", t.as_str()));
+            }
+            let r = self.send(Method::GET, None, &query, &[], Bytes::new()).await?;
+            if !r.status.is_success() {
+                return Err(self.status_error("listing objects", &r));
+            }
+            let page: ListPage = quick_xml::de::from_reader(r.body.as_ref())
+                .map_err(|e| anyhow!("{}: unreadable listing: {e}", self.display))?;
+            for e in page.contents {
+                let Some(rel) = e.key.strip_prefix(&list_prefix) else { continue };
+                out.push(Listed {
+                    key: rel.to_string(),
+                    size: e.size,
+                    etag: e.etag,
+                    last_modified: e.last_modified,
+                    storage_class: e.storage_class,
+                });
+            }
+            match (page.is_truncated, page.next_continuation_token) {
+                (true, Some(t)) => token = Some(t),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// GET of a whole object or a range; `if_match` makes a changed object fail with 412.
+    pub async fn get(&self, rel: &str, range: Option<Range<u64>>, if_match: Option<&str>) -> Result<Response> {
+        let mut headers = Vec::new();
+        if let Some(r) = range {
+            headers.push((http::header::RANGE, format!("bytes={}-{}", r.start, r.end - 1)));
+        }
+        if let Some(etag) = if_match {
+            headers.push((http::header::IF_MATCH, etag.to_string()));
+        }
+        self.send(Method::GET, Some(&self.full_key(rel)), &[], &headers, Bytes::new()).await
+    }
+
+    pub async fn head(&self, rel: &str) -> Result<Option<Response>> {
+        let r = self.send(Method::HEAD, Some(&self.full_key(rel)), &[], &[], Bytes::new()).await?;
+        match r.status {
+            s if s.is_success() => Ok(Some(r)),
+            StatusCode::NOT_FOUND => Ok(None),
+            _ => Err(self.status_error(&format!("reading '{rel}'"), &r)),
+        }
+    }
+
+    /// Ok(None) when the server does not implement tagging.
+    pub async fn tags(&self, rel: &str) -> Result<Option<BTreeMap<String, String>>> {
+        let r = self.send(Method::GET, Some(&self.full_key(rel)), &[("tagging", "")], &[], Bytes::new()).await?;
+        if !r.status.is_success() {
+            return match r.status.as_u16() {
+                400 | 404 | 405 | 501 => Ok(None),
+                _ => Err(self.status_error(&format!("reading tags of '{rel}'"), &r)),
+            };
+        }
+        let t: Tagging = quick_xml::de::from_reader(r.body.as_ref())
+            .map_err(|e| anyhow!("{}: unreadable tags of '{rel}': {e}", self.display))?;
+        Ok(Some(t.tag_set.tag.into_iter().map(|t| (t.key, t.value)).collect()))
+    }
+
+    pub async fn put(&self, rel: &str, body: Bytes, headers: &[(HeaderName, String)]) -> Result<()> {
+        let r = self.send(Method::PUT, Some(&self.full_key(rel)), &[], headers, body).await?;
+        if !r.status.is_success() {
+            return Err(self.status_error(&format!("writing '{rel}'"), &r));
+        }
+        Ok(())
+    }
+
+    pub async fn create_multipart(&self, rel: &str, headers: &[(HeaderName, String)]) -> Result<String> {
+        let r = self.send(Method::POST, Some(&self.full_key(rel)), &[("uploads", "")], headers, Bytes::new()).await?;
+        if !r.status.is_success() {
+            return Err(self.status_error(&format!("starting an upload of '{rel}'"), &r));
+        }
+        let i: InitiateUpload = quick_xml::de::from_reader(r.body.as_ref())
+            .map_err(|e| anyhow!("{}: unreadable upload id: {e}", self.display))?;
+        Ok(i.upload_id)
+    }
+
+    /// Returns the part's ETag.
+    pub async fn upload_part(&self, rel: &str, upload_id: &str, number: usize, body: Bytes) -> Result<String> {
+        let n = number.to_string();
+        let q = [("partNumber", n.as_str()), ("uploadId", upload_id)];
+        let r = self.send(Method::PUT, Some(&self.full_key(rel)), &q, &[], body).await?;
+        if !r.status.is_success() {
+            return Err(self.status_error(&format!("uploading part {number} of '{rel}'"), &r));
+        }
+        r.header("etag").ok_or_else(|| anyhow!("{}: part {number} of '{rel}' has no ETag", self.display))
+    }
+
+    pub async fn complete_multipart(&self, rel: &str, upload_id: &str, etags: &[String]) -> Result<()> {
+        let mut xml = String::from("<CompleteMultipartUpload>");
+        for (i, etag) in etags.iter().enumerate() {
+            xml.push_str(&format!("<Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part>", i + 1, xml_escape(etag)));
+        }
+        xml.push_str("</CompleteMultipartUpload>");
+        let r = self
+            .send(Method::POST, Some(&self.full_key(rel)), &[("uploadId", upload_id)], &[], Bytes::from(xml))
+            .await?;
+        // S3 may report a failure inside a 200 response.
+        if !r.status.is_success() || xml_field(&r.body, "Code").is_some() {
+            return Err(self.status_error(&format!("completing the upload of '{rel}'"), &r));
+        }
+        Ok(())
+    }
+
+    pub async fn abort_multipart(&self, rel: &str, upload_id: &str) -> Result<()> {
+        let r = self
+            .send(Method::DELETE, Some(&self.full_key(rel)), &[("uploadId", upload_id)], &[], Bytes::new())
+            .await?;
+        if !r.status.is_success() && r.status != StatusCode::NOT_FOUND {
+            return Err(self.status_error(&format!("aborting the upload of '{rel}'"), &r));
+        }
+        Ok(())
+    }
+
+    /// CreateBucket; Ok(false) when the server refuses (typically: no permission).
+    pub async fn create_bucket(&self) -> Result<bool> {
+        let body = if self.region == "us-east-1" {
+            Bytes::new()
+        } else {
+            Bytes::from(format!(
+                "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><LocationConstraint>{}</LocationConstraint></CreateBucketConfiguration>",
+                self.region
+            ))
+        };
+        let r = self.send(Method::PUT, None, &[], &[], body).await?;
+        let code = xml_field(&r.body, "Code").unwrap_or_default();
+        Ok(r.status.is_success() || code == "BucketAlreadyOwnedByYou")
+    }
+
+    /// True when the bucket does not exist.
+    pub async fn bucket_missing(&self) -> Result<bool> {
+        let r = self.send(Method::GET, None, &[("list-type", "2"), ("max-keys", "1")], &[], Bytes::new()).await?;
+        Ok(r.status == StatusCode::NOT_FOUND)
+    }
+}
+
+fn sha256(data: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(data).into()
+}
+
+fn xml_field(body: &[u8], field: &str) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    let open = format!("<{field}>");
+    let start = text.find(&open)? + open.len();
+    let end = text[start..].find(&format!("</{field}>"))? + start;
+    Some(text[start..end].to_string())
+}
+
+pub fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
