@@ -17,9 +17,11 @@ use crate::ops::backup::{self, BackupOptions};
 use crate::ops::browse::{self, Found};
 use crate::ops::check;
 use crate::ops::restore_fs::{self, RestoreOptions, RestoreRoot};
+use crate::ops::restore_s3::{self, S3RestoreOptions, S3RestoreSummary};
 use crate::passphrase::PassphraseSource;
 use crate::registry::Registry;
 use crate::repo::config::KdfCost;
+use crate::repo::id::Id;
 use crate::repo::tree::{Node, NodeKind};
 use crate::repo::Repo;
 
@@ -145,11 +147,18 @@ async fn run_backup(ctx: &Ctx, registry: &Registry, spec: &Spec, a: BackupArgs) 
             }
             backup::backup_fs(repo, path, opts).await?
         }
-        Location::S3(_) => {
-            return Err(usage(format!(
-                "backing up an S3 bucket ({}) is not supported by this build yet",
-                source.display
-            )))
+        Location::S3(loc) => {
+            let mut loc = loc.clone();
+            if let Some(sub) = &source.sub {
+                loc.prefix = [loc.prefix.as_str(), sub.as_str()]
+                    .iter()
+                    .filter(|p| !p.is_empty())
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("/");
+            }
+            let api = connectors::s3_api::S3Api::new(&loc, &source.options, &source.display)?;
+            crate::ops::backup_s3::backup_s3(repo, Arc::new(api), opts).await?
         }
     };
     let s = &outcome.snapshot.summary;
@@ -278,11 +287,29 @@ async fn restore(ctx: &Ctx, registry: &Registry, spec: &Spec, a: RestoreArgs) ->
             Some(sub) => p.join(sub),
             None => p.clone(),
         },
-        Location::S3(_) => {
-            return Err(usage(format!(
-                "restoring to S3 ({}) is not supported by this build yet",
-                dest.display
-            )))
+        Location::S3(loc) => {
+            let mut loc = loc.clone();
+            if let Some(sub) = &dest.sub {
+                loc.prefix = [loc.prefix.as_str(), sub.as_str()]
+                    .iter()
+                    .filter(|p| !p.is_empty())
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("/");
+            }
+            let api = Arc::new(connectors::s3_api::S3Api::new(
+                &loc,
+                &dest.options,
+                &dest.display,
+            )?);
+            let opts = S3RestoreOptions {
+                force: a.force,
+                quiet: ctx.quiet,
+                concurrency: connectors::concurrency(&dest),
+                storage_class: dest.option("storage_class").map(str::to_string),
+            };
+            let summary = restore_s3::restore_s3(repo, root, api.clone(), opts).await?;
+            return report_s3_restore(ctx, &resolved.id, &api.display_location(), summary);
         }
     };
     let opts = RestoreOptions {
@@ -316,6 +343,40 @@ async fn restore(ctx: &Ctx, registry: &Registry, spec: &Spec, a: RestoreArgs) ->
             "{} entries could not be restored (listed above); everything else was",
             summary.errors.len()
         ));
+    }
+    Ok(())
+}
+
+fn report_s3_restore(ctx: &Ctx, id: &Id, target: &str, s: S3RestoreSummary) -> Result<()> {
+    for n in &s.notes {
+        eprintln!("note: {n}");
+    }
+    for e in &s.errors {
+        eprintln!("error: {e}");
+    }
+    if ctx.json {
+        println!(
+            "{}",
+            json!({"snapshot": id, "target": target, "objects": s.objects, "bytes": s.bytes,
+                   "skipped_identical": s.skipped_identical, "written": s.written, "errors": s.errors,
+                   "notes": s.notes})
+        );
+    } else {
+        println!(
+            "restored snapshot {} to s3://{target}: {} objects written, {} identical skipped, {}",
+            id.short(),
+            s.objects,
+            s.skipped_identical,
+            HumanBytes(s.bytes)
+        );
+    }
+    if !s.errors.is_empty() {
+        return Err(KlosetError::Remote(format!(
+            "{} objects could not be written (listed above; {} were): run the same restore again to finish",
+            s.errors.len(),
+            s.written.len()
+        ))
+        .into());
     }
     Ok(())
 }

@@ -14,7 +14,9 @@ use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
 use object_store::aws::{AwsAuthorizer, AwsCredential};
-use object_store::client::{HttpClient, HttpConnector, HttpRequest, HttpRequestBody, ReqwestConnector};
+use object_store::client::{
+    HttpClient, HttpConnector, HttpRequest, HttpRequestBody, ReqwestConnector,
+};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Deserialize;
 
@@ -23,7 +25,11 @@ use crate::error::KlosetError;
 use crate::location::S3Location;
 
 /// Everything but RFC 3986 unreserved characters, as SigV4 wants.
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 /// Same, keeping `/` between key segments.
 const KEY: &AsciiSet = &COMPONENT.remove(b'/');
 const MAX_ATTEMPTS: u32 = 6;
@@ -56,7 +62,10 @@ pub struct Response {
 
 impl Response {
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
     }
 }
 
@@ -125,15 +134,24 @@ impl S3Api {
             .get("access_key")
             .cloned()
             .or_else(|| std::env::var("AWS_ACCESS_KEY_ID").ok())
-            .ok_or_else(|| crate::error::config(format!("{display}: no access_key (and AWS_ACCESS_KEY_ID is not set)")))?;
+            .ok_or_else(|| {
+                crate::error::config(format!(
+                    "{display}: no access_key (and AWS_ACCESS_KEY_ID is not set)"
+                ))
+            })?;
         let secret_key = opts
             .get("secret_access_key")
             .cloned()
             .or_else(|| std::env::var("AWS_SECRET_ACCESS_KEY").ok())
             .ok_or_else(|| {
-                crate::error::config(format!("{display}: no secret_access_key (and AWS_SECRET_ACCESS_KEY is not set)"))
+                crate::error::config(format!(
+                    "{display}: no secret_access_key (and AWS_SECRET_ACCESS_KEY is not set)"
+                ))
             })?;
-        let token = opts.get("session_token").cloned().or_else(|| std::env::var("AWS_SESSION_TOKEN").ok());
+        let token = opts
+            .get("session_token")
+            .cloned()
+            .or_else(|| std::env::var("AWS_SESSION_TOKEN").ok());
         let http = ReqwestConnector::default()
             .connect(&client_options(opts)?)
             .map_err(|e| crate::error::config(format!("cannot configure S3 for {display}: {e}")))?;
@@ -143,9 +161,23 @@ impl S3Api {
             bucket: loc.bucket.clone(),
             prefix: loc.prefix.clone(),
             region: region_of(loc, opts),
-            credential: AwsCredential { key_id, secret_key, token },
+            credential: AwsCredential {
+                key_id,
+                secret_key,
+                token,
+            },
             display: display.to_string(),
         })
+    }
+
+    /// `host/bucket[/prefix]`, without credentials: names the source in snapshots.
+    pub fn display_location(&self) -> String {
+        let host = self.endpoint.split("://").nth(1).unwrap_or(&self.endpoint);
+        if self.prefix.is_empty() {
+            format!("{host}/{}", self.bucket)
+        } else {
+            format!("{host}/{}/{}", self.bucket, self.prefix)
+        }
     }
 
     /// The full bucket key of a key relative to the location's prefix.
@@ -175,7 +207,13 @@ impl S3Api {
         if !query.is_empty() {
             let q: Vec<String> = query
                 .iter()
-                .map(|(k, v)| format!("{}={}", utf8_percent_encode(k, COMPONENT), utf8_percent_encode(v, COMPONENT)))
+                .map(|(k, v)| {
+                    format!(
+                        "{}={}",
+                        utf8_percent_encode(k, COMPONENT),
+                        utf8_percent_encode(v, COMPONENT)
+                    )
+                })
                 .collect();
             uri.push('?');
             uri.push_str(&q.join("&"));
@@ -195,7 +233,8 @@ impl S3Api {
                 req.headers_mut().insert(name.clone(), v);
             }
             let digest = sha256(&body);
-            AwsAuthorizer::new(&self.credential, "s3", &self.region).authorize(&mut req, Some(&digest));
+            AwsAuthorizer::new(&self.credential, "s3", &self.region)
+                .authorize(&mut req, Some(&digest));
             let outcome = self.http.execute(req).await;
             let retryable = match &outcome {
                 Err(_) => true,
@@ -209,12 +248,14 @@ impl S3Api {
             let resp = outcome.map_err(|e| self.transport_error(&e))?;
             let status = resp.status();
             let headers = resp.headers().clone();
-            let body = resp
-                .into_body()
-                .bytes()
-                .await
-                .map_err(|e| KlosetError::Remote(format!("{}: reading a response failed: {e}", self.display)))?;
-            return Ok(Response { status, headers, body });
+            let body = resp.into_body().bytes().await.map_err(|e| {
+                KlosetError::Remote(format!("{}: reading a response failed: {e}", self.display))
+            })?;
+            return Ok(Response {
+                status,
+                headers,
+                body,
+            });
         }
     }
 
@@ -226,7 +267,10 @@ impl S3Api {
             src = s.source();
         }
         let lower = all.to_lowercase();
-        let hint = if lower.contains("corrupt message") || lower.contains("invalid http version") || lower.contains("tls") {
+        let hint = if lower.contains("corrupt message")
+            || lower.contains("invalid http version")
+            || lower.contains("tls")
+        {
             "TLS mismatch: check use_tls (true for https, false for http) and the server certificate"
         } else {
             "cannot reach the endpoint: check the host, port and that the server is running"
@@ -238,9 +282,15 @@ impl S3Api {
     pub fn status_error(&self, what: &str, r: &Response) -> anyhow::Error {
         let code = xml_field(&r.body, "Code").unwrap_or_default();
         let hint = match (r.status.as_u16(), code.as_str()) {
-            (_, "NoSuchBucket") => "the bucket does not exist: create it, or check the location".to_string(),
-            (403, _) | (_, "InvalidAccessKeyId") | (_, "SignatureDoesNotMatch") | (_, "AccessDenied") => {
-                "access denied: check access_key and secret_access_key, and the key's permissions".to_string()
+            (_, "NoSuchBucket") => {
+                "the bucket does not exist: create it, or check the location".to_string()
+            }
+            (403, _)
+            | (_, "InvalidAccessKeyId")
+            | (_, "SignatureDoesNotMatch")
+            | (_, "AccessDenied") => {
+                "access denied: check access_key and secret_access_key, and the key's permissions"
+                    .to_string()
             }
             (s, c) => format!("the server answered {s} {c}"),
         };
@@ -249,7 +299,11 @@ impl S3Api {
 
     /// Every object under the prefix, paginated; no delimiter, so every key comes back as is.
     pub async fn list(&self) -> Result<Vec<Listed>> {
-        let list_prefix = if self.prefix.is_empty() { String::new() } else { format!("{}/", self.prefix) };
+        let list_prefix = if self.prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.prefix)
+        };
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         loop {
@@ -257,14 +311,18 @@ impl S3Api {
             if let Some(t) = &token {
                 query.push(("continuation-token", t.as_str()));
             }
-            let r = self.send(Method::GET, None, &query, &[], Bytes::new()).await?;
+            let r = self
+                .send(Method::GET, None, &query, &[], Bytes::new())
+                .await?;
             if !r.status.is_success() {
                 return Err(self.status_error("listing objects", &r));
             }
             let page: ListPage = quick_xml::de::from_reader(r.body.as_ref())
                 .map_err(|e| anyhow!("{}: unreadable listing: {e}", self.display))?;
             for e in page.contents {
-                let Some(rel) = e.key.strip_prefix(&list_prefix) else { continue };
+                let Some(rel) = e.key.strip_prefix(&list_prefix) else {
+                    continue;
+                };
                 out.push(Listed {
                     key: rel.to_string(),
                     size: e.size,
@@ -282,19 +340,42 @@ impl S3Api {
     }
 
     /// GET of a whole object or a range; `if_match` makes a changed object fail with 412.
-    pub async fn get(&self, rel: &str, range: Option<Range<u64>>, if_match: Option<&str>) -> Result<Response> {
+    pub async fn get(
+        &self,
+        rel: &str,
+        range: Option<Range<u64>>,
+        if_match: Option<&str>,
+    ) -> Result<Response> {
         let mut headers = Vec::new();
         if let Some(r) = range {
-            headers.push((http::header::RANGE, format!("bytes={}-{}", r.start, r.end - 1)));
+            headers.push((
+                http::header::RANGE,
+                format!("bytes={}-{}", r.start, r.end - 1),
+            ));
         }
         if let Some(etag) = if_match {
             headers.push((http::header::IF_MATCH, etag.to_string()));
         }
-        self.send(Method::GET, Some(&self.full_key(rel)), &[], &headers, Bytes::new()).await
+        self.send(
+            Method::GET,
+            Some(&self.full_key(rel)),
+            &[],
+            &headers,
+            Bytes::new(),
+        )
+        .await
     }
 
     pub async fn head(&self, rel: &str) -> Result<Option<Response>> {
-        let r = self.send(Method::HEAD, Some(&self.full_key(rel)), &[], &[], Bytes::new()).await?;
+        let r = self
+            .send(
+                Method::HEAD,
+                Some(&self.full_key(rel)),
+                &[],
+                &[],
+                Bytes::new(),
+            )
+            .await?;
         match r.status {
             s if s.is_success() => Ok(Some(r)),
             StatusCode::NOT_FOUND => Ok(None),
@@ -304,7 +385,15 @@ impl S3Api {
 
     /// Ok(None) when the server does not implement tagging.
     pub async fn tags(&self, rel: &str) -> Result<Option<BTreeMap<String, String>>> {
-        let r = self.send(Method::GET, Some(&self.full_key(rel)), &[("tagging", "")], &[], Bytes::new()).await?;
+        let r = self
+            .send(
+                Method::GET,
+                Some(&self.full_key(rel)),
+                &[("tagging", "")],
+                &[],
+                Bytes::new(),
+            )
+            .await?;
         if !r.status.is_success() {
             return match r.status.as_u16() {
                 400 | 404 | 405 | 501 => Ok(None),
@@ -313,19 +402,44 @@ impl S3Api {
         }
         let t: Tagging = quick_xml::de::from_reader(r.body.as_ref())
             .map_err(|e| anyhow!("{}: unreadable tags of '{rel}': {e}", self.display))?;
-        Ok(Some(t.tag_set.tag.into_iter().map(|t| (t.key, t.value)).collect()))
+        Ok(Some(
+            t.tag_set
+                .tag
+                .into_iter()
+                .map(|t| (t.key, t.value))
+                .collect(),
+        ))
     }
 
-    pub async fn put(&self, rel: &str, body: Bytes, headers: &[(HeaderName, String)]) -> Result<()> {
-        let r = self.send(Method::PUT, Some(&self.full_key(rel)), &[], headers, body).await?;
+    pub async fn put(
+        &self,
+        rel: &str,
+        body: Bytes,
+        headers: &[(HeaderName, String)],
+    ) -> Result<()> {
+        let r = self
+            .send(Method::PUT, Some(&self.full_key(rel)), &[], headers, body)
+            .await?;
         if !r.status.is_success() {
             return Err(self.status_error(&format!("writing '{rel}'"), &r));
         }
         Ok(())
     }
 
-    pub async fn create_multipart(&self, rel: &str, headers: &[(HeaderName, String)]) -> Result<String> {
-        let r = self.send(Method::POST, Some(&self.full_key(rel)), &[("uploads", "")], headers, Bytes::new()).await?;
+    pub async fn create_multipart(
+        &self,
+        rel: &str,
+        headers: &[(HeaderName, String)],
+    ) -> Result<String> {
+        let r = self
+            .send(
+                Method::POST,
+                Some(&self.full_key(rel)),
+                &[("uploads", "")],
+                headers,
+                Bytes::new(),
+            )
+            .await?;
         if !r.status.is_success() {
             return Err(self.status_error(&format!("starting an upload of '{rel}'"), &r));
         }
@@ -335,24 +449,48 @@ impl S3Api {
     }
 
     /// Returns the part's ETag.
-    pub async fn upload_part(&self, rel: &str, upload_id: &str, number: usize, body: Bytes) -> Result<String> {
+    pub async fn upload_part(
+        &self,
+        rel: &str,
+        upload_id: &str,
+        number: usize,
+        body: Bytes,
+    ) -> Result<String> {
         let n = number.to_string();
         let q = [("partNumber", n.as_str()), ("uploadId", upload_id)];
-        let r = self.send(Method::PUT, Some(&self.full_key(rel)), &q, &[], body).await?;
+        let r = self
+            .send(Method::PUT, Some(&self.full_key(rel)), &q, &[], body)
+            .await?;
         if !r.status.is_success() {
             return Err(self.status_error(&format!("uploading part {number} of '{rel}'"), &r));
         }
-        r.header("etag").ok_or_else(|| anyhow!("{}: part {number} of '{rel}' has no ETag", self.display))
+        r.header("etag")
+            .ok_or_else(|| anyhow!("{}: part {number} of '{rel}' has no ETag", self.display))
     }
 
-    pub async fn complete_multipart(&self, rel: &str, upload_id: &str, etags: &[String]) -> Result<()> {
+    pub async fn complete_multipart(
+        &self,
+        rel: &str,
+        upload_id: &str,
+        etags: &[String],
+    ) -> Result<()> {
         let mut xml = String::from("<CompleteMultipartUpload>");
         for (i, etag) in etags.iter().enumerate() {
-            xml.push_str(&format!("<Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part>", i + 1, xml_escape(etag)));
+            xml.push_str(&format!(
+                "<Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part>",
+                i + 1,
+                xml_escape(etag)
+            ));
         }
         xml.push_str("</CompleteMultipartUpload>");
         let r = self
-            .send(Method::POST, Some(&self.full_key(rel)), &[("uploadId", upload_id)], &[], Bytes::from(xml))
+            .send(
+                Method::POST,
+                Some(&self.full_key(rel)),
+                &[("uploadId", upload_id)],
+                &[],
+                Bytes::from(xml),
+            )
             .await?;
         // S3 may report a failure inside a 200 response.
         if !r.status.is_success() || xml_field(&r.body, "Code").is_some() {
@@ -363,7 +501,13 @@ impl S3Api {
 
     pub async fn abort_multipart(&self, rel: &str, upload_id: &str) -> Result<()> {
         let r = self
-            .send(Method::DELETE, Some(&self.full_key(rel)), &[("uploadId", upload_id)], &[], Bytes::new())
+            .send(
+                Method::DELETE,
+                Some(&self.full_key(rel)),
+                &[("uploadId", upload_id)],
+                &[],
+                Bytes::new(),
+            )
             .await?;
         if !r.status.is_success() && r.status != StatusCode::NOT_FOUND {
             return Err(self.status_error(&format!("aborting the upload of '{rel}'"), &r));
@@ -388,7 +532,15 @@ impl S3Api {
 
     /// True when the bucket does not exist.
     pub async fn bucket_missing(&self) -> Result<bool> {
-        let r = self.send(Method::GET, None, &[("list-type", "2"), ("max-keys", "1")], &[], Bytes::new()).await?;
+        let r = self
+            .send(
+                Method::GET,
+                None,
+                &[("list-type", "2"), ("max-keys", "1")],
+                &[],
+                Bytes::new(),
+            )
+            .await?;
         Ok(r.status == StatusCode::NOT_FOUND)
     }
 }
@@ -407,5 +559,8 @@ fn xml_field(body: &[u8], field: &str) -> Option<String> {
 }
 
 pub fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }

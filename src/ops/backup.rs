@@ -8,8 +8,8 @@ use std::time::Instant;
 use anyhow::{anyhow, Result};
 use chrono::Utc;
 
-use super::backup_fs::{FsArchiver, WalkStats};
-use super::saver::BlobSaver;
+use super::backup_fs::FsArchiver;
+use super::saver::{BlobSaver, WalkStats};
 use crate::error::KlosetError;
 use crate::progress::Progress;
 use crate::repo::id::Id;
@@ -41,13 +41,8 @@ pub async fn backup_fs(
 ) -> Result<BackupOutcome> {
     let started = Instant::now();
     let root = std::path::absolute(&root)?;
-    let host = host_name();
-    let source_key = format!("fs:{}:{}", host, root.display());
-    let parent = if opts.force {
-        None
-    } else {
-        latest_for(&repo, &source_key).await?
-    };
+    let source_key = format!("fs:{}:{}", host_name(), root.display());
+    let parent = parent_of(&repo, &source_key, opts.force).await?;
     let (saver, uploader) = BlobSaver::start(repo.clone(), opts.concurrency);
     let progress = Progress::new(opts.quiet, "backup", None);
     let rt = tokio::runtime::Handle::current();
@@ -56,7 +51,6 @@ pub async fn backup_fs(
         let repo = repo.clone();
         let saver = saver.clone();
         let progress = progress.clone();
-        let root = root.clone();
         tokio::task::spawn_blocking(move || {
             let archiver = FsArchiver {
                 repo,
@@ -69,56 +63,102 @@ pub async fn backup_fs(
             };
             let tree = archiver.run(&root, parent_tree);
             let tree = tree.and_then(|t| saver.flush().map(|_| t));
-            (
+            Walked {
                 tree,
-                archiver.stats,
-                archiver.errors.into_inner().unwrap_or_default(),
-            )
+                stats: archiver.stats,
+                errors: archiver.errors.into_inner().unwrap_or_default(),
+            }
         })
     };
-    let (tree, stats, errors) = walk.await?;
-    // The saver owns the channel's sender: consuming it lets the uploader drain and finish.
-    let saver_stats = Arc::try_unwrap(saver)
-        .map_err(|_| anyhow!("internal: saver still shared"))?
-        .into_stats();
-    let upload = uploader.await?;
-    progress.finish();
-    // The uploader's error explains a walk that stopped because uploads failed.
-    upload?;
-    let tree = tree?;
-    if INTERRUPTED.load(Ordering::Relaxed) {
-        return Err(KlosetError::Interrupted.into());
-    }
-    let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
-    let summary = Summary {
-        files: load(&stats.files),
-        dirs: load(&stats.dirs),
-        symlinks: load(&stats.symlinks),
-        bytes: load(&stats.bytes),
-        files_read: load(&stats.files_read),
-        new_bytes: load(&saver_stats.new_bytes),
-        stored_bytes: load(&saver_stats.stored_bytes),
-        new_blobs: load(&saver_stats.new_blobs),
-        errors: errors.len() as u64,
-        duration_secs: started.elapsed().as_secs_f64(),
-    };
-    let snapshot = Snapshot {
-        time: Utc::now(),
-        host,
-        user: std::env::var("USER").unwrap_or_default(),
-        source: opts.source_display,
+    let walked = walk.await?;
+    let pending = Pending {
+        repo,
+        saver,
+        uploader,
+        progress,
+        started,
         source_key,
-        tags: opts.tags,
-        tree,
-        parent: parent.map(|(id, _)| id),
-        summary,
+        parent,
     };
-    let id = repo.save_snapshot(&snapshot).await?;
-    Ok(BackupOutcome {
-        id,
-        snapshot,
-        errors,
-    })
+    pending.commit(walked, opts).await
+}
+
+/// What a source walk hands back to the commit step.
+pub struct Walked {
+    pub tree: Result<Id>,
+    pub stats: WalkStats,
+    pub errors: Vec<String>,
+}
+
+/// A backup whose data is being saved; `commit` waits for the uploads and writes the snapshot.
+pub struct Pending {
+    pub repo: Arc<Repo>,
+    pub saver: Arc<BlobSaver>,
+    pub uploader: tokio::task::JoinHandle<Result<()>>,
+    pub progress: Progress,
+    pub started: Instant,
+    pub source_key: String,
+    pub parent: Option<(Id, Snapshot)>,
+}
+
+impl Pending {
+    pub async fn commit(self, walked: Walked, opts: BackupOptions) -> Result<BackupOutcome> {
+        // The saver owns the channel's sender: consuming it lets the uploader drain and finish.
+        let saver_stats = Arc::try_unwrap(self.saver)
+            .map_err(|_| anyhow!("internal: saver still shared"))?
+            .into_stats();
+        let upload = self.uploader.await?;
+        self.progress.finish();
+        // The uploader's error explains a walk that stopped because uploads failed.
+        upload?;
+        let tree = walked.tree?;
+        if INTERRUPTED.load(Ordering::Relaxed) {
+            return Err(KlosetError::Interrupted.into());
+        }
+        let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+        let stats = &walked.stats;
+        let summary = Summary {
+            files: load(&stats.files),
+            dirs: load(&stats.dirs),
+            symlinks: load(&stats.symlinks),
+            bytes: load(&stats.bytes),
+            files_read: load(&stats.files_read),
+            new_bytes: load(&saver_stats.new_bytes),
+            stored_bytes: load(&saver_stats.stored_bytes),
+            new_blobs: load(&saver_stats.new_blobs),
+            errors: walked.errors.len() as u64,
+            duration_secs: self.started.elapsed().as_secs_f64(),
+        };
+        let snapshot = Snapshot {
+            time: Utc::now(),
+            host: host_name(),
+            user: std::env::var("USER").unwrap_or_default(),
+            source: opts.source_display,
+            source_key: self.source_key,
+            tags: opts.tags,
+            tree,
+            parent: self.parent.map(|(id, _)| id),
+            summary,
+        };
+        let id = self.repo.save_snapshot(&snapshot).await?;
+        Ok(BackupOutcome {
+            id,
+            snapshot,
+            errors: walked.errors,
+        })
+    }
+}
+
+pub async fn parent_of(
+    repo: &Repo,
+    source_key: &str,
+    force: bool,
+) -> Result<Option<(Id, Snapshot)>> {
+    if force {
+        Ok(None)
+    } else {
+        latest_for(repo, source_key).await
+    }
 }
 
 /// The newest snapshot of the same source on the same host: the parent for change detection.

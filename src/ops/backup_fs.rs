@@ -11,13 +11,13 @@ use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, Result};
 use rayon::prelude::*;
 
-use super::saver::BlobSaver;
+use super::saver::{BlobSaver, WalkStats};
 use crate::error::KlosetError;
 use crate::progress::Progress;
 use crate::repo::id::Id;
@@ -26,15 +26,6 @@ use crate::repo::Repo;
 
 /// Files up to this size are read whole; larger ones are streamed through the chunker.
 const READ_WHOLE_MAX: u64 = 16 * 1024 * 1024;
-
-#[derive(Default)]
-pub struct WalkStats {
-    pub files: AtomicU64,
-    pub dirs: AtomicU64,
-    pub symlinks: AtomicU64,
-    pub bytes: AtomicU64,
-    pub files_read: AtomicU64,
-}
 
 pub struct FsArchiver<'a> {
     pub repo: Arc<Repo>,

@@ -2,7 +2,9 @@
 
 pub mod backup;
 pub mod backup_fs;
+pub mod backup_s3;
 pub mod browse;
 pub mod check;
 pub mod restore_fs;
+pub mod restore_s3;
 pub mod saver;

@@ -23,6 +23,16 @@ use crate::repo::Repo;
 /// Write an index file after this many uploaded packs so an interrupted run loses little.
 const PACKS_PER_INDEX: usize = 8;
 
+/// What a source walk counts, whichever the source.
+#[derive(Default)]
+pub struct WalkStats {
+    pub files: AtomicU64,
+    pub dirs: AtomicU64,
+    pub symlinks: AtomicU64,
+    pub bytes: AtomicU64,
+    pub files_read: AtomicU64,
+}
+
 #[derive(Default)]
 pub struct SaverStats {
     pub new_blobs: AtomicU64,
@@ -147,6 +157,40 @@ impl BlobSaver {
             on_chunk(c.length as u64);
         }
         Ok((ids, size))
+    }
+
+    /// Chunks data that arrives in pieces (ranged downloads) exactly as if it were one buffer:
+    /// the chunk that touches the end of what has arrived is held back until more comes, and
+    /// since FastCDC restarts at every chunk boundary, the cut points do not change.
+    pub fn save_piece(
+        &self,
+        carry: &mut Vec<u8>,
+        piece: &[u8],
+        last: bool,
+        ids: &mut Vec<Id>,
+    ) -> Result<()> {
+        carry.extend_from_slice(piece);
+        if carry.is_empty() {
+            return Ok(());
+        }
+        let chunker = FastCDC::with_level_and_seed(
+            carry,
+            self.params.min_size,
+            self.params.avg_size,
+            self.params.max_size,
+            Normalization::Level1,
+            self.keys.chunker_seed,
+        );
+        let mut consumed = 0;
+        for c in chunker {
+            if !last && c.offset + c.length == carry.len() {
+                break;
+            }
+            ids.push(self.save(BlobKind::Data, &carry[c.offset..c.offset + c.length])?);
+            consumed = c.offset + c.length;
+        }
+        carry.drain(..consumed);
+        Ok(())
     }
 
     /// Sends the last, partly filled pack.

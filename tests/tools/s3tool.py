@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""An S3 client independent of kloset (boto3), for filling and inspecting test buckets.
+
+  s3tool.py ENDPOINT KEY SECRET fill BUCKET [--tags]   put the awkward-keys fixture
+  s3tool.py ENDPOINT KEY SECRET dump BUCKET [PREFIX]    JSON: every object's bytes hash, headers, tags
+  s3tool.py ENDPOINT KEY SECRET put BUCKET KEY TEXT     one object
+  s3tool.py ENDPOINT KEY SECRET delete BUCKET KEY       delete one object
+  s3tool.py ENDPOINT KEY SECRET big BUCKET KEY MIB      a pseudo-random object of MIB MiB
+  s3tool.py ENDPOINT KEY SECRET uploads BUCKET          JSON: multipart uploads in progress
+"""
+import hashlib
+import json
+import os
+import random
+import sys
+
+os.environ.pop("AWS_CA_BUNDLE", None)
+import boto3  # noqa: E402
+from botocore.config import Config  # noqa: E402
+
+endpoint, key, secret, cmd, bucket, *rest = sys.argv[1:]
+s3 = boto3.client(
+    "s3",
+    endpoint_url=endpoint,
+    aws_access_key_id=key,
+    aws_secret_access_key=secret,
+    region_name="us-east-1",
+    config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3}),
+)
+
+# Every awkward key shape, and every metadata kind, in one bucket.
+FIXTURE = [
+    ("dir/file.txt", b"inside a folder with a marker\n", {"ContentType": "text/plain"}),
+    ("a", b"a file named a\n", {"ContentType": "text/plain", "Metadata": {"role": "file"}}),
+    ("a/b", b"a file inside a folder named a\n", {}),
+    ("a//b", b"double slash\n", {"CacheControl": "max-age=60"}),
+    ("/leading-slash", b"leading slash\n", {}),
+    ("with space/file name.txt", b"spaces\n", {"ContentLanguage": "en-GB"}),
+    ("unicode/日本語/ファイル.txt", "unicode ✓\n".encode(), {"ContentType": "text/plain; charset=utf-8"}),
+    ("percent/100%25 sure%2Fnot-a-slash", b"percent signs\n", {}),
+    ("long/" + "k" * 1000, b"a key near the 1024-byte limit\n", {}),
+    ("meta/everything.json", b'{"all": "metadata"}\n', {
+        "ContentType": "application/json",
+        "ContentEncoding": "identity",
+        "ContentDisposition": 'attachment; filename="everything.json"',
+        "ContentLanguage": "fr",
+        "CacheControl": "no-cache",
+        "Metadata": {"owner": "alice", "project": "kloset-test"},
+    }),
+    ("2024/01/photo.jpg", bytes(random.Random(7).getrandbits(8) for _ in range(200_000)), {"ContentType": "image/jpeg"}),
+    ("2024/02/notes.md", b"# notes\n" * 1000, {"ContentType": "text/markdown"}),
+    ("no-content-type", b"stored without a content type\n", {}),
+]
+# Garage 2.5 stalls the next request on a connection that carried an empty PUT: put it last.
+FOLDER_MARKER = "dir/"
+TAGS = {"meta/everything.json": "team=storage&tier=gold", "a": "kind=file"}
+
+
+def fill(with_tags):
+    try:
+        s3.create_bucket(Bucket=bucket)
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass
+    except Exception as e:  # noqa: BLE001
+        if "BucketAlreadyExists" not in str(e) and "BucketAlreadyOwnedByYou" not in str(e):
+            raise
+    for k, body, extra in FIXTURE:
+        args = dict(Bucket=bucket, Key=k, Body=body, **extra)
+        if with_tags and k in TAGS:
+            args["Tagging"] = TAGS[k]
+        s3.put_object(**args)
+    big(bucket, "big/object.bin", 20)
+    s3.put_object(Bucket=bucket, Key=FOLDER_MARKER, Body=b"")
+
+
+def big(b, k, mib):
+    rng = random.Random(mib)
+    data = rng.randbytes(int(mib) * 1024 * 1024)
+    s3.put_object(Bucket=b, Key=k, Body=data, ContentType="application/octet-stream", Metadata={"size": f"{mib}MiB"})
+
+
+HEADERS = ["ContentType", "ContentEncoding", "ContentDisposition", "ContentLanguage", "CacheControl", "Metadata", "StorageClass"]
+
+
+def dump(prefix):
+    out = {}
+    token = None
+    while True:
+        args = dict(Bucket=bucket, Prefix=prefix)
+        if token:
+            args["ContinuationToken"] = token
+        page = s3.list_objects_v2(**args)
+        for o in page.get("Contents", []):
+            k = o["Key"]
+            obj = s3.get_object(Bucket=bucket, Key=k)
+            body = obj["Body"].read()
+            entry = {"size": len(body), "md5": hashlib.md5(body).hexdigest()}
+            for h in HEADERS:
+                if h in obj and obj[h] not in (None, "", {}):
+                    entry[h] = obj[h]
+            try:
+                tags = s3.get_object_tagging(Bucket=bucket, Key=k)["TagSet"]
+                entry["Tags"] = {t["Key"]: t["Value"] for t in tags}
+            except Exception:  # noqa: BLE001 - servers without tagging
+                entry["Tags"] = None
+            out[k[len(prefix):]] = entry
+        if not page.get("IsTruncated"):
+            break
+        token = page["NextContinuationToken"]
+    print(json.dumps(out, sort_keys=True, ensure_ascii=False))
+
+
+if cmd == "fill":
+    fill("--tags" in rest)
+elif cmd == "dump":
+    dump(rest[0] if rest else "")
+elif cmd == "put":
+    s3.put_object(Bucket=bucket, Key=rest[0], Body=rest[1].encode())
+elif cmd == "delete":
+    s3.delete_object(Bucket=bucket, Key=rest[0])
+elif cmd == "big":
+    big(bucket, rest[0], rest[1])
+elif cmd == "uploads":
+    r = s3.list_multipart_uploads(Bucket=bucket)
+    print(json.dumps([u["Key"] for u in r.get("Uploads", [])]))
+else:
+    sys.exit(__doc__)
