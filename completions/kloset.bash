@@ -631,7 +631,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at__subcmd__ls)
-            opts="-l -q -h --long --quiet --json --keyfile --help"
+            opts="-l -R -q -h --long --recursive --quiet --json --keyfile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1695,7 +1695,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__ls)
-            opts="-l -q -h --long --quiet --json --keyfile --help"
+            opts="-l -R -q -h --long --recursive --quiet --json --keyfile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

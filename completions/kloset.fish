@@ -68,6 +68,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcom
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from ls" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from ls" -s l -l long -d 'Long listing: mode, owner, size, time, and S3 metadata'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from ls" -s R -l recursive -d 'Everything below the path, with full paths'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from ls" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
@@ -108,6 +109,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand backup" -l json -d 'Machin
 complete -c kloset -n "__fish_kloset_using_subcommand backup" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand ls" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
 complete -c kloset -n "__fish_kloset_using_subcommand ls" -s l -l long -d 'Long listing: mode, owner, size, time, and S3 metadata'
+complete -c kloset -n "__fish_kloset_using_subcommand ls" -s R -l recursive -d 'Everything below the path, with full paths'
 complete -c kloset -n "__fish_kloset_using_subcommand ls" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand ls" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand ls" -s h -l help -d 'Print help'

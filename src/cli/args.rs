@@ -110,6 +110,9 @@ pub struct LsArgs {
     /// Long listing: mode, owner, size, time, and S3 metadata.
     #[arg(short, long)]
     pub long: bool,
+    /// Everything below the path, with full paths.
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
 }
 
 #[derive(Args, Debug)]

@@ -219,6 +219,23 @@ async fn ls(ctx: &Ctx, spec: &Spec, a: LsArgs) -> Result<()> {
     };
     let repo = open(ctx, spec, true).await?;
     let resolved = browse::resolve(&repo, &snap).await?;
+    if let (true, Found::Dir(id, _)) = (a.recursive, &resolved.found) {
+        let (_, path) = browse::split_spec(&snap);
+        let all = browse::walk_all(&repo, *id, path).await?;
+        if ctx.json {
+            let list: Vec<_> = all
+                .iter()
+                .map(|(p, n)| json!({"path": p, "node": n}))
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&list)?);
+        } else {
+            for (p, mut n) in all {
+                n.name = p;
+                print_node(&n, a.long);
+            }
+        }
+        return Ok(());
+    }
     let nodes = match resolved.found {
         Found::Dir(id, _) => repo.load_tree(&id).await?.nodes,
         Found::File(node) => vec![node],
@@ -318,6 +335,9 @@ async fn restore(ctx: &Ctx, registry: &Registry, spec: &Spec, a: RestoreArgs) ->
         concurrency: connectors::concurrency(spec),
     };
     let summary = restore_fs::restore_fs(repo, root, &target, opts).await?;
+    for n in &summary.notes {
+        eprintln!("note: {n}");
+    }
     for e in &summary.errors {
         eprintln!("error: {e}");
     }

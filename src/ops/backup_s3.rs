@@ -50,6 +50,13 @@ pub async fn backup_s3(
     let parent = parent_of(&repo, &source_key, opts.force).await?;
     // Listing first: a missing bucket or a permission problem fails before anything is stored.
     let listed = api.list().await?;
+    if let Some(ms) = std::env::var("KLOSET_TEST_PAUSE_AFTER_LIST_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        // Lets tests change the bucket between the listing and the reads, deterministically.
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
     let previous = match &parent {
         Some((_, snap)) => objects_of(&repo, snap.tree).await.unwrap_or_default(),
         None => HashMap::new(),
@@ -214,6 +221,7 @@ impl Fetcher {
             .map(|range| self.api.get(&obj.key, range, etag))
             .buffered(PARTS_IN_FLIGHT);
         let mut index = 0;
+        let mut received = 0u64;
         while let Some(resp) = parts.next().await {
             let resp = resp?;
             match resp.status {
@@ -226,6 +234,22 @@ impl Fetcher {
                         .status_error(&format!("reading '{}'", obj.key), &resp))
                 }
             }
+            // Servers that ignore If-Match still name the version they sent: a part from another
+            // version means the object changed mid-read.
+            let part_etag = resp.header("etag");
+            if let (Some(first), Some(this)) =
+                (first.as_ref().and_then(|f| f.header("etag")), &part_etag)
+            {
+                if &first != this {
+                    return Ok(Fetched::Changed);
+                }
+            }
+            if let (Some(want), Some(got)) = (etag, &part_etag) {
+                if want != got {
+                    return Ok(Fetched::Changed);
+                }
+            }
+            received += resp.body.len() as u64;
             index += 1;
             let last = index == n;
             let body = resp.body.clone();
@@ -249,7 +273,10 @@ impl Fetcher {
         };
         let mut node = Node::new(String::new(), NodeKind::File);
         node.mode = 0o644;
-        node.size = size;
+        if received != size {
+            return Ok(Fetched::Changed);
+        }
+        node.size = received;
         node.content = content;
         node.mtime = mtime_of(obj.last_modified.as_deref());
         node.s3 = Some(self.metadata(obj, &head).await?);

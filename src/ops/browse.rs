@@ -1,6 +1,7 @@
 //! Naming things inside snapshots: `ID[:/path]`, and walking a tree to that path.
 
 use anyhow::Result;
+use futures::{stream, StreamExt, TryStreamExt};
 
 use crate::error::KlosetError;
 use crate::repo::id::Id;
@@ -68,4 +69,28 @@ fn not_found(spec: &str) -> anyhow::Error {
         "no such path in snapshot: '{spec}': run 'kloset ls ID:/' to browse it"
     ))
     .into()
+}
+
+/// Every node below a tree with its path (`/`-joined names, as S3 keys are), depth first order.
+pub async fn walk_all(repo: &Repo, root: Id, base: &str) -> Result<Vec<(String, Node)>> {
+    let mut out = Vec::new();
+    let mut level = vec![(base.trim_end_matches('/').to_string(), root)];
+    while !level.is_empty() {
+        let trees: Vec<(String, Tree)> = stream::iter(std::mem::take(&mut level))
+            .map(|(path, id)| async move { repo.load_tree(&id).await.map(|t| (path, t)) })
+            .buffer_unordered(32)
+            .try_collect()
+            .await?;
+        for (path, tree) in trees {
+            for node in tree.nodes {
+                let p = format!("{path}/{}", node.name);
+                if let Some(id) = node.subtree.filter(|_| node.kind == NodeKind::Dir) {
+                    level.push((p.clone(), id));
+                }
+                out.push((p, node));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
 }

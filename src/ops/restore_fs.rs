@@ -38,6 +38,7 @@ pub struct RestoreSummary {
     pub symlinks: u64,
     pub bytes: u64,
     pub errors: Vec<String>,
+    pub notes: Vec<String>,
 }
 
 /// What to restore: the children of a tree (a snapshot root or a directory), or one node.
@@ -69,22 +70,11 @@ pub async fn restore_fs(
     fs::create_dir_all(target)
         .map_err(|e| anyhow!("cannot create restore target {}: {e}", target.display()))?;
     let mut summary = RestoreSummary::default();
-    let mut files: Vec<FileJob> = Vec::new();
-    let mut dirs: Vec<(PathBuf, Node)> = Vec::new();
-    let mut links: Vec<(PathBuf, Node)> = Vec::new();
-
+    let mut plan = Plan::default();
     let mut level: Vec<(PathBuf, Id)> = Vec::new();
     match root {
         RestoreRoot::Tree(id) => level.push((target.to_path_buf(), id)),
-        RestoreRoot::Node(node) => place(
-            target,
-            *node,
-            &mut files,
-            &mut dirs,
-            &mut links,
-            &mut level,
-            &mut summary.errors,
-        ),
+        RestoreRoot::Node(node) => plan.place(target, *node, &mut level),
     }
     // Breadth first, each level's trees fetched concurrently: few round trips even on S3.
     while !level.is_empty() {
@@ -98,18 +88,19 @@ pub async fn restore_fs(
             .await;
         for (dir, tree) in loaded {
             for node in tree?.nodes {
-                place(
-                    &dir,
-                    node,
-                    &mut files,
-                    &mut dirs,
-                    &mut links,
-                    &mut level,
-                    &mut summary.errors,
-                );
+                plan.place(&dir, node, &mut level);
             }
         }
     }
+    let Plan {
+        files,
+        dirs,
+        links,
+        errors: plan_errors,
+        notes,
+    } = plan;
+    summary.errors = plan_errors;
+    summary.notes = notes;
     for (path, _) in &dirs {
         fs::create_dir_all(path).map_err(|e| anyhow!("cannot create {}: {e}", path.display()))?;
     }
@@ -240,46 +231,62 @@ fn check_target(target: &Path, force: bool) -> Result<()> {
     }
 }
 
-/// Adds a node under `dir`, refusing names that would escape the target or cannot exist on a
-/// filesystem (reported, never silently dropped).
-fn place(
-    dir: &Path,
-    node: Node,
-    files: &mut Vec<FileJob>,
-    dirs: &mut Vec<(PathBuf, Node)>,
-    links: &mut Vec<(PathBuf, Node)>,
-    level: &mut Vec<(PathBuf, Id)>,
-    errors: &mut Vec<String>,
-) {
-    let raw = node.name_bytes();
-    if raw.is_empty() || raw == b"." || raw == b".." || raw.contains(&b'/') || raw.contains(&0) {
-        let what = node
-            .s3
-            .as_ref()
-            .map(|s| format!("key '{}'", s.key))
-            .unwrap_or_else(|| format!("entry '{}'", node.name));
-        errors.push(format!(
-            "not restored: {what} in {} has a name a filesystem cannot hold",
-            dir.display()
-        ));
-        return;
-    }
-    let path = dir.join(OsStr::from_bytes(&raw));
-    match node.kind {
-        NodeKind::Dir => {
-            if let Some(id) = node.subtree {
-                level.push((path.clone(), id));
+#[derive(Default)]
+struct Plan {
+    files: Vec<FileJob>,
+    dirs: Vec<(PathBuf, Node)>,
+    links: Vec<(PathBuf, Node)>,
+    errors: Vec<String>,
+    notes: Vec<String>,
+}
+
+impl Plan {
+    /// Adds a node under `dir`, refusing names that would escape the target or cannot exist on
+    /// a filesystem (S3 keys such as `a//b` or `x/../y`): reported, never silently dropped.
+    fn place(&mut self, dir: &Path, node: Node, level: &mut Vec<(PathBuf, Id)>) {
+        let raw = node.name_bytes();
+        if raw.is_empty() || raw == b"." || raw == b".." || raw.contains(&b'/') || raw.contains(&0)
+        {
+            match (&node.s3, node.kind) {
+                // A folder marker (`dir/`, empty) is the directory itself.
+                (Some(s3), NodeKind::File) if raw.is_empty() && node.size == 0 => self.notes.push(format!(
+                    "folder marker '{}' restored as the directory {} (its object metadata is not)",
+                    s3.key,
+                    dir.display()
+                )),
+                (Some(s3), _) => self.errors.push(format!(
+                    "not restored: key '{}' has a name a filesystem cannot hold (in {})",
+                    s3.key,
+                    dir.display()
+                )),
+                (None, NodeKind::Dir) => self.errors.push(format!(
+                    "not restored: a folder named '{}' in {} (from S3 keys with '//', '.' or '..') and everything in it",
+                    node.name,
+                    dir.display()
+                )),
+                (None, _) => self.errors.push(format!(
+                    "not restored: entry '{}' in {} has a name a filesystem cannot hold",
+                    node.name,
+                    dir.display()
+                )),
             }
-            dirs.push((path, node));
+            return;
         }
-        NodeKind::File => {
-            files.push(FileJob {
+        let path = dir.join(OsStr::from_bytes(&raw));
+        match node.kind {
+            NodeKind::Dir => {
+                if let Some(id) = node.subtree {
+                    level.push((path.clone(), id));
+                }
+                self.dirs.push((path, node));
+            }
+            NodeKind::File => self.files.push(FileJob {
                 remaining: AtomicUsize::new(node.content.len()),
                 path,
                 node,
-            });
+            }),
+            NodeKind::Symlink => self.links.push((path, node)),
         }
-        NodeKind::Symlink => links.push((path, node)),
     }
 }
 

@@ -120,7 +120,8 @@ impl S3Server {
             .env("GARAGE_DEFAULT_SECRET_KEY", &self.secret_key)
             .env("GARAGE_DEFAULT_BUCKET", &self.bucket)
             .stdin(Stdio::null())
-            .stdout(Stdio::null());
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         cmd
     }
 

@@ -1,0 +1,564 @@
+//! S3 as a source and as a destination, against real servers on 127.0.0.1: Garage (no object
+//! tagging) and moto (tagging). Buckets are filled and inspected with boto3
+//! (tests/tools/s3tool.py), an S3 client independent of kloset.
+
+mod common;
+
+use std::fs;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::servers::{garage, moto, PrivateGarage, S3Server};
+use common::{pseudo_random, Env};
+use serde_json::Value;
+
+fn tool(server: &S3Server, args: &[&str]) -> String {
+    let out = Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/tools/s3tool.py"
+        ))
+        .arg(format!("http://{}", server.host))
+        .arg(&server.access_key)
+        .arg(&server.secret_key)
+        .args(args)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "s3tool {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn dump(server: &S3Server, bucket: &str, prefix: &str) -> Value {
+    serde_json::from_str(&tool(server, &["dump", bucket, prefix])).unwrap()
+}
+
+fn unique(tag: &str) -> String {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+        % 1_000_000_007;
+    format!("{tag}-{}-{n}", std::process::id())
+}
+
+fn add(env: &Env, role: &str, name: &str, server: &S3Server, bucket: &str, prefix: &str) -> String {
+    let mut args = vec![
+        role.to_string(),
+        "add".into(),
+        name.into(),
+        format!("location={}", server.url(bucket, prefix)),
+    ];
+    args.extend(server.credentials());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    env.run(&args).ok();
+    format!("@{name}")
+}
+
+/// A local store, a filled source bucket, and one backup of it.
+fn backed_up_fixture(env: &Env, server: &S3Server, tags: bool) -> (String, String, Value) {
+    let bucket = unique("src");
+    let mut fill = vec!["fill", bucket.as_str()];
+    if tags {
+        fill.push("--tags");
+    }
+    tool(server, &fill);
+    add(env, "source", "bucket", server, &bucket, "");
+    let store = env.path("store");
+    env.create(store.to_str().unwrap()).ok();
+    let snap = env.backup(store.to_str().unwrap(), "@bucket");
+    (bucket, store.to_str().unwrap().to_string(), snap)
+}
+
+/// Every object node of a snapshot by key, from `ls -R --json`.
+fn objects(env: &Env, store: &str, id: &str) -> std::collections::BTreeMap<String, Value> {
+    let all = env
+        .run(&["--json", "at", store, "ls", "-R", id])
+        .ok()
+        .json();
+    all.as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| {
+            e["node"]["s3"]
+                .as_object()
+                .map(|m| (m["key"].as_str().unwrap().to_string(), e["node"].clone()))
+        })
+        .collect()
+}
+
+fn check_recorded(
+    source: &Value,
+    recorded: &std::collections::BTreeMap<String, Value>,
+    tags_supported: bool,
+) {
+    let source = source.as_object().unwrap();
+    assert_eq!(
+        source.keys().collect::<Vec<_>>(),
+        recorded.keys().collect::<Vec<_>>(),
+        "every key, exactly"
+    );
+    for (key, want) in source {
+        let node = &recorded[key];
+        let m = &node["s3"];
+        assert_eq!(node["size"], want["size"], "{key}");
+        for (dump_field, field) in [
+            ("ContentType", "content_type"),
+            ("ContentEncoding", "content_encoding"),
+            ("ContentDisposition", "content_disposition"),
+            ("ContentLanguage", "content_language"),
+            ("CacheControl", "cache_control"),
+        ] {
+            assert_eq!(want.get(dump_field), m.get(field), "{key}: {field}");
+        }
+        let meta = want
+            .get("Metadata")
+            .cloned()
+            .unwrap_or_else(|| serde_json::json!({}));
+        assert_eq!(meta, m["user_metadata"], "{key}: user metadata");
+        assert!(
+            m["etag"].is_string() && m["last_modified"].is_string(),
+            "{key}: {m}"
+        );
+        if tags_supported {
+            assert_eq!(want["Tags"], m["tags"], "{key}: tags");
+        } else {
+            assert!(
+                m.get("tags").is_none(),
+                "{key}: tags must be recorded as unavailable, not invented"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_bucket_with_every_awkward_key_and_metadata_kind_is_recorded_exactly() {
+    let env = Env::new();
+    let server = garage();
+    let (bucket, store, snap) = backed_up_fixture(&env, server, false);
+    let id = snap["id"].as_str().unwrap();
+    let source = dump(server, &bucket, "");
+    assert!(
+        source.get("a//b").is_some() && source.get("dir/").is_some() && source.get("a").is_some()
+    );
+    check_recorded(&source, &objects(&env, &store, id), false);
+    // Garage stores no content type when none was given: none is invented.
+    assert!(objects(&env, &store, id)["no-content-type"]["s3"]
+        .get("content_type")
+        .is_none());
+    // The folder hierarchy the keys imply.
+    let listing = env
+        .run(&["at", &store, "ls", &format!("{}:/2024/", &id[..8])])
+        .ok()
+        .stdout;
+    assert_eq!(listing, "01/\n02/\n");
+    let info = env
+        .run(&[
+            "--json",
+            "at",
+            &store,
+            "info",
+            &format!("{}:/meta/everything.json", &id[..8]),
+        ])
+        .ok()
+        .json();
+    assert_eq!(info["entry"]["s3"]["user_metadata"]["owner"], "alice");
+}
+
+#[test]
+fn tags_are_recorded_where_the_server_has_them() {
+    let env = Env::new();
+    let server = moto();
+    let (bucket, store, snap) = backed_up_fixture(&env, server, true);
+    let recorded = objects(&env, &store, snap["id"].as_str().unwrap());
+    check_recorded(&dump(server, &bucket, ""), &recorded, true);
+    assert_eq!(
+        recorded["meta/everything.json"]["s3"]["tags"],
+        serde_json::json!({"team": "storage", "tier": "gold"})
+    );
+}
+
+#[test]
+fn unchanged_objects_are_not_downloaded_again() {
+    let env = Env::new();
+    let server = garage();
+    let (bucket, store, first) = backed_up_fixture(&env, server, false);
+    let objects_in_bucket = first["snapshot"]["summary"]["files"].as_u64().unwrap();
+    assert_eq!(
+        first["snapshot"]["summary"]["files_read"],
+        objects_in_bucket
+    );
+    let second = env.backup(&store, "@bucket");
+    assert_eq!(
+        second["snapshot"]["summary"]["files_read"], 0,
+        "no object GET on an unchanged bucket"
+    );
+    assert_eq!(second["snapshot"]["summary"]["new_bytes"], 0);
+    assert_eq!(second["snapshot"]["summary"]["files"], objects_in_bucket);
+    tool(server, &["put", &bucket, "2024/02/notes.md", "rewritten"]);
+    let third = env.backup(&store, "@bucket");
+    assert_eq!(third["snapshot"]["summary"]["files_read"], 1);
+    let out = env.path("out");
+    env.run(&[
+        "at",
+        &store,
+        "restore",
+        "-to",
+        out.to_str().unwrap(),
+        &format!("{}:/2024/02", third["id"].as_str().unwrap()),
+    ])
+    .ok();
+    assert_eq!(
+        fs::read_to_string(out.join("notes.md")).unwrap(),
+        "rewritten"
+    );
+}
+
+#[test]
+fn source_errors_are_reported_and_the_store_stays_clean() {
+    let env = Env::new();
+    let server = garage();
+    let store = env.path("store");
+    let store = store.to_str().unwrap();
+    env.create(store).ok();
+    add(&env, "source", "missing", server, &unique("nobucket"), "");
+    let r = env.run(&["at", store, "backup", "@missing"]).code(19);
+    assert!(
+        r.one_line_error().contains("bucket does not exist"),
+        "{}",
+        r.stderr
+    );
+    env.run(&[
+        "source",
+        "add",
+        "denied",
+        &format!("location={}", server.url(&server.bucket, "")),
+        &format!("access_key={}", server.access_key),
+        "secret_access_key=not-the-secret-at-all-000000000000",
+        "use_tls=false",
+    ])
+    .ok();
+    let r = env.run(&["at", store, "backup", "@denied"]).code(19);
+    assert!(r.one_line_error().contains("access denied"), "{}", r.stderr);
+    assert_eq!(
+        env.run(&["--json", "at", store, "ls"])
+            .ok()
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+
+    // Objects deleted or rewritten between the listing and the reads.
+    let bucket = unique("race");
+    tool(server, &["fill", &bucket]);
+    add(&env, "source", "race", server, &bucket, "");
+    let child = env
+        .command(&["--json", "at", store, "backup", "@race"])
+        .env("KLOSET_TEST_PAUSE_AFTER_LIST_MS", "8000")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    tool(server, &["delete", &bucket, "2024/01/photo.jpg"]);
+    tool(server, &["put", &bucket, "2024/02/notes.md", "new version"]);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("2024/01/photo.jpg") && stderr.contains("deleted"),
+        "{stderr}"
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["snapshot"]["summary"]["errors"], 1);
+    let restored = env.path("race-out");
+    env.run(&[
+        "at",
+        store,
+        "restore",
+        "-to",
+        restored.to_str().unwrap(),
+        &format!("{}:/2024", v["id"].as_str().unwrap()),
+    ])
+    .ok();
+    assert_eq!(
+        fs::read_to_string(restored.join("02/notes.md")).unwrap(),
+        "new version",
+        "never half old, half new"
+    );
+    assert!(!restored.join("01/photo.jpg").exists());
+}
+
+#[test]
+fn restoring_an_s3_snapshot_to_a_filesystem_reports_what_it_cannot_hold() {
+    let env = Env::new();
+    let (_, store, snap) = backed_up_fixture(&env, garage(), false);
+    let out = env.path("fs-out");
+    let r = env.run(&[
+        "at",
+        &store,
+        "restore",
+        "-to",
+        out.to_str().unwrap(),
+        snap["id"].as_str().unwrap(),
+    ]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("folder marker 'dir/'"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("a folder named ''"),
+        "a//b is reported: {}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("/a: "),
+        "the file 'a' beside the folder 'a' is reported: {}",
+        r.stderr
+    );
+    assert_eq!(
+        fs::read(out.join("a/b")).unwrap(),
+        b"a file inside a folder named a\n"
+    );
+    assert_eq!(
+        fs::read_to_string(out.join("unicode/日本語/ファイル.txt")).unwrap(),
+        "unicode ✓\n"
+    );
+}
+
+fn round_trip(server: &S3Server, tags: bool) {
+    let env = Env::new();
+    let (bucket, store, snap) = backed_up_fixture(&env, server, tags);
+    let target = unique("dst");
+    let dest = add(&env, "destination", "dst", server, &target, "restored");
+    let id = snap["id"].as_str().unwrap();
+    let r = env
+        .run(&["--json", "at", &store, "restore", "-to", &dest, id])
+        .ok()
+        .json();
+    assert_eq!(r["objects"], 15);
+    let a = dump(server, &bucket, "");
+    let b = dump(server, &target, "restored/");
+    assert_eq!(
+        a, b,
+        "listing, bytes, headers and tags of the restored bucket equal the source's"
+    );
+    if tags {
+        assert_eq!(b["a"]["Tags"], serde_json::json!({"kind": "file"}));
+    }
+    // Running it again changes nothing: every object is already identical.
+    let again = env
+        .run(&["--json", "at", &store, "restore", "-to", &dest, id])
+        .ok()
+        .json();
+    assert_eq!(again["objects"], 0);
+    assert_eq!(again["skipped_identical"], 15);
+
+    // A subtree, to a location given directly.
+    let sub = env.run(&[
+        "destination",
+        "add",
+        "sub",
+        &format!("location={}", server.url(&target, "sub")),
+        &format!("access_key={}", server.access_key),
+        &format!("secret_access_key={}", server.secret_key),
+        "use_tls=false",
+    ]);
+    sub.ok();
+    env.run(&[
+        "at",
+        &store,
+        "restore",
+        "-to",
+        "@sub",
+        &format!("{id}:/2024/"),
+    ])
+    .ok();
+    let s = dump(server, &target, "sub/");
+    assert_eq!(
+        s.as_object().unwrap().keys().collect::<Vec<_>>(),
+        vec!["01/photo.jpg", "02/notes.md"]
+    );
+    assert_eq!(s["01/photo.jpg"], a["2024/01/photo.jpg"]);
+}
+
+#[test]
+fn round_trip_through_garage() {
+    round_trip(garage(), false);
+}
+
+#[test]
+fn round_trip_with_tags_through_moto() {
+    round_trip(moto(), true);
+}
+
+#[test]
+fn conflicts_stop_before_writing_unless_forced() {
+    let env = Env::new();
+    let server = garage();
+    let (_, store, snap) = backed_up_fixture(&env, server, false);
+    let target = unique("conflict");
+    tool(server, &["fill", &target]);
+    tool(server, &["put", &target, "restored/a", "something else"]);
+    let dest = add(&env, "destination", "dst", server, &target, "restored");
+    let id = snap["id"].as_str().unwrap();
+    let r = env
+        .run(&["at", &store, "restore", "-to", &dest, id])
+        .code(16);
+    let line = r.one_line_error();
+    assert!(line.contains("'a'") || line.contains(" a"), "{line}");
+    assert!(
+        line.contains("nothing was written") && line.contains("--force"),
+        "{line}"
+    );
+    let before = dump(server, &target, "restored/");
+    assert_eq!(before.as_object().unwrap().len(), 1, "nothing was written");
+    env.run(&["at", &store, "restore", "--force", "-to", &dest, id])
+        .ok();
+    let after = dump(server, &target, "restored/");
+    assert_eq!(after["a"]["size"], 15);
+    assert_eq!(after.as_object().unwrap().len(), 15);
+}
+
+#[test]
+fn a_large_object_goes_up_in_parts_and_comes_back_whole() {
+    let env = Env::new();
+    let server = garage();
+    let bucket = unique("big");
+    tool(server, &["fill", &bucket]);
+    tool(server, &["big", &bucket, "huge/object.bin", "110"]);
+    add(&env, "source", "bucket", server, &bucket, "huge");
+    let store = env.path("store");
+    let store = store.to_str().unwrap();
+    env.create(store).ok();
+    let snap = env.backup(store, "@bucket");
+    assert_eq!(snap["snapshot"]["summary"]["bytes"], 110 * 1024 * 1024);
+    let target = unique("bigdst");
+    let dest = add(&env, "destination", "dst", server, &target, "");
+    env.run(&[
+        "at",
+        store,
+        "restore",
+        "-to",
+        &dest,
+        snap["id"].as_str().unwrap(),
+    ])
+    .ok();
+    assert_eq!(dump(server, &bucket, "huge/"), dump(server, &target, ""));
+    assert_eq!(tool(server, &["uploads", &target]).trim(), "[]");
+}
+
+#[test]
+fn filesystem_snapshots_restore_to_s3_with_guessed_types_and_kept_modes() {
+    let env = Env::new();
+    let server = garage();
+    let src = env.path("src");
+    fs::create_dir_all(src.join("web")).unwrap();
+    fs::write(src.join("web/index.html"), "<html></html>").unwrap();
+    fs::write(src.join("notes.txt"), "text").unwrap();
+    fs::set_permissions(
+        src.join("notes.txt"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    let store = env.path("store");
+    let store = store.to_str().unwrap();
+    env.create(store).ok();
+    let snap = env.backup(store, src.to_str().unwrap());
+    let target = unique("fsdst");
+    env.run(&[
+        "at",
+        store,
+        "restore",
+        "-to",
+        &add(&env, "destination", "d", server, &target, "site"),
+        snap["id"].as_str().unwrap(),
+    ])
+    .ok();
+    let d = dump(server, &target, "site/");
+    assert_eq!(d["web/index.html"]["ContentType"], "text/html");
+    assert_eq!(d["notes.txt"]["ContentType"], "text/plain");
+    assert_eq!(d["notes.txt"]["Metadata"]["kloset-mode"], "600");
+    assert!(
+        d["notes.txt"]["Metadata"]["kloset-mtime-ns"]
+            .as_str()
+            .unwrap()
+            .parse::<i64>()
+            .unwrap()
+            > 0
+    );
+}
+
+#[test]
+fn a_restore_cut_by_a_server_restart_can_be_run_again_to_completion() {
+    let env = Env::new();
+    let src = env.path("src");
+    fs::create_dir_all(&src).unwrap();
+    for i in 0..8 {
+        fs::write(
+            src.join(format!("large-{i}")),
+            pseudo_random(700 + i, 24 * 1024 * 1024),
+        )
+        .unwrap();
+    }
+    for i in 0..200 {
+        fs::write(
+            src.join(format!("small-{i:03}")),
+            pseudo_random(900 + i, 2000),
+        )
+        .unwrap();
+    }
+    let store = env.path("store");
+    let store = store.to_str().unwrap();
+    env.create(store).ok();
+    let snap = env.backup(store, src.to_str().unwrap());
+    let id = snap["id"].as_str().unwrap();
+
+    let mut g = PrivateGarage::start();
+    let dest = add(&env, "destination", "dst", &g.server, &g.server.bucket, "r");
+    let child = env
+        .command(&["at", store, "restore", "-to", &dest, id])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let data = g.server.data_dir.join("data");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while common::suite::count_files(&data) < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    g.stop();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(
+        out.status.code(),
+        Some(0),
+        "the server was stopped mid-restore: {stderr}"
+    );
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("kloset:")).count(),
+        1,
+        "{stderr}"
+    );
+    g.restart();
+    env.run(&["at", store, "restore", "-to", &dest, id]).ok();
+    let restored = dump(&g.server, &g.server.bucket, "r/");
+    assert_eq!(restored.as_object().unwrap().len(), 208);
+    for i in [0, 7] {
+        let want = md5_hex(&fs::read(src.join(format!("large-{i}"))).unwrap());
+        assert_eq!(restored[format!("large-{i}")]["md5"], want);
+    }
+    assert_eq!(
+        tool(&g.server, &["uploads", &g.server.bucket]).trim(),
+        "[]",
+        "no partial uploads left behind"
+    );
+}
+
+fn md5_hex(data: &[u8]) -> String {
+    use md5::Digest as _;
+    hex::encode(md5::Md5::digest(data))
+}
