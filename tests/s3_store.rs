@@ -291,3 +291,69 @@ fn server_restarted_mid_backup_leaves_a_usable_store() {
     common::assert_same_tree(&src, &restored);
     env.run(&["at", &store, "check", "--read-data"]).ok();
 }
+
+#[test]
+fn the_index_cache_saves_downloads_and_is_never_trusted_blindly() {
+    let mut env = Env::new();
+    let cache = env.path("cache");
+    env.extra_env
+        .push(("KLOSET_CACHE_DIR".into(), cache.display().to_string()));
+    let store = s3_store(&env, garage(), "s", &unique("cache"));
+    let src = env.path("src");
+    common::make_fixture(&src);
+    env.create(&store).ok();
+    let id = env.backup(&store, src.to_str().unwrap())["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // `info` reads the index and the snapshots.
+    env.run(&["at", &store, "info"]).ok();
+    env.run(&["at", &store, "ls"]).ok();
+    let mut cached = Vec::new();
+    collect(&cache, &mut cached);
+    assert!(
+        cached
+            .iter()
+            .any(|p| p.to_string_lossy().contains("/index/")),
+        "{cached:?}"
+    );
+    assert!(
+        cached
+            .iter()
+            .any(|p| p.to_string_lossy().contains("/snapshots/")),
+        "{cached:?}"
+    );
+    // Cached entries are named by the hash of their bytes.
+    for p in &cached {
+        let name = p.file_name().unwrap().to_str().unwrap();
+        assert_eq!(blake3::hash(&fs::read(p).unwrap()).to_hex().as_str(), name);
+    }
+    // Garbage in the cache is detected and replaced, and answers stay right.
+    for p in &cached {
+        fs::write(p, b"garbage").unwrap();
+    }
+    let out = env.path("out");
+    env.run(&["at", &store, "restore", "-to", out.to_str().unwrap(), &id])
+        .ok();
+    common::assert_same_tree(&src, &out);
+    for p in &cached {
+        assert_ne!(fs::read(p).unwrap(), b"garbage");
+    }
+    // And a deleted cache is only a slower start.
+    fs::remove_dir_all(&cache).unwrap();
+    assert!(env
+        .run(&["at", &store, "ls"])
+        .ok()
+        .stdout
+        .contains(&id[..8]));
+}
+
+fn collect(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for e in fs::read_dir(dir).unwrap().flatten() {
+        if e.path().is_dir() {
+            collect(&e.path(), out);
+        } else {
+            out.push(e.path());
+        }
+    }
+}

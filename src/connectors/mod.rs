@@ -60,11 +60,11 @@ pub fn open_store(spec: &Spec, creating: bool) -> Result<Backend> {
             let store = LocalFileSystem::new_with_prefix(&abs)
                 .map_err(|e| KlosetError::Config(format!("store {}: {e}", spec.display)))?
                 .with_automatic_cleanup(true);
-            Ok(Backend::new(Arc::new(store), spec.display.clone()))
+            Ok(Backend::new(Arc::new(store), spec.display.clone(), false))
         }
         Location::S3(loc) => {
             let store = s3::build(loc, &spec.options, &spec.display)?;
-            Ok(Backend::new(store, spec.display.clone()))
+            Ok(Backend::new(store, spec.display.clone(), true))
         }
     }
 }

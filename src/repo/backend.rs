@@ -17,11 +17,17 @@ pub struct Backend {
     pub store: Arc<dyn ObjectStore>,
     /// As the user wrote it (secrets never appear here).
     pub display: String,
+    /// Remote stores get a local cache of index files and snapshots.
+    pub remote: bool,
 }
 
 impl Backend {
-    pub fn new(store: Arc<dyn ObjectStore>, display: String) -> Backend {
-        Backend { store, display }
+    pub fn new(store: Arc<dyn ObjectStore>, display: String, remote: bool) -> Backend {
+        Backend {
+            store,
+            display,
+            remote,
+        }
     }
 
     pub async fn get(&self, key: &str) -> Result<Option<Bytes>> {

@@ -1,6 +1,7 @@
 //! The store format: keys, blobs, packs, index, trees and snapshots on top of one `Backend`.
 
 pub mod backend;
+pub mod cache;
 pub mod config;
 pub mod crypto;
 pub mod id;
@@ -17,6 +18,7 @@ use futures::{stream, StreamExt, TryStreamExt};
 
 use crate::error::KlosetError;
 use backend::Backend;
+use cache::Cache;
 use config::{KdfCost, StoreConfig};
 use crypto::Keys;
 use id::Id;
@@ -35,6 +37,7 @@ pub struct Repo {
     pub config: StoreConfig,
     pub keys: Arc<Keys>,
     pub index: Index,
+    cache: Arc<Cache>,
 }
 
 impl Repo {
@@ -80,27 +83,29 @@ impl Repo {
         let master = config
             .unlock(passphrase)?
             .ok_or_else(|| KlosetError::WrongPassphrase(backend.display.clone()))?;
+        let cache = if backend.remote {
+            Cache::for_store(&config.id)
+        } else {
+            Cache::disabled()
+        };
         Ok(Repo {
             backend,
             config,
             keys: Arc::new(Keys::from_master(&master)),
             index: Index::default(),
+            cache: Arc::new(cache),
         })
     }
 
     pub async fn load_index(&mut self) -> Result<()> {
         let keys = self.keys.clone();
         let names = self.backend.list("index").await?;
-        let backend = self.backend.clone();
+        let this = &*self;
         let files: Vec<IndexFile> = stream::iter(names)
             .map(|(key, _)| {
-                let backend = backend.clone();
                 let keys = keys.clone();
                 async move {
-                    let raw = backend
-                        .get(&key)
-                        .await?
-                        .ok_or_else(|| anyhow!("index file {key} vanished while reading"))?;
+                    let raw = this.get_immutable("index", &key).await?;
                     tokio::task::spawn_blocking(move || decode_index(&keys, &key, &raw)).await?
                 }
             })
@@ -148,10 +153,8 @@ impl Repo {
 
     pub async fn load_snapshot(&self, id: &Id) -> Result<Snapshot> {
         let raw = self
-            .backend
-            .get(&format!("snapshots/{}", id.hex()))
-            .await?
-            .ok_or_else(|| KlosetError::UnknownSnapshot(id.short()))?;
+            .get_immutable("snapshots", &format!("snapshots/{}", id.hex()))
+            .await?;
         let json = self
             .keys
             .open(SNAPSHOT_AAD, &raw)
@@ -192,6 +195,22 @@ impl Repo {
             1 => Ok((matches[0], self.load_snapshot(&matches[0]).await?)),
             n => Err(KlosetError::AmbiguousSnapshot(prefix.to_string(), n).into()),
         }
+    }
+
+    /// An index file or snapshot, from the cache when it holds the same bytes.
+    async fn get_immutable(&self, kind: &str, key: &str) -> Result<Vec<u8>> {
+        let id = key.rsplit('/').next().and_then(|name| Id::parse(name).ok());
+        if let Some(hit) = id.and_then(|id| self.cache.get(kind, &id)) {
+            return Ok(hit);
+        }
+        let raw = self.backend.get(key).await?.ok_or_else(|| match kind {
+            "snapshots" => anyhow::Error::from(KlosetError::UnknownSnapshot(key.to_string())),
+            _ => anyhow!("{key} vanished while reading: run the command again"),
+        })?;
+        if let Some(id) = id {
+            self.cache.put(kind, &id, &raw);
+        }
+        Ok(raw.to_vec())
     }
 
     /// Reads, decrypts and verifies one blob.
