@@ -14,12 +14,26 @@ use clap::Parser;
 
 use error::KlosetError;
 
+/// glibc gives each busy thread its own arena and keeps freed pack-sized buffers in it: with
+/// the async and blocking pools that doubled peak memory. One arena per core keeps it tracking
+/// live data at no measurable cost in speed.
+fn limit_malloc_arenas() {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    // SAFETY: mallopt only adjusts allocator tuning; called before other threads start.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, cores as libc::c_int);
+    }
+}
+
 fn main() {
     let args = cli::args::normalise_args(std::env::args());
     let parsed = match cli::args::Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => e.exit(),
     };
+    limit_malloc_arenas();
     // Deep trees recurse on rayon threads; give them room.
     let _ = rayon::ThreadPoolBuilder::new()
         .stack_size(32 * 1024 * 1024)

@@ -24,6 +24,11 @@ use crate::repo::id::Id;
 use crate::repo::tree::{Node, NodeKind, Tree};
 use crate::repo::Repo;
 
+thread_local! {
+    /// One read buffer per worker, reused across files (at most READ_WHOLE_MAX each).
+    static READ_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Files up to this size are read whole; larger ones are streamed through the chunker.
 const READ_WHOLE_MAX: u64 = 16 * 1024 * 1024;
 
@@ -191,10 +196,13 @@ impl FsArchiver<'_> {
         let mut file = File::open(path)?;
         let on_chunk = |n: u64| self.progress.add_bytes(n);
         if meta.len() <= READ_WHOLE_MAX {
-            let mut buf = Vec::with_capacity(meta.len() as usize + 1);
-            file.read_to_end(&mut buf)?;
-            let ids = self.saver.save_chunked(&buf, &on_chunk)?;
-            Ok((ids, buf.len() as u64))
+            READ_BUF.with(|b| {
+                let buf = &mut *b.borrow_mut();
+                buf.clear();
+                file.read_to_end(buf)?;
+                let ids = self.saver.save_chunked(buf, &on_chunk)?;
+                Ok((ids, buf.len() as u64))
+            })
         } else {
             self.saver.save_chunked_reader(file, &on_chunk)
         }

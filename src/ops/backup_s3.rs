@@ -382,11 +382,12 @@ async fn objects_of(repo: &Repo, root: Id) -> Result<HashMap<String, Node>> {
     let mut out = HashMap::new();
     let mut level = vec![root];
     while !level.is_empty() {
-        let trees: Vec<Tree> = stream::iter(std::mem::take(&mut level))
-            .map(|id| async move { repo.load_tree(&id).await })
-            .buffer_unordered(32)
-            .try_collect()
-            .await?;
+        let trees: Vec<Tree> = repo
+            .load_trees(std::mem::take(&mut level))
+            .await?
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect();
         for tree in trees {
             for node in tree.nodes {
                 match node.kind {

@@ -1,7 +1,6 @@
 //! Naming things inside snapshots: `ID[:/path]`, and walking a tree to that path.
 
 use anyhow::Result;
-use futures::{stream, StreamExt, TryStreamExt};
 
 use crate::error::KlosetError;
 use crate::repo::id::Id;
@@ -76,11 +75,21 @@ pub async fn walk_all(repo: &Repo, root: Id, base: &str) -> Result<Vec<(String, 
     let mut out = Vec::new();
     let mut level = vec![(base.trim_end_matches('/').to_string(), root)];
     while !level.is_empty() {
-        let trees: Vec<(String, Tree)> = stream::iter(std::mem::take(&mut level))
-            .map(|(path, id)| async move { repo.load_tree(&id).await.map(|t| (path, t)) })
-            .buffer_unordered(32)
-            .try_collect()
-            .await?;
+        let batch = std::mem::take(&mut level);
+        let mut paths: std::collections::HashMap<Id, Vec<String>> = Default::default();
+        for (p, id) in batch {
+            paths.entry(id).or_default().push(p);
+        }
+        let loaded = repo.load_trees(paths.keys().copied().collect()).await?;
+        let trees: Vec<(String, Tree)> = loaded
+            .into_iter()
+            .flat_map(|(id, t)| {
+                paths[&id]
+                    .iter()
+                    .map(move |p| (p.clone(), t.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
         for (path, tree) in trees {
             for node in tree.nodes {
                 let p = format!("{path}/{}", node.name);

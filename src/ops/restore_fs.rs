@@ -22,8 +22,10 @@ use crate::error::KlosetError;
 use crate::progress::Progress;
 use crate::repo::id::Id;
 use crate::repo::index::{pack_key, BlobLocation};
-use crate::repo::tree::{Node, NodeKind, Tree};
+use crate::repo::tree::{Node, NodeKind};
 use crate::repo::{open_blob, Repo};
+
+const READ_UNIT: u64 = 8 * 1024 * 1024;
 
 pub struct RestoreOptions {
     pub force: bool,
@@ -76,19 +78,19 @@ pub async fn restore_fs(
         RestoreRoot::Tree(id) => level.push((target.to_path_buf(), id)),
         RestoreRoot::Node(node) => plan.place(target, *node, &mut level),
     }
-    // Breadth first, each level's trees fetched concurrently: few round trips even on S3.
+    // Breadth first, each level's trees fetched together: few round trips even on S3.
     while !level.is_empty() {
-        let loaded: Vec<(PathBuf, Result<Tree>)> = stream::iter(std::mem::take(&mut level))
-            .map(|(dir, id)| {
-                let repo = repo.clone();
-                async move { (dir, repo.load_tree(&id).await) }
-            })
-            .buffer_unordered(32)
-            .collect()
-            .await;
-        for (dir, tree) in loaded {
-            for node in tree?.nodes {
-                plan.place(&dir, node, &mut level);
+        let mut dirs_of: HashMap<Id, Vec<PathBuf>> = HashMap::new();
+        for (dir, id) in std::mem::take(&mut level) {
+            dirs_of.entry(id).or_default().push(dir);
+        }
+        let trees = repo.load_trees(dirs_of.keys().copied().collect()).await?;
+        for (id, tree) in trees {
+            // Identical directories share one tree blob.
+            for dir in &dirs_of[&id] {
+                for node in tree.nodes.iter().cloned() {
+                    plan.place(dir, node, &mut level);
+                }
             }
         }
     }
@@ -148,15 +150,13 @@ pub async fn restore_fs(
         }
     }
 
-    let results: Vec<Result<()>> = stream::iter(by_pack)
+    let results: Vec<Result<()>> = stream::iter(read_units(by_pack))
         .map(|(pack, blobs)| {
             let repo = repo.clone();
             let files = files.clone();
             let errors = errors.clone();
             let progress = progress.clone();
             async move {
-                let mut blobs: Vec<BlobUse> = blobs.into_values().collect();
-                blobs.sort_by_key(|b| b.loc.offset);
                 let ranges: Vec<_> = blobs
                     .iter()
                     .map(|b| b.loc.offset as u64..(b.loc.offset + b.loc.length) as u64)
@@ -214,6 +214,32 @@ pub async fn restore_fs(
     summary.bytes = total;
     summary.errors = std::mem::take(&mut *errors.lock().expect("errors"));
     Ok(summary)
+}
+
+/// Splits each pack's blobs, in offset order, into reads of at most READ_UNIT bytes: enough to
+/// amortise a request, small enough that many in flight stay within a modest memory budget.
+fn read_units(by_pack: HashMap<u32, HashMap<Id, BlobUse>>) -> Vec<(u32, Vec<BlobUse>)> {
+    let mut units = Vec::new();
+    for (pack, blobs) in by_pack {
+        let mut blobs: Vec<BlobUse> = blobs.into_values().collect();
+        blobs.sort_by_key(|b| b.loc.offset);
+        let mut current: Vec<BlobUse> = Vec::new();
+        let mut start = 0u64;
+        for b in blobs {
+            let end = (b.loc.offset + b.loc.length) as u64;
+            if !current.is_empty() && end - start > READ_UNIT {
+                units.push((pack, std::mem::take(&mut current)));
+            }
+            if current.is_empty() {
+                start = b.loc.offset as u64;
+            }
+            current.push(b);
+        }
+        if !current.is_empty() {
+            units.push((pack, current));
+        }
+    }
+    units
 }
 
 fn check_target(target: &Path, force: bool) -> Result<()> {

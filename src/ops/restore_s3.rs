@@ -170,11 +170,22 @@ async fn collect(repo: &Repo, root: RestoreRoot, notes: &mut Vec<String>) -> Res
         }),
     }
     while !level.is_empty() {
-        let trees: Vec<(String, Tree)> = stream::iter(std::mem::take(&mut level))
-            .map(|(prefix, id)| async move { repo.load_tree(&id).await.map(|t| (prefix, t)) })
-            .buffer_unordered(32)
-            .try_collect()
-            .await?;
+        let batch = std::mem::take(&mut level);
+        let prefixes: HashMap<Id, Vec<String>> =
+            batch.into_iter().fold(HashMap::new(), |mut m, (p, id)| {
+                m.entry(id).or_default().push(p);
+                m
+            });
+        let loaded = repo.load_trees(prefixes.keys().copied().collect()).await?;
+        let trees: Vec<(String, Tree)> = loaded
+            .into_iter()
+            .flat_map(|(id, t)| {
+                prefixes[&id]
+                    .iter()
+                    .map(move |p| (p.clone(), t.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
         for (prefix, tree) in trees {
             for node in tree.nodes {
                 let key = format!("{prefix}{}", node.name);

@@ -8,6 +8,7 @@ use aes_gcm::aead::{AeadInPlace, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use anyhow::{bail, Result};
 use rand::RngCore;
+use std::cell::RefCell;
 
 use super::id::Id;
 
@@ -45,35 +46,41 @@ impl Keys {
 
     /// Compress (when it helps) and encrypt, binding the ciphertext to `aad`.
     pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
-        let mut buf = Vec::with_capacity(NONCE_LEN + 1 + plaintext.len() + TAG_LEN);
+        let mut out = Vec::new();
+        self.seal_into(aad, plaintext, &mut out);
+        out
+    }
+
+    /// `seal` into a caller's buffer (cleared first), so hot loops reuse their allocations.
+    pub fn seal_into(&self, aad: &[u8], plaintext: &[u8], out: &mut Vec<u8>) {
+        out.clear();
+        out.reserve(NONCE_LEN + 1 + plaintext.len() + TAG_LEN);
         let mut nonce = [0u8; NONCE_LEN];
         rand::thread_rng().fill_bytes(&mut nonce);
-        buf.extend_from_slice(&nonce);
-        if worth_compressing(plaintext) {
-            buf.push(ZSTD);
-            let mut enc = zstd::bulk::Compressor::new(1).expect("zstd level 1");
-            let bound = zstd::zstd_safe::compress_bound(plaintext.len());
-            buf.reserve(bound);
-            let start = buf.len();
-            buf.resize(start + bound, 0);
-            match enc.compress_to_buffer(plaintext, &mut buf[start..]) {
-                Ok(n) if n < plaintext.len() => buf.truncate(start + n),
-                _ => {
-                    buf.truncate(NONCE_LEN);
-                    buf.push(RAW);
-                    buf.extend_from_slice(plaintext);
+        out.extend_from_slice(&nonce);
+        let compressed = worth_compressing(plaintext)
+            && ZSTD_CTX.with(|z| {
+                let (enc, zbuf) = &mut *z.borrow_mut();
+                zbuf.clear();
+                zbuf.reserve(zstd::zstd_safe::compress_bound(plaintext.len()));
+                match enc.compress_to_buffer(plaintext, zbuf) {
+                    Ok(n) if n < plaintext.len() => {
+                        out.push(ZSTD);
+                        out.extend_from_slice(&zbuf[..n]);
+                        true
+                    }
+                    _ => false,
                 }
-            }
-        } else {
-            buf.push(RAW);
-            buf.extend_from_slice(plaintext);
+            });
+        if !compressed {
+            out.push(RAW);
+            out.extend_from_slice(plaintext);
         }
         let tag = self
             .cipher
-            .encrypt_in_place_detached(Nonce::from_slice(&nonce), aad, &mut buf[NONCE_LEN..])
+            .encrypt_in_place_detached(Nonce::from_slice(&nonce), aad, &mut out[NONCE_LEN..])
             .expect("AES-GCM encryption cannot fail for in-memory buffers");
-        buf.extend_from_slice(&tag);
-        buf
+        out.extend_from_slice(&tag);
     }
 
     /// Decrypt and decompress; any tampering or wrong key fails the tag check.
@@ -94,13 +101,26 @@ impl Keys {
             .map_err(|_| anyhow::anyhow!("authentication failed (data corrupted or tampered)"))?;
         match buf[0] {
             RAW => {
-                buf.remove(0);
+                buf.copy_within(1.., 0);
+                buf.pop();
                 Ok(buf)
             }
-            ZSTD => Ok(zstd::stream::decode_all(&buf[1..])?),
+            ZSTD => {
+                let size = zstd::zstd_safe::get_frame_content_size(&buf[1..])
+                    .ok()
+                    .flatten()
+                    .ok_or_else(|| anyhow::anyhow!("zstd frame without a content size"))?;
+                Ok(zstd::bulk::decompress(&buf[1..], size as usize)?)
+            }
             other => bail!("unknown encoding byte {other}"),
         }
     }
+}
+
+thread_local! {
+    /// A zstd context and output buffer per thread: creating them per blob dominated small files.
+    static ZSTD_CTX: RefCell<(zstd::bulk::Compressor<'static>, Vec<u8>)> =
+        RefCell::new((zstd::bulk::Compressor::new(1).expect("zstd level 1"), Vec::new()));
 }
 
 fn worth_compressing(data: &[u8]) -> bool {
@@ -111,10 +131,15 @@ fn worth_compressing(data: &[u8]) -> bool {
         return true;
     }
     let sample = &data[..SAMPLE_LEN];
-    match zstd::bulk::compress(sample, 1) {
-        Ok(c) => c.len() < sample.len() * 9 / 10,
-        Err(_) => false,
-    }
+    ZSTD_CTX.with(|z| {
+        let (enc, zbuf) = &mut *z.borrow_mut();
+        zbuf.clear();
+        zbuf.reserve(zstd::zstd_safe::compress_bound(sample.len()));
+        match enc.compress_to_buffer(sample, zbuf) {
+            Ok(n) => n < sample.len() * 9 / 10,
+            Err(_) => false,
+        }
+    })
 }
 
 /// A key wrapped under a passphrase-derived key; stored in the plaintext `config`.
