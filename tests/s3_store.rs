@@ -357,3 +357,57 @@ fn collect(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
         }
     }
 }
+
+#[test]
+fn storage_class_is_applied_to_packs() {
+    let env = Env::new();
+    let server = common::servers::moto();
+    let bucket = format!("classy-{}", rand_suffix());
+    let mut args = vec![
+        "store".to_string(),
+        "add".into(),
+        "s".into(),
+        format!("location={}", server.url(&bucket, "kl")),
+    ];
+    args.extend(server.credentials());
+    args.push("storage_class=STANDARD_IA".into());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    env.run(&args).ok();
+    let src = env.path("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("f"), common::pseudo_random(5, 10_000)).unwrap();
+    env.create("@s").ok();
+    env.backup("@s", src.to_str().unwrap());
+    let out = std::process::Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/tools/s3tool.py"
+        ))
+        .args([
+            format!("http://{}", server.host),
+            server.access_key.clone(),
+            server.secret_key.clone(),
+        ])
+        .args(["dump", &bucket, "kl/"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let objects: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let packs: Vec<_> = objects
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| k.starts_with("packs/"))
+        .collect();
+    assert!(!packs.is_empty());
+    for (key, o) in packs {
+        assert_eq!(o["StorageClass"], "STANDARD_IA", "{key}");
+    }
+    assert!(objects["config"]
+        .get("StorageClass")
+        .is_none_or(|c| c == "STANDARD"));
+}

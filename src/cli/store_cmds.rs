@@ -391,6 +391,11 @@ fn report_s3_restore(ctx: &Ctx, id: &Id, target: &str, s: S3RestoreSummary) -> R
         );
     }
     if !s.errors.is_empty() {
+        if !ctx.json {
+            for key in &s.written {
+                println!("written: {key}");
+            }
+        }
         return Err(KlosetError::Remote(format!(
             "{} objects could not be written (listed above; {} were): run the same restore again to finish",
             s.errors.len(),

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 use object_store::local::LocalFileSystem;
+use object_store::Attribute;
 
 use crate::error::KlosetError;
 use crate::location::Location;
@@ -64,7 +65,13 @@ pub fn open_store(spec: &Spec, creating: bool) -> Result<Backend> {
         }
         Location::S3(loc) => {
             let store = s3::build(loc, &spec.options, &spec.display)?;
-            Ok(Backend::new(store, spec.display.clone(), true))
+            let mut backend = Backend::new(store, spec.display.clone(), true);
+            if let Some(class) = spec.option("storage_class") {
+                backend
+                    .pack_attributes
+                    .insert(Attribute::StorageClass, class.to_string().into());
+            }
+            Ok(backend)
         }
     }
 }

@@ -172,6 +172,10 @@ impl Fetcher {
                     self.stats.files_read.fetch_add(1, Ordering::Relaxed);
                     return Ok(Some(*node));
                 }
+                Fetched::Failed(why) => {
+                    self.report(format!("object '{}' not in this snapshot: {why}", obj.key));
+                    return Ok(None);
+                }
                 Fetched::Gone => {
                     self.report(format!(
                         "object '{}' was deleted after it was listed: not in this snapshot",
@@ -228,10 +232,11 @@ impl Fetcher {
                 s if s.is_success() => {}
                 StatusCode::NOT_FOUND => return Ok(Fetched::Gone),
                 StatusCode::PRECONDITION_FAILED => return Ok(Fetched::Changed),
+                // The server answered, so it is this object that cannot be read (a key the
+                // signer cannot address, a permission on one object): report it, go on.
                 _ => {
-                    return Err(self
-                        .api
-                        .status_error(&format!("reading '{}'", obj.key), &resp))
+                    let why = self.api.status_error("reading it", &resp);
+                    return Ok(Fetched::Failed(why.to_string()));
                 }
             }
             // Servers that ignore If-Match still name the version they sent: a part from another
@@ -330,6 +335,7 @@ enum Fetched {
     Done(Box<Node>),
     Gone,
     Changed,
+    Failed(String),
 }
 
 fn mtime_of(last_modified: Option<&str>) -> i64 {

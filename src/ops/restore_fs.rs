@@ -25,7 +25,9 @@ use crate::repo::index::{pack_key, BlobLocation};
 use crate::repo::tree::{Node, NodeKind};
 use crate::repo::{open_blob, Repo};
 
-const READ_UNIT: u64 = 8 * 1024 * 1024;
+/// Bytes of pack data in flight across all reads; each read is this divided by the
+/// concurrency, between 2 and 8 MiB.
+const READ_BUDGET: u64 = 64 * 1024 * 1024;
 
 pub struct RestoreOptions {
     pub force: bool,
@@ -150,7 +152,9 @@ pub async fn restore_fs(
         }
     }
 
-    let results: Vec<Result<()>> = stream::iter(read_units(by_pack))
+    let concurrency = opts.concurrency.max(1);
+    let unit = (READ_BUDGET / concurrency as u64).clamp(2 << 20, 8 << 20);
+    let results: Vec<Result<()>> = stream::iter(read_units(by_pack, unit))
         .map(|(pack, blobs)| {
             let repo = repo.clone();
             let files = files.clone();
@@ -183,7 +187,7 @@ pub async fn restore_fs(
                 .await?
             }
         })
-        .buffer_unordered(opts.concurrency.max(1))
+        .buffer_unordered(concurrency)
         .collect()
         .await;
     progress.finish();
@@ -216,9 +220,9 @@ pub async fn restore_fs(
     Ok(summary)
 }
 
-/// Splits each pack's blobs, in offset order, into reads of at most READ_UNIT bytes: enough to
+/// Splits each pack's blobs, in offset order, into reads of at most `unit` bytes: enough to
 /// amortise a request, small enough that many in flight stay within a modest memory budget.
-fn read_units(by_pack: HashMap<u32, HashMap<Id, BlobUse>>) -> Vec<(u32, Vec<BlobUse>)> {
+fn read_units(by_pack: HashMap<u32, HashMap<Id, BlobUse>>, unit: u64) -> Vec<(u32, Vec<BlobUse>)> {
     let mut units = Vec::new();
     for (pack, blobs) in by_pack {
         let mut blobs: Vec<BlobUse> = blobs.into_values().collect();
@@ -227,7 +231,7 @@ fn read_units(by_pack: HashMap<u32, HashMap<Id, BlobUse>>) -> Vec<(u32, Vec<Blob
         let mut start = 0u64;
         for b in blobs {
             let end = (b.loc.offset + b.loc.length) as u64;
-            if !current.is_empty() && end - start > READ_UNIT {
+            if !current.is_empty() && end - start > unit {
                 units.push((pack, std::mem::take(&mut current)));
             }
             if current.is_empty() {

@@ -240,7 +240,7 @@ async fn upload_packs(
         .map(|pack| {
             let backend = backend.clone();
             async move {
-                backend.put(&pack_key(&pack.id), pack.bytes).await?;
+                backend.put_pack(&pack_key(&pack.id), pack.bytes).await?;
                 Ok::<_, anyhow::Error>(pack.entry)
             }
         })

@@ -8,7 +8,7 @@ use anyhow::Result;
 use bytes::Bytes;
 use futures::TryStreamExt;
 use object_store::path::Path;
-use object_store::{ObjectStore, PutMode, PutOptions, PutPayload};
+use object_store::{Attributes, ObjectStore, PutMode, PutOptions, PutPayload};
 
 use crate::error::KlosetError;
 
@@ -19,6 +19,8 @@ pub struct Backend {
     pub display: String,
     /// Remote stores get a local cache of index files and snapshots.
     pub remote: bool,
+    /// Applied to packs (the bulk of a store): e.g. an S3 storage class.
+    pub pack_attributes: Attributes,
 }
 
 impl Backend {
@@ -27,7 +29,20 @@ impl Backend {
             store,
             display,
             remote,
+            pack_attributes: Attributes::new(),
         }
+    }
+
+    pub async fn put_pack(&self, key: &str, data: Bytes) -> Result<()> {
+        let opts = PutOptions {
+            attributes: self.pack_attributes.clone(),
+            ..Default::default()
+        };
+        self.store
+            .put_opts(&Path::from(key), PutPayload::from(data), opts)
+            .await
+            .map_err(|e| self.remote(e))?;
+        Ok(())
     }
 
     pub async fn get(&self, key: &str) -> Result<Option<Bytes>> {
