@@ -135,10 +135,7 @@ async fn run_backup(ctx: &Ctx, registry: &Registry, spec: &Spec, a: BackupArgs) 
     };
     let outcome = match &source.location {
         Location::Fs(path) => {
-            let path = match &source.sub {
-                Some(sub) => path.join(sub),
-                None => path.clone(),
-            };
+            let path = source.fs_path(path);
             if std::fs::symlink_metadata(&path).is_err() {
                 return Err(usage(format!(
                     "source {} does not exist: check the path",
@@ -148,16 +145,7 @@ async fn run_backup(ctx: &Ctx, registry: &Registry, spec: &Spec, a: BackupArgs) 
             backup::backup_fs(repo, path, opts).await?
         }
         Location::S3(loc) => {
-            let mut loc = loc.clone();
-            if let Some(sub) = &source.sub {
-                loc.prefix = [loc.prefix.as_str(), sub.as_str()]
-                    .iter()
-                    .filter(|p| !p.is_empty())
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join("/");
-            }
-            let api = connectors::s3_api::S3Api::new(&loc, &source.options, &source.display)?;
+            let api = source.s3_api(loc)?;
             crate::ops::backup_s3::backup_s3(repo, Arc::new(api), opts).await?
         }
     };
@@ -300,25 +288,9 @@ async fn restore(ctx: &Ctx, registry: &Registry, spec: &Spec, a: RestoreArgs) ->
         Found::File(node) => RestoreRoot::Node(Box::new(node)),
     };
     let target: PathBuf = match &dest.location {
-        Location::Fs(p) => match &dest.sub {
-            Some(sub) => p.join(sub),
-            None => p.clone(),
-        },
+        Location::Fs(p) => dest.fs_path(p),
         Location::S3(loc) => {
-            let mut loc = loc.clone();
-            if let Some(sub) = &dest.sub {
-                loc.prefix = [loc.prefix.as_str(), sub.as_str()]
-                    .iter()
-                    .filter(|p| !p.is_empty())
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join("/");
-            }
-            let api = Arc::new(connectors::s3_api::S3Api::new(
-                &loc,
-                &dest.options,
-                &dest.display,
-            )?);
+            let api = Arc::new(dest.s3_api(loc)?);
             let opts = S3RestoreOptions {
                 force: a.force,
                 quiet: ctx.quiet,

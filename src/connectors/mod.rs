@@ -41,6 +41,28 @@ impl Spec {
     pub fn option(&self, key: &str) -> Option<&str> {
         self.options.get(key).map(String::as_str)
     }
+
+    /// A filesystem source or destination, narrowed by `@name:sub/path`.
+    pub fn fs_path(&self, base: &std::path::Path) -> std::path::PathBuf {
+        match &self.sub {
+            Some(sub) => base.join(sub),
+            None => base.to_path_buf(),
+        }
+    }
+
+    /// Object-level access to an S3 source or destination, narrowed by `@name:sub/path`.
+    pub fn s3_api(&self, loc: &crate::location::S3Location) -> Result<s3_api::S3Api> {
+        let mut loc = loc.clone();
+        if let Some(sub) = &self.sub {
+            loc.prefix = [loc.prefix.as_str(), sub.as_str()]
+                .iter()
+                .filter(|p| !p.is_empty())
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("/");
+        }
+        s3_api::S3Api::new(&loc, &self.options, &self.display)
+    }
 }
 
 /// The store's backend. With `creating`, a missing local directory is made.

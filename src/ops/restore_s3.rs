@@ -16,12 +16,13 @@ use http::header::HeaderName;
 use md5::{Digest, Md5};
 use tokio::sync::Semaphore;
 
+use super::browse;
 use super::restore_fs::RestoreRoot;
 use crate::connectors::s3_api::S3Api;
 use crate::error::KlosetError;
 use crate::progress::Progress;
 use crate::repo::id::Id;
-use crate::repo::tree::{Node, NodeKind, Tree};
+use crate::repo::tree::{Node, NodeKind};
 use crate::repo::Repo;
 
 /// Objects above this size go up as multipart uploads, in parts of at least this size.
@@ -160,43 +161,25 @@ fn opts_bucket_missing(e: &anyhow::Error) -> bool {
 /// Every file under the root with its key relative to the root: the path segments joined by
 /// `/`, which for S3 snapshots is exactly the original key (`a//b`, `dir/` included).
 async fn collect(repo: &Repo, root: RestoreRoot, notes: &mut Vec<String>) -> Result<Vec<Target>> {
+    let id = match root {
+        RestoreRoot::Tree(id) => id,
+        RestoreRoot::Node(node) => {
+            return Ok(vec![Target {
+                key: node.name.clone(),
+                node: *node,
+            }])
+        }
+    };
     let mut out = Vec::new();
-    let mut level: Vec<(String, Id)> = Vec::new();
-    match root {
-        RestoreRoot::Tree(id) => level.push((String::new(), id)),
-        RestoreRoot::Node(node) => out.push(Target {
-            key: node.name.clone(),
-            node: *node,
-        }),
-    }
-    while !level.is_empty() {
-        let batch = std::mem::take(&mut level);
-        let prefixes: HashMap<Id, Vec<String>> =
-            batch.into_iter().fold(HashMap::new(), |mut m, (p, id)| {
-                m.entry(id).or_default().push(p);
-                m
-            });
-        let loaded = repo.load_trees(prefixes.keys().copied().collect()).await?;
-        let trees: Vec<(String, Tree)> = loaded
-            .into_iter()
-            .flat_map(|(id, t)| {
-                prefixes[&id]
-                    .iter()
-                    .map(move |p| (p.clone(), t.clone()))
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        for (prefix, tree) in trees {
-            for node in tree.nodes {
-                let key = format!("{prefix}{}", node.name);
-                match node.kind {
-                    NodeKind::Dir => level.extend(node.subtree.map(|id| (format!("{key}/"), id))),
-                    NodeKind::File => out.push(Target { key, node }),
-                    NodeKind::Symlink => notes.push(format!(
-                        "symlink '{key}' is not restored to S3 (S3 has no links)"
-                    )),
-                }
-            }
+    for (path, node) in browse::walk_all(repo, id, "").await? {
+        // walk_all paths start with the separator before the first name.
+        let key = path[1..].to_string();
+        match node.kind {
+            NodeKind::Dir => {}
+            NodeKind::File => out.push(Target { key, node }),
+            NodeKind::Symlink => notes.push(format!(
+                "symlink '{key}' is not restored to S3 (S3 has no links)"
+            )),
         }
     }
     Ok(out)
