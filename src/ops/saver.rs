@@ -50,7 +50,10 @@ pub struct BlobSaver {
     params: ChunkerParams,
     pack_size: usize,
     known: Mutex<HashSet<Id>>,
-    packer: Mutex<PackBuilder>,
+    /// Data and tree blobs go to separate packs, so walking a snapshot reads small, dense
+    /// tree packs instead of ranges scattered through data packs.
+    data_packer: Mutex<PackBuilder>,
+    tree_packer: Mutex<PackBuilder>,
     tx: mpsc::Sender<FinishedPack>,
     pub stats: SaverStats,
 }
@@ -69,7 +72,8 @@ impl BlobSaver {
             params: repo.config.chunker.clone(),
             pack_size,
             known: Mutex::new(known),
-            packer: Mutex::new(PackBuilder::with_capacity(pack_size + pack_size / 8)),
+            data_packer: Mutex::new(PackBuilder::default()),
+            tree_packer: Mutex::new(PackBuilder::default()),
             tx,
             stats: SaverStats::default(),
         });
@@ -104,14 +108,18 @@ impl BlobSaver {
     }
 
     fn add_sealed(&self, id: Id, kind: BlobKind, sealed: &[u8], raw_length: usize) -> Result<()> {
+        let packer = match kind {
+            BlobKind::Data => &self.data_packer,
+            BlobKind::Tree => &self.tree_packer,
+        };
         let full = {
-            let mut packer = self.packer.lock().expect("packer");
+            let mut packer = packer.lock().expect("packer");
+            if packer.is_empty() {
+                packer.reserve(self.pack_size + self.pack_size / 8);
+            }
             packer.add(id, kind, sealed, raw_length);
             if packer.len() >= self.pack_size {
-                Some(std::mem::replace(
-                    &mut *packer,
-                    PackBuilder::with_capacity(self.pack_size + self.pack_size / 8),
-                ))
+                Some(std::mem::take(&mut *packer))
             } else {
                 None
             }
@@ -207,11 +215,13 @@ impl BlobSaver {
         Ok(())
     }
 
-    /// Sends the last, partly filled pack.
+    /// Sends the last, partly filled packs.
     pub fn flush(&self) -> Result<()> {
-        let pack = std::mem::take(&mut *self.packer.lock().expect("packer"));
-        if !pack.is_empty() {
-            self.send(pack)?;
+        for packer in [&self.data_packer, &self.tree_packer] {
+            let pack = std::mem::take(&mut *packer.lock().expect("packer"));
+            if !pack.is_empty() {
+                self.send(pack)?;
+            }
         }
         Ok(())
     }

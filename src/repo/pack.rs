@@ -24,13 +24,6 @@ pub struct FinishedPack {
 }
 
 impl PackBuilder {
-    pub fn with_capacity(n: usize) -> PackBuilder {
-        PackBuilder {
-            buf: Vec::with_capacity(n),
-            blobs: Vec::new(),
-        }
-    }
-
     pub fn add(&mut self, id: Id, kind: BlobKind, sealed: &[u8], raw_length: usize) {
         self.blobs.push(BlobEntry {
             id,
@@ -40,6 +33,10 @@ impl PackBuilder {
             raw_length: raw_length as u32,
         });
         self.buf.extend_from_slice(sealed);
+    }
+
+    pub fn reserve(&mut self, n: usize) {
+        self.buf.reserve(n);
     }
 
     pub fn len(&self) -> usize {
