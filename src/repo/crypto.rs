@@ -109,7 +109,7 @@ impl Keys {
                     .ok_or_else(|| {
                         anyhow::anyhow!("zstd frame without a plausible content size")
                     })?;
-                Ok(zstd::bulk::decompress(&buf[1..], size as usize)?)
+                ZSTD_DCTX.with(|d| Ok(d.borrow_mut().decompress(&buf[1..], size as usize)?))
             }
             other => bail!("unknown encoding byte {other}"),
         }
@@ -120,6 +120,11 @@ thread_local! {
     /// A zstd context and output buffer per thread: creating them per blob dominated small files.
     static ZSTD_CTX: RefCell<(zstd::bulk::Compressor<'static>, Vec<u8>)> =
         RefCell::new((zstd::bulk::Compressor::new(1).expect("zstd level 1"), Vec::new()));
+}
+
+thread_local! {
+    static ZSTD_DCTX: RefCell<zstd::bulk::Decompressor<'static>> =
+        RefCell::new(zstd::bulk::Decompressor::new().expect("zstd decompression context"));
 }
 
 fn worth_compressing(data: &[u8]) -> bool {
