@@ -89,8 +89,11 @@ pub async fn backup_s3(
                     None => fetcher.fetch(&obj).await?,
                 };
                 if let Some(n) = &node {
-                    fetcher.stats.files.fetch_add(1, Ordering::Relaxed);
+                    let done = fetcher.stats.files.fetch_add(1, Ordering::Relaxed) + 1;
                     fetcher.stats.bytes.fetch_add(n.size, Ordering::Relaxed);
+                    fetcher
+                        .progress
+                        .set_message(format!("{done}/{count} objects"));
                 }
                 Ok(node.map(|n| (obj.key, n)))
             }
@@ -99,7 +102,6 @@ pub async fn backup_s3(
         .try_collect()
         .await;
     let progress = fetcher.progress.clone();
-    progress.set_message(format!("{count} objects"));
     let tree = match nodes {
         Ok(nodes) => {
             let saver = saver.clone();

@@ -56,13 +56,13 @@ fn free_port_pair() -> u16 {
 }
 
 /// Spawns from a thread that never exits: PDEATHSIG fires when the spawning *thread* ends.
-fn spawn_forever(make: impl FnOnce() -> Command + Send + 'static) {
+fn spawn_forever(log: PathBuf, make: impl FnOnce() -> Command + Send + 'static) {
     let (tx, rx) = std::sync::mpsc::channel::<Result<(), String>>();
     std::thread::spawn(move || {
         let mut cmd = make();
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
+        // The server's own log goes to a file that a failed start prints.
+        let log = std::fs::File::create(&log).expect("server log file");
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(log);
         unsafe {
             cmd.pre_exec(|| {
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
@@ -83,12 +83,17 @@ fn spawn_forever(make: impl FnOnce() -> Command + Send + 'static) {
     rx.recv().unwrap().expect("start S3 server");
 }
 
+fn log_path(port: u16) -> PathBuf {
+    std::env::temp_dir().join(format!("kloset-test-s3-{port}.log"))
+}
+
 fn wait_for_port(port: u16, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
             Instant::now() < deadline,
-            "{what} did not start on 127.0.0.1:{port}: run 'scripts/s3-server install' first (the tests never skip S3)"
+            "{what} did not start on 127.0.0.1:{port}: run 'scripts/s3-server install' first (the tests never skip S3)\n{}",
+            std::fs::read_to_string(log_path(port)).unwrap_or_default()
         );
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -138,7 +143,7 @@ pub fn garage() -> &'static S3Server {
     SERVER.get_or_init(|| {
         let server = garage_config();
         let s = server.clone();
-        spawn_forever(move || s.garage_command());
+        spawn_forever(log_path(server.port()), move || s.garage_command());
         server.wait_ready();
         server
     })
@@ -200,7 +205,7 @@ pub fn moto() -> &'static S3Server {
             data_dir: PathBuf::new(),
             kind: "moto",
         };
-        spawn_forever(move || {
+        spawn_forever(log_path(port), move || {
             let mut cmd = Command::new(script());
             cmd.arg("moto").arg(port.to_string());
             cmd
