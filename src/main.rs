@@ -37,7 +37,9 @@ fn main() {
     // Deep trees recurse on rayon threads; give them room. Workers block on file reads, so
     // twice as many as cores keep the CPU busy while others wait for the disk (measured: backup
     // of a cold 1 GiB tree 20-25% faster than one per core, same memory).
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
     let threads = std::env::var("RAYON_NUM_THREADS")
         .ok()
         .and_then(|v| v.parse().ok())

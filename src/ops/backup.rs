@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{anyhow, Result};
 use chrono::Utc;
 
-use super::backup_fs::FsArchiver;
+use super::backup_fs::{FsArchiver, Slots};
 use super::saver::{BlobSaver, WalkStats};
 use crate::error::KlosetError;
 use crate::progress::Progress;
@@ -60,6 +60,11 @@ pub async fn backup_fs(
                 stats: WalkStats::default(),
                 errors: Mutex::new(Vec::new()),
                 interrupted: &INTERRUPTED,
+                big_files: Slots::new(
+                    std::thread::available_parallelism()
+                        .map(|n| n.get())
+                        .unwrap_or(2),
+                ),
             };
             let tree = archiver.run(&root, parent_tree);
             let tree = tree.and_then(|t| saver.flush().map(|_| t));

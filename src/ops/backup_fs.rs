@@ -12,7 +12,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use anyhow::{anyhow, Result};
 use rayon::prelude::*;
@@ -29,6 +29,16 @@ thread_local! {
     static READ_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// Keeps small buffers for reuse but gives large ones back: with several workers blocked on a
+/// slow store, idle multi-MiB buffers would otherwise dominate memory.
+pub fn release_if_large(buf: &mut Vec<u8>) {
+    if buf.capacity() > KEEP_BUFFER {
+        *buf = Vec::new();
+    }
+}
+
+const KEEP_BUFFER: usize = 2 * 1024 * 1024;
+
 /// Files up to this size are read whole; larger ones are streamed through the chunker.
 const READ_WHOLE_MAX: u64 = 16 * 1024 * 1024;
 
@@ -40,6 +50,40 @@ pub struct FsArchiver<'a> {
     pub stats: WalkStats,
     pub errors: Mutex<Vec<String>>,
     pub interrupted: &'a AtomicBool,
+    pub big_files: Slots,
+}
+
+/// A counting semaphore for blocking threads.
+pub struct Slots {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+pub struct Slot<'s>(&'s Slots);
+
+impl Slots {
+    pub fn new(n: usize) -> Slots {
+        Slots {
+            free: Mutex::new(n.max(1)),
+            freed: Condvar::new(),
+        }
+    }
+
+    fn acquire(&self) -> Slot<'_> {
+        let mut free = self.free.lock().expect("slots");
+        while *free == 0 {
+            free = self.freed.wait(free).expect("slots");
+        }
+        *free -= 1;
+        Slot(self)
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().expect("slots") += 1;
+        self.0.freed.notify_one();
+    }
 }
 
 impl FsArchiver<'_> {
@@ -193,6 +237,9 @@ impl FsArchiver<'_> {
     }
 
     fn read_file(&self, path: &Path, meta: &Metadata) -> Result<(Vec<Id>, u64)> {
+        // Small files get every worker (their cost is waiting for the disk); large ones hold
+        // several MiB of buffers each, so only one per core works on them at a time.
+        let _slot = (meta.len() > KEEP_BUFFER as u64).then(|| self.big_files.acquire());
         let mut file = File::open(path)?;
         let on_chunk = |n: u64| self.progress.add_bytes(n);
         if meta.len() <= READ_WHOLE_MAX {
@@ -200,8 +247,10 @@ impl FsArchiver<'_> {
                 let buf = &mut *b.borrow_mut();
                 buf.clear();
                 file.read_to_end(buf)?;
-                let ids = self.saver.save_chunked(buf, &on_chunk)?;
-                Ok((ids, buf.len() as u64))
+                let ids = self.saver.save_chunked(buf, &on_chunk);
+                let len = buf.len() as u64;
+                release_if_large(buf);
+                Ok((ids?, len))
             })
         } else {
             self.saver.save_chunked_reader(file, &on_chunk)

@@ -7,6 +7,7 @@
 //! conflict that stops the restore before anything is written, unless `--force`.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
@@ -112,6 +113,7 @@ pub async fn restore_s3(
     let progress = Progress::new(opts.quiet, "restore", Some(total));
     let written = Arc::new(Mutex::new(Vec::new()));
     let big = Arc::new(Semaphore::new(BIG_OBJECTS_IN_FLIGHT));
+    let failed = Arc::new(AtomicBool::new(false));
     let results: Vec<(String, Result<()>)> = stream::iter(to_write)
         .map(|t| {
             let (repo, api, progress, written, big) = (
@@ -122,7 +124,16 @@ pub async fn restore_s3(
                 big.clone(),
             );
             let storage_class = opts.storage_class.clone();
+            let failed = failed.clone();
             async move {
+                // After a failure (typically: the server went away) start nothing new; what is
+                // written stays, and running the restore again finishes the rest.
+                if failed.load(Ordering::Relaxed) {
+                    return (
+                        t.key,
+                        Err(anyhow::anyhow!("not attempted after an earlier failure")),
+                    );
+                }
                 let headers = headers_for(&t.node, storage_class.as_deref());
                 let r = if t.node.size <= PART {
                     put_whole(&repo, &api, &t, &headers).await
@@ -130,6 +141,9 @@ pub async fn restore_s3(
                     let _permit = big.acquire().await.expect("semaphore open");
                     put_multipart(&repo, &api, &t, &headers, &progress).await
                 };
+                if r.is_err() {
+                    failed.store(true, Ordering::Relaxed);
+                }
                 if r.is_ok() {
                     if t.node.size <= PART {
                         progress.add_bytes(t.node.size);
@@ -143,10 +157,18 @@ pub async fn restore_s3(
         .collect()
         .await;
     progress.finish();
+    let mut not_attempted = 0;
     for (key, r) in results {
-        if let Err(e) = r {
-            summary.errors.push(format!("'{key}': {e:#}"));
+        match r {
+            Err(e) if e.to_string().starts_with("not attempted") => not_attempted += 1,
+            Err(e) => summary.errors.push(format!("'{key}': {e:#}")),
+            Ok(()) => {}
         }
+    }
+    if not_attempted > 0 {
+        summary.errors.push(format!(
+            "{not_attempted} more objects not attempted after the first failure"
+        ));
     }
     summary.written = std::mem::take(&mut *written.lock().expect("written"));
     summary.objects = summary.written.len() as u64;

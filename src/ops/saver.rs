@@ -25,6 +25,9 @@ thread_local! {
     static SEALED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// Pack bytes being uploaded at once, at most.
+const UPLOAD_BUDGET: u64 = 64 * 1024 * 1024;
+
 /// Write an index file after this many uploaded packs so an interrupted run loses little.
 const PACKS_PER_INDEX: usize = 8;
 
@@ -102,7 +105,9 @@ impl BlobSaver {
             stats
                 .stored_bytes
                 .fetch_add(sealed.len() as u64, Ordering::Relaxed);
-            self.add_sealed(id, kind, sealed, data.len())
+            let added = self.add_sealed(id, kind, sealed, data.len());
+            super::backup_fs::release_if_large(sealed);
+            added
         })?;
         Ok(id)
     }
@@ -246,6 +251,9 @@ async fn upload_packs(
 ) -> Result<()> {
     let packs = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
     let backend = repo.backend.clone();
+    // Each upload holds a whole pack: cap the bytes in flight, not just the requests.
+    let by_memory = (UPLOAD_BUDGET / repo.config.pack_size.max(1)).max(2) as usize;
+    let concurrency = concurrency.min(by_memory);
     let mut uploads = packs
         .map(|pack| {
             let backend = backend.clone();

@@ -130,10 +130,34 @@ impl S3Server {
         cmd
     }
 
+    /// Ready means a real, signed S3 request on the default bucket succeeds (boto3), not just
+    /// an open port: Garage creates its key and bucket after it starts listening, and takes
+    /// longer under load.
     fn wait_ready(&self) {
         wait_for_port(self.port(), "Garage");
-        // The default bucket and key are created just after the API starts listening.
-        std::thread::sleep(Duration::from_millis(500));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let ok = Command::new("python3")
+                .arg(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/tests/tools/s3tool.py"
+                ))
+                .arg(format!("http://{}", self.host))
+                .args([&self.access_key, &self.secret_key, "uploads", &self.bucket])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if ok {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "Garage on {} never answered S3 requests",
+                self.host
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 }
 
