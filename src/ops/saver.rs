@@ -26,7 +26,7 @@ thread_local! {
 }
 
 /// Pack bytes being uploaded at once, at most.
-const UPLOAD_BUDGET: u64 = 64 * 1024 * 1024;
+const UPLOAD_BUDGET: u64 = 48 * 1024 * 1024;
 
 /// Write an index file after this many uploaded packs so an interrupted run loses little.
 const PACKS_PER_INDEX: usize = 8;
@@ -67,7 +67,7 @@ impl BlobSaver {
         repo: Arc<Repo>,
         concurrency: usize,
     ) -> (Arc<BlobSaver>, tokio::task::JoinHandle<Result<()>>) {
-        let (tx, rx) = mpsc::channel(2);
+        let (tx, rx) = mpsc::channel(1);
         let known: HashSet<Id> = repo.index.blob_ids().copied().collect();
         let pack_size = repo.config.pack_size as usize;
         let saver = Arc::new(BlobSaver {
