@@ -202,14 +202,11 @@ fn unchanged_objects_are_not_downloaded_again() {
     let third = env.backup(&store, "@bucket");
     assert_eq!(third["snapshot"]["summary"]["files_read"], 1);
     let out = env.path("out");
-    env.run(&[
-        "at",
+    env.restore(
         &store,
-        "restore",
-        "-to",
-        out.to_str().unwrap(),
+        &out,
         &format!("{}:/2024/02", third["id"].as_str().unwrap()),
-    ])
+    )
     .ok();
     assert_eq!(
         fs::read_to_string(out.join("notes.md")).unwrap(),
@@ -277,14 +274,11 @@ fn source_errors_are_reported_and_the_store_stays_clean() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["snapshot"]["summary"]["errors"], 1);
     let restored = env.path("race-out");
-    env.run(&[
-        "at",
+    env.restore(
         store,
-        "restore",
-        "-to",
-        restored.to_str().unwrap(),
+        &restored,
         &format!("{}:/2024", v["id"].as_str().unwrap()),
-    ])
+    )
     .ok();
     assert_eq!(
         fs::read_to_string(restored.join("02/notes.md")).unwrap(),
@@ -299,14 +293,7 @@ fn restoring_an_s3_snapshot_to_a_filesystem_reports_what_it_cannot_hold() {
     let env = Env::new();
     let (_, store, snap) = backed_up_fixture(&env, garage(), false);
     let out = env.path("fs-out");
-    let r = env.run(&[
-        "at",
-        &store,
-        "restore",
-        "-to",
-        out.to_str().unwrap(),
-        snap["id"].as_str().unwrap(),
-    ]);
+    let r = env.restore(&store, &out, snap["id"].as_str().unwrap());
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("folder marker 'dir/'"), "{}", r.stderr);
     assert!(

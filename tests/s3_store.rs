@@ -95,15 +95,7 @@ fn prefix_stores_side_by_side_in_one_bucket() {
             "{store} sees only its own snapshots"
         );
         let out = env.path(&format!("out-{content}"));
-        env.run(&[
-            "at",
-            store,
-            "restore",
-            "-to",
-            out.to_str().unwrap(),
-            "latest",
-        ])
-        .ok();
+        env.restore(store, &out, "latest").ok();
         assert_eq!(fs::read_to_string(out.join("file")).unwrap(), content);
     }
     // A direct location with use_tls omitted means https: a plain-http server is a TLS mismatch.
@@ -227,15 +219,7 @@ fn create_makes_a_missing_bucket() {
     );
     env.backup(&store, src.to_str().unwrap());
     let out = env.path("out");
-    env.run(&[
-        "at",
-        &store,
-        "restore",
-        "-to",
-        out.to_str().unwrap(),
-        "latest",
-    ])
-    .ok();
+    env.restore(&store, &out, "latest").ok();
     assert_eq!(fs::read(out.join("f")).unwrap(), b"data");
 }
 
@@ -279,15 +263,8 @@ fn server_restarted_mid_backup_leaves_a_usable_store() {
     env.run(&["at", &store, "check"]).ok();
     let v = env.backup(&store, src.to_str().unwrap());
     let restored = env.path("out");
-    env.run(&[
-        "at",
-        &store,
-        "restore",
-        "-to",
-        restored.to_str().unwrap(),
-        v["id"].as_str().unwrap(),
-    ])
-    .ok();
+    env.restore(&store, &restored, v["id"].as_str().unwrap())
+        .ok();
     common::assert_same_tree(&src, &restored);
     env.run(&["at", &store, "check", "--read-data"]).ok();
 }
@@ -333,8 +310,7 @@ fn the_index_cache_saves_downloads_and_is_never_trusted_blindly() {
         fs::write(p, b"garbage").unwrap();
     }
     let out = env.path("out");
-    env.run(&["at", &store, "restore", "-to", out.to_str().unwrap(), &id])
-        .ok();
+    env.restore(&store, &out, &id).ok();
     common::assert_same_tree(&src, &out);
     for p in &cached {
         assert_ne!(fs::read(p).unwrap(), b"garbage");

@@ -121,6 +121,18 @@ impl Env {
         ])
     }
 
+    /// `kloset at STORE restore -to TARGET SPEC`
+    pub fn restore(&self, store: &str, target: &Path, spec: &str) -> Run {
+        self.run(&[
+            "at",
+            store,
+            "restore",
+            "-to",
+            target.to_str().unwrap(),
+            spec,
+        ])
+    }
+
     pub fn backup(&self, store: &str, source: &str) -> serde_json::Value {
         self.run(&["--json", "at", store, "backup", source])
             .ok()

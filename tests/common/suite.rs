@@ -27,15 +27,7 @@ pub fn round_trip(env: &Env, store: &str) {
     assert_eq!(snap["snapshot"]["summary"]["errors"], 0);
 
     let out = env.path("out");
-    env.run(&[
-        "at",
-        store,
-        "restore",
-        "-to",
-        out.to_str().unwrap(),
-        &id[..8],
-    ])
-    .ok();
+    env.restore(store, &out, &id[..8]).ok();
     assert_same_tree(&src, &out);
 
     // A sub-tree, with --to spelled the long way.
@@ -48,8 +40,7 @@ pub fn round_trip(env: &Env, store: &str) {
     // A single file lands under its own name.
     let one = env.path("out-one");
     let spec = format!("{id}:/big.bin");
-    env.run(&["at", store, "restore", "-to", one.to_str().unwrap(), &spec])
-        .ok();
+    env.restore(store, &one, &spec).ok();
     assert_eq!(
         fs::read(one.join("big.bin")).unwrap(),
         fs::read(src.join("big.bin")).unwrap()
@@ -125,20 +116,11 @@ pub fn incremental(env: &Env, store: &str) {
 
     let out = env.path("out");
     let id = third["id"].as_str().unwrap();
-    env.run(&["at", store, "restore", "-to", out.to_str().unwrap(), id])
-        .ok();
+    env.restore(store, &out, id).ok();
     assert_same_tree(&src, &out);
     // The first snapshot still restores the old content.
     let old = env.path("out-old");
-    env.run(&[
-        "at",
-        store,
-        "restore",
-        "-to",
-        old.to_str().unwrap(),
-        first["id"].as_str().unwrap(),
-    ])
-    .ok();
+    env.restore(store, &old, first["id"].as_str().unwrap()).ok();
     assert_ne!(
         fs::read(old.join("docs/nested/deeper/random.bin")).unwrap(),
         fs::read(&victim).unwrap()
@@ -217,16 +199,7 @@ pub fn errors(env: &Env, store: &str, uninitialised: &str) {
     let target = env.path("occupied");
     fs::create_dir_all(&target).unwrap();
     fs::write(target.join("keep-me"), b"precious").unwrap();
-    let r = env
-        .run(&[
-            "at",
-            store,
-            "restore",
-            "-to",
-            target.to_str().unwrap(),
-            &ids[0],
-        ])
-        .code(16);
+    let r = env.restore(store, &target, &ids[0]).code(16);
     assert!(r.one_line_error().contains("--force"));
     assert_eq!(fs::read(target.join("keep-me")).unwrap(), b"precious");
     env.run(&[
@@ -293,15 +266,7 @@ pub fn killed_backup(env: &Env, store: &str, pack_count: &dyn Fn() -> usize) {
     // Earlier snapshots are intact and nothing half-written shows up.
     assert_eq!(snapshot_ids(env, store), vec![first_id.clone()]);
     let out = env.path("out-first");
-    env.run(&[
-        "at",
-        store,
-        "restore",
-        "-to",
-        out.to_str().unwrap(),
-        &first_id,
-    ])
-    .ok();
+    env.restore(store, &out, &first_id).ok();
     fs::rename(&bulk, env.path("bulk-aside")).unwrap();
     assert_same_tree(&src, &out);
     fs::rename(env.path("bulk-aside"), &bulk).unwrap();
@@ -310,15 +275,7 @@ pub fn killed_backup(env: &Env, store: &str, pack_count: &dyn Fn() -> usize) {
     // A new backup completes and restores exactly.
     let again = env.backup(store, src.to_str().unwrap());
     let out = env.path("out-again");
-    env.run(&[
-        "at",
-        store,
-        "restore",
-        "-to",
-        out.to_str().unwrap(),
-        again["id"].as_str().unwrap(),
-    ])
-    .ok();
+    env.restore(store, &out, again["id"].as_str().unwrap()).ok();
     assert_same_tree(&src, &out);
     env.run(&["at", store, "check", "--read-data"]).ok();
 }
