@@ -49,8 +49,12 @@ fn main() {
         .stack_size(32 * 1024 * 1024)
         .build_global();
     let _ = ctrlc::set_handler(|| {
-        if ops::backup::INTERRUPTED.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            // A second Ctrl-C: stop now. The store stays consistent (the snapshot is the commit).
+        use std::sync::atomic::Ordering::SeqCst;
+        // A backup stops at the next file and says so; anything else (or a second Ctrl-C) stops
+        // at once. Either way the store stays consistent: the snapshot is the only commit.
+        let graceful = ops::backup::RUNNING.load(SeqCst);
+        if !graceful || ops::backup::INTERRUPTED.swap(true, SeqCst) {
+            eprintln!("kloset: interrupted");
             std::process::exit(130);
         }
     });

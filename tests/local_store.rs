@@ -243,3 +243,53 @@ fn interrupt_with_ctrl_c_leaves_a_usable_store() {
     .ok();
     common::assert_same_tree(&src, &out_dir);
 }
+
+#[test]
+fn ctrl_c_stops_a_restore_at_once_and_a_forced_rerun_completes_it() {
+    let env = Env::new();
+    let store = env.path("store");
+    let store = store.to_str().unwrap();
+    let src = env.path("src");
+    fs::create_dir_all(&src).unwrap();
+    for i in 0..16 {
+        fs::write(
+            src.join(format!("part-{i}")),
+            common::pseudo_random(40 + i, 8 * 1024 * 1024),
+        )
+        .unwrap();
+    }
+    env.create(store).ok();
+    let id = env.backup(store, src.to_str().unwrap())["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = env.path("out");
+    let child = env
+        .command(&["at", store, "restore", "-to", out.to_str().unwrap(), &id])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while suite::count_files(&out) < 1 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let done = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    if done.status.code() != Some(0) {
+        assert_eq!(done.status.code(), Some(130), "{stderr}");
+        assert!(stderr.contains("interrupted"), "{stderr}");
+    }
+    env.run(&[
+        "at",
+        store,
+        "restore",
+        "--force",
+        "-to",
+        out.to_str().unwrap(),
+        &id,
+    ])
+    .ok();
+    common::assert_same_tree(&src, &out);
+}

@@ -133,6 +133,7 @@ async fn run_backup(ctx: &Ctx, registry: &Registry, spec: &Spec, a: BackupArgs) 
         force: a.force,
         concurrency: connectors::concurrency(spec),
     };
+    backup::RUNNING.store(true, std::sync::atomic::Ordering::SeqCst);
     let outcome = match &source.location {
         Location::Fs(path) => {
             let path = source.fs_path(path);

@@ -33,6 +33,8 @@ pub struct BackupOutcome {
 }
 
 pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// Set while a backup runs: only then does Ctrl-C wait for a clean stop.
+pub static RUNNING: AtomicBool = AtomicBool::new(false);
 
 pub async fn backup_fs(
     repo: Arc<Repo>,
