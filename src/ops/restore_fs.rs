@@ -177,7 +177,7 @@ pub async fn restore_fs(
                                 errors
                                     .lock()
                                     .expect("errors")
-                                    .push(format!("{}: {e}", job.path.display()));
+                                    .push(describe_write_error(job, &e));
                             }
                             progress.add_bytes(plain.len() as u64);
                         }
@@ -317,6 +317,20 @@ impl Plan {
             }),
             NodeKind::Symlink => self.links.push((path, node)),
         }
+    }
+}
+
+fn describe_write_error(job: &FileJob, e: &anyhow::Error) -> String {
+    let is_dir = e
+        .downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::IsADirectory);
+    match (&job.node.s3, is_dir) {
+        (Some(s3), true) => format!(
+            "not restored: key '{}' is a file where other keys make a folder of the same name ({})",
+            s3.key,
+            job.path.display()
+        ),
+        _ => format!("{}: {e}", job.path.display()),
     }
 }
 
