@@ -23,6 +23,7 @@ use serde::Deserialize;
 use super::s3::{client_options, flag, region_of};
 use crate::error::KlosetError;
 use crate::location::S3Location;
+use crate::repo::backend::{chain_text, hint_for, CANNOT_REACH};
 
 /// Everything but RFC 3986 unreserved characters, as SigV4 wants.
 const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -260,21 +261,7 @@ impl S3Api {
     }
 
     fn transport_error(&self, e: &dyn std::error::Error) -> anyhow::Error {
-        let mut all = e.to_string();
-        let mut src = e.source();
-        while let Some(s) = src {
-            all.push_str(&format!(": {s}"));
-            src = s.source();
-        }
-        let lower = all.to_lowercase();
-        let hint = if lower.contains("corrupt message")
-            || lower.contains("invalid http version")
-            || lower.contains("tls")
-        {
-            "TLS mismatch: check use_tls (true for https, false for http) and the server certificate"
-        } else {
-            "cannot reach the endpoint: check the host, port and that the server is running"
-        };
+        let hint = hint_for(&chain_text(e)).unwrap_or(CANNOT_REACH);
         KlosetError::Remote(format!("{}: {hint}", self.display)).into()
     }
 

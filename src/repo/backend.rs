@@ -111,8 +111,13 @@ pub fn is_missing_bucket(e: &object_store::Error) -> bool {
 }
 
 fn full_text(e: &object_store::Error) -> String {
-    let mut all = format!("{e}");
-    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    chain_text(e)
+}
+
+/// An error and all its sources, lower-cased: what the hints below are matched against.
+pub fn chain_text(e: &dyn std::error::Error) -> String {
+    let mut all = e.to_string();
+    let mut src = e.source();
     while let Some(s) = src {
         all.push_str(&format!(" {s}"));
         src = s.source();
@@ -120,40 +125,46 @@ fn full_text(e: &object_store::Error) -> String {
     all.to_lowercase()
 }
 
+pub const CANNOT_REACH: &str =
+    "cannot reach the endpoint: check the host, port and that the server is running";
+
+/// What to do about a remote failure, when its text says what it is. Shared by the store
+/// client and the object-level S3 requests so both name the same fixes.
+pub fn hint_for(all: &str) -> Option<&'static str> {
+    let any = |words: &[&str]| words.iter().any(|w| all.contains(w));
+    if any(&["nosuchbucket", "bucket does not exist"]) {
+        Some("the bucket does not exist: run 'create' (which makes it when the credentials allow) or create it with your S3 tools")
+    } else if any(&[
+        "invalidaccesskeyid",
+        "signaturedoesnotmatch",
+        "accessdenied",
+        "forbidden",
+        "403",
+    ]) {
+        Some("access denied: check access_key and secret_access_key")
+    } else if any(&["connection refused", "dns error", "timed out"]) {
+        Some(CANNOT_REACH)
+    } else if any(&[
+        "invalid http version",
+        "wrong version number",
+        "tls",
+        "corrupt message",
+        "certificate",
+        "ssl",
+    ]) {
+        Some("TLS mismatch: check use_tls (true for https, false for http) and the server certificate")
+    } else {
+        None
+    }
+}
+
 /// One line naming the store and, where the cause is recognisable, what to do about it.
 pub fn describe(display: &str, e: &object_store::Error) -> String {
     let text = format!("{e}");
-    let all = full_text(e);
-    let hint = if all.contains("nosuchbucket") || all.contains("bucket does not exist") {
-        "the bucket does not exist: run 'create' (which makes it when the credentials allow) or create it with your S3 tools"
-    } else if all.contains("invalidaccesskeyid")
-        || all.contains("signaturedoesnotmatch")
-        || all.contains("accessdenied")
-        || all.contains("forbidden")
-        || all.contains("403")
-    {
-        "access denied: check access_key and secret_access_key"
-    } else if all.contains("connection refused")
-        || all.contains("dns error")
-        || all.contains("timed out")
-    {
-        "cannot reach the endpoint: check the host, port and that the server is running"
-    } else if all.contains("invalid http version")
-        || all.contains("wrong version number")
-        || all.contains("tls")
-        || all.contains("corrupt message")
-        || all.contains("certificate")
-        || all.contains("ssl")
-    {
-        "TLS mismatch: check use_tls (true for https, false for http) and the server certificate"
-    } else {
-        ""
-    };
     let first_line = text.lines().next().unwrap_or("").to_string();
-    if hint.is_empty() {
-        format!("store {display}: {first_line}")
-    } else {
-        format!("store {display}: {hint} ({})", truncate(&first_line, 160))
+    match hint_for(&full_text(e)) {
+        None => format!("store {display}: {first_line}"),
+        Some(hint) => format!("store {display}: {hint} ({})", truncate(&first_line, 160)),
     }
 }
 
