@@ -203,22 +203,14 @@ fn interrupt_with_ctrl_c_leaves_a_usable_store() {
         .unwrap();
     }
     env.create(store.to_str().unwrap()).ok();
-    let child = env
-        .command(&[
-            "at",
-            store.to_str().unwrap(),
-            "backup",
-            src.to_str().unwrap(),
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = env.spawn(&[
+        "at",
+        store.to_str().unwrap(),
+        "backup",
+        src.to_str().unwrap(),
+    ]);
     let packs = store.join("packs");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while suite::count_files(&packs) < 1 && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    common::wait_until(|| suite::count_files(&packs) >= 1);
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -264,16 +256,8 @@ fn ctrl_c_stops_a_restore_at_once_and_a_forced_rerun_completes_it() {
         .unwrap()
         .to_string();
     let out = env.path("out");
-    let child = env
-        .command(&["at", store, "restore", "-to", out.to_str().unwrap(), &id])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while suite::count_files(&out) < 1 && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(2));
-    }
+    let child = env.spawn(&["at", store, "restore", "-to", out.to_str().unwrap(), &id]);
+    common::wait_until(|| suite::count_files(&out) >= 1);
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let done = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&done.stderr);
@@ -281,15 +265,6 @@ fn ctrl_c_stops_a_restore_at_once_and_a_forced_rerun_completes_it() {
         assert_eq!(done.status.code(), Some(130), "{stderr}");
         assert!(stderr.contains("interrupted"), "{stderr}");
     }
-    env.run(&[
-        "at",
-        store,
-        "restore",
-        "--force",
-        "-to",
-        out.to_str().unwrap(),
-        &id,
-    ])
-    .ok();
+    env.restore_forced(store, &out, &id).ok();
     common::assert_same_tree(&src, &out);
 }

@@ -5,35 +5,14 @@
 mod common;
 
 use std::fs;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::servers::{garage, moto, PrivateGarage, S3Server};
 use common::{pseudo_random, Env};
 use serde_json::Value;
 
-fn tool(server: &S3Server, args: &[&str]) -> String {
-    let out = Command::new("python3")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/tools/s3tool.py"
-        ))
-        .arg(format!("http://{}", server.host))
-        .arg(&server.access_key)
-        .arg(&server.secret_key)
-        .args(args)
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "s3tool {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 fn dump(server: &S3Server, bucket: &str, prefix: &str) -> Value {
-    serde_json::from_str(&tool(server, &["dump", bucket, prefix])).unwrap()
+    serde_json::from_str(&server.tool(&["dump", bucket, prefix])).unwrap()
 }
 
 fn unique(tag: &str) -> String {
@@ -65,7 +44,7 @@ fn backed_up_fixture(env: &Env, server: &S3Server, tags: bool) -> (String, Strin
     if tags {
         fill.push("--tags");
     }
-    tool(server, &fill);
+    server.tool(&fill);
     add(env, "source", "bucket", server, &bucket, "");
     let store = env.path("store");
     env.create(store.to_str().unwrap()).ok();
@@ -198,7 +177,7 @@ fn unchanged_objects_are_not_downloaded_again() {
     );
     assert_eq!(second["snapshot"]["summary"]["new_bytes"], 0);
     assert_eq!(second["snapshot"]["summary"]["files"], objects_in_bucket);
-    tool(server, &["put", &bucket, "2024/02/notes.md", "rewritten"]);
+    server.tool(&["put", &bucket, "2024/02/notes.md", "rewritten"]);
     let third = env.backup(&store, "@bucket");
     assert_eq!(third["snapshot"]["summary"]["files_read"], 1);
     let out = env.path("out");
@@ -252,7 +231,7 @@ fn source_errors_are_reported_and_the_store_stays_clean() {
 
     // Objects deleted or rewritten between the listing and the reads.
     let bucket = unique("race");
-    tool(server, &["fill", &bucket]);
+    server.tool(&["fill", &bucket]);
     add(&env, "source", "race", server, &bucket, "");
     let child = env
         .command(&["--json", "at", store, "backup", "@race"])
@@ -262,8 +241,8 @@ fn source_errors_are_reported_and_the_store_stays_clean() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(1000));
-    tool(server, &["delete", &bucket, "2024/01/photo.jpg"]);
-    tool(server, &["put", &bucket, "2024/02/notes.md", "new version"]);
+    server.tool(&["delete", &bucket, "2024/01/photo.jpg"]);
+    server.tool(&["put", &bucket, "2024/02/notes.md", "new version"]);
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
@@ -389,8 +368,8 @@ fn conflicts_stop_before_writing_unless_forced() {
     let server = garage();
     let (_, store, snap) = backed_up_fixture(&env, server, false);
     let target = unique("conflict");
-    tool(server, &["fill", &target]);
-    tool(server, &["put", &target, "restored/a", "something else"]);
+    server.tool(&["fill", &target]);
+    server.tool(&["put", &target, "restored/a", "something else"]);
     let dest = add(&env, "destination", "dst", server, &target, "restored");
     let id = snap["id"].as_str().unwrap();
     let r = env
@@ -416,8 +395,8 @@ fn a_large_object_goes_up_in_parts_and_comes_back_whole() {
     let env = Env::new();
     let server = garage();
     let bucket = unique("big");
-    tool(server, &["fill", &bucket]);
-    tool(server, &["big", &bucket, "huge/object.bin", "110"]);
+    server.tool(&["fill", &bucket]);
+    server.tool(&["big", &bucket, "huge/object.bin", "110"]);
     add(&env, "source", "bucket", server, &bucket, "huge");
     let store = env.path("store");
     let store = store.to_str().unwrap();
@@ -436,7 +415,7 @@ fn a_large_object_goes_up_in_parts_and_comes_back_whole() {
     ])
     .ok();
     assert_eq!(dump(server, &bucket, "huge/"), dump(server, &target, ""));
-    assert_eq!(tool(server, &["uploads", &target]).trim(), "[]");
+    assert_eq!(server.tool(&["uploads", &target]).trim(), "[]");
 }
 
 #[test]
@@ -507,17 +486,9 @@ fn a_restore_cut_by_a_server_restart_can_be_run_again_to_completion() {
 
     let mut g = PrivateGarage::start();
     let dest = add(&env, "destination", "dst", &g.server, &g.server.bucket, "r");
-    let child = env
-        .command(&["at", store, "restore", "-to", &dest, id])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = env.spawn(&["at", store, "restore", "-to", &dest, id]);
     let data = g.server.data_dir.join("data");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while common::suite::count_files(&data) < 3 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    common::wait_until(|| common::suite::count_files(&data) >= 3);
     g.stop();
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -540,7 +511,7 @@ fn a_restore_cut_by_a_server_restart_can_be_run_again_to_completion() {
         assert_eq!(restored[format!("large-{i}")]["md5"], want);
     }
     assert_eq!(
-        tool(&g.server, &["uploads", &g.server.bucket]).trim(),
+        g.server.tool(&["uploads", &g.server.bucket]).trim(),
         "[]",
         "no partial uploads left behind"
     );

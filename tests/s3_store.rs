@@ -238,17 +238,9 @@ fn server_restarted_mid_backup_leaves_a_usable_store() {
         .unwrap();
     }
     env.create(&store).ok();
-    let child = env
-        .command(&["at", &store, "backup", src.to_str().unwrap()])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = env.spawn(&["at", &store, "backup", src.to_str().unwrap()]);
     let data = g.server.data_dir.join("data");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while suite::count_files(&data) < 2 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    common::wait_until(|| suite::count_files(&data) >= 2);
     g.restart();
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -354,25 +346,8 @@ fn storage_class_is_applied_to_packs() {
     fs::write(src.join("f"), common::pseudo_random(5, 10_000)).unwrap();
     env.create("@s").ok();
     env.backup("@s", src.to_str().unwrap());
-    let out = std::process::Command::new("python3")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/tools/s3tool.py"
-        ))
-        .args([
-            format!("http://{}", server.host),
-            server.access_key.clone(),
-            server.secret_key.clone(),
-        ])
-        .args(["dump", &bucket, "kl/"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let objects: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let objects: serde_json::Value =
+        serde_json::from_str(&server.tool(&["dump", &bucket, "kl/"])).unwrap();
     let packs: Vec<_> = objects
         .as_object()
         .unwrap()

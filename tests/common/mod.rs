@@ -121,6 +121,28 @@ impl Env {
         ])
     }
 
+    /// Starts kloset in the background with its output captured, for tests that interrupt it.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.command(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start kloset")
+    }
+
+    /// `kloset at STORE restore --force -to TARGET SPEC`
+    pub fn restore_forced(&self, store: &str, target: &Path, spec: &str) -> Run {
+        self.run(&[
+            "at",
+            store,
+            "restore",
+            "--force",
+            "-to",
+            target.to_str().unwrap(),
+            spec,
+        ])
+    }
+
     /// `kloset at STORE restore -to TARGET SPEC`
     pub fn restore(&self, store: &str, target: &Path, spec: &str) -> Run {
         self.run(&[
@@ -137,6 +159,14 @@ impl Env {
         self.run(&["--json", "at", store, "backup", source])
             .ok()
             .json()
+    }
+}
+
+/// Polls `ready` until it holds or a minute passes (callers assert on what follows).
+pub fn wait_until(ready: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !ready() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
 

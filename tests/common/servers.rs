@@ -130,6 +130,29 @@ impl S3Server {
         cmd
     }
 
+    /// Runs tests/tools/s3tool.py (boto3: an S3 client independent of kloset) against this server.
+    pub fn tool(&self, args: &[&str]) -> String {
+        let out = self.tool_command(args).output().expect("python3");
+        assert!(
+            out.status.success(),
+            "s3tool {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn tool_command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("python3");
+        cmd.arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/tools/s3tool.py"
+        ))
+        .arg(format!("http://{}", self.host))
+        .args([&self.access_key, &self.secret_key])
+        .args(args);
+        cmd
+    }
+
     /// Ready means a real, signed S3 request on the default bucket succeeds (boto3), not just
     /// an open port: Garage creates its key and bucket after it starts listening, and takes
     /// longer under load.
@@ -137,13 +160,8 @@ impl S3Server {
         wait_for_port(self.port(), "Garage");
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let ok = Command::new("python3")
-                .arg(concat!(
-                    env!("CARGO_MANIFEST_DIR"),
-                    "/tests/tools/s3tool.py"
-                ))
-                .arg(format!("http://{}", self.host))
-                .args([&self.access_key, &self.secret_key, "uploads", &self.bucket])
+            let ok = self
+                .tool_command(&["uploads", &self.bucket])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .status()

@@ -202,16 +202,7 @@ pub fn errors(env: &Env, store: &str, uninitialised: &str) {
     let r = env.restore(store, &target, &ids[0]).code(16);
     assert!(r.one_line_error().contains("--force"));
     assert_eq!(fs::read(target.join("keep-me")).unwrap(), b"precious");
-    env.run(&[
-        "at",
-        store,
-        "restore",
-        "--force",
-        "-to",
-        target.to_str().unwrap(),
-        &ids[16],
-    ])
-    .ok();
+    env.restore_forced(store, &target, &ids[16]).ok();
     assert_eq!(fs::read(target.join("f")).unwrap(), b"version 16");
 
     let r = env
