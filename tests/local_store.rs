@@ -148,8 +148,7 @@ fn corrupt_pack_is_detected_by_check_and_restore() {
         .unwrap()
         .to_string();
     // Flip one byte in the middle of every pack.
-    let mut packs = Vec::new();
-    collect_files(&store.join("packs"), &mut packs);
+    let packs = common::files_under(&store.join("packs"));
     assert!(!packs.is_empty());
     for p in &packs {
         let mut bytes = fs::read(p).unwrap();
@@ -177,16 +176,6 @@ fn corrupt_pack_is_detected_by_check_and_restore() {
         "{}",
         r.stderr
     );
-}
-
-fn collect_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-    for e in fs::read_dir(dir).unwrap().flatten() {
-        if e.path().is_dir() {
-            collect_files(&e.path(), out);
-        } else {
-            out.push(e.path());
-        }
-    }
 }
 
 #[test]

@@ -278,8 +278,7 @@ fn the_index_cache_saves_downloads_and_is_never_trusted_blindly() {
     // `info` reads the index and the snapshots.
     env.run(&["at", &store, "info"]).ok();
     env.run(&["at", &store, "ls"]).ok();
-    let mut cached = Vec::new();
-    collect(&cache, &mut cached);
+    let cached = common::files_under(&cache);
     assert!(
         cached
             .iter()
@@ -314,16 +313,6 @@ fn the_index_cache_saves_downloads_and_is_never_trusted_blindly() {
         .ok()
         .stdout
         .contains(&id[..8]));
-}
-
-fn collect(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-    for e in fs::read_dir(dir).unwrap().flatten() {
-        if e.path().is_dir() {
-            collect(&e.path(), out);
-        } else {
-            out.push(e.path());
-        }
-    }
 }
 
 #[test]
