@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_kloset_global_optspecs
-    string join \n q/quiet json keyfile= h/help V/version
+    string join \n q/quiet json keyfile= o/option= h/help V/version
 end
 
 function __fish_kloset_needs_command
@@ -25,6 +25,7 @@ function __fish_kloset_using_subcommand
 end
 
 complete -c kloset -n "__fish_kloset_needs_command" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_needs_command" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_needs_command" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_needs_command" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_needs_command" -s h -l help -d 'Print help'
@@ -43,6 +44,7 @@ complete -c kloset -n "__fish_kloset_needs_command" -f -a "completion" -d 'Print
 complete -c kloset -n "__fish_kloset_needs_command" -f -a "manpages" -d 'Write man pages into DIR (one per subcommand)'
 complete -c kloset -n "__fish_kloset_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check help" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check help" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check help" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check help" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check help" -s h -l help -d 'Print help'
@@ -57,16 +59,19 @@ complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcom
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -l kdf-iterations -d 'Argon2id iterations' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -l pack-size-mib -d 'Target pack size in MiB' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -l tag -d 'Tag the snapshot (repeatable)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -l force -d 'Read every file, ignoring the parent snapshot'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from ls" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from ls" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from ls" -s l -l long -d 'Long listing: mode, owner, size, time, and S3 metadata'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from ls" -s R -l recursive -d 'Everything below the path, with full paths'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'No progress output'
@@ -74,15 +79,18 @@ complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcom
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -l to -d 'Where to restore: a directory, s3://host/bucket[/prefix] or @destination[:sub/path]. `-to` works too' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -l force -d 'Restore into a non-empty target, overwriting what is there'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from info" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from info" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from info" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from info" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from info" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from check" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from check" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from check" -l read-data -d 'Also download and decrypt every blob'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from check" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from check" -l json -d 'Machine-readable output where a command has it'
@@ -98,16 +106,19 @@ complete -c kloset -n "__fish_kloset_using_subcommand create" -l kdf-memory-mib 
 complete -c kloset -n "__fish_kloset_using_subcommand create" -l kdf-iterations -d 'Argon2id iterations' -r
 complete -c kloset -n "__fish_kloset_using_subcommand create" -l pack-size-mib -d 'Target pack size in MiB' -r
 complete -c kloset -n "__fish_kloset_using_subcommand create" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand create" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand create" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand create" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand create" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand backup" -l tag -d 'Tag the snapshot (repeatable)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand backup" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand backup" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand backup" -l force -d 'Read every file, ignoring the parent snapshot'
 complete -c kloset -n "__fish_kloset_using_subcommand backup" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand backup" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand backup" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand ls" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand ls" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand ls" -s l -l long -d 'Long listing: mode, owner, size, time, and S3 metadata'
 complete -c kloset -n "__fish_kloset_using_subcommand ls" -s R -l recursive -d 'Everything below the path, with full paths'
 complete -c kloset -n "__fish_kloset_using_subcommand ls" -s q -l quiet -d 'No progress output'
@@ -115,20 +126,24 @@ complete -c kloset -n "__fish_kloset_using_subcommand ls" -l json -d 'Machine-re
 complete -c kloset -n "__fish_kloset_using_subcommand ls" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand restore" -l to -d 'Where to restore: a directory, s3://host/bucket[/prefix] or @destination[:sub/path]. `-to` works too' -r
 complete -c kloset -n "__fish_kloset_using_subcommand restore" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand restore" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand restore" -l force -d 'Restore into a non-empty target, overwriting what is there'
 complete -c kloset -n "__fish_kloset_using_subcommand restore" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand restore" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand restore" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand info" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand info" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand info" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand info" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand info" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand check" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand check" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand check" -l read-data -d 'Also download and decrypt every blob'
 complete -c kloset -n "__fish_kloset_using_subcommand check" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand check" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand check" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -s h -l help -d 'Print help'
@@ -142,36 +157,44 @@ complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_see
 complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "import" -d 'Add every entry of a YAML file laid out like config.example.yaml'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from add" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from add" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from add" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from add" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from show" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from show" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from show" -l secrets
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from show" -l yaml -d 'YAML output'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from show" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from show" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from ls" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from ls" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from ls" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from set" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from set" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from set" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from set" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from unset" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from unset" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from unset" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from unset" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from unset" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from rm" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from rm" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from rm" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from rm" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from default" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from default" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from default" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from default" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from default" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from import" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from import" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from import" -l force -d 'Replace entries that already exist'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from import" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from import" -l json -d 'Machine-readable output where a command has it'
@@ -186,6 +209,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_su
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from help" -f -a "import" -d 'Add every entry of a YAML file laid out like config.example.yaml'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -s h -l help -d 'Print help'
@@ -199,36 +223,44 @@ complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen
 complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "import" -d 'Add every entry of a YAML file laid out like config.example.yaml'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from add" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from add" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from add" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from add" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from show" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from show" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from show" -l secrets
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from show" -l yaml -d 'YAML output'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from show" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from show" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from ls" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from ls" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from ls" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from set" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from set" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from set" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from set" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from unset" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from unset" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from unset" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from unset" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from unset" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from rm" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from rm" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from rm" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from rm" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from default" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from default" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from default" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from default" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from default" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from import" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from import" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from import" -l force -d 'Replace entries that already exist'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from import" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from import" -l json -d 'Machine-readable output where a command has it'
@@ -243,6 +275,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_sub
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "import" -d 'Add every entry of a YAML file laid out like config.example.yaml'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -s h -l help -d 'Print help'
@@ -256,36 +289,44 @@ complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fis
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "import" -d 'Add every entry of a YAML file laid out like config.example.yaml'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from add" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from add" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from add" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from add" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from show" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from show" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from show" -l secrets
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from show" -l yaml -d 'YAML output'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from show" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from show" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from ls" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from ls" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from ls" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from set" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from set" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from set" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from set" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from unset" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from unset" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from unset" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from unset" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from unset" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from rm" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from rm" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from rm" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from rm" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from default" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from default" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from default" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from default" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from default" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from import" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from import" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from import" -l force -d 'Replace entries that already exist'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from import" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from import" -l json -d 'Machine-readable output where a command has it'
@@ -300,10 +341,12 @@ complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_se
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from help" -f -a "import" -d 'Add every entry of a YAML file laid out like config.example.yaml'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kloset -n "__fish_kloset_using_subcommand completion" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand completion" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand completion" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand completion" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand completion" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand manpages" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand manpages" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand manpages" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand manpages" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand manpages" -s h -l help -d 'Print help'

@@ -5,6 +5,8 @@
 
 use thiserror::Error;
 
+use crate::remote::RemoteKind;
+
 #[derive(Debug, Error)]
 pub enum KlosetError {
     #[error("{0}")]
@@ -29,10 +31,12 @@ pub enum KlosetError {
     Integrity(String),
     #[error("{0}")]
     Config(String),
-    #[error("{0}")]
-    Remote(String),
+    #[error("{1}")]
+    Remote(RemoteKind, String),
     #[error("backup finished with {0} unreadable source entries (listed above); snapshot {1} holds everything else")]
     PartialBackup(usize, String),
+    #[error("{0} entries could not be restored (listed above); everything else was")]
+    PartialRestore(usize),
     #[error("interrupted: no snapshot was written; run the same command again, data already uploaded is reused")]
     Interrupted,
 }
@@ -52,7 +56,8 @@ impl KlosetError {
             KlosetError::TargetExists(_) => 16,
             KlosetError::Integrity(_) => 17,
             KlosetError::Config(_) => 18,
-            KlosetError::Remote(_) => 19,
+            KlosetError::Remote(..) => 19,
+            KlosetError::PartialRestore(_) => 4,
             KlosetError::Interrupted => 130,
         }
     }

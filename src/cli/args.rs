@@ -22,6 +22,10 @@ pub struct Cli {
     /// Read the store passphrase from the first line of FILE.
     #[arg(long, global = true, value_name = "FILE")]
     pub keyfile: Option<PathBuf>,
+    /// A connector option for every location given directly (not as @name), e.g.
+    /// `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry).
+    #[arg(short = 'o', long = "option", global = true, value_name = "KEY=VALUE")]
+    pub options: Vec<String>,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -4,25 +4,34 @@ pub mod args;
 pub mod registry_cmds;
 pub mod store_cmds;
 
+pub mod output;
+
 use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::CommandFactory;
 
+use crate::cancel::Cancel;
 use crate::connectors::options::Role;
+use crate::registry::Options;
 use args::{Cli, Command};
 
 pub struct Ctx {
     pub quiet: bool,
     pub json: bool,
     pub keyfile: Option<PathBuf>,
+    /// `-o key=value`: options of every location given directly.
+    pub options: Options,
+    pub cancel: Cancel,
 }
 
-pub async fn run(cli: Cli) -> Result<()> {
+pub async fn run(cli: Cli, cancel: Cancel) -> Result<()> {
     let ctx = Ctx {
         quiet: cli.quiet,
         json: cli.json,
         keyfile: cli.keyfile,
+        options: registry_cmds::parse_pairs(&cli.options, false)?,
+        cancel,
     };
     match cli.command {
         Command::At { location, command } => store_cmds::run(&ctx, Some(location), command).await,

@@ -144,7 +144,7 @@ pub fn run(ctx: &Ctx, role: Role, cmd: RegistryCommand) -> Result<()> {
 }
 
 /// `key=value` pairs; with `allow_location`, a first bare argument is the location.
-fn parse_pairs(args: &[String], allow_location: bool) -> Result<Options> {
+pub fn parse_pairs(args: &[String], allow_location: bool) -> Result<Options> {
     let mut out = Options::new();
     for (i, arg) in args.iter().enumerate() {
         match arg.split_once('=') {

@@ -1,9 +1,10 @@
 //! Turning a resolved location (path, `s3://...`, or a registry entry) into a working store,
-//! source or destination. Nothing above this layer knows which kind it has.
+//! source or destination. This is the one place that knows which kind it has: above it, the
+//! commands see a `Repo`, a `Source` or a `Destination`.
 
+pub mod fs;
 pub mod options;
 pub mod s3;
-pub mod s3_api;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,9 +13,15 @@ use anyhow::Result;
 use object_store::local::LocalFileSystem;
 use object_store::Attribute;
 
-use crate::error::KlosetError;
+use crate::error::{usage, KlosetError};
 use crate::location::Location;
+use crate::ops::backup::{self, BackupOptions, BackupOutcome};
+use crate::remote::{self, RemoteKind};
 use crate::repo::backend::Backend;
+use crate::repo::Repo;
+use crate::restore::planner::{self, RestoreOptions, RestoreRoot, RestoreSummary};
+use s3::client::S3Api;
+use s3::config::S3Config;
 
 /// A location with its connector options, as given directly or found in the registry.
 #[derive(Clone, Debug)]
@@ -28,11 +35,12 @@ pub struct Spec {
 }
 
 impl Spec {
-    pub fn bare(location: Location) -> Spec {
+    /// A location given directly, with the options given by `-o key=value`.
+    pub fn bare(location: Location, options: BTreeMap<String, String>) -> Spec {
         let display = location.to_string();
         Spec {
             location,
-            options: BTreeMap::new(),
+            options,
             sub: None,
             display,
         }
@@ -43,30 +51,42 @@ impl Spec {
     }
 
     /// A filesystem source or destination, narrowed by `@name:sub/path`.
-    pub fn fs_path(&self, base: &std::path::Path) -> std::path::PathBuf {
+    fn fs_path(&self, base: &std::path::Path) -> std::path::PathBuf {
         match &self.sub {
             Some(sub) => base.join(sub),
             None => base.to_path_buf(),
         }
     }
 
-    /// Object-level access to an S3 source or destination, narrowed by `@name:sub/path`.
-    pub fn s3_api(&self, loc: &crate::location::S3Location) -> Result<s3_api::S3Api> {
-        let mut loc = loc.clone();
-        if let Some(sub) = &self.sub {
-            loc.prefix = [loc.prefix.as_str(), sub.as_str()]
-                .iter()
-                .filter(|p| !p.is_empty())
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("/");
+    /// The S3 connection of this spec, narrowed by `@name:sub/path`.
+    fn s3(&self, loc: &crate::location::S3Location) -> Result<S3Config> {
+        let config = S3Config::new(loc, &self.options, &self.display)?;
+        Ok(match &self.sub {
+            Some(sub) => config.narrowed(sub),
+            None => config,
+        })
+    }
+
+    /// Requests in flight: S3 throughput comes from parallel requests, local disks saturate
+    /// early.
+    pub fn concurrency(&self) -> usize {
+        if let Some(n) = self.option("concurrency").and_then(|v| v.parse().ok()) {
+            return n;
         }
-        s3_api::S3Api::new(&loc, &self.options, &self.display)
+        match self.location {
+            Location::Fs(_) => {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(2)
+                    + 2
+            }
+            Location::S3(_) => 16,
+        }
     }
 }
 
-/// The store's backend. With `creating`, a missing local directory is made.
-pub fn open_store(spec: &Spec, creating: bool) -> Result<Backend> {
+/// The store's backend. With `creating`, a missing local directory or S3 bucket is made.
+pub async fn open_store(spec: &Spec, creating: bool) -> Result<Backend> {
     match &spec.location {
         Location::Fs(path) => {
             if creating {
@@ -86,30 +106,85 @@ pub fn open_store(spec: &Spec, creating: bool) -> Result<Backend> {
             Ok(Backend::new(Arc::new(store), spec.display.clone(), false))
         }
         Location::S3(loc) => {
-            let store = s3::build(loc, &spec.options, &spec.display)?;
-            let mut backend = Backend::new(store, spec.display.clone(), true);
+            let config = spec.s3(loc)?;
+            if creating {
+                create_bucket_if_missing(&config).await?;
+            }
+            let mut backend = Backend::new(config.object_store()?, spec.display.clone(), true);
             if let Some(class) = spec.option("storage_class") {
-                backend
-                    .pack_attributes
-                    .insert(Attribute::StorageClass, class.to_string().into());
+                backend.set_pack_attribute(Attribute::StorageClass, class.to_string());
             }
             Ok(backend)
         }
     }
 }
 
-/// Requests in flight: S3 throughput comes from parallel requests, local disks saturate early.
-pub fn concurrency(spec: &Spec) -> usize {
-    if let Some(n) = spec.option("concurrency").and_then(|v| v.parse().ok()) {
-        return n;
+async fn create_bucket_if_missing(config: &S3Config) -> Result<()> {
+    let api = S3Api::new(config)?;
+    if !api.bucket_missing().await? {
+        return Ok(());
     }
-    match spec.location {
-        Location::Fs(_) => {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2)
-                + 2
+    if !api.create_bucket().await? {
+        return Err(remote::error(
+            &config.display,
+            RemoteKind::MissingBucket,
+            &format!(
+                "bucket '{}' does not exist and these credentials cannot create it",
+                config.bucket
+            ),
+        ));
+    }
+    eprintln!("created bucket '{}'", config.bucket);
+    Ok(())
+}
+
+/// Backs `source` up into `repo` with the archiver its kind needs.
+pub async fn backup(repo: Arc<Repo>, source: &Spec, opts: BackupOptions) -> Result<BackupOutcome> {
+    match &source.location {
+        Location::Fs(path) => {
+            let path = source.fs_path(path);
+            if std::fs::symlink_metadata(&path).is_err() {
+                return Err(usage(format!(
+                    "source {} does not exist: check the path",
+                    path.display()
+                )));
+            }
+            backup::backup(repo, fs::source::FsSource::new(&path)?, opts).await
         }
-        Location::S3(_) => 16,
+        Location::S3(loc) => {
+            let api = Arc::new(S3Api::new(&source.s3(loc)?)?);
+            let s3 = s3::source::S3Source::open(api, source.concurrency()).await?;
+            backup::backup(repo, s3, opts).await
+        }
+    }
+}
+
+/// Restores `root` into `dest`, whichever kind it is.
+pub async fn restore(
+    repo: Arc<Repo>,
+    root: RestoreRoot,
+    dest: &Spec,
+    force: bool,
+    quiet: bool,
+    store_concurrency: usize,
+) -> Result<RestoreSummary> {
+    match &dest.location {
+        Location::Fs(path) => {
+            let d = fs::destination::FsDestination::new(dest.fs_path(path), force);
+            let opts = RestoreOptions {
+                quiet,
+                concurrency: store_concurrency,
+            };
+            planner::restore(repo, root, &d, opts).await
+        }
+        Location::S3(loc) => {
+            let api = Arc::new(S3Api::new(&dest.s3(loc)?)?);
+            let d = s3::destination::S3Destination::new(api, force);
+            let opts = RestoreOptions {
+                quiet,
+                concurrency: dest.concurrency().max(store_concurrency),
+            };
+            planner::restore(repo, root, &d, opts).await
+        }
     }
 }

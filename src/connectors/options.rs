@@ -70,7 +70,28 @@ pub fn validate(role: Role, options: &BTreeMap<String, String>) -> Result<Locati
         .get("location")
         .ok_or_else(|| config(format!("a {} needs location=...", role.noun())))?;
     let location = location::parse(loc_text)?;
-    let valid = valid_keys(role, &location);
+    check_keys(role, &location, options)?;
+    Ok(location)
+}
+
+/// Options given with a location rather than a registry entry (`-o key=value`).
+pub fn validate_inline(
+    role: Role,
+    location: &Location,
+    options: &BTreeMap<String, String>,
+) -> Result<()> {
+    if options.contains_key("location") {
+        return Err(config(
+            "'-o location=...' is not an option: give the location itself",
+        ));
+    }
+    check_keys(role, location, options)
+}
+
+/// S3 credentials may come from the options or from the AWS environment (variables, profile,
+/// web identity, instance metadata), so none of them is required here.
+fn check_keys(role: Role, location: &Location, options: &BTreeMap<String, String>) -> Result<()> {
+    let valid = valid_keys(role, location);
     let kind = match location {
         Location::Fs(_) => "filesystem",
         Location::S3(_) => "s3",
@@ -90,18 +111,18 @@ pub fn validate(role: Role, options: &BTreeMap<String, String>) -> Result<Locati
             return Err(config("option concurrency must be a positive number"));
         }
     }
-    if matches!(location, Location::S3(_)) {
-        for required in ["access_key", "secret_access_key"] {
-            if !options.contains_key(required) {
-                return Err(config(format!(
-                    "an s3 {} needs {required}=...: valid keys are {}",
-                    role.noun(),
-                    valid.join(", ")
-                )));
-            }
-        }
-    }
-    Ok(location)
+    let (has, lacks) = match (
+        options.contains_key("access_key"),
+        options.contains_key("secret_access_key"),
+    ) {
+        (true, false) => ("access_key", "secret_access_key"),
+        (false, true) => ("secret_access_key", "access_key"),
+        _ => return Ok(()),
+    };
+    Err(config(format!(
+        "an s3 {} with {has} needs {lacks} too, or neither (then the AWS environment is used)",
+        role.noun()
+    )))
 }
 
 pub fn parse_bool(v: &str) -> Option<bool> {

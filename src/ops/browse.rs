@@ -6,6 +6,7 @@ use crate::error::KlosetError;
 use crate::repo::id::Id;
 use crate::repo::snapshot::Snapshot;
 use crate::repo::tree::{Node, NodeKind, Tree};
+use crate::repo::walk::{child_path, Visit, WalkOptions};
 use crate::repo::Repo;
 
 /// `9f3c1a2b:/sub/dir` -> ("9f3c1a2b", "/sub/dir"); no colon means the whole snapshot.
@@ -70,36 +71,19 @@ fn not_found(spec: &str) -> anyhow::Error {
     .into()
 }
 
-/// Every node below a tree with its path (`/`-joined names, as S3 keys are), depth first order.
+/// Every node below a tree with its path (`/`-joined names, as S3 keys are), in path order.
 pub async fn walk_all(repo: &Repo, root: Id, base: &str) -> Result<Vec<(String, Node)>> {
+    let base = base.trim_end_matches('/').as_bytes().to_vec();
     let mut out = Vec::new();
-    let mut level = vec![(base.trim_end_matches('/').to_string(), root)];
-    while !level.is_empty() {
-        let batch = std::mem::take(&mut level);
-        let mut paths: std::collections::HashMap<Id, Vec<String>> = Default::default();
-        for (p, id) in batch {
-            paths.entry(id).or_default().push(p);
+    repo.walk(vec![(base, root)], WalkOptions::default(), |v| match v {
+        Visit::Node { parent, node } => {
+            let path = String::from_utf8_lossy(&child_path(parent, node)).into_owned();
+            out.push((path, node.clone()));
+            true
         }
-        let loaded = repo.load_trees(paths.keys().copied().collect()).await?;
-        let trees: Vec<(String, Tree)> = loaded
-            .into_iter()
-            .flat_map(|(id, t)| {
-                paths[&id]
-                    .iter()
-                    .map(move |p| (p.clone(), t.clone()))
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        for (path, tree) in trees {
-            for node in tree.nodes {
-                let p = format!("{path}/{}", node.name);
-                if let Some(id) = node.subtree.filter(|_| node.kind == NodeKind::Dir) {
-                    level.push((p.clone(), id));
-                }
-                out.push((p, node));
-            }
-        }
-    }
+        Visit::Broken { .. } => false,
+    })
+    .await?;
     out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
 }

@@ -1,15 +1,15 @@
 //! `kloset check`: every indexed pack exists, every snapshot's trees load and every blob they
 //! name is indexed; with `--read-data`, every blob is downloaded, decrypted and re-hashed.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use anyhow::Result;
 use futures::{stream, StreamExt};
 
 use crate::repo::id::Id;
-use crate::repo::index::pack_key;
 use crate::repo::tree::NodeKind;
-use crate::repo::{open_blob, Repo};
+use crate::repo::walk::{Visit, WalkOptions};
+use crate::repo::{open_blob, BlobRef, Repo};
 
 #[derive(Debug, Default)]
 pub struct CheckReport {
@@ -24,13 +24,12 @@ pub struct CheckReport {
 pub async fn check(repo: &Repo, read_data: bool, concurrency: usize) -> Result<CheckReport> {
     let mut report = CheckReport::default();
     let stored: HashSet<String> = repo
-        .backend
-        .list("packs")
+        .stored_packs()
         .await?
         .into_iter()
         .map(|(k, _)| k)
         .collect();
-    let indexed: HashSet<String> = repo.index.pack_ids().iter().map(pack_key).collect();
+    let indexed: HashSet<String> = repo.indexed_pack_keys().into_iter().collect();
     report.packs = indexed.len();
     for key in &indexed {
         if !stored.contains(key) {
@@ -44,65 +43,60 @@ pub async fn check(repo: &Repo, read_data: bool, concurrency: usize) -> Result<C
 
     let snapshots = repo.snapshots().await?;
     report.snapshots = snapshots.len();
-    let mut seen: HashSet<Id> = HashSet::new();
-    let mut level: Vec<Id> = snapshots.iter().map(|(_, s)| s.tree).collect();
-    while !level.is_empty() {
-        let batch: Vec<Id> = level.drain(..).filter(|id| seen.insert(*id)).collect();
-        let loaded: Vec<_> = stream::iter(batch)
-            .map(|id| async move { (id, repo.load_tree(&id).await) })
-            .buffer_unordered(32)
-            .collect()
-            .await;
-        for (id, tree) in loaded {
-            report.trees += 1;
-            match tree {
-                Err(e) => report.problems.push(format!("tree {}: {e}", id.short())),
-                Ok(tree) => {
-                    for node in tree.nodes {
-                        if node.kind == NodeKind::Dir {
-                            level.extend(node.subtree);
-                        }
-                        for blob in &node.content {
-                            if !repo.index.contains(blob) {
-                                report.problems.push(format!(
-                                    "blob {} of '{}' is not in the index",
-                                    blob.short(),
-                                    node.name
-                                ));
-                            }
-                        }
-                    }
+    let roots = snapshots
+        .iter()
+        .map(|(_, s)| (Vec::new(), s.tree))
+        .collect();
+    let mut trees: HashSet<Id> = snapshots.iter().map(|(_, s)| s.tree).collect();
+    let opts = WalkOptions {
+        once: true,
+        tolerate: true,
+    };
+    let problems = &mut report.problems;
+    repo.walk(roots, opts, |v| match v {
+        Visit::Broken { tree, error, .. } => {
+            problems.push(format!("tree {}: {error:#}", tree.short()));
+            false
+        }
+        Visit::Node { node, .. } => {
+            if node.kind == NodeKind::Dir {
+                trees.extend(node.subtree);
+            }
+            for blob in &node.content {
+                if !repo.has_blob(blob) {
+                    problems.push(format!(
+                        "blob {} of '{}' is not in the index",
+                        blob.short(),
+                        node.name
+                    ));
                 }
             }
+            true
         }
-    }
+    })
+    .await?;
+    report.trees = trees.len();
 
     if read_data {
-        let mut by_pack: std::collections::HashMap<u32, Vec<(Id, u32, u32)>> = Default::default();
-        for (id, loc) in repo.index.blobs() {
-            by_pack
-                .entry(loc.pack)
-                .or_default()
-                .push((*id, loc.offset, loc.length));
+        let mut by_pack: HashMap<u32, Vec<(Id, BlobRef)>> = HashMap::new();
+        for (id, loc) in repo.blobs() {
+            by_pack.entry(loc.pack).or_default().push((id, loc));
         }
         let results: Vec<Vec<String>> = stream::iter(by_pack)
             .map(|(pack, blobs)| async move {
-                let key = pack_key(&repo.index.pack_id(pack));
-                let ranges: Vec<_> = blobs
-                    .iter()
-                    .map(|(_, o, l)| *o as u64..(*o + *l) as u64)
-                    .collect();
-                let data = match repo.backend.get_ranges(&key, &ranges).await {
+                let key = repo.pack_key_of(pack);
+                let ranges: Vec<_> = blobs.iter().map(|(_, l)| l.range()).collect();
+                let data = match repo.read_pack_ranges(pack, &ranges).await {
                     Ok(d) => d,
                     Err(e) => return vec![format!("pack {key}: {e}")],
                 };
-                let keys = repo.keys.clone();
+                let keys = repo.keys().clone();
                 let pack_name = key.clone();
                 tokio::task::spawn_blocking(move || {
                     blobs
                         .iter()
                         .zip(data)
-                        .filter_map(|((id, _, _), sealed)| {
+                        .filter_map(|((id, _), sealed)| {
                             open_blob(&keys, id, &sealed)
                                 .err()
                                 .map(|e| format!("pack {key}: {e}"))
@@ -115,7 +109,7 @@ pub async fn check(repo: &Repo, read_data: bool, concurrency: usize) -> Result<C
             .buffer_unordered(concurrency.max(1))
             .collect()
             .await;
-        report.blobs_read = repo.index.blob_count();
+        report.blobs_read = repo.blob_count();
         report.problems.extend(results.into_iter().flatten());
     }
     Ok(report)

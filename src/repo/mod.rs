@@ -9,6 +9,7 @@ pub mod index;
 pub mod pack;
 pub mod snapshot;
 pub mod tree;
+pub mod walk;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -33,12 +34,29 @@ const SNAPSHOT_AAD: &[u8] = b"kloset snapshot";
 /// Metadata reads (index files, snapshots, trees) in flight at once.
 const META_CONCURRENCY: usize = 32;
 
+/// The only way into a store: its fields stay private, so the index can become a paged,
+/// on-disk one and the cache can change without touching callers.
 pub struct Repo {
-    pub backend: Backend,
-    pub config: StoreConfig,
-    pub keys: Arc<Keys>,
-    pub index: Index,
+    backend: Backend,
+    config: StoreConfig,
+    keys: Arc<Keys>,
+    index: Index,
     cache: Arc<Cache>,
+}
+
+/// Where a blob is: which pack, and the sealed range inside it.
+#[derive(Clone, Copy, Debug)]
+pub struct BlobRef {
+    pub pack: u32,
+    pub offset: u32,
+    pub length: u32,
+    pub raw_length: u32,
+}
+
+impl BlobRef {
+    pub fn range(&self) -> std::ops::Range<u64> {
+        self.offset as u64..(self.offset + self.length) as u64
+    }
 }
 
 impl Repo {
@@ -96,6 +114,73 @@ impl Repo {
             index: Index::default(),
             cache: Arc::new(cache),
         })
+    }
+
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    pub fn keys(&self) -> &Arc<Keys> {
+        &self.keys
+    }
+
+    /// How to name the store in messages.
+    pub fn display(&self) -> &str {
+        &self.backend.display
+    }
+
+    pub fn has_blob(&self, id: &Id) -> bool {
+        self.index.contains(id)
+    }
+
+    pub fn blob(&self, id: &Id) -> Option<BlobRef> {
+        self.index.get(id).map(|l| BlobRef {
+            pack: l.pack,
+            offset: l.offset,
+            length: l.length,
+            raw_length: l.raw_length,
+        })
+    }
+
+    pub fn blob_count(&self) -> usize {
+        self.index.blob_count()
+    }
+
+    /// Every indexed blob with where it is.
+    pub fn blobs(&self) -> impl Iterator<Item = (Id, BlobRef)> + '_ {
+        self.index
+            .blob_ids()
+            .filter_map(|id| Some((*id, self.blob(id)?)))
+    }
+
+    /// The object key of an indexed pack (by the number in a `BlobRef`).
+    pub fn pack_key_of(&self, pack: u32) -> String {
+        pack_key(&self.index.pack_id(pack))
+    }
+
+    /// Object keys of every indexed pack.
+    pub fn indexed_pack_keys(&self) -> Vec<String> {
+        self.index.pack_ids().iter().map(pack_key).collect()
+    }
+
+    /// (key, size) of every object stored under `packs/`.
+    pub async fn stored_packs(&self) -> Result<Vec<(String, u64)>> {
+        self.backend.list("packs").await
+    }
+
+    pub async fn save_pack(&self, id: &Id, bytes: Bytes) -> Result<()> {
+        self.backend.put_pack(&pack_key(id), bytes).await
+    }
+
+    /// Sealed byte ranges of one pack, in one request where the backend can.
+    pub async fn read_pack_ranges(
+        &self,
+        pack: u32,
+        ranges: &[std::ops::Range<u64>],
+    ) -> Result<Vec<Bytes>> {
+        self.backend
+            .get_ranges(&self.pack_key_of(pack), ranges)
+            .await
     }
 
     pub async fn load_index(&mut self) -> Result<()> {
@@ -222,11 +307,9 @@ impl Repo {
                 id.short()
             ))
         })?;
-        let pack = self.index.pack_id(loc.pack);
         let range = loc.offset as u64..(loc.offset + loc.length) as u64;
         let data = self
-            .backend
-            .get_ranges(&pack_key(&pack), &[range])
+            .read_pack_ranges(loc.pack, &[range])
             .await?
             .pop()
             .ok_or_else(|| anyhow!("empty range read"))?;
@@ -241,43 +324,63 @@ impl Repo {
     /// Many trees at once, one coalesced ranged read per pack: walking a snapshot costs a
     /// request per pack per level instead of a request per directory.
     pub async fn load_trees(&self, ids: Vec<Id>) -> Result<Vec<(Id, Tree)>> {
-        let mut by_pack: HashMap<u32, Vec<(Id, index::BlobLocation)>> = HashMap::new();
+        self.load_trees_each(ids)
+            .await
+            .into_iter()
+            .map(|(id, t)| t.map(|t| (id, t)))
+            .collect()
+    }
+
+    /// Like `load_trees`, with each tree's own outcome: one damaged tree does not hide others.
+    pub async fn load_trees_each(&self, ids: Vec<Id>) -> Vec<(Id, Result<Tree>)> {
+        let mut out = Vec::new();
+        let mut by_pack: HashMap<u32, Vec<(Id, BlobRef)>> = HashMap::new();
         for id in ids {
-            let loc = self.index.get(&id).ok_or_else(|| {
-                KlosetError::Integrity(format!(
-                    "tree {} is not in the index: run 'kloset check'",
-                    id.short()
-                ))
-            })?;
-            by_pack.entry(loc.pack).or_default().push((id, loc));
+            match self.blob(&id) {
+                Some(loc) => by_pack.entry(loc.pack).or_default().push((id, loc)),
+                None => out.push((
+                    id,
+                    Err(KlosetError::Integrity(format!(
+                        "tree {} is not in the index: run 'kloset check'",
+                        id.short()
+                    ))
+                    .into()),
+                )),
+            }
         }
-        let parts: Vec<Vec<(Id, Tree)>> = stream::iter(by_pack)
+        let parts: Vec<Vec<(Id, Result<Tree>)>> = stream::iter(by_pack)
             .map(|(pack, blobs)| async move {
-                let ranges: Vec<_> = blobs
-                    .iter()
-                    .map(|(_, l)| l.offset as u64..(l.offset + l.length) as u64)
-                    .collect();
-                let data = self
-                    .backend
-                    .get_ranges(&pack_key(&self.index.pack_id(pack)), &ranges)
-                    .await?;
+                let ranges: Vec<_> = blobs.iter().map(|(_, l)| l.range()).collect();
+                let data = match self.read_pack_ranges(pack, &ranges).await {
+                    Ok(d) => d,
+                    Err(e) => {
+                        let msg = format!("{e:#}");
+                        return blobs
+                            .iter()
+                            .map(|(id, _)| (*id, Err(anyhow!("{msg}"))))
+                            .collect();
+                    }
+                };
                 let keys = self.keys.clone();
                 tokio::task::spawn_blocking(move || {
                     blobs
                         .iter()
                         .zip(data)
                         .map(|((id, _), sealed)| {
-                            let raw = open_blob(&keys, id, &sealed)?;
-                            Ok((*id, parse_tree(id, &raw)?))
+                            let tree =
+                                open_blob(&keys, id, &sealed).and_then(|raw| parse_tree(id, &raw));
+                            (*id, tree)
                         })
-                        .collect::<Result<Vec<_>>>()
+                        .collect::<Vec<_>>()
                 })
-                .await?
+                .await
+                .unwrap_or_default()
             })
             .buffer_unordered(META_CONCURRENCY)
-            .try_collect()
-            .await?;
-        Ok(parts.into_iter().flatten().collect())
+            .collect()
+            .await;
+        out.extend(parts.into_iter().flatten());
+        out
     }
 }
 

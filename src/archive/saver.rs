@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use crate::repo::config::ChunkerParams;
 use crate::repo::crypto::Keys;
 use crate::repo::id::Id;
-use crate::repo::index::{pack_key, BlobKind, IndexFile};
+use crate::repo::index::{BlobKind, IndexFile};
 use crate::repo::pack::{FinishedPack, PackBuilder};
 use crate::repo::tree::Tree;
 use crate::repo::Repo;
@@ -31,16 +31,6 @@ const UPLOAD_BUDGET: u64 = 48 * 1024 * 1024;
 /// Write an index file after this many uploaded packs so an interrupted run loses little.
 const PACKS_PER_INDEX: usize = 8;
 
-/// What a source walk counts, whichever the source.
-#[derive(Default)]
-pub struct WalkStats {
-    pub files: AtomicU64,
-    pub dirs: AtomicU64,
-    pub symlinks: AtomicU64,
-    pub bytes: AtomicU64,
-    pub files_read: AtomicU64,
-}
-
 #[derive(Default)]
 pub struct SaverStats {
     pub new_blobs: AtomicU64,
@@ -49,15 +39,18 @@ pub struct SaverStats {
 }
 
 pub struct BlobSaver {
+    repo: Arc<Repo>,
     keys: Arc<Keys>,
     params: ChunkerParams,
     pack_size: usize,
-    known: Mutex<HashSet<Id>>,
+    /// Blobs saved by this run; the store's own are asked of the repo's index.
+    saved: Mutex<HashSet<Id>>,
     /// Data and tree blobs go to separate packs, so walking a snapshot reads small, dense
     /// tree packs instead of ranges scattered through data packs.
     data_packer: Mutex<PackBuilder>,
     tree_packer: Mutex<PackBuilder>,
-    tx: mpsc::Sender<FinishedPack>,
+    /// Taken by `close`, which lets the uploader drain its queue and finish.
+    tx: Mutex<Option<mpsc::Sender<FinishedPack>>>,
     pub stats: SaverStats,
 }
 
@@ -68,16 +61,16 @@ impl BlobSaver {
         concurrency: usize,
     ) -> (Arc<BlobSaver>, tokio::task::JoinHandle<Result<()>>) {
         let (tx, rx) = mpsc::channel(1);
-        let known: HashSet<Id> = repo.index.blob_ids().copied().collect();
-        let pack_size = repo.config.pack_size as usize;
+        let pack_size = repo.config().pack_size as usize;
         let saver = Arc::new(BlobSaver {
-            keys: repo.keys.clone(),
-            params: repo.config.chunker.clone(),
+            keys: repo.keys().clone(),
+            params: repo.config().chunker.clone(),
             pack_size,
-            known: Mutex::new(known),
+            repo: repo.clone(),
+            saved: Mutex::new(HashSet::new()),
             data_packer: Mutex::new(PackBuilder::default()),
             tree_packer: Mutex::new(PackBuilder::default()),
-            tx,
+            tx: Mutex::new(Some(tx)),
             stats: SaverStats::default(),
         });
         let uploader = tokio::spawn(upload_packs(repo, rx, concurrency));
@@ -85,13 +78,13 @@ impl BlobSaver {
     }
 
     pub fn is_known(&self, id: &Id) -> bool {
-        self.known.lock().expect("known set").contains(id)
+        self.repo.has_blob(id) || self.saved.lock().expect("saved set").contains(id)
     }
 
     /// Stores one blob unless the store (or this run) already has it.
     pub fn save(&self, kind: BlobKind, data: &[u8]) -> Result<Id> {
         let id = self.keys.blob_id(data);
-        if !self.known.lock().expect("known set").insert(id) {
+        if self.repo.has_blob(&id) || !self.saved.lock().expect("saved set").insert(id) {
             return Ok(id);
         }
         SEALED.with(|scratch| {
@@ -106,7 +99,7 @@ impl BlobSaver {
                 .stored_bytes
                 .fetch_add(sealed.len() as u64, Ordering::Relaxed);
             let added = self.add_sealed(id, kind, sealed, data.len());
-            super::backup_fs::release_if_large(sealed);
+            release_if_large(sealed);
             added
         })?;
         Ok(id)
@@ -232,13 +225,14 @@ impl BlobSaver {
     }
 
     /// Ends the run: drops the sender so the uploader finishes once the queue is empty.
-    pub fn into_stats(self) -> SaverStats {
-        self.stats
+    pub fn close(&self) {
+        self.tx.lock().expect("sender").take();
     }
 
     fn send(&self, pack: PackBuilder) -> Result<()> {
         let finished = pack.finish(&self.keys);
-        self.tx
+        let tx = self.tx.lock().expect("sender").clone();
+        tx.ok_or_else(|| anyhow!("internal: a pack was sealed after the saver was closed"))?
             .blocking_send(finished)
             .map_err(|_| anyhow!("the pack uploader stopped (see the error it reported)"))
     }
@@ -250,15 +244,14 @@ async fn upload_packs(
     concurrency: usize,
 ) -> Result<()> {
     let packs = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
-    let backend = repo.backend.clone();
     // Each upload holds a whole pack: cap the bytes in flight, not just the requests.
-    let by_memory = (UPLOAD_BUDGET / repo.config.pack_size.max(1)).max(2) as usize;
+    let by_memory = (UPLOAD_BUDGET / repo.config().pack_size.max(1)).max(2) as usize;
     let concurrency = concurrency.min(by_memory);
     let mut uploads = packs
         .map(|pack| {
-            let backend = backend.clone();
+            let repo = repo.clone();
             async move {
-                backend.put_pack(&pack_key(&pack.id), pack.bytes).await?;
+                repo.save_pack(&pack.id, pack.bytes).await?;
                 Ok::<_, anyhow::Error>(pack.entry)
             }
         })
@@ -275,4 +268,14 @@ async fn upload_packs(
         repo.write_index(&pending).await?;
     }
     Ok(())
+}
+
+const KEEP_BUFFER: usize = 2 * 1024 * 1024;
+
+/// Keeps small buffers for reuse but gives large ones back: with several workers blocked on a
+/// slow store, idle multi-MiB buffers would otherwise dominate memory.
+pub fn release_if_large(buf: &mut Vec<u8>) {
+    if buf.capacity() > KEEP_BUFFER {
+        *buf = Vec::new();
+    }
 }

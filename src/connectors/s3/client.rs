@@ -2,28 +2,26 @@
 //! exactly as stored (`a//b`, `dir/`, a leading `/`), reading and writing every metadata header
 //! and tags, and multipart uploads with our own part layout.
 //!
-//! Requests go through object_store's own HTTP client (same TLS, timeouts and CA options as the
-//! store) and are signed by object_store's `AwsAuthorizer`; this module only builds them.
+//! Requests go through object_store's own HTTP client and credential chain, configured from the
+//! same `S3Config` as the store client, and are signed by object_store's `AwsAuthorizer`; this
+//! module only builds them.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::time::Duration;
 
 use anyhow::{anyhow, Result};
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
-use object_store::aws::{AwsAuthorizer, AwsCredential};
+use object_store::aws::{AwsAuthorizer, AwsCredentialProvider};
 use object_store::client::{
     HttpClient, HttpConnector, HttpRequest, HttpRequestBody, ReqwestConnector,
 };
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Deserialize;
 
-use super::s3::{client_options, flag, region_of};
-use crate::error::KlosetError;
-use crate::location::S3Location;
-use crate::repo::backend::{chain_text, hint_for, CANNOT_REACH};
+use super::config::S3Config;
+use crate::remote::{self, RemoteKind};
 
 /// Everything but RFC 3986 unreserved characters, as SigV4 wants.
 const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -33,16 +31,11 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 /// Same, keeping `/` between key segments.
 const KEY: &AsciiSet = &COMPONENT.remove(b'/');
-const MAX_ATTEMPTS: u32 = 6;
-
 pub struct S3Api {
     http: HttpClient,
-    endpoint: String,
-    bucket: String,
-    prefix: String,
-    region: String,
-    credential: AwsCredential,
-    pub display: String,
+    config: S3Config,
+    bucket_url: String,
+    credentials: AwsCredentialProvider,
 }
 
 #[derive(Clone, Debug)]
@@ -122,76 +115,45 @@ struct InitiateUpload {
 }
 
 impl S3Api {
-    pub fn new(loc: &S3Location, opts: &BTreeMap<String, String>, display: &str) -> Result<S3Api> {
-        let use_tls = flag(opts, "use_tls", true);
-        let scheme = if use_tls { "https" } else { "http" };
-        let endpoint = opts
-            .get("endpoint")
-            .cloned()
-            .unwrap_or_else(|| format!("{scheme}://{}", loc.host))
-            .trim_end_matches('/')
-            .to_string();
-        let key_id = opts
-            .get("access_key")
-            .cloned()
-            .or_else(|| std::env::var("AWS_ACCESS_KEY_ID").ok())
-            .ok_or_else(|| {
-                crate::error::config(format!(
-                    "{display}: no access_key (and AWS_ACCESS_KEY_ID is not set)"
-                ))
-            })?;
-        let secret_key = opts
-            .get("secret_access_key")
-            .cloned()
-            .or_else(|| std::env::var("AWS_SECRET_ACCESS_KEY").ok())
-            .ok_or_else(|| {
-                crate::error::config(format!(
-                    "{display}: no secret_access_key (and AWS_SECRET_ACCESS_KEY is not set)"
-                ))
-            })?;
-        let token = opts
-            .get("session_token")
-            .cloned()
-            .or_else(|| std::env::var("AWS_SESSION_TOKEN").ok());
+    pub fn new(config: &S3Config) -> Result<S3Api> {
+        let bucket = config.bucket_client()?;
         let http = ReqwestConnector::default()
-            .connect(&client_options(opts)?)
-            .map_err(|e| crate::error::config(format!("cannot configure S3 for {display}: {e}")))?;
+            .connect(&config.client_options()?)
+            .map_err(|e| {
+                crate::error::config(format!("cannot configure S3 for {}: {e}", config.display))
+            })?;
         Ok(S3Api {
             http,
-            endpoint,
-            bucket: loc.bucket.clone(),
-            prefix: loc.prefix.clone(),
-            region: region_of(loc, opts),
-            credential: AwsCredential {
-                key_id,
-                secret_key,
-                token,
-            },
-            display: display.to_string(),
+            bucket_url: config.bucket_url(),
+            credentials: bucket.credentials().clone(),
+            config: config.clone(),
         })
+    }
+
+    pub fn display(&self) -> &str {
+        &self.config.display
+    }
+
+    pub fn config(&self) -> &S3Config {
+        &self.config
     }
 
     /// `host/bucket[/prefix]`, without credentials: names the source in snapshots.
     pub fn display_location(&self) -> String {
-        let host = self.endpoint.split("://").nth(1).unwrap_or(&self.endpoint);
-        if self.prefix.is_empty() {
-            format!("{host}/{}", self.bucket)
-        } else {
-            format!("{host}/{}/{}", self.bucket, self.prefix)
-        }
+        self.config.display_location()
     }
 
     /// The full bucket key of a key relative to the location's prefix.
     pub fn full_key(&self, rel: &str) -> String {
-        if self.prefix.is_empty() {
+        if self.config.prefix.is_empty() {
             rel.to_string()
         } else {
-            format!("{}/{rel}", self.prefix)
+            format!("{}/{rel}", self.config.prefix)
         }
     }
 
-    /// Sends one signed request, retrying connection failures, 500, 503 and SlowDown with
-    /// backoff. `key` None addresses the bucket itself.
+    /// Sends one signed request, retrying connection failures, 500, 502, 503 (SlowDown) and
+    /// 504 with the connection's backoff; a 501 (not implemented) is an answer, not a fault. `key` None addresses the bucket itself.
     pub async fn send(
         &self,
         method: Method,
@@ -200,7 +162,7 @@ impl S3Api {
         headers: &[(HeaderName, String)],
         body: Bytes,
     ) -> Result<Response> {
-        let mut uri = format!("{}/{}", self.endpoint, self.bucket);
+        let mut uri = self.bucket_url.clone();
         if let Some(k) = key {
             uri.push('/');
             uri.push_str(&utf8_percent_encode(k, KEY).to_string());
@@ -219,7 +181,8 @@ impl S3Api {
             uri.push('?');
             uri.push_str(&q.join("&"));
         }
-        let mut delay = Duration::from_millis(100);
+        let policy = &self.config.retry;
+        let mut delay = policy.backoff.init_backoff;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -227,30 +190,39 @@ impl S3Api {
                 .method(method.clone())
                 .uri(&uri)
                 .body(HttpRequestBody::from(body.clone()))
-                .map_err(|e| anyhow!("bad S3 request for {}: {e}", self.display))?;
+                .map_err(|e| anyhow!("bad S3 request for {}: {e}", self.display()))?;
             for (name, value) in headers {
                 let v = HeaderValue::from_str(value)
                     .map_err(|_| anyhow!("header {name} has a value S3 cannot carry"))?;
                 req.headers_mut().insert(name.clone(), v);
             }
             let digest = sha256(&body);
-            AwsAuthorizer::new(&self.credential, "s3", &self.region)
+            let credential = self.credentials.get_credential().await.map_err(|e| {
+                remote::error(self.display(), RemoteKind::AccessDenied, &e.to_string())
+            })?;
+            AwsAuthorizer::new(&credential, "s3", &self.config.region)
                 .authorize(&mut req, Some(&digest));
             let outcome = self.http.execute(req).await;
             let retryable = match &outcome {
                 Err(_) => true,
-                Ok(r) => r.status().is_server_error(),
+                Ok(r) => matches!(r.status().as_u16(), 500 | 502 | 503 | 504),
             };
-            if retryable && attempt < MAX_ATTEMPTS {
+            if retryable && attempt <= policy.max_retries {
                 tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
+                delay = delay
+                    .mul_f64(policy.backoff.base)
+                    .min(policy.backoff.max_backoff);
                 continue;
             }
             let resp = outcome.map_err(|e| self.transport_error(&e))?;
             let status = resp.status();
             let headers = resp.headers().clone();
             let body = resp.into_body().bytes().await.map_err(|e| {
-                KlosetError::Remote(format!("{}: reading a response failed: {e}", self.display))
+                remote::error(
+                    self.display(),
+                    RemoteKind::Unreachable,
+                    &format!("reading a response failed: {e}"),
+                )
             })?;
             return Ok(Response {
                 status,
@@ -260,36 +232,28 @@ impl S3Api {
         }
     }
 
-    fn transport_error(&self, e: &dyn std::error::Error) -> anyhow::Error {
-        let hint = hint_for(&chain_text(e)).unwrap_or(CANNOT_REACH);
-        KlosetError::Remote(format!("{}: {hint}", self.display)).into()
+    fn transport_error(&self, e: &(dyn std::error::Error + 'static)) -> anyhow::Error {
+        let kind = match RemoteKind::of_error(e) {
+            RemoteKind::Other => RemoteKind::Unreachable,
+            k => k,
+        };
+        remote::error(self.display(), kind, &e.to_string())
     }
 
-    /// Turns an error status into a one-line error naming the fix.
+    /// Turns an error status into a typed, one-line error naming the fix.
     pub fn status_error(&self, what: &str, r: &Response) -> anyhow::Error {
         let code = xml_field(&r.body, "Code").unwrap_or_default();
-        let hint = match (r.status.as_u16(), code.as_str()) {
-            (_, "NoSuchBucket") => {
-                "the bucket does not exist: create it, or check the location".to_string()
-            }
-            (403, _)
-            | (_, "InvalidAccessKeyId")
-            | (_, "SignatureDoesNotMatch")
-            | (_, "AccessDenied") => {
-                "access denied: check access_key and secret_access_key, and the key's permissions"
-                    .to_string()
-            }
-            (s, c) => format!("the server answered {s} {c}"),
-        };
-        KlosetError::Remote(format!("{}: {what}: {hint}", self.display)).into()
+        let kind = RemoteKind::of_status(r.status.as_u16(), &code);
+        let detail = format!("{what}: the server answered {} {code}", r.status.as_u16());
+        remote::error(self.display(), kind, &detail)
     }
 
     /// Every object under the prefix, paginated; no delimiter, so every key comes back as is.
     pub async fn list(&self) -> Result<Vec<Listed>> {
-        let list_prefix = if self.prefix.is_empty() {
+        let list_prefix = if self.config.prefix.is_empty() {
             String::new()
         } else {
-            format!("{}/", self.prefix)
+            format!("{}/", self.config.prefix)
         };
         let mut out = Vec::new();
         let mut token: Option<String> = None;
@@ -305,7 +269,7 @@ impl S3Api {
                 return Err(self.status_error("listing objects", &r));
             }
             let page: ListPage = quick_xml::de::from_reader(r.body.as_ref())
-                .map_err(|e| anyhow!("{}: unreadable listing: {e}", self.display))?;
+                .map_err(|e| anyhow!("{}: unreadable listing: {e}", self.display()))?;
             for e in page.contents {
                 let Some(rel) = e.key.strip_prefix(&list_prefix) else {
                     continue;
@@ -388,7 +352,7 @@ impl S3Api {
             };
         }
         let t: Tagging = quick_xml::de::from_reader(r.body.as_ref())
-            .map_err(|e| anyhow!("{}: unreadable tags of '{rel}': {e}", self.display))?;
+            .map_err(|e| anyhow!("{}: unreadable tags of '{rel}': {e}", self.display()))?;
         Ok(Some(
             t.tag_set
                 .tag
@@ -431,7 +395,7 @@ impl S3Api {
             return Err(self.status_error(&format!("starting an upload of '{rel}'"), &r));
         }
         let i: InitiateUpload = quick_xml::de::from_reader(r.body.as_ref())
-            .map_err(|e| anyhow!("{}: unreadable upload id: {e}", self.display))?;
+            .map_err(|e| anyhow!("{}: unreadable upload id: {e}", self.display()))?;
         Ok(i.upload_id)
     }
 
@@ -452,7 +416,7 @@ impl S3Api {
             return Err(self.status_error(&format!("uploading part {number} of '{rel}'"), &r));
         }
         r.header("etag")
-            .ok_or_else(|| anyhow!("{}: part {number} of '{rel}' has no ETag", self.display))
+            .ok_or_else(|| anyhow!("{}: part {number} of '{rel}' has no ETag", self.display()))
     }
 
     pub async fn complete_multipart(
@@ -504,12 +468,13 @@ impl S3Api {
 
     /// CreateBucket; Ok(false) when the server refuses (typically: no permission).
     pub async fn create_bucket(&self) -> Result<bool> {
-        let body = if self.region == "us-east-1" {
+        let region = &self.config.region;
+        let body = if region == "us-east-1" {
             Bytes::new()
         } else {
             Bytes::from(format!(
                 "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><LocationConstraint>{}</LocationConstraint></CreateBucketConfiguration>",
-                self.region
+                region
             ))
         };
         let r = self.send(Method::PUT, None, &[], &[], body).await?;

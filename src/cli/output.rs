@@ -1,0 +1,222 @@
+//! What the store commands print: a human form and, with `--json`, a machine form.
+
+use anyhow::Result;
+use indicatif::HumanBytes;
+use serde_json::json;
+
+use super::Ctx;
+use crate::connectors::Spec;
+use crate::ops::backup::BackupOutcome;
+use crate::ops::check::CheckReport;
+use crate::repo::id::Id;
+use crate::repo::snapshot::Snapshot;
+use crate::repo::tree::{Node, NodeKind};
+use crate::repo::Repo;
+use crate::restore::planner::RestoreSummary;
+
+pub fn backup(ctx: &Ctx, outcome: &BackupOutcome) {
+    let s = &outcome.snapshot.summary;
+    if ctx.json {
+        println!(
+            "{}",
+            json!({"id": outcome.id, "snapshot": outcome.snapshot, "errors": outcome.errors})
+        );
+    } else {
+        println!(
+            "snapshot {} saved: {} files, {} dirs, {} ({} files read, {} new, {} stored) in {:.1}s",
+            outcome.id.short(),
+            s.files,
+            s.dirs,
+            HumanBytes(s.bytes),
+            s.files_read,
+            HumanBytes(s.new_bytes),
+            HumanBytes(s.stored_bytes),
+            s.duration_secs
+        );
+    }
+}
+
+pub fn snapshots(ctx: &Ctx, snaps: &[(Id, Snapshot)]) -> Result<()> {
+    if ctx.json {
+        let list: Vec<_> = snaps
+            .iter()
+            .map(|(id, s)| json!({"id": id, "snapshot": s}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(());
+    }
+    println!(
+        "{:<8}  {:<19}  {:<12}  {:>10}  {:>8}  source",
+        "id", "time", "host", "size", "files"
+    );
+    for (id, s) in snaps {
+        println!(
+            "{:<8}  {:<19}  {:<12}  {:>10}  {:>8}  {}",
+            id.short(),
+            s.time
+                .with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M:%S"),
+            s.host,
+            HumanBytes(s.summary.bytes).to_string(),
+            s.summary.files,
+            s.source
+        );
+    }
+    Ok(())
+}
+
+pub fn entries(ctx: &Ctx, nodes: &[Node], long: bool) -> Result<()> {
+    if ctx.json {
+        println!("{}", serde_json::to_string_pretty(nodes)?);
+        return Ok(());
+    }
+    for n in nodes {
+        print_node(n, long);
+    }
+    Ok(())
+}
+
+pub fn entries_with_paths(ctx: &Ctx, all: Vec<(String, Node)>, long: bool) -> Result<()> {
+    if ctx.json {
+        let list: Vec<_> = all
+            .iter()
+            .map(|(p, n)| json!({"path": p, "node": n}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(());
+    }
+    for (p, mut n) in all {
+        n.name = p;
+        print_node(&n, long);
+    }
+    Ok(())
+}
+
+fn print_node(n: &Node, long: bool) {
+    let name = match n.kind {
+        NodeKind::Dir => format!("{}/", n.name),
+        NodeKind::Symlink => format!("{} -> {}", n.name, n.target.as_deref().unwrap_or("")),
+        NodeKind::File => n.name.clone(),
+    };
+    if !long {
+        println!("{name}");
+        return;
+    }
+    let kind = match n.kind {
+        NodeKind::Dir => 'd',
+        NodeKind::Symlink => 'l',
+        NodeKind::File => '-',
+    };
+    let time = chrono::DateTime::from_timestamp_nanos(n.mtime)
+        .with_timezone(&chrono::Local)
+        .format("%Y-%m-%d %H:%M:%S");
+    println!(
+        "{kind}{} {:>5} {:>5} {:>12} {time} {name}",
+        mode_string(n.mode),
+        n.uid,
+        n.gid,
+        n.size
+    );
+    if let Some(s3) = &n.s3 {
+        println!("      {}", serde_json::to_string(s3).unwrap_or_default());
+    }
+}
+
+fn mode_string(mode: u32) -> String {
+    let mut s = String::new();
+    for shift in [6, 3, 0] {
+        let bits = (mode >> shift) & 7;
+        s.push(if bits & 4 != 0 { 'r' } else { '-' });
+        s.push(if bits & 2 != 0 { 'w' } else { '-' });
+        s.push(if bits & 1 != 0 { 'x' } else { '-' });
+    }
+    s
+}
+
+pub fn restore(ctx: &Ctx, id: &Id, s: &RestoreSummary) {
+    for n in &s.notes {
+        eprintln!("note: {n}");
+    }
+    for e in &s.errors {
+        eprintln!("error: {e}");
+    }
+    if ctx.json {
+        println!(
+            "{}",
+            json!({"snapshot": id, "target": s.target, "files": s.files, "dirs": s.dirs,
+                   "symlinks": s.symlinks, "bytes": s.bytes, "objects": s.written,
+                   "skipped_identical": s.skipped_identical, "errors": s.errors, "notes": s.notes})
+        );
+    } else {
+        println!(
+            "restored snapshot {} to {}: {} files ({} written, {} identical skipped), {} dirs, {} symlinks, {}",
+            id.short(),
+            s.target,
+            s.files,
+            s.written,
+            s.skipped_identical,
+            s.dirs,
+            s.symlinks,
+            HumanBytes(s.bytes)
+        );
+    }
+}
+
+pub fn store_info(
+    ctx: &Ctx,
+    spec: &Spec,
+    repo: &Repo,
+    snapshots: usize,
+    packs: &[(String, u64)],
+) -> Result<()> {
+    let bytes: u64 = packs.iter().map(|(_, s)| s).sum();
+    let config = repo.config();
+    if ctx.json {
+        let v = json!({
+            "location": spec.display,
+            "id": config.id,
+            "version": config.version,
+            "created": config.created,
+            "chunker": config.chunker,
+            "kdf": {"algorithm": config.kdf.algorithm, "memory_kib": config.kdf.memory_kib,
+                    "iterations": config.kdf.iterations},
+            "snapshots": snapshots,
+            "packs": packs.len(),
+            "blobs": repo.blob_count(),
+            "stored_bytes": bytes,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!("store      {}", spec.display);
+        println!("id         {}", config.id);
+        println!("format     kloset v{}", config.version);
+        println!("created    {}", config.created);
+        println!("snapshots  {snapshots}");
+        println!("packs      {} ({})", packs.len(), HumanBytes(bytes));
+        println!("blobs      {}", repo.blob_count());
+    }
+    Ok(())
+}
+
+pub fn check(ctx: &Ctx, report: &CheckReport, read_data: bool) {
+    for p in &report.problems {
+        eprintln!("problem: {p}");
+    }
+    if ctx.json {
+        println!(
+            "{}",
+            json!({"snapshots": report.snapshots, "trees": report.trees, "packs": report.packs,
+                   "orphan_packs": report.orphan_packs, "blobs_read": report.blobs_read,
+                   "problems": report.problems})
+        );
+    } else {
+        println!(
+            "checked {} snapshots, {} trees, {} packs ({} unreferenced packs from interrupted runs){}",
+            report.snapshots,
+            report.trees,
+            report.packs,
+            report.orphan_packs,
+            if read_data { format!(", {} blobs read", report.blobs_read) } else { String::new() }
+        );
+    }
+}

@@ -1,0 +1,238 @@
+//! Restoring into a directory: blobs are written straight to their offsets as they arrive, so
+//! each pack is fetched once however many files share it. A file's metadata is applied when
+//! its last blob is written; directories get theirs last, deepest first.
+
+use std::ffi::OsStr;
+use std::fs::{self, File, OpenOptions};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{anyhow, Result};
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use crate::error::KlosetError;
+use crate::repo::tree::{Node, NodeKind};
+use crate::restore::{ContentSink, Destination, Plan, PlannedFile, Reader};
+
+pub struct FsDestination {
+    target: PathBuf,
+    force: bool,
+    owner: bool,
+}
+
+impl FsDestination {
+    pub fn new(target: PathBuf, force: bool) -> FsDestination {
+        FsDestination {
+            target,
+            force,
+            // SAFETY: geteuid has no preconditions and cannot fail.
+            owner: unsafe { libc::geteuid() == 0 },
+        }
+    }
+
+    fn path_of(&self, rel: &[u8]) -> PathBuf {
+        let rel = rel.strip_prefix(b"/").unwrap_or(rel);
+        if rel.is_empty() {
+            self.target.clone()
+        } else {
+            self.target.join(OsStr::from_bytes(rel))
+        }
+    }
+
+    fn check_target(&self) -> Result<()> {
+        match fs::symlink_metadata(&self.target) {
+            Err(_) => Ok(()),
+            Ok(m) if m.is_dir() => {
+                let empty = fs::read_dir(&self.target)?.next().is_none();
+                if empty || self.force {
+                    Ok(())
+                } else {
+                    Err(KlosetError::TargetExists(self.target.display().to_string()).into())
+                }
+            }
+            Ok(_) => Err(KlosetError::TargetExists(self.target.display().to_string()).into()),
+        }
+    }
+}
+
+#[async_trait]
+impl ContentSink for FsDestination {
+    async fn write(
+        &self,
+        _file: usize,
+        planned: &PlannedFile,
+        _segment: usize,
+        offset: u64,
+        data: Bytes,
+        whole: bool,
+    ) -> Result<()> {
+        let path = self.path_of(&planned.path);
+        let node = whole.then(|| planned.node.clone());
+        let owner = self.owner;
+        let s3_key = planned.node.s3.as_ref().map(|m| m.key.clone());
+        tokio::task::spawn_blocking(move || {
+            let file = OpenOptions::new()
+                .create(true)
+                .write(true)
+                .truncate(false)
+                .open(&path)?;
+            file.write_all_at(&data, offset)?;
+            if let Some(node) = node {
+                apply_file_meta(&file, &node, owner)?;
+            }
+            Ok::<_, std::io::Error>(())
+        })
+        .await?
+        .map_err(|e| describe_write_error(s3_key.as_deref(), e))
+    }
+
+    async fn complete(&self, _file: usize, planned: &PlannedFile, _segments: usize) -> Result<()> {
+        let path = self.path_of(&planned.path);
+        let node = planned.node.clone();
+        let owner = self.owner;
+        tokio::task::spawn_blocking(move || {
+            let file = OpenOptions::new().write(true).open(&path)?;
+            apply_file_meta(&file, &node, owner)
+        })
+        .await??;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Destination for FsDestination {
+    fn display(&self) -> String {
+        self.target.display().to_string()
+    }
+
+    fn segment_size(&self) -> Option<u64> {
+        None
+    }
+
+    /// Refuses names that would escape the target or cannot exist on a filesystem (S3 keys
+    /// such as `a//b` or `x/../y`): reported, never silently dropped.
+    fn accept(&self, parent: &[u8], node: &Node, plan: &mut Plan) -> bool {
+        let raw = node.name_bytes();
+        let fits = !(raw.is_empty()
+            || raw == b"."
+            || raw == b".."
+            || raw.contains(&b'/')
+            || raw.contains(&0));
+        if fits {
+            return true;
+        }
+        let dir = self.path_of(parent);
+        match (&node.s3, node.kind) {
+            // A folder marker (`dir/`, empty) is the directory itself.
+            (Some(s3), NodeKind::File) if raw.is_empty() && node.size == 0 => plan.notes.push(format!(
+                "folder marker '{}' restored as the directory {} (its object metadata is not)",
+                s3.key,
+                dir.display()
+            )),
+            (Some(s3), _) => plan.errors.push(format!(
+                "not restored: key '{}' has a name a filesystem cannot hold (in {})",
+                s3.key,
+                dir.display()
+            )),
+            (None, NodeKind::Dir) => plan.errors.push(format!(
+                "not restored: a folder named '{}' in {} (from S3 keys with '//', '.' or '..') and everything in it",
+                node.name,
+                dir.display()
+            )),
+            (None, _) => plan.errors.push(format!(
+                "not restored: entry '{}' in {} has a name a filesystem cannot hold",
+                node.name,
+                dir.display()
+            )),
+        }
+        false
+    }
+
+    async fn prepare(&self, plan: &mut Plan, _reader: &Reader) -> Result<()> {
+        self.check_target()?;
+        fs::create_dir_all(&self.target).map_err(|e| {
+            anyhow!(
+                "cannot create restore target {}: {e}",
+                self.target.display()
+            )
+        })?;
+        for (rel, _) in &plan.dirs {
+            let path = self.path_of(rel);
+            fs::create_dir_all(&path)
+                .map_err(|e| anyhow!("cannot create {}: {e}", path.display()))?;
+        }
+        Ok(())
+    }
+
+    async fn finish(&self, plan: &Plan, errors: &mut Vec<String>) -> Result<()> {
+        for (rel, node) in &plan.links {
+            let path = self.path_of(rel);
+            if let Err(e) = restore_symlink(&path, node, self.owner) {
+                errors.push(format!("{}: {e}", path.display()));
+            }
+        }
+        // Deepest first, so setting a parent's mtime comes after its children are done.
+        for (rel, node) in plan.dirs.iter().rev() {
+            let path = self.path_of(rel);
+            if let Err(e) = apply_dir_meta(&path, node, self.owner) {
+                errors.push(format!("{}: {e}", path.display()));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn describe_write_error(s3_key: Option<&str>, e: std::io::Error) -> anyhow::Error {
+    match (s3_key, e.kind() == std::io::ErrorKind::IsADirectory) {
+        (Some(key), true) => anyhow!(
+            "not restored: key '{key}' is a file where other keys make a folder of the same name"
+        ),
+        _ => e.into(),
+    }
+}
+
+fn apply_file_meta(file: &File, node: &Node, owner: bool) -> std::io::Result<()> {
+    // Trims a longer file left behind at the target (restore --force).
+    file.set_len(node.size)?;
+    if owner {
+        std::os::unix::fs::fchown(file, Some(node.uid), Some(node.gid))?;
+    }
+    file.set_permissions(fs::Permissions::from_mode(node.mode))?;
+    let t = time_of(node.mtime);
+    file.set_times(fs::FileTimes::new().set_modified(t).set_accessed(t))?;
+    Ok(())
+}
+
+fn restore_symlink(path: &Path, node: &Node, owner: bool) -> Result<()> {
+    if fs::symlink_metadata(path).is_ok() {
+        fs::remove_file(path)?;
+    }
+    std::os::unix::fs::symlink(OsStr::from_bytes(&node.target_bytes()), path)?;
+    if owner {
+        std::os::unix::fs::lchown(path, Some(node.uid), Some(node.gid))?;
+    }
+    let t = filetime::FileTime::from_system_time(time_of(node.mtime));
+    filetime::set_symlink_file_times(path, t, t)?;
+    Ok(())
+}
+
+fn apply_dir_meta(path: &Path, node: &Node, owner: bool) -> Result<()> {
+    if owner {
+        std::os::unix::fs::lchown(path, Some(node.uid), Some(node.gid))?;
+    }
+    fs::set_permissions(path, fs::Permissions::from_mode(node.mode))?;
+    let t = filetime::FileTime::from_system_time(time_of(node.mtime));
+    filetime::set_file_times(path, t, t)?;
+    Ok(())
+}
+
+fn time_of(ns: i64) -> SystemTime {
+    if ns >= 0 {
+        UNIX_EPOCH + Duration::from_nanos(ns as u64)
+    } else {
+        UNIX_EPOCH - Duration::from_nanos(ns.unsigned_abs())
+    }
+}

@@ -1,0 +1,5 @@
+//! The local filesystem as a source and a destination (as a store it is object_store's
+//! `LocalFileSystem`, built in `connectors`).
+
+pub mod destination;
+pub mod source;

@@ -1,0 +1,244 @@
+//! A directory tree (or one file) as a backup source. A file whose size, mtime, ctime and inode
+//! match the parent snapshot is not read at all.
+
+use std::ffi::OsString;
+use std::fs::{self, File, Metadata};
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{anyhow, Result};
+use async_trait::async_trait;
+use tokio::sync::Semaphore;
+
+use crate::archive::saver::release_if_large;
+use crate::archive::{Entry, Source, Work};
+use crate::ops::backup::host_name;
+use crate::repo::tree::{Node, NodeKind};
+
+thread_local! {
+    /// One read buffer per blocking thread, reused across files (at most READ_WHOLE_MAX each).
+    static READ_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Files up to this size are read whole; larger ones are streamed through the chunker.
+const READ_WHOLE_MAX: u64 = 16 * 1024 * 1024;
+/// Files above this hold several MiB of buffers while read: one per core at a time.
+const LARGE: u64 = 2 * 1024 * 1024;
+
+pub struct FsSource {
+    root: PathBuf,
+    concurrency: usize,
+    large_files: Arc<Semaphore>,
+}
+
+impl FsSource {
+    pub fn new(root: &Path) -> Result<FsSource> {
+        // Components drop a trailing `/`, which would otherwise change the source key.
+        let root: PathBuf = std::path::absolute(root)?.components().collect();
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        Ok(FsSource {
+            root,
+            // Small files cost a wait for the disk: twice as many reads as cores keep the CPU
+            // busy while others wait (measured: a cold 1 GiB tree 20-25% faster than one per core).
+            concurrency: 2 * cores,
+            large_files: Arc::new(Semaphore::new(cores)),
+        })
+    }
+}
+
+#[async_trait]
+impl Source for FsSource {
+    type Handle = PathBuf;
+
+    fn source_key(&self) -> String {
+        format!("fs:{}:{}", host_name(), self.root.display())
+    }
+
+    fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+
+    async fn root(&self) -> Result<Entry<PathBuf>> {
+        let root = self.root.clone();
+        tokio::task::spawn_blocking(move || {
+            let meta = fs::symlink_metadata(&root)
+                .map_err(|e| anyhow!("cannot read source {}: {e}", root.display()))?;
+            let name = root.file_name().map(OsString::from).unwrap_or_default();
+            let node = node_of(&root, name, &meta)?.ok_or_else(|| {
+                anyhow!(
+                    "source {} is not a file, directory or symlink",
+                    root.display()
+                )
+            })?;
+            Ok(Entry { node, handle: root })
+        })
+        .await?
+    }
+
+    async fn children(&self, dir: &Entry<PathBuf>, work: &Work) -> Result<Vec<Entry<PathBuf>>> {
+        let path = dir.handle.clone();
+        let (entries, problems) = tokio::task::spawn_blocking(move || list(&path)).await?;
+        for p in problems {
+            match p {
+                Problem::Unreadable(line) => work.report(line),
+                Problem::Skipped(line) => work.progress.warn(&line),
+            }
+        }
+        Ok(entries)
+    }
+
+    fn unchanged(&self, node: &Node, prev: &Node) -> bool {
+        prev.size == node.size
+            && prev.mtime == node.mtime
+            && prev.ctime == node.ctime
+            && prev.inode == node.inode
+    }
+
+    fn reuse(&self, mut node: Node, prev: &Node) -> Node {
+        node.content = prev.content.clone();
+        node
+    }
+
+    async fn read(&self, entry: Entry<PathBuf>, work: &Work) -> Result<Option<Node>> {
+        let _large = match entry.node.size > LARGE {
+            true => Some(self.large_files.clone().acquire_owned().await?),
+            false => None,
+        };
+        let saver = work.saver.clone();
+        let progress = work.progress.clone();
+        let Entry { mut node, handle } = entry;
+        let path = handle.clone();
+        let read = tokio::task::spawn_blocking(move || -> Result<_> {
+            let on_chunk = |n: u64| progress.add_bytes(n);
+            let mut file = File::open(&path)?;
+            let len = file.metadata()?.len();
+            if len <= READ_WHOLE_MAX {
+                READ_BUF.with(|b| {
+                    let buf = &mut *b.borrow_mut();
+                    buf.clear();
+                    file.read_to_end(buf)?;
+                    let ids = saver.save_chunked(buf, &on_chunk);
+                    let size = buf.len() as u64;
+                    release_if_large(buf);
+                    Ok((ids?, size))
+                })
+            } else {
+                saver.save_chunked_reader(file, &on_chunk)
+            }
+        })
+        .await?;
+        match read {
+            Ok((content, size)) => {
+                node.content = content;
+                node.size = size;
+                Ok(Some(node))
+            }
+            Err(e) => {
+                work.report(format!("{}: {e}", handle.display()));
+                Ok(None)
+            }
+        }
+    }
+}
+
+enum Problem {
+    /// Left out of the snapshot and counted.
+    Unreadable(String),
+    /// A kind kloset does not back up: said, not counted.
+    Skipped(String),
+}
+
+/// A directory's entries sorted by their raw names, each with its metadata.
+fn list(dir: &Path) -> (Vec<Entry<PathBuf>>, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let mut names: Vec<OsString> = Vec::new();
+    match fs::read_dir(dir) {
+        Ok(rd) => {
+            for entry in rd {
+                match entry {
+                    Ok(e) => names.push(e.file_name()),
+                    Err(e) => problems.push(Problem::Unreadable(format!("{}: {e}", dir.display()))),
+                }
+            }
+        }
+        Err(e) => problems.push(Problem::Unreadable(format!("{}: {e}", dir.display()))),
+    }
+    names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    let mut entries = Vec::with_capacity(names.len());
+    for name in names {
+        let path = dir.join(&name);
+        let meta = match fs::symlink_metadata(&path) {
+            Ok(m) => m,
+            Err(e) => {
+                problems.push(Problem::Unreadable(format!("{}: {e}", path.display())));
+                continue;
+            }
+        };
+        match node_of(&path, name, &meta) {
+            Ok(Some(node)) => entries.push(Entry { node, handle: path }),
+            Ok(None) => problems.push(Problem::Skipped(format!(
+                "skipped {}: sockets, fifos and device files are not backed up",
+                path.display()
+            ))),
+            Err(e) => problems.push(Problem::Unreadable(format!("{}: {e}", path.display()))),
+        }
+    }
+    (entries, problems)
+}
+
+/// Ok(None): a kind kloset skips.
+fn node_of(path: &Path, name: OsString, meta: &Metadata) -> Result<Option<Node>> {
+    let ft = meta.file_type();
+    let kind = if ft.is_dir() {
+        NodeKind::Dir
+    } else if ft.is_file() {
+        NodeKind::File
+    } else if ft.is_symlink() {
+        NodeKind::Symlink
+    } else {
+        return Ok(None);
+    };
+    let mut node = node_from_meta(name, kind, meta);
+    if kind == NodeKind::Symlink {
+        set_target(&mut node, fs::read_link(path)?);
+    }
+    Ok(Some(node))
+}
+
+fn node_from_meta(name: OsString, kind: NodeKind, meta: &Metadata) -> Node {
+    let (name, name_raw) = match name.to_str() {
+        Some(s) => (s.to_string(), None),
+        None => (
+            String::from_utf8_lossy(name.as_bytes()).into_owned(),
+            Some(hex::encode(name.as_bytes())),
+        ),
+    };
+    let mut node = Node::new(name, kind);
+    node.name_raw = name_raw;
+    node.mode = meta.mode() & 0o7777;
+    node.uid = meta.uid();
+    node.gid = meta.gid();
+    node.mtime = meta.mtime() * 1_000_000_000 + meta.mtime_nsec();
+    node.ctime = meta.ctime() * 1_000_000_000 + meta.ctime_nsec();
+    node.inode = meta.ino();
+    if kind == NodeKind::File {
+        node.size = meta.len();
+    }
+    node
+}
+
+fn set_target(node: &mut Node, target: PathBuf) {
+    let bytes = target.as_os_str().as_bytes();
+    match std::str::from_utf8(bytes) {
+        Ok(s) => node.target = Some(s.to_string()),
+        Err(_) => {
+            node.target = Some(String::from_utf8_lossy(bytes).into_owned());
+            node.target_raw = Some(hex::encode(bytes));
+        }
+    }
+}

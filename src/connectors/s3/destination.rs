@@ -1,0 +1,348 @@
+//! Restoring into an S3 bucket: every file becomes an object at `prefix + its path relative to
+//! the restored root`, with its saved metadata and tags (or, for filesystem snapshots, a
+//! content-type guessed from the name and mode/mtime/owner kept as user metadata). Objects
+//! above PART go up as multipart uploads whose parts are the feed's segments.
+//!
+//! Existing objects: identical ones (same size and the ETag this restore would produce) are
+//! skipped, so an interrupted restore can simply be run again; any other existing object is a
+//! conflict that stops the restore before anything is written, unless `--force`. The ETags of
+//! candidates are computed from content read once, and identical objects are not read again.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use anyhow::Result;
+use async_trait::async_trait;
+use bytes::Bytes;
+use http::header::HeaderName;
+use md5::{Digest, Md5};
+
+use super::client::S3Api;
+use crate::error::KlosetError;
+use crate::progress::Progress;
+use crate::remote::{self, RemoteKind};
+use crate::repo::tree::{Node, NodeKind};
+use crate::restore::{ContentSink, Destination, Plan, PlannedFile, Reader};
+
+/// Objects above this size go up as multipart uploads, in parts of at least this size.
+const PART: u64 = 16 * 1024 * 1024;
+
+pub struct S3Destination {
+    api: Arc<S3Api>,
+    force: bool,
+    storage_class: Option<String>,
+    /// Multipart uploads under way: file -> (upload id, part ETags by part number).
+    uploads: tokio::sync::Mutex<HashMap<usize, Upload>>,
+    skipped: AtomicU64,
+}
+
+struct Upload {
+    id: String,
+    parts: BTreeMap<usize, String>,
+}
+
+impl S3Destination {
+    pub fn new(api: Arc<S3Api>, force: bool) -> S3Destination {
+        let storage_class = api.config().option("storage_class").map(str::to_string);
+        S3Destination {
+            api,
+            force,
+            storage_class,
+            uploads: tokio::sync::Mutex::new(HashMap::new()),
+            skipped: AtomicU64::new(0),
+        }
+    }
+
+    fn key(planned: &PlannedFile) -> String {
+        String::from_utf8_lossy(planned.relative()).into_owned()
+    }
+
+    /// The upload id of a multipart file, started on its first part.
+    async fn upload_id(&self, file: usize, planned: &PlannedFile) -> Result<String> {
+        let mut uploads = self.uploads.lock().await;
+        if let Some(u) = uploads.get(&file) {
+            return Ok(u.id.clone());
+        }
+        let headers = headers_for(&planned.node, self.storage_class.as_deref());
+        let id = self
+            .api
+            .create_multipart(&Self::key(planned), &headers)
+            .await?;
+        uploads.insert(
+            file,
+            Upload {
+                id: id.clone(),
+                parts: BTreeMap::new(),
+            },
+        );
+        Ok(id)
+    }
+}
+
+#[async_trait]
+impl ContentSink for S3Destination {
+    async fn write(
+        &self,
+        file: usize,
+        planned: &PlannedFile,
+        segment: usize,
+        _offset: u64,
+        data: Bytes,
+        whole: bool,
+    ) -> Result<()> {
+        let key = Self::key(planned);
+        if whole {
+            let headers = headers_for(&planned.node, self.storage_class.as_deref());
+            return self.api.put(&key, data, &headers).await;
+        }
+        let upload = self.upload_id(file, planned).await?;
+        let etag = self
+            .api
+            .upload_part(&key, &upload, segment + 1, data)
+            .await?;
+        if let Some(u) = self.uploads.lock().await.get_mut(&file) {
+            u.parts.insert(segment, etag);
+        }
+        Ok(())
+    }
+
+    async fn complete(&self, file: usize, planned: &PlannedFile, _segments: usize) -> Result<()> {
+        let Some(upload) = self.uploads.lock().await.remove(&file) else {
+            return Err(anyhow::anyhow!(
+                "internal: no upload for {}",
+                Self::key(planned)
+            ));
+        };
+        let etags: Vec<String> = upload.parts.into_values().collect();
+        let key = Self::key(planned);
+        let done = self.api.complete_multipart(&key, &upload.id, &etags).await;
+        if done.is_err() {
+            let _ = self.api.abort_multipart(&key, &upload.id).await;
+        }
+        done
+    }
+
+    async fn abandon(&self, file: usize, planned: &PlannedFile) {
+        // Never leave a partial upload behind (it is billed and invisible).
+        if let Some(upload) = self.uploads.lock().await.remove(&file) {
+            let _ = self
+                .api
+                .abort_multipart(&Self::key(planned), &upload.id)
+                .await;
+        }
+    }
+}
+
+#[async_trait]
+impl Destination for S3Destination {
+    fn display(&self) -> String {
+        format!("s3://{}", self.api.display_location())
+    }
+
+    fn segment_size(&self) -> Option<u64> {
+        Some(PART)
+    }
+
+    fn accept(&self, parent: &[u8], node: &Node, plan: &mut Plan) -> bool {
+        if node.kind != NodeKind::Symlink {
+            return true;
+        }
+        let key = crate::repo::walk::child_path(parent, node);
+        plan.notes.push(format!(
+            "symlink '{}' is not restored to S3 (S3 has no links)",
+            String::from_utf8_lossy(&key[1..])
+        ));
+        false
+    }
+
+    async fn prepare(&self, plan: &mut Plan, reader: &Reader) -> Result<()> {
+        let existing: HashMap<String, (u64, Option<String>)> = match self.api.list().await {
+            Ok(list) => list
+                .into_iter()
+                .map(|o| (o.key, (o.size, o.etag)))
+                .collect(),
+            Err(e) if remote::kind_of(&e) == Some(RemoteKind::MissingBucket) => {
+                if !self.api.create_bucket().await? {
+                    return Err(e);
+                }
+                HashMap::new()
+            }
+            Err(e) => return Err(e),
+        };
+        // Same size and an ETag to compare with: candidates for "identical".
+        let candidates: Vec<PlannedFile> = plan
+            .files
+            .iter()
+            .filter(|f| {
+                matches!(existing.get(&Self::key(f)), Some((size, Some(_))) if *size == f.node.size)
+            })
+            .cloned()
+            .collect();
+        let hashes = EtagSink::default();
+        reader
+            .feed(
+                &candidates,
+                Some(PART),
+                &hashes,
+                &Progress::new(true, "", None),
+            )
+            .await?;
+        let identical: std::collections::HashSet<String> = hashes
+            .done
+            .into_inner()
+            .expect("etags")
+            .into_iter()
+            .filter(|(i, etag)| {
+                let key = Self::key(&candidates[*i]);
+                existing[&key].1.as_deref().map(|e| e.trim_matches('"')) == Some(etag.as_str())
+            })
+            .map(|(i, _)| Self::key(&candidates[i]))
+            .collect();
+        let mut conflicts = Vec::new();
+        plan.files.retain(|f| {
+            let key = Self::key(f);
+            if identical.contains(&key) {
+                self.skipped.fetch_add(1, Ordering::Relaxed);
+                return false;
+            }
+            if existing.contains_key(&key) && !self.force {
+                conflicts.push(key);
+            }
+            true
+        });
+        if !conflicts.is_empty() {
+            let shown: Vec<&str> = conflicts.iter().take(5).map(String::as_str).collect();
+            return Err(KlosetError::TargetExists(format!(
+                "{} ({} different objects already at the target keys, e.g. {}; nothing was written)",
+                self.api.display_location(),
+                conflicts.len(),
+                shown.join(", ")
+            ))
+            .into());
+        }
+        Ok(())
+    }
+
+    async fn finish(&self, _plan: &Plan, _errors: &mut Vec<String>) -> Result<()> {
+        Ok(())
+    }
+
+    fn skipped(&self) -> u64 {
+        self.skipped.load(Ordering::Relaxed)
+    }
+}
+
+/// Computes the ETag S3 gives what this restore writes: MD5 of the bytes, or for multipart
+/// uploads the MD5 of the parts' MD5s followed by `-<parts>`.
+#[derive(Default)]
+struct EtagSink {
+    parts: Mutex<HashMap<usize, BTreeMap<usize, [u8; 16]>>>,
+    done: Mutex<Vec<(usize, String)>>,
+}
+
+#[async_trait]
+impl ContentSink for EtagSink {
+    async fn write(
+        &self,
+        file: usize,
+        _planned: &PlannedFile,
+        segment: usize,
+        _offset: u64,
+        data: Bytes,
+        whole: bool,
+    ) -> Result<()> {
+        let digest: [u8; 16] = Md5::digest(&data).into();
+        if whole {
+            self.done
+                .lock()
+                .expect("etags")
+                .push((file, hex::encode(digest)));
+        } else {
+            self.parts
+                .lock()
+                .expect("parts")
+                .entry(file)
+                .or_default()
+                .insert(segment, digest);
+        }
+        Ok(())
+    }
+
+    async fn complete(&self, file: usize, _planned: &PlannedFile, segments: usize) -> Result<()> {
+        let parts = self
+            .parts
+            .lock()
+            .expect("parts")
+            .remove(&file)
+            .unwrap_or_default();
+        let mut all = Md5::new();
+        for d in parts.values() {
+            all.update(d);
+        }
+        let etag = format!("{}-{segments}", hex::encode(all.finalize()));
+        self.done.lock().expect("etags").push((file, etag));
+        Ok(())
+    }
+}
+
+fn headers_for(node: &Node, storage_class: Option<&str>) -> Vec<(HeaderName, String)> {
+    let mut h: Vec<(HeaderName, String)> = Vec::new();
+    let named = |n: &'static str| HeaderName::from_static(n);
+    match &node.s3 {
+        Some(m) => {
+            for (name, value) in [
+                ("content-type", &m.content_type),
+                ("content-encoding", &m.content_encoding),
+                ("content-disposition", &m.content_disposition),
+                ("content-language", &m.content_language),
+                ("cache-control", &m.cache_control),
+            ] {
+                if let Some(v) = value {
+                    h.push((named(name), v.clone()));
+                }
+            }
+            for (k, v) in &m.user_metadata {
+                if let Ok(name) = HeaderName::try_from(format!("x-amz-meta-{k}")) {
+                    h.push((name, v.clone()));
+                }
+            }
+            if let Some(tags) = m.tags.as_ref().filter(|t| !t.is_empty()) {
+                h.push((named("x-amz-tagging"), encode_tags(tags)));
+            }
+            if let Some(class) = storage_class
+                .map(str::to_string)
+                .or_else(|| m.storage_class.clone())
+            {
+                h.push((named("x-amz-storage-class"), class));
+            }
+        }
+        None => {
+            let mime = mime_guess::from_path(&node.name).first_or_octet_stream();
+            h.push((named("content-type"), mime.essence_str().to_string()));
+            // So that a later restore to a filesystem can put these back.
+            h.push((named("x-amz-meta-kloset-mode"), format!("{:o}", node.mode)));
+            h.push((named("x-amz-meta-kloset-mtime-ns"), node.mtime.to_string()));
+            h.push((named("x-amz-meta-kloset-uid"), node.uid.to_string()));
+            h.push((named("x-amz-meta-kloset-gid"), node.gid.to_string()));
+            if let Some(class) = storage_class {
+                h.push((named("x-amz-storage-class"), class.to_string()));
+            }
+        }
+    }
+    h
+}
+
+fn encode_tags(tags: &BTreeMap<String, String>) -> String {
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    tags.iter()
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                utf8_percent_encode(k, NON_ALPHANUMERIC),
+                utf8_percent_encode(v, NON_ALPHANUMERIC)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}

@@ -1,0 +1,6 @@
+//! S3 as a source, a destination and a store, through one connection config.
+
+pub mod client;
+pub mod config;
+pub mod destination;
+pub mod source;

@@ -1,0 +1,394 @@
+//! An S3 bucket (or a prefix of one) as a backup source: every object becomes a file entry
+//! whose path is its key split on `/`, with its metadata and tags, so a restore to S3 can
+//! reproduce the bucket key for key. The whole listing is read first (a missing bucket or a
+//! refused credential fails before anything is stored); objects are then fetched with many
+//! requests in flight, big ones in ranged parts pinned to the listed ETag. An object whose key,
+//! size and ETag match the parent snapshot is reused without a GET.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+
+use anyhow::Result;
+use async_trait::async_trait;
+use futures::{stream, StreamExt};
+use http::StatusCode;
+
+use super::client::{Listed, Response, S3Api};
+use crate::archive::{Entry, Source, Work};
+use crate::repo::id::Id;
+use crate::repo::tree::{Node, NodeKind, S3Meta};
+
+/// Objects up to this size are fetched in one GET; larger ones in ranged parts of this size.
+const PART: u64 = 16 * 1024 * 1024;
+/// Ranged parts of one object in flight at once.
+const PARTS_IN_FLIGHT: usize = 4;
+
+const TAGS_UNKNOWN: u8 = 0;
+const TAGS_YES: u8 = 1;
+const TAGS_NO: u8 = 2;
+
+pub struct S3Source {
+    api: Arc<S3Api>,
+    root: Arc<Dir>,
+    total: u64,
+    concurrency: usize,
+    /// Probed on the first object: servers without tagging are asked once, not per object.
+    tags: AtomicU8,
+}
+
+/// The folder hierarchy the keys imply. A key's last segment is a file (possibly with an empty
+/// name, for folder markers like `dir/`); every other segment is a directory.
+pub struct Dir {
+    dirs: Vec<(String, Arc<Dir>)>,
+    files: Vec<Listed>,
+}
+
+#[derive(Default)]
+struct DirBuild {
+    dirs: BTreeMap<String, DirBuild>,
+    files: Vec<Listed>,
+}
+
+impl DirBuild {
+    fn insert(&mut self, obj: Listed) {
+        let mut parts: Vec<&str> = obj.key.split('/').collect();
+        parts.pop();
+        let mut dir = self;
+        for p in parts {
+            dir = dir.dirs.entry(p.to_string()).or_default();
+        }
+        dir.files.push(obj);
+    }
+
+    fn freeze(self) -> Arc<Dir> {
+        Arc::new(Dir {
+            dirs: self
+                .dirs
+                .into_iter()
+                .map(|(name, d)| (name, d.freeze()))
+                .collect(),
+            files: self.files,
+        })
+    }
+}
+
+pub enum Handle {
+    Dir(Arc<Dir>),
+    Object(Listed),
+}
+
+impl S3Source {
+    /// Lists the whole source first.
+    pub async fn open(api: Arc<S3Api>, concurrency: usize) -> Result<S3Source> {
+        let listed = api.list().await?;
+        if let Some(ms) = std::env::var("KLOSET_TEST_PAUSE_AFTER_LIST_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            // Lets tests change the bucket between the listing and the reads, deterministically.
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        }
+        let total = listed.iter().map(|o| o.size).sum();
+        let mut root = DirBuild::default();
+        for obj in listed {
+            root.insert(obj);
+        }
+        Ok(S3Source {
+            api,
+            root: root.freeze(),
+            total,
+            concurrency,
+            tags: AtomicU8::new(TAGS_UNKNOWN),
+        })
+    }
+}
+
+#[async_trait]
+impl Source for S3Source {
+    type Handle = Handle;
+
+    fn source_key(&self) -> String {
+        format!("s3:{}", self.api.display_location())
+    }
+
+    fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+
+    fn total_bytes(&self) -> Option<u64> {
+        Some(self.total)
+    }
+
+    async fn root(&self) -> Result<Entry<Handle>> {
+        Ok(Entry {
+            node: Node::new(String::new(), NodeKind::Dir),
+            handle: Handle::Dir(self.root.clone()),
+        })
+    }
+
+    async fn children(&self, dir: &Entry<Handle>, _work: &Work) -> Result<Vec<Entry<Handle>>> {
+        let Handle::Dir(dir) = &dir.handle else {
+            return Ok(Vec::new());
+        };
+        let mut out: Vec<Entry<Handle>> = dir
+            .files
+            .iter()
+            .map(|obj| Entry {
+                node: listed_node(obj),
+                handle: Handle::Object(obj.clone()),
+            })
+            .collect();
+        for (name, sub) in &dir.dirs {
+            let mut node = Node::new(name.clone(), NodeKind::Dir);
+            node.mode = 0o755;
+            out.push(Entry {
+                node,
+                handle: Handle::Dir(sub.clone()),
+            });
+        }
+        out.sort_by(|a, b| {
+            a.node
+                .name
+                .cmp(&b.node.name)
+                .then((a.node.kind as u8).cmp(&(b.node.kind as u8)))
+        });
+        Ok(out)
+    }
+
+    fn unchanged(&self, node: &Node, prev: &Node) -> bool {
+        let (Some(now), Some(then)) = (&node.s3, &prev.s3) else {
+            return false;
+        };
+        prev.size == node.size
+            && now.key == then.key
+            && then.etag.is_some()
+            && then.etag == now.etag
+    }
+
+    fn reuse(&self, node: Node, prev: &Node) -> Node {
+        // Metadata and tags come from the parent; what the listing says is refreshed.
+        let mut reused = prev.clone();
+        if let (Some(m), Some(now)) = (reused.s3.as_mut(), &node.s3) {
+            m.last_modified = now.last_modified.clone();
+            if now.storage_class.is_some() {
+                m.storage_class = now.storage_class.clone();
+            }
+        }
+        reused.mtime = node.mtime;
+        reused
+    }
+
+    async fn read(&self, entry: Entry<Handle>, work: &Work) -> Result<Option<Node>> {
+        let Handle::Object(obj) = &entry.handle else {
+            return Ok(None);
+        };
+        let node = self.fetch(obj, work).await?;
+        Ok(node.map(|mut n| {
+            n.name = entry.node.name;
+            n
+        }))
+    }
+}
+
+/// What the listing alone says about an object.
+fn listed_node(obj: &Listed) -> Node {
+    let name = obj.key.rsplit('/').next().unwrap_or_default().to_string();
+    let mut node = Node::new(name, NodeKind::File);
+    node.mode = 0o644;
+    node.size = obj.size;
+    node.mtime = mtime_of(obj.last_modified.as_deref());
+    node.s3 = Some(S3Meta {
+        key: obj.key.clone(),
+        etag: obj.etag.clone(),
+        last_modified: obj.last_modified.clone(),
+        storage_class: obj.storage_class.clone(),
+        ..Default::default()
+    });
+    node
+}
+
+impl S3Source {
+    /// Ok(None): the object could not be read; reported and counted, the backup goes on.
+    async fn fetch(&self, obj: &Listed, work: &Work) -> Result<Option<Node>> {
+        let mut etag = obj.etag.clone();
+        let mut size = obj.size;
+        // An object rewritten while we read it is read again, whole, under its new ETag.
+        for _attempt in 0..3 {
+            match self.fetch_once(obj, size, etag.as_deref(), work).await? {
+                Fetched::Done(node) => {
+                    return Ok(Some(*node));
+                }
+                Fetched::Failed(why) => {
+                    work.report(format!("object '{}' not in this snapshot: {why}", obj.key));
+                    return Ok(None);
+                }
+                Fetched::Gone => {
+                    work.report(format!(
+                        "object '{}' was deleted after it was listed: not in this snapshot",
+                        obj.key
+                    ));
+                    return Ok(None);
+                }
+                Fetched::Changed => match self.api.head(&obj.key).await? {
+                    Some(h) => {
+                        etag = h.header("etag");
+                        size = h
+                            .header("content-length")
+                            .and_then(|v| v.parse().ok())
+                            .unwrap_or(size);
+                    }
+                    None => {
+                        work.report(format!(
+                            "object '{}' was deleted while it was read: not in this snapshot",
+                            obj.key
+                        ));
+                        return Ok(None);
+                    }
+                },
+            }
+        }
+        work.report(format!(
+            "object '{}' kept changing while it was read: not in this snapshot",
+            obj.key
+        ));
+        Ok(None)
+    }
+
+    async fn fetch_once(
+        &self,
+        obj: &Listed,
+        size: u64,
+        etag: Option<&str>,
+        work: &Work,
+    ) -> Result<Fetched> {
+        let mut content = Vec::new();
+        let mut carry = Vec::new();
+        let mut first: Option<Response> = None;
+        let ranges: Vec<Option<std::ops::Range<u64>>> = if size <= PART {
+            vec![None]
+        } else {
+            (0..size)
+                .step_by(PART as usize)
+                .map(|s| Some(s..(s + PART).min(size)))
+                .collect()
+        };
+        let n = ranges.len();
+        let mut parts = stream::iter(ranges)
+            .map(|range| self.api.get(&obj.key, range, etag))
+            .buffered(PARTS_IN_FLIGHT);
+        let mut index = 0;
+        let mut received = 0u64;
+        while let Some(resp) = parts.next().await {
+            let resp = resp?;
+            match resp.status {
+                s if s.is_success() => {}
+                StatusCode::NOT_FOUND => return Ok(Fetched::Gone),
+                StatusCode::PRECONDITION_FAILED => return Ok(Fetched::Changed),
+                // The server answered, so it is this object that cannot be read (a key the
+                // signer cannot address, a permission on one object): report it, go on.
+                _ => {
+                    let why = self.api.status_error("reading it", &resp);
+                    return Ok(Fetched::Failed(why.to_string()));
+                }
+            }
+            // Servers that ignore If-Match still name the version they sent: a part from another
+            // version means the object changed mid-read.
+            let part_etag = resp.header("etag");
+            if let (Some(first), Some(this)) =
+                (first.as_ref().and_then(|f| f.header("etag")), &part_etag)
+            {
+                if &first != this {
+                    return Ok(Fetched::Changed);
+                }
+            }
+            if let (Some(want), Some(got)) = (etag, &part_etag) {
+                if want != got {
+                    return Ok(Fetched::Changed);
+                }
+            }
+            received += resp.body.len() as u64;
+            index += 1;
+            let last = index == n;
+            let body = resp.body.clone();
+            let saver = work.saver.clone();
+            let progress = work.progress.clone();
+            let (c, ids) = tokio::task::spawn_blocking(move || -> Result<(Vec<u8>, Vec<Id>)> {
+                let mut ids = Vec::new();
+                saver.save_piece(&mut carry, &body, last, &mut ids)?;
+                progress.add_bytes(body.len() as u64);
+                Ok((carry, ids))
+            })
+            .await??;
+            carry = c;
+            content.extend(ids);
+            if first.is_none() {
+                first = Some(resp);
+            }
+        }
+        let Some(head) = first else {
+            return Ok(Fetched::Gone);
+        };
+        let mut node = Node::new(String::new(), NodeKind::File);
+        node.mode = 0o644;
+        if received != size {
+            return Ok(Fetched::Changed);
+        }
+        node.size = received;
+        node.content = content;
+        node.mtime = mtime_of(obj.last_modified.as_deref());
+        node.s3 = Some(self.metadata(obj, &head).await?);
+        Ok(Fetched::Done(Box::new(node)))
+    }
+
+    async fn metadata(&self, obj: &Listed, head: &Response) -> Result<S3Meta> {
+        let mut user_metadata = BTreeMap::new();
+        for (name, value) in head.headers.iter() {
+            if let Some(k) = name.as_str().strip_prefix("x-amz-meta-") {
+                user_metadata.insert(
+                    k.to_string(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                );
+            }
+        }
+        let tags = if self.tags.load(Ordering::Relaxed) == TAGS_NO {
+            None
+        } else {
+            let t = self.api.tags(&obj.key).await?;
+            self.tags.store(
+                if t.is_some() { TAGS_YES } else { TAGS_NO },
+                Ordering::Relaxed,
+            );
+            t
+        };
+        Ok(S3Meta {
+            key: obj.key.clone(),
+            etag: head.header("etag").or_else(|| obj.etag.clone()),
+            last_modified: obj.last_modified.clone(),
+            content_type: head.header("content-type"),
+            content_encoding: head.header("content-encoding"),
+            content_disposition: head.header("content-disposition"),
+            content_language: head.header("content-language"),
+            cache_control: head.header("cache-control"),
+            user_metadata,
+            tags,
+            storage_class: head
+                .header("x-amz-storage-class")
+                .or_else(|| obj.storage_class.clone()),
+        })
+    }
+}
+
+enum Fetched {
+    Done(Box<Node>),
+    Gone,
+    Changed,
+    Failed(String),
+}
+
+fn mtime_of(last_modified: Option<&str>) -> i64 {
+    last_modified
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .and_then(|t| t.timestamp_nanos_opt())
+        .unwrap_or(0)
+}

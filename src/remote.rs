@@ -1,0 +1,153 @@
+//! Remote failures as types, and the one table of what to do about each. The store client
+//! (object_store) and the object-level S3 requests both end up here, so a missing bucket or a
+//! refused credential reads the same whichever code path met it, and callers branch on the
+//! kind, never on message text.
+
+use crate::error::KlosetError;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RemoteKind {
+    MissingBucket,
+    AccessDenied,
+    Unreachable,
+    Tls,
+    NotFound,
+    PreconditionFailed,
+    Other,
+}
+
+impl RemoteKind {
+    /// What to do about it, when there is something to say.
+    pub fn hint(self) -> Option<&'static str> {
+        match self {
+            RemoteKind::MissingBucket => Some("the bucket does not exist: run 'create' (which makes it when the credentials allow) or create it with your S3 tools"),
+            RemoteKind::AccessDenied => Some("access denied: check access_key and secret_access_key (or the AWS credentials in the environment), and the key's permissions"),
+            RemoteKind::Unreachable => Some("cannot reach the endpoint: check the host, port and that the server is running"),
+            RemoteKind::Tls => Some("TLS mismatch: check use_tls (true for https, false for http, e.g. '-o use_tls=false') and the server certificate"),
+            RemoteKind::NotFound | RemoteKind::PreconditionFailed | RemoteKind::Other => None,
+        }
+    }
+
+    /// From an S3 status and error code.
+    pub fn of_status(status: u16, code: &str) -> RemoteKind {
+        match (status, code) {
+            (_, "NoSuchBucket") => RemoteKind::MissingBucket,
+            (403, _) | (_, "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "AccessDenied") => {
+                RemoteKind::AccessDenied
+            }
+            (404, _) => RemoteKind::NotFound,
+            (412, _) => RemoteKind::PreconditionFailed,
+            _ => RemoteKind::Other,
+        }
+    }
+
+    /// From a transport or client error whose only record of the cause is its text (the
+    /// HTTP stack reports TLS and connection failures as nested sources).
+    pub fn of_error(e: &(dyn std::error::Error + 'static)) -> RemoteKind {
+        let all = chain_text(e);
+        let any = |words: &[&str]| words.iter().any(|w| all.contains(w));
+        if any(&["nosuchbucket", "bucket does not exist"]) {
+            RemoteKind::MissingBucket
+        } else if any(&[
+            "invalidaccesskeyid",
+            "signaturedoesnotmatch",
+            "accessdenied",
+            "forbidden",
+            "403",
+        ]) {
+            RemoteKind::AccessDenied
+        } else if any(&[
+            "invalid http version",
+            "wrong version number",
+            "tls",
+            "corrupt message",
+            "certificate",
+            "ssl",
+        ]) {
+            RemoteKind::Tls
+        } else if any(&[
+            "connection refused",
+            "dns error",
+            "timed out",
+            "error sending request",
+        ]) {
+            RemoteKind::Unreachable
+        } else {
+            RemoteKind::Other
+        }
+    }
+}
+
+/// An error and all its sources, lower-cased.
+fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut all = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        all.push_str(&format!(" {s}"));
+        src = s.source();
+    }
+    all.to_lowercase()
+}
+
+/// One line naming the thing, the hint when there is one, and the server's words.
+pub fn error(display: &str, kind: RemoteKind, detail: &str) -> anyhow::Error {
+    let detail = truncate(detail.lines().next().unwrap_or(""), 160);
+    let message = match kind.hint() {
+        Some(hint) if detail.is_empty() => format!("{display}: {hint}"),
+        Some(hint) => format!("{display}: {hint} ({detail})"),
+        None => format!("{display}: {detail}"),
+    };
+    KlosetError::Remote(kind, message).into()
+}
+
+/// The kind of a remote error anywhere in an error chain.
+pub fn kind_of(e: &anyhow::Error) -> Option<RemoteKind> {
+    e.chain()
+        .find_map(|c| match c.downcast_ref::<KlosetError>() {
+            Some(KlosetError::Remote(kind, _)) => Some(*kind),
+            _ => None,
+        })
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.len() <= n {
+        return s.to_string();
+    }
+    let mut end = n;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &s[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_map_to_kinds() {
+        assert_eq!(
+            RemoteKind::of_status(404, "NoSuchBucket"),
+            RemoteKind::MissingBucket
+        );
+        assert_eq!(
+            RemoteKind::of_status(404, "NoSuchKey"),
+            RemoteKind::NotFound
+        );
+        assert_eq!(RemoteKind::of_status(403, ""), RemoteKind::AccessDenied);
+        assert_eq!(
+            RemoteKind::of_status(412, ""),
+            RemoteKind::PreconditionFailed
+        );
+        assert_eq!(
+            RemoteKind::of_status(500, "InternalError"),
+            RemoteKind::Other
+        );
+    }
+
+    #[test]
+    fn errors_carry_their_kind_through_context() {
+        let e = error("store x", RemoteKind::MissingBucket, "404").context("while listing");
+        assert_eq!(kind_of(&e), Some(RemoteKind::MissingBucket));
+    }
+}

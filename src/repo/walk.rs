@@ -1,0 +1,94 @@
+//! The one tree walker. Breadth first, each level's trees fetched together (one coalesced read
+//! per pack per level), so walking a snapshot costs few round trips even on S3. The visitor
+//! decides, node by node, whether to descend into a directory.
+
+use std::collections::{HashMap, HashSet};
+
+use anyhow::Result;
+
+use super::id::Id;
+use super::tree::{Node, NodeKind};
+use super::Repo;
+
+#[derive(Clone, Copy, Default)]
+pub struct WalkOptions {
+    /// Visit each tree once even when several paths (or snapshots) share it: for checks, not
+    /// for restores, which need every path.
+    pub once: bool,
+    /// Report a tree that cannot be loaded to the visitor and go on, instead of failing.
+    pub tolerate: bool,
+}
+
+pub enum Visit<'a> {
+    /// A node, with the raw path of the directory holding it (see `child_path`).
+    Node { parent: &'a [u8], node: &'a Node },
+    /// A tree that could not be loaded (only with `tolerate`): its subtree is skipped.
+    Broken {
+        parent: &'a [u8],
+        tree: Id,
+        error: anyhow::Error,
+    },
+}
+
+impl Repo {
+    /// Walks the trees under `roots` (each with the path it stands for). `visit` returns
+    /// whether to descend into a directory node.
+    pub async fn walk(
+        &self,
+        roots: Vec<(Vec<u8>, Id)>,
+        opts: WalkOptions,
+        mut visit: impl FnMut(Visit<'_>) -> bool,
+    ) -> Result<()> {
+        let mut seen: HashSet<Id> = HashSet::new();
+        let mut level = roots;
+        while !level.is_empty() {
+            let mut paths_of: HashMap<Id, Vec<Vec<u8>>> = HashMap::new();
+            for (path, id) in std::mem::take(&mut level) {
+                if opts.once && !seen.insert(id) {
+                    continue;
+                }
+                paths_of.entry(id).or_default().push(path);
+            }
+            let mut loaded = self
+                .load_trees_each(paths_of.keys().copied().collect())
+                .await;
+            // A stable order: the same store always walks the same way.
+            loaded.sort_by(|a, b| paths_of[&a.0].cmp(&paths_of[&b.0]));
+            for (id, tree) in loaded {
+                let tree = match tree {
+                    Ok(t) => t,
+                    Err(error) if opts.tolerate => {
+                        visit(Visit::Broken {
+                            parent: &paths_of[&id][0],
+                            tree: id,
+                            error,
+                        });
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+                for parent in &paths_of[&id] {
+                    for node in &tree.nodes {
+                        let descend = visit(Visit::Node { parent, node });
+                        if let (true, NodeKind::Dir, Some(sub)) = (descend, node.kind, node.subtree)
+                        {
+                            level.push((child_path(parent, node), sub));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `parent/name` with the node's raw name bytes. Every path below a root starts with `/` (the
+/// root itself is empty), so an empty name stays visible: S3 keys `/x` and `x` differ.
+pub fn child_path(parent: &[u8], node: &Node) -> Vec<u8> {
+    let name = node.name_bytes();
+    let mut p = Vec::with_capacity(parent.len() + 1 + name.len());
+    p.extend_from_slice(parent);
+    p.push(b'/');
+    p.extend_from_slice(&name);
+    p
+}

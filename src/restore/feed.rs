@@ -1,0 +1,416 @@
+//! Reading file content out of the store for a destination: every blob use is resolved once,
+//! grouped by pack and read in coalesced ranged requests under a memory budget, decrypted and
+//! verified on blocking threads, and handed to the sink in segments (a blob at its offset, or
+//! a whole object or multipart part assembled from consecutive blobs). Store requests scale
+//! with the packs touched, not the blobs.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use anyhow::Result;
+use bytes::Bytes;
+use futures::{stream, StreamExt};
+use tokio::sync::Semaphore;
+
+use super::{ContentSink, PlannedFile};
+use crate::error::KlosetError;
+use crate::progress::Progress;
+use crate::remote;
+use crate::repo::id::Id;
+use crate::repo::{open_blob, BlobRef, Repo};
+
+/// Bytes of pack data in flight across all reads; each read is this divided by the
+/// concurrency, between 2 and 8 MiB.
+const READ_BUDGET: u64 = 64 * 1024 * 1024;
+/// Bytes of segments being assembled at once, when segments span several blobs.
+const ASSEMBLY_BUDGET: u64 = 128 * 1024 * 1024;
+
+pub struct Reader {
+    repo: Arc<Repo>,
+    concurrency: usize,
+}
+
+#[derive(Default, Debug)]
+pub struct FeedReport {
+    /// Files whose content was written completely.
+    pub written: Vec<usize>,
+    /// Files that failed, with why.
+    pub failed: Vec<(usize, String)>,
+    /// Files not started after a remote failure stopped the feed.
+    pub not_attempted: usize,
+}
+
+struct Segment {
+    file: usize,
+    index: usize,
+    offset: u64,
+    len: u64,
+    blobs: usize,
+}
+
+struct Use {
+    id: Id,
+    loc: BlobRef,
+    /// (segment, position inside it)
+    targets: Vec<(usize, u64)>,
+}
+
+/// Per file: segments left to write, and whether it failed.
+struct FileState {
+    segments: usize,
+    left: AtomicUsize,
+    failed: AtomicBool,
+}
+
+/// Segments being assembled from several blobs.
+struct Assembly {
+    buffers: Mutex<HashMap<usize, Vec<u8>>>,
+    left: HashMap<usize, AtomicUsize>,
+}
+
+impl Reader {
+    pub fn new(repo: Arc<Repo>, concurrency: usize) -> Reader {
+        Reader {
+            repo,
+            concurrency: concurrency.max(1),
+        }
+    }
+
+    pub fn repo(&self) -> &Arc<Repo> {
+        &self.repo
+    }
+
+    /// Feeds the content of `files` to `sink`, in segments of at least `segment` bytes (None:
+    /// one segment per blob).
+    pub async fn feed<S: ContentSink + ?Sized>(
+        &self,
+        files: &[PlannedFile],
+        segment: Option<u64>,
+        sink: &S,
+        progress: &Progress,
+    ) -> Result<FeedReport> {
+        let (segments, states) = self.layout(files, segment)?;
+        let states = Arc::new(states);
+        let report = Mutex::new(FeedReport::default());
+        let stop = AtomicBool::new(false);
+        let writes = Semaphore::new(self.concurrency);
+        let ctx = Ctx {
+            files,
+            sink,
+            segments: &segments,
+            states: &states,
+            report: &report,
+            stop: &stop,
+            writes: &writes,
+            progress,
+        };
+        // Files without content are whole as they are.
+        for (i, s) in segments.iter().enumerate() {
+            if s.blobs == 0 {
+                ctx.deliver(i, Bytes::new()).await;
+            }
+        }
+        for window in windows(&segments, segment.is_some()) {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            self.feed_window(&ctx, window).await?;
+        }
+        let mut report = report.into_inner().expect("report");
+        for (i, st) in states.iter().enumerate() {
+            let started = st.left.load(Ordering::Relaxed) < st.segments;
+            if st.left.load(Ordering::Relaxed) > 0 && !st.failed.load(Ordering::Relaxed) {
+                report.not_attempted += 1;
+                if started {
+                    sink.abandon(i, &files[i]).await;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    fn layout(
+        &self,
+        files: &[PlannedFile],
+        segment: Option<u64>,
+    ) -> Result<(Vec<Segment>, Vec<FileState>)> {
+        let mut segments = Vec::new();
+        let mut states = Vec::with_capacity(files.len());
+        for (f, file) in files.iter().enumerate() {
+            let first = segments.len();
+            let mut offset = 0u64;
+            for id in &file.node.content {
+                let loc = self.repo.blob(id).ok_or_else(|| {
+                    KlosetError::Integrity(format!(
+                        "blob {} of {} is missing from the index: run 'kloset check'",
+                        id.short(),
+                        String::from_utf8_lossy(file.relative())
+                    ))
+                })?;
+                let start_new = match (segments.last(), segment) {
+                    (Some(s), Some(size)) => {
+                        let s: &Segment = s;
+                        segments.len() == first || s.len >= size
+                    }
+                    _ => true,
+                };
+                if start_new {
+                    segments.push(Segment {
+                        file: f,
+                        index: segments.len() - first,
+                        offset,
+                        len: 0,
+                        blobs: 0,
+                    });
+                }
+                let s = segments.last_mut().expect("a segment");
+                s.len += loc.raw_length as u64;
+                s.blobs += 1;
+                offset += loc.raw_length as u64;
+            }
+            if segments.len() == first {
+                segments.push(Segment {
+                    file: f,
+                    index: 0,
+                    offset: 0,
+                    len: 0,
+                    blobs: 0,
+                });
+            }
+            let n = segments.len() - first;
+            states.push(FileState {
+                segments: n,
+                left: AtomicUsize::new(n),
+                failed: AtomicBool::new(false),
+            });
+        }
+        Ok((segments, states))
+    }
+
+    async fn feed_window<S: ContentSink + ?Sized>(
+        &self,
+        ctx: &Ctx<'_, S>,
+        window: std::ops::Range<usize>,
+    ) -> Result<()> {
+        let mut by_pack: HashMap<u32, HashMap<Id, Use>> = HashMap::new();
+        let mut assembly = Assembly {
+            buffers: Mutex::new(HashMap::new()),
+            left: HashMap::new(),
+        };
+        let mut seg_of_file: HashMap<usize, usize> = HashMap::new();
+        for i in window.clone() {
+            seg_of_file.entry(ctx.segments[i].file).or_insert(i);
+        }
+        // Walk each file's blobs once, keeping those of this window's segments.
+        let mut done_files = std::collections::HashSet::new();
+        for i in window.clone() {
+            let file = ctx.segments[i].file;
+            if !done_files.insert(file) {
+                continue;
+            }
+            let first_of_file = i - ctx.segments[i].index;
+            let (mut seg, mut pos) = (first_of_file, 0u64);
+            for id in &ctx.files[file].node.content {
+                let loc = self.repo.blob(id).expect("resolved in layout");
+                if pos >= ctx.segments[seg].len {
+                    seg += 1;
+                    pos = 0;
+                }
+                if window.contains(&seg) {
+                    by_pack
+                        .entry(loc.pack)
+                        .or_default()
+                        .entry(*id)
+                        .or_insert_with(|| Use {
+                            id: *id,
+                            loc,
+                            targets: Vec::new(),
+                        })
+                        .targets
+                        .push((seg, pos));
+                }
+                pos += loc.raw_length as u64;
+            }
+        }
+        for i in window {
+            if ctx.segments[i].blobs > 1 {
+                assembly
+                    .left
+                    .insert(i, AtomicUsize::new(ctx.segments[i].blobs));
+            }
+        }
+        let assembly = Arc::new(assembly);
+        let unit = (READ_BUDGET / self.concurrency as u64).clamp(2 << 20, 8 << 20);
+        let seg_meta: Arc<Vec<(u64, usize)>> =
+            Arc::new(ctx.segments.iter().map(|s| (s.len, s.blobs)).collect());
+        let results: Vec<Result<()>> = stream::iter(read_units(by_pack, unit))
+            .map(|(pack, blobs)| {
+                let assembly = assembly.clone();
+                let seg_meta = seg_meta.clone();
+                async move {
+                    if ctx.stop.load(Ordering::Relaxed) {
+                        return Ok(());
+                    }
+                    let ranges: Vec<_> = blobs.iter().map(|b| b.loc.range()).collect();
+                    let data = self.repo.read_pack_ranges(pack, &ranges).await?;
+                    let keys = self.repo.keys().clone();
+                    let ready = tokio::task::spawn_blocking(move || {
+                        open_and_place(&keys, blobs, data, &assembly, &seg_meta)
+                    })
+                    .await??;
+                    stream::iter(ready)
+                        .for_each_concurrent(None, |(seg, bytes)| ctx.deliver(seg, bytes))
+                        .await;
+                    Ok(())
+                }
+            })
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+        results.into_iter().collect()
+    }
+}
+
+struct Ctx<'a, S: ContentSink + ?Sized> {
+    files: &'a [PlannedFile],
+    sink: &'a S,
+    segments: &'a [Segment],
+    states: &'a Arc<Vec<FileState>>,
+    report: &'a Mutex<FeedReport>,
+    stop: &'a AtomicBool,
+    writes: &'a Semaphore,
+    progress: &'a Progress,
+}
+
+impl<S: ContentSink + ?Sized> Ctx<'_, S> {
+    /// Hands one complete segment to the sink, and completes its file after the last one.
+    async fn deliver(&self, seg: usize, data: Bytes) {
+        let s = &self.segments[seg];
+        let st = &self.states[s.file];
+        if st.failed.load(Ordering::Relaxed) {
+            return;
+        }
+        let _permit = self.writes.acquire().await.expect("semaphore open");
+        let planned = &self.files[s.file];
+        let whole = st.segments == 1;
+        let len = data.len() as u64;
+        let mut outcome = self
+            .sink
+            .write(s.file, planned, s.index, s.offset, data, whole)
+            .await;
+        if outcome.is_ok() {
+            self.progress.add_bytes(len);
+            let last = st.left.fetch_sub(1, Ordering::AcqRel) == 1;
+            if last && !whole {
+                outcome = self.sink.complete(s.file, planned, st.segments).await;
+            }
+            if last && outcome.is_ok() {
+                self.report.lock().expect("report").written.push(s.file);
+            }
+        }
+        if let Err(e) = outcome {
+            if remote::kind_of(&e).is_some() {
+                // The server is failing: start nothing new. What was written stays, and running
+                // the restore again finishes the rest.
+                self.stop.store(true, Ordering::Relaxed);
+            }
+            if !st.failed.swap(true, Ordering::AcqRel) {
+                self.sink.abandon(s.file, planned).await;
+                self.report
+                    .lock()
+                    .expect("report")
+                    .failed
+                    .push((s.file, format!("{e:#}")));
+            }
+        }
+    }
+}
+
+/// Decrypts and verifies a unit's blobs and places them: single-blob segments are ready at
+/// once, others when their last blob arrives.
+fn open_and_place(
+    keys: &crate::repo::crypto::Keys,
+    blobs: Vec<Use>,
+    data: Vec<Bytes>,
+    assembly: &Assembly,
+    seg_meta: &[(u64, usize)],
+) -> Result<Vec<(usize, Bytes)>> {
+    let mut ready = Vec::new();
+    for (blob, sealed) in blobs.iter().zip(data) {
+        let plain = Bytes::from(open_blob(keys, &blob.id, &sealed)?);
+        for &(seg, pos) in &blob.targets {
+            let (len, count) = seg_meta[seg];
+            if count == 1 {
+                ready.push((seg, plain.clone()));
+                continue;
+            }
+            let complete = {
+                let mut buffers = assembly.buffers.lock().expect("buffers");
+                let buf = buffers
+                    .entry(seg)
+                    .or_insert_with(|| vec![0u8; len as usize]);
+                buf[pos as usize..pos as usize + plain.len()].copy_from_slice(&plain);
+                assembly.left[&seg].fetch_sub(1, Ordering::AcqRel) == 1
+            };
+            if complete {
+                let buf = assembly
+                    .buffers
+                    .lock()
+                    .expect("buffers")
+                    .remove(&seg)
+                    .expect("assembled segment");
+                ready.push((seg, Bytes::from(buf)));
+            }
+        }
+    }
+    Ok(ready)
+}
+
+/// Consecutive runs of segments to work on at once: all of them when each blob is written where
+/// it lands, else runs whose assembly fits the budget (at least one segment each).
+fn windows(segments: &[Segment], assembling: bool) -> Vec<std::ops::Range<usize>> {
+    if !assembling {
+        return std::iter::once(0..segments.len()).collect();
+    }
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0u64);
+    for (i, s) in segments.iter().enumerate() {
+        if i > start && bytes + s.len > ASSEMBLY_BUDGET {
+            out.push(start..i);
+            start = i;
+            bytes = 0;
+        }
+        bytes += s.len;
+    }
+    if start < segments.len() {
+        out.push(start..segments.len());
+    }
+    out
+}
+
+/// Splits each pack's blobs, in offset order, into reads of at most `unit` bytes: enough to
+/// amortise a request, small enough that many in flight stay within a modest memory budget.
+fn read_units(by_pack: HashMap<u32, HashMap<Id, Use>>, unit: u64) -> Vec<(u32, Vec<Use>)> {
+    let mut units = Vec::new();
+    for (pack, blobs) in by_pack {
+        let mut blobs: Vec<Use> = blobs.into_values().collect();
+        blobs.sort_by_key(|b| b.loc.offset);
+        let mut current: Vec<Use> = Vec::new();
+        let mut start = 0u64;
+        for b in blobs {
+            let end = (b.loc.offset + b.loc.length) as u64;
+            if !current.is_empty() && end - start > unit {
+                units.push((pack, std::mem::take(&mut current)));
+            }
+            if current.is_empty() {
+                start = b.loc.offset as u64;
+            }
+            current.push(b);
+        }
+        if !current.is_empty() {
+            units.push((pack, current));
+        }
+    }
+    units
+}

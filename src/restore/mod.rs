@@ -1,0 +1,87 @@
+//! Restoring: one planner over any `Destination`. The planner walks the snapshot once, asks the
+//! destination which entries it can hold, lets it prepare (directories, conflicts, identical
+//! objects to skip), then reads content grouped by pack and hands it over in segments.
+//! Filesystem and S3 destinations live in `connectors`.
+
+pub mod feed;
+pub mod planner;
+
+use anyhow::Result;
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use crate::repo::tree::Node;
+pub use feed::Reader;
+
+/// A file to restore: its path below the restored root (`/`-separated raw names, starting
+/// with `/`; see `repo::walk::child_path`) and its node.
+#[derive(Clone)]
+pub struct PlannedFile {
+    pub path: Vec<u8>,
+    pub node: Node,
+}
+
+impl PlannedFile {
+    /// The path without its leading `/`: for S3, the key below the destination prefix.
+    pub fn relative(&self) -> &[u8] {
+        self.path.strip_prefix(b"/").unwrap_or(&self.path)
+    }
+}
+
+#[derive(Default)]
+pub struct Plan {
+    pub files: Vec<PlannedFile>,
+    pub dirs: Vec<(Vec<u8>, Node)>,
+    pub links: Vec<(Vec<u8>, Node)>,
+    /// Said to the user, not failures.
+    pub notes: Vec<String>,
+    /// Entries that will not be restored.
+    pub errors: Vec<String>,
+}
+
+/// Receives file content. `file` indexes the slice of files being fed.
+#[async_trait]
+pub trait ContentSink: Send + Sync {
+    /// One segment of a file's content, at `offset`. `whole`: this is the entire file (no
+    /// `complete` follows).
+    async fn write(
+        &self,
+        file: usize,
+        planned: &PlannedFile,
+        segment: usize,
+        offset: u64,
+        data: Bytes,
+        whole: bool,
+    ) -> Result<()>;
+
+    /// Every segment of a file of `segments` segments was written.
+    async fn complete(&self, file: usize, planned: &PlannedFile, segments: usize) -> Result<()>;
+
+    /// A file that will not be completed: release what was started for it.
+    async fn abandon(&self, _file: usize, _planned: &PlannedFile) {}
+}
+
+#[async_trait]
+pub trait Destination: ContentSink {
+    /// How to name it in messages and summaries.
+    fn display(&self) -> String;
+
+    /// Content is handed over in segments of at least this many bytes (whole objects or
+    /// multipart parts); None: each blob as it arrives, at its offset.
+    fn segment_size(&self) -> Option<u64>;
+
+    /// Whether a node below `parent` can be restored here; refusals go to `plan`.
+    fn accept(&self, parent: &[u8], node: &Node, plan: &mut Plan) -> bool;
+
+    /// Before any content is written: create directories, refuse conflicts, drop files that
+    /// are already there. May read content through `reader`.
+    async fn prepare(&self, plan: &mut Plan, reader: &Reader) -> Result<()>;
+
+    /// After all content: links and directory metadata. Problems go to `errors`.
+    async fn finish(&self, plan: &Plan, errors: &mut Vec<String>) -> Result<()>;
+
+    /// Entries skipped because the destination already held them.
+    fn skipped(&self) -> u64 {
+        0
+    }
+}

@@ -1,0 +1,127 @@
+//! The one restore planner: walk once, let the destination accept and prepare, feed content,
+//! finish, and account for every entry.
+
+use std::sync::Arc;
+
+use anyhow::Result;
+
+use super::{Destination, Plan, PlannedFile, Reader};
+use crate::progress::Progress;
+use crate::repo::id::Id;
+use crate::repo::tree::{Node, NodeKind};
+use crate::repo::walk::{child_path, Visit, WalkOptions};
+use crate::repo::Repo;
+
+/// What to restore: the children of a tree (a snapshot root or a directory), or one node.
+pub enum RestoreRoot {
+    Tree(Id),
+    Node(Box<Node>),
+}
+
+pub struct RestoreOptions {
+    pub quiet: bool,
+    /// Store reads in flight.
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Default)]
+pub struct RestoreSummary {
+    pub target: String,
+    pub files: u64,
+    pub dirs: u64,
+    pub symlinks: u64,
+    /// Bytes of the files restored or found identical.
+    pub bytes: u64,
+    /// Files (objects) written by this run.
+    pub written: u64,
+    /// Files already at the destination with the same content.
+    pub skipped_identical: u64,
+    pub errors: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+pub async fn restore<D: Destination>(
+    repo: Arc<Repo>,
+    root: RestoreRoot,
+    dest: &D,
+    opts: RestoreOptions,
+) -> Result<RestoreSummary> {
+    let mut plan = Plan::default();
+    match root {
+        RestoreRoot::Tree(id) => {
+            repo.walk(
+                vec![(Vec::new(), id)],
+                WalkOptions::default(),
+                |v| match v {
+                    Visit::Node { parent, node } => place(dest, &mut plan, parent, node),
+                    Visit::Broken { .. } => false,
+                },
+            )
+            .await?
+        }
+        RestoreRoot::Node(node) => {
+            place(dest, &mut plan, b"", &node);
+        }
+    }
+    let planned_files = plan.files.len() as u64;
+    let planned_bytes: u64 = plan.files.iter().map(|f| f.node.size).sum();
+    let reader = Reader::new(repo, opts.concurrency);
+    dest.prepare(&mut plan, &reader).await?;
+    let total: u64 = plan.files.iter().map(|f| f.node.size).sum();
+    let progress = Progress::new(opts.quiet, "restore", Some(total));
+    let fed = reader
+        .feed(&plan.files, dest.segment_size(), dest, &progress)
+        .await?;
+    progress.finish();
+    let mut errors = std::mem::take(&mut plan.errors);
+    for (file, why) in &fed.failed {
+        errors.push(format!("{}: {why}", show(&plan.files[*file])));
+    }
+    if fed.not_attempted > 0 {
+        errors.push(format!(
+            "{} more files not attempted after the first failure",
+            fed.not_attempted
+        ));
+    }
+    dest.finish(&plan, &mut errors).await?;
+    Ok(RestoreSummary {
+        target: dest.display(),
+        files: planned_files,
+        dirs: plan.dirs.len() as u64,
+        symlinks: plan.links.len() as u64,
+        bytes: planned_bytes,
+        written: fed.written.len() as u64,
+        skipped_identical: dest.skipped(),
+        errors,
+        notes: plan.notes,
+    })
+}
+
+/// Adds an accepted node to the plan; true to descend into it.
+fn place<D: Destination>(dest: &D, plan: &mut Plan, parent: &[u8], node: &Node) -> bool {
+    if !dest.accept(parent, node, plan) {
+        return false;
+    }
+    let path = child_path(parent, node);
+    match node.kind {
+        NodeKind::Dir => {
+            plan.dirs.push((path, node.clone()));
+            true
+        }
+        NodeKind::File => {
+            plan.files.push(PlannedFile {
+                path,
+                node: node.clone(),
+            });
+            false
+        }
+        NodeKind::Symlink => {
+            plan.links.push((path, node.clone()));
+            false
+        }
+    }
+}
+
+fn show(file: &PlannedFile) -> String {
+    String::from_utf8_lossy(file.relative()).into_owned()
+}
