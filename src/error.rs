@@ -5,8 +5,6 @@
 
 use thiserror::Error;
 
-use crate::remote::RemoteKind;
-
 #[derive(Debug, Error)]
 pub enum KlosetError {
     #[error("{0}")]
@@ -31,8 +29,6 @@ pub enum KlosetError {
     Integrity(String),
     #[error("{0}")]
     Config(String),
-    #[error("{1}")]
-    Remote(RemoteKind, String),
     #[error("backup finished with {0} unreadable source entries (listed above); snapshot {1} holds everything else")]
     PartialBackup(usize, String),
     #[error("{0} entries could not be restored (listed above); everything else was")]
@@ -56,7 +52,6 @@ impl KlosetError {
             KlosetError::TargetExists(_) => 16,
             KlosetError::Integrity(_) => 17,
             KlosetError::Config(_) => 18,
-            KlosetError::Remote(..) => 19,
             KlosetError::PartialRestore(_) => 4,
             KlosetError::Interrupted => 130,
         }

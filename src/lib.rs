@@ -27,14 +27,22 @@ pub use error::KlosetError;
 
 /// The exit code and one-line message for an error that reached the top.
 pub fn exit_code_and_message(err: &anyhow::Error) -> (i32, String) {
-    let code = err
-        .chain()
-        .find_map(|e| e.downcast_ref::<KlosetError>())
-        .map(KlosetError::exit_code)
-        .unwrap_or(1);
-    let msg = match err.downcast_ref::<KlosetError>() {
-        Some(k) => k.to_string(),
-        None => format!("{err:#}"),
+    let code = err.chain().find_map(|e| {
+        e.downcast_ref::<KlosetError>()
+            .map(KlosetError::exit_code)
+            .or_else(|| {
+                e.downcast_ref::<remote::RemoteError>()
+                    .map(|_| remote::EXIT_CODE)
+            })
+    });
+    // The outermost of our own errors is already one line that names the fix.
+    let msg = match (
+        err.downcast_ref::<KlosetError>(),
+        err.downcast_ref::<remote::RemoteError>(),
+    ) {
+        (Some(k), _) => k.to_string(),
+        (None, Some(r)) => r.to_string(),
+        _ => format!("{err:#}"),
     };
-    (code, msg)
+    (code.unwrap_or(1), msg)
 }

@@ -3,8 +3,6 @@
 //! refused credential reads the same whichever code path met it, and callers branch on the
 //! kind, never on message text.
 
-use crate::error::KlosetError;
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RemoteKind {
     MissingBucket,
@@ -89,6 +87,16 @@ fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
     all.to_lowercase()
 }
 
+/// A failure of a remote store, source or destination (exit code 19).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct RemoteError {
+    pub kind: RemoteKind,
+    message: String,
+}
+
+pub const EXIT_CODE: i32 = 19;
+
 /// One line naming the thing, the hint when there is one, and the server's words.
 pub fn error(display: &str, kind: RemoteKind, detail: &str) -> anyhow::Error {
     let detail = truncate(detail.lines().next().unwrap_or(""), 160);
@@ -97,16 +105,14 @@ pub fn error(display: &str, kind: RemoteKind, detail: &str) -> anyhow::Error {
         Some(hint) => format!("{display}: {hint} ({detail})"),
         None => format!("{display}: {detail}"),
     };
-    KlosetError::Remote(kind, message).into()
+    RemoteError { kind, message }.into()
 }
 
 /// The kind of a remote error anywhere in an error chain.
 pub fn kind_of(e: &anyhow::Error) -> Option<RemoteKind> {
     e.chain()
-        .find_map(|c| match c.downcast_ref::<KlosetError>() {
-            Some(KlosetError::Remote(kind, _)) => Some(*kind),
-            _ => None,
-        })
+        .find_map(|c| c.downcast_ref::<RemoteError>())
+        .map(|r| r.kind)
 }
 
 fn truncate(s: &str, n: usize) -> String {

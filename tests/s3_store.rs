@@ -351,3 +351,193 @@ fn storage_class_is_applied_to_packs() {
         .get("StorageClass")
         .is_none_or(|c| c == "STANDARD"));
 }
+
+/// A tree of many small files in a few directories, for request counting.
+fn many_small_files(root: &std::path::Path, n: usize) {
+    for i in 0..n {
+        let dir = root.join(format!("d{}", i % 5));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(
+            dir.join(format!("f{i:04}")),
+            common::pseudo_random(i as u64, 200 + (i * 37) % 3000),
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn an_s3_to_s3_restore_reads_the_store_per_pack_not_per_object() {
+    let env = Env::new();
+    let server = garage();
+    let proxy = common::proxy::Proxy::start(&server.host);
+    let through_proxy = S3Server {
+        host: proxy.host.clone(),
+        ..server.clone()
+    };
+    let store = s3_store(&env, &through_proxy, "s", &unique("count"));
+    env.create(&store).ok();
+    let src = env.path("src");
+    many_small_files(&src, 600);
+    let id = env.backup(&store, src.to_str().unwrap())["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let packs = env.run(&["--json", "at", &store, "info"]).ok().json()["packs"]
+        .as_u64()
+        .unwrap();
+    let prefix = unique("restored");
+    let mut args = vec!["destination".to_string(), "add".into(), "dst".into()];
+    args.push(format!("location={}", server.url(&server.bucket, &prefix)));
+    args.extend(server.credentials());
+    env.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .ok();
+
+    for round in ["first", "again (every object identical)"] {
+        proxy.reset();
+        let r = env
+            .run(&["--json", "at", &store, "restore", "-to", "@dst", &id])
+            .ok()
+            .json();
+        let requests = proxy.requests();
+        // config, listings and gets of index files and snapshots, one tree read per level:
+        // a constant; the rest is one ranged read per pack touched.
+        assert!(
+            requests.len() as u64 <= packs + 15,
+            "{round}: {} store requests for {packs} packs and 600 objects: {requests:#?}",
+            requests.len()
+        );
+        if round == "first" {
+            assert_eq!(r["objects"], 600);
+        } else {
+            assert_eq!(r["objects"], 0);
+            assert_eq!(r["skipped_identical"], 600);
+        }
+    }
+    let restored: serde_json::Value =
+        serde_json::from_str(&server.tool(&["dump", &server.bucket, &format!("{prefix}/")]))
+            .unwrap();
+    assert_eq!(restored.as_object().unwrap().len(), 600);
+    for i in [0usize, 1, 299, 599] {
+        let key = format!("d{}/f{i:04}", i % 5);
+        let data = fs::read(src.join(&key)).unwrap();
+        use md5::Digest;
+        assert_eq!(
+            restored[&key]["md5"],
+            hex::encode(md5::Md5::digest(&data)),
+            "{key}"
+        );
+    }
+}
+
+/// A store entry with no access_key: `location` and `use_tls` only.
+fn keyless_store(env: &Env, server: &S3Server, name: &str) -> String {
+    let location = format!("location={}", server.url(&server.bucket, &unique(name)));
+    env.run(&["store", "add", name, &location, "use_tls=false"])
+        .ok();
+    format!("@{name}")
+}
+
+fn backup_and_restore(env: &Env, store: &str) {
+    env.create(store).ok();
+    let src = env.path("src");
+    common::make_fixture(&src);
+    let id = env.backup(store, src.to_str().unwrap())["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = env.path(&unique("out"));
+    env.restore(store, &out, &id).ok();
+    common::assert_same_tree(&src, &out);
+}
+
+#[test]
+fn credentials_come_from_the_aws_environment_when_the_entry_has_none() {
+    let server = garage();
+    let mut env = Env::new();
+    let store = keyless_store(&env, server, "env-creds");
+    // Without any credentials: one line that says where they can come from.
+    let r = env.run(&["at", &store, "create"]).code(18);
+    assert!(
+        r.one_line_error().contains("AWS_ACCESS_KEY_ID"),
+        "{}",
+        r.stderr
+    );
+    env.extra_env = vec![
+        ("AWS_ACCESS_KEY_ID".into(), server.access_key.clone()),
+        ("AWS_SECRET_ACCESS_KEY".into(), server.secret_key.clone()),
+    ];
+    backup_and_restore(&env, &store);
+}
+
+#[test]
+fn credentials_come_from_a_shared_credentials_profile() {
+    let server = garage();
+    let mut env = Env::new();
+    let aws = env.path("home/.aws");
+    fs::create_dir_all(&aws).unwrap();
+    fs::write(
+        aws.join("credentials"),
+        format!(
+            "[default]\naws_access_key_id = wrong\naws_secret_access_key = wrong\n\n[kloset-test]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            server.access_key, server.secret_key
+        ),
+    )
+    .unwrap();
+    let store = keyless_store(&env, server, "profile-creds");
+    env.extra_env = vec![("AWS_PROFILE".into(), "missing-profile".into())];
+    let r = env.run(&["at", &store, "create"]).code(18);
+    assert!(
+        r.one_line_error().contains("missing-profile"),
+        "{}",
+        r.stderr
+    );
+    env.extra_env = vec![("AWS_PROFILE".into(), "kloset-test".into())];
+    backup_and_restore(&env, &store);
+}
+
+#[test]
+fn a_raw_s3_location_takes_options_on_the_command_line() {
+    let server = garage();
+    let env = Env::new();
+    let location = server.url(&server.bucket, &unique("raw"));
+    let key = format!("access_key={}", server.access_key);
+    let secret = format!("secret_access_key={}", server.secret_key);
+    // The endpoint speaks plain HTTP: without use_tls=false, a one-line TLS hint.
+    let r = env
+        .run(&["-o", &key, "-o", &secret, "at", &location, "ls"])
+        .code(19);
+    assert!(r.one_line_error().contains("use_tls"), "{}", r.stderr);
+    let opts = ["-o", "use_tls=false", "-o", &key, "-o", &secret];
+    fn with<'a>(opts: &[&'a str], rest: &[&'a str]) -> Vec<&'a str> {
+        [opts, rest].concat()
+    }
+    env.run(&with(
+        &opts,
+        &["at", &location, "create", "--kdf-memory-mib", "8"],
+    ))
+    .ok();
+    let src = env.path("src");
+    common::make_fixture(&src);
+    env.run(&with(
+        &opts,
+        &["at", &location, "backup", src.to_str().unwrap()],
+    ))
+    .ok();
+    let out = env.path("out");
+    env.run(&with(
+        &opts,
+        &[
+            "at",
+            &location,
+            "restore",
+            "-to",
+            out.to_str().unwrap(),
+            "latest",
+        ],
+    ))
+    .ok();
+    common::assert_same_tree(&src, &out);
+    let r = env.run(&with(&opts, &["-o", "colour=blue", "at", &location, "ls"]));
+    assert_eq!(r.code, 18, "{}", r.stderr);
+    assert!(r.one_line_error().contains("unknown option 'colour'"));
+}

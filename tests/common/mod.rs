@@ -2,6 +2,7 @@
 //! and compares restored trees with their sources byte for byte.
 #![allow(dead_code)]
 
+pub mod proxy;
 pub mod servers;
 pub mod suite;
 

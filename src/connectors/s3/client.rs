@@ -18,9 +18,9 @@ use object_store::client::{
     HttpClient, HttpConnector, HttpRequest, HttpRequestBody, ReqwestConnector,
 };
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use serde::Deserialize;
 
 use super::config::S3Config;
+use super::xml::{xml_escape, xml_field, InitiateUpload, ListPage, Tagging};
 use crate::remote::{self, RemoteKind};
 
 /// Everything but RFC 3986 unreserved characters, as SigV4 wants.
@@ -61,57 +61,6 @@ impl Response {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
     }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ListPage {
-    #[serde(default)]
-    is_truncated: bool,
-    #[serde(default)]
-    next_continuation_token: Option<String>,
-    #[serde(default)]
-    contents: Vec<ListEntry>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ListEntry {
-    key: String,
-    size: u64,
-    #[serde(default, rename = "ETag")]
-    etag: Option<String>,
-    #[serde(default)]
-    last_modified: Option<String>,
-    #[serde(default)]
-    storage_class: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Tagging {
-    #[serde(default)]
-    tag_set: TagSet,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-struct TagSet {
-    #[serde(default)]
-    tag: Vec<Tag>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Tag {
-    key: String,
-    value: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct InitiateUpload {
-    upload_id: String,
 }
 
 impl S3Api {
@@ -500,19 +449,4 @@ impl S3Api {
 fn sha256(data: &[u8]) -> [u8; 32] {
     use sha2::Digest;
     sha2::Sha256::digest(data).into()
-}
-
-fn xml_field(body: &[u8], field: &str) -> Option<String> {
-    let text = std::str::from_utf8(body).ok()?;
-    let open = format!("<{field}>");
-    let start = text.find(&open)? + open.len();
-    let end = text[start..].find(&format!("</{field}>"))? + start;
-    Some(text[start..end].to_string())
-}
-
-pub fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
