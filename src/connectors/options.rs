@@ -132,3 +132,34 @@ pub fn parse_bool(v: &str) -> Option<bool> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn s3_credentials_are_optional_but_come_in_pairs() {
+        let s3 = location::parse("s3://127.0.0.1:3900/bucket").unwrap();
+        assert!(validate_inline(Role::Source, &s3, &opts(&[("use_tls", "false")])).is_ok());
+        let half = validate_inline(Role::Source, &s3, &opts(&[("access_key", "k")]));
+        assert!(half
+            .unwrap_err()
+            .to_string()
+            .contains("needs secret_access_key"));
+        let fs = location::parse("/tmp/x").unwrap();
+        let wrong = validate_inline(Role::Store, &fs, &opts(&[("use_tls", "false")]));
+        assert!(wrong
+            .unwrap_err()
+            .to_string()
+            .contains("unknown option 'use_tls'"));
+        let location = validate_inline(Role::Store, &s3, &opts(&[("location", "/x")]));
+        assert!(location.is_err());
+    }
+}

@@ -92,3 +92,20 @@ pub fn child_path(parent: &[u8], node: &Node) -> Vec<u8> {
     p.extend_from_slice(&name);
     p
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_keep_empty_names_visible() {
+        let node = |name: &str| Node::new(name.to_string(), NodeKind::Dir);
+        assert_eq!(child_path(b"", &node("a")), b"/a");
+        // S3 key `/x`: a folder with an empty name at the root, then `x`.
+        let empty = child_path(b"", &node(""));
+        assert_eq!(child_path(&empty, &node("x")), b"//x");
+        let mut raw = node("lossy");
+        raw.name_raw = Some(hex::encode(b"\xffname"));
+        assert_eq!(child_path(b"/d", &raw), b"/d/\xffname");
+    }
+}

@@ -414,3 +414,54 @@ fn read_units(by_pack: HashMap<u32, HashMap<Id, Use>>, unit: u64) -> Vec<(u32, V
     }
     units
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seg(len: u64) -> Segment {
+        Segment {
+            file: 0,
+            index: 0,
+            offset: 0,
+            len,
+            blobs: 2,
+        }
+    }
+
+    #[test]
+    fn windows_keep_assembly_within_the_budget_and_take_at_least_one_segment() {
+        let mib = 1024 * 1024;
+        let segs: Vec<Segment> = [100, 20, 20, 200, 1].iter().map(|m| seg(m * mib)).collect();
+        assert_eq!(windows(&segs, true), vec![0..2, 2..3, 3..4, 4..5]);
+        assert_eq!(
+            windows(&segs, false),
+            std::iter::once(0..5).collect::<Vec<_>>()
+        );
+        assert!(windows(&[], true).is_empty());
+    }
+
+    #[test]
+    fn read_units_coalesce_a_pack_in_offset_order_up_to_the_unit() {
+        let blob = |n: u8, offset: u32, length: u32| Use {
+            id: Id([n; 32]),
+            loc: BlobRef {
+                pack: 7,
+                offset,
+                length,
+                raw_length: length,
+            },
+            targets: vec![(0, 0)],
+        };
+        let mut pack = HashMap::new();
+        for b in [blob(3, 200, 100), blob(1, 0, 100), blob(2, 100, 100)] {
+            pack.insert(b.id, b);
+        }
+        let units = read_units(HashMap::from([(7, pack)]), 250);
+        let offsets: Vec<Vec<u32>> = units
+            .iter()
+            .map(|(_, u)| u.iter().map(|b| b.loc.offset).collect())
+            .collect();
+        assert_eq!(offsets, vec![vec![0, 100], vec![200]]);
+    }
+}

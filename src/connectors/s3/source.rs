@@ -392,3 +392,66 @@ fn mtime_of(last_modified: Option<&str>) -> i64 {
         .and_then(|t| t.timestamp_nanos_opt())
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listed(key: &str) -> Listed {
+        Listed {
+            key: key.to_string(),
+            size: 1,
+            etag: Some("\"e\"".into()),
+            last_modified: None,
+            storage_class: None,
+        }
+    }
+
+    /// Every key a directory holds, rebuilt from the folder names above it.
+    fn keys(dir: &Dir, path: &str, out: &mut Vec<String>) {
+        for f in &dir.files {
+            let name = f.key.rsplit('/').next().unwrap();
+            out.push(format!("{path}{name}"));
+        }
+        for (name, sub) in &dir.dirs {
+            keys(sub, &format!("{path}{name}/"), out);
+        }
+    }
+
+    #[test]
+    fn awkward_keys_map_to_folders_and_back_exactly() {
+        let all = [
+            "a",
+            "a/b",
+            "dir/",
+            "a//b",
+            "/x",
+            "x",
+            "./y",
+            "../z",
+            "p/q/r/s",
+            "sp ace/é",
+        ];
+        let mut build = DirBuild::default();
+        for k in all {
+            build.insert(listed(k));
+        }
+        let root = build.freeze();
+        let names: Vec<&str> = root.dirs.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["", ".", "..", "a", "dir", "p", "sp ace"]);
+        let mut rebuilt = Vec::new();
+        keys(&root, "", &mut rebuilt);
+        rebuilt.sort();
+        let mut want: Vec<String> = all.iter().map(|s| s.to_string()).collect();
+        want.sort();
+        assert_eq!(rebuilt, want);
+    }
+
+    #[test]
+    fn a_listed_object_is_a_file_named_by_its_last_segment() {
+        let node = listed_node(&listed("2024/01/photo.jpg"));
+        assert_eq!(node.name, "photo.jpg");
+        assert_eq!(node.s3.unwrap().key, "2024/01/photo.jpg");
+        assert_eq!(listed_node(&listed("dir/")).name, "");
+    }
+}
