@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::{output, Ctx};
 use crate::cli::args::{BackupArgs, CreateArgs, LsArgs, RestoreArgs, StoreCommand};
-use crate::connectors::options::{self, Role};
+use crate::connectors::options::Role;
 use crate::connectors::{self, Spec};
 use crate::error::{usage, KlosetError};
 use crate::location::{self, Location};
@@ -62,20 +62,7 @@ fn resolve(ctx: &Ctx, registry: &Registry, role: Role, text: &str) -> Result<Spe
     if text.starts_with('@') {
         return registry.resolve(role, text);
     }
-    let location = location::parse(text)?;
-    let opts: crate::registry::Options = match &location {
-        Location::S3(_) => ctx.options.clone(),
-        // Only `concurrency` means anything for a path; S3 options given for another location
-        // of the same command line are not an error here.
-        Location::Fs(_) => ctx
-            .options
-            .iter()
-            .filter(|(k, _)| k.as_str() == "concurrency")
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-    };
-    options::validate_inline(role, &location, &opts)?;
-    Ok(Spec::bare(location, opts))
+    Spec::inline(role, location::parse(text)?, &ctx.options)
 }
 
 fn passphrase(ctx: &Ctx, spec: &Spec) -> PassphraseSource {

@@ -46,6 +46,26 @@ impl Spec {
         }
     }
 
+    /// A location given directly, with the command line's `-o` options: all of them for S3;
+    /// for a path only `concurrency`, so that S3 options meant for another location of the
+    /// same command line are not an error.
+    pub fn inline(
+        role: options::Role,
+        location: Location,
+        given: &BTreeMap<String, String>,
+    ) -> Result<Spec> {
+        let opts: BTreeMap<String, String> = match &location {
+            Location::S3(_) => given.clone(),
+            Location::Fs(_) => given
+                .iter()
+                .filter(|(k, _)| k.as_str() == "concurrency")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        };
+        options::validate_inline(role, &location, &opts)?;
+        Ok(Spec::bare(location, opts))
+    }
+
     pub fn option(&self, key: &str) -> Option<&str> {
         self.options.get(key).map(String::as_str)
     }
