@@ -85,7 +85,9 @@ impl<S: Source> Archiver<S> {
                     let prev = previous.remove(&(c.node.name.clone(), c.node.kind));
                     self.clone().archive_entry(c, prev)
                 })
-                .buffered(self.source.concurrency().max(1))
+                // A wide window: the read permits bound the work, the window only lets a
+                // directory's later entries start while earlier ones wait.
+                .buffered(4 * self.source.concurrency().max(8))
                 .try_collect()
                 .await?;
             self.save_tree(Tree {

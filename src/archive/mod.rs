@@ -3,6 +3,7 @@
 //! counts. Filesystem and S3 sources live in `connectors`.
 
 pub mod archiver;
+pub mod buffers;
 pub mod saver;
 
 use std::sync::atomic::AtomicU64;

@@ -12,6 +12,7 @@ use fastcdc::v2020::{FastCDC, Normalization, StreamCDC};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
+use super::buffers::BufferPool;
 use crate::repo::config::ChunkerParams;
 use crate::repo::crypto::Keys;
 use crate::repo::id::Id;
@@ -19,11 +20,6 @@ use crate::repo::index::{BlobKind, IndexFile};
 use crate::repo::pack::{FinishedPack, PackBuilder};
 use crate::repo::tree::Tree;
 use crate::repo::Repo;
-
-thread_local! {
-    /// Sealing output reused across blobs: fresh buffers cost a page fault per 4 KiB.
-    static SEALED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-}
 
 /// Pack bytes being uploaded at once, at most.
 const UPLOAD_BUDGET: u64 = 48 * 1024 * 1024;
@@ -51,6 +47,7 @@ pub struct BlobSaver {
     tree_packer: Mutex<PackBuilder>,
     /// Taken by `close`, which lets the uploader drain its queue and finish.
     tx: Mutex<Option<mpsc::Sender<FinishedPack>>>,
+    sealing: BufferPool,
     pub stats: SaverStats,
 }
 
@@ -71,6 +68,7 @@ impl BlobSaver {
             data_packer: Mutex::new(PackBuilder::default()),
             tree_packer: Mutex::new(PackBuilder::default()),
             tx: Mutex::new(Some(tx)),
+            sealing: BufferPool::new(32),
             stats: SaverStats::default(),
         });
         let uploader = tokio::spawn(upload_packs(repo, rx, concurrency));
@@ -87,8 +85,9 @@ impl BlobSaver {
         if self.repo.has_blob(&id) || !self.saved.lock().expect("saved set").insert(id) {
             return Ok(id);
         }
-        SEALED.with(|scratch| {
-            let sealed = &mut *scratch.borrow_mut();
+        let mut sealed = self.sealing.take();
+        let added = {
+            let sealed = &mut sealed;
             self.keys.seal_into(&id.0, data, sealed);
             self.stats.new_blobs.fetch_add(1, Ordering::Relaxed);
             let stats = &self.stats;
@@ -98,10 +97,10 @@ impl BlobSaver {
             stats
                 .stored_bytes
                 .fetch_add(sealed.len() as u64, Ordering::Relaxed);
-            let added = self.add_sealed(id, kind, sealed, data.len());
-            release_if_large(sealed);
-            added
-        })?;
+            self.add_sealed(id, kind, sealed, data.len())
+        };
+        self.sealing.give(sealed);
+        added?;
         Ok(id)
     }
 
@@ -268,14 +267,4 @@ async fn upload_packs(
         repo.write_index(&pending).await?;
     }
     Ok(())
-}
-
-const KEEP_BUFFER: usize = 2 * 1024 * 1024;
-
-/// Keeps small buffers for reuse but gives large ones back: with several workers blocked on a
-/// slow store, idle multi-MiB buffers would otherwise dominate memory.
-pub fn release_if_large(buf: &mut Vec<u8>) {
-    if buf.capacity() > KEEP_BUFFER {
-        *buf = Vec::new();
-    }
 }

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use futures::{stream, StreamExt};
 use tokio::sync::Semaphore;
 
-use super::{ContentSink, PlannedFile};
+use super::{ContentSink, PlannedFile, SegmentWrite};
 use crate::error::KlosetError;
 use crate::progress::Progress;
 use crate::remote;
@@ -106,10 +106,12 @@ impl Reader {
             progress,
         };
         // Files without content are whole as they are.
-        for (i, s) in segments.iter().enumerate() {
-            if s.blobs == 0 {
-                ctx.deliver(i, Bytes::new()).await;
-            }
+        let empty: Vec<(usize, Bytes)> = (0..segments.len())
+            .filter(|&i| segments[i].blobs == 0)
+            .map(|i| (i, Bytes::new()))
+            .collect();
+        for chunk in empty.chunks(1024) {
+            ctx.deliver(chunk.to_vec()).await;
         }
         for window in windows(&segments, segment.is_some()) {
             if stop.load(Ordering::Relaxed) {
@@ -259,9 +261,7 @@ impl Reader {
                         open_and_place(&keys, blobs, data, &assembly, &seg_meta)
                     })
                     .await??;
-                    stream::iter(ready)
-                        .for_each_concurrent(None, |(seg, bytes)| ctx.deliver(seg, bytes))
-                        .await;
+                    ctx.deliver(ready).await;
                     Ok(())
                 }
             })
@@ -284,21 +284,45 @@ struct Ctx<'a, S: ContentSink + ?Sized> {
 }
 
 impl<S: ContentSink + ?Sized> Ctx<'_, S> {
-    /// Hands one complete segment to the sink, and completes its file after the last one.
-    async fn deliver(&self, seg: usize, data: Bytes) {
-        let s = &self.segments[seg];
-        let st = &self.states[s.file];
-        if st.failed.load(Ordering::Relaxed) {
+    /// Hands complete segments to the sink, and completes each file after its last one.
+    async fn deliver(&self, ready: Vec<(usize, Bytes)>) {
+        let ready: Vec<(usize, Bytes)> = ready
+            .into_iter()
+            .filter(|(seg, _)| {
+                !self.states[self.segments[*seg].file]
+                    .failed
+                    .load(Ordering::Relaxed)
+            })
+            .collect();
+        if ready.is_empty() {
             return;
         }
         let _permit = self.writes.acquire().await.expect("semaphore open");
+        let batch: Vec<SegmentWrite<'_>> = ready
+            .iter()
+            .map(|(seg, data)| {
+                let s = &self.segments[*seg];
+                SegmentWrite {
+                    file: s.file,
+                    planned: &self.files[s.file],
+                    segment: s.index,
+                    offset: s.offset,
+                    data: data.clone(),
+                    whole: self.states[s.file].segments == 1,
+                }
+            })
+            .collect();
+        let outcomes = self.sink.write_batch(batch).await;
+        for ((seg, data), outcome) in ready.iter().zip(outcomes) {
+            self.account(*seg, data.len() as u64, outcome).await;
+        }
+    }
+
+    async fn account(&self, seg: usize, len: u64, mut outcome: Result<()>) {
+        let s = &self.segments[seg];
+        let st = &self.states[s.file];
         let planned = &self.files[s.file];
         let whole = st.segments == 1;
-        let len = data.len() as u64;
-        let mut outcome = self
-            .sink
-            .write(s.file, planned, s.index, s.offset, data, whole)
-            .await;
         if outcome.is_ok() {
             self.progress.add_bytes(len);
             let last = st.left.fetch_sub(1, Ordering::AcqRel) == 1;

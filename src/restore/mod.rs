@@ -39,9 +39,43 @@ pub struct Plan {
     pub errors: Vec<String>,
 }
 
+/// One segment of a file's content, as handed to a sink.
+pub struct SegmentWrite<'a> {
+    /// Index into the slice of files being fed.
+    pub file: usize,
+    pub planned: &'a PlannedFile,
+    pub segment: usize,
+    pub offset: u64,
+    pub data: Bytes,
+    /// This is the entire file: no `complete` follows.
+    pub whole: bool,
+}
+
+/// Writes of one batch in flight at once, by default.
+const BATCH_CONCURRENCY: usize = 16;
+
 /// Receives file content. `file` indexes the slice of files being fed.
 #[async_trait]
 pub trait ContentSink: Send + Sync {
+    /// The segments one pack read completed, each with its outcome. By default each goes to
+    /// `write`, several at once; a sink with cheaper ways to write many (one blocking task for
+    /// many small files) overrides it.
+    async fn write_batch(&self, batch: Vec<SegmentWrite<'_>>) -> Vec<Result<()>> {
+        use futures::StreamExt;
+        let mut out = Vec::with_capacity(batch.len());
+        let mut pending = futures::stream::FuturesOrdered::new();
+        for w in batch {
+            pending.push_back(self.write(w.file, w.planned, w.segment, w.offset, w.data, w.whole));
+            if pending.len() >= BATCH_CONCURRENCY {
+                out.extend(pending.next().await);
+            }
+        }
+        while let Some(r) = pending.next().await {
+            out.push(r);
+        }
+        out
+    }
+
     /// One segment of a file's content, at `offset`. `whole`: this is the entire file (no
     /// `complete` follows).
     async fn write(

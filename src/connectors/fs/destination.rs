@@ -15,7 +15,7 @@ use bytes::Bytes;
 
 use crate::error::KlosetError;
 use crate::repo::tree::{Node, NodeKind};
-use crate::restore::{ContentSink, Destination, Plan, PlannedFile, Reader};
+use crate::restore::{ContentSink, Destination, Plan, PlannedFile, Reader, SegmentWrite};
 
 pub struct FsDestination {
     target: PathBuf,
@@ -60,6 +60,37 @@ impl FsDestination {
 
 #[async_trait]
 impl ContentSink for FsDestination {
+    /// One blocking task for a whole pack read's worth of small writes.
+    async fn write_batch(&self, batch: Vec<SegmentWrite<'_>>) -> Vec<Result<()>> {
+        let owner = self.owner;
+        let jobs: Vec<Job> = batch
+            .into_iter()
+            .map(|w| Job {
+                path: self.path_of(&w.planned.path),
+                node: w.whole.then(|| w.planned.node.clone()),
+                s3_key: w.planned.node.s3.as_ref().map(|m| m.key.clone()),
+                offset: w.offset,
+                data: w.data,
+            })
+            .collect();
+        let n = jobs.len();
+        match tokio::task::spawn_blocking(move || {
+            jobs.into_iter()
+                .map(|j| {
+                    write_at(&j.path, j.offset, &j.data, j.node.as_ref(), owner)
+                        .map_err(|e| describe_write_error(j.s3_key.as_deref(), e))
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        {
+            Ok(results) => results,
+            Err(e) => (0..n)
+                .map(|_| Err(anyhow!("write task failed: {e}")))
+                .collect(),
+        }
+    }
+
     async fn write(
         &self,
         _file: usize,
@@ -73,20 +104,9 @@ impl ContentSink for FsDestination {
         let node = whole.then(|| planned.node.clone());
         let owner = self.owner;
         let s3_key = planned.node.s3.as_ref().map(|m| m.key.clone());
-        tokio::task::spawn_blocking(move || {
-            let file = OpenOptions::new()
-                .create(true)
-                .write(true)
-                .truncate(false)
-                .open(&path)?;
-            file.write_all_at(&data, offset)?;
-            if let Some(node) = node {
-                apply_file_meta(&file, &node, owner)?;
-            }
-            Ok::<_, std::io::Error>(())
-        })
-        .await?
-        .map_err(|e| describe_write_error(s3_key.as_deref(), e))
+        tokio::task::spawn_blocking(move || write_at(&path, offset, &data, node.as_ref(), owner))
+            .await?
+            .map_err(|e| describe_write_error(s3_key.as_deref(), e))
     }
 
     async fn complete(&self, _file: usize, planned: &PlannedFile, _segments: usize) -> Result<()> {
@@ -183,6 +203,34 @@ impl Destination for FsDestination {
         }
         Ok(())
     }
+}
+
+struct Job {
+    path: PathBuf,
+    node: Option<Node>,
+    s3_key: Option<String>,
+    offset: u64,
+    data: Bytes,
+}
+
+/// Writes `data` at `offset`; with `node`, the file is complete: its metadata goes on too.
+fn write_at(
+    path: &Path,
+    offset: u64,
+    data: &[u8],
+    node: Option<&Node>,
+    owner: bool,
+) -> std::io::Result<()> {
+    let file = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(false)
+        .open(path)?;
+    file.write_all_at(data, offset)?;
+    if let Some(node) = node {
+        apply_file_meta(&file, node, owner)?;
+    }
+    Ok(())
 }
 
 fn describe_write_error(s3_key: Option<&str>, e: std::io::Error) -> anyhow::Error {
