@@ -57,6 +57,20 @@ impl Backend {
         }
     }
 
+    /// The last `n` bytes of an object (all of it when it is shorter).
+    pub async fn get_suffix(&self, key: &str, n: u64) -> Result<Bytes> {
+        let opts = object_store::GetOptions {
+            range: Some(object_store::GetRange::Suffix(n)),
+            ..Default::default()
+        };
+        let r = self
+            .store
+            .get_opts(&Path::from(key), opts)
+            .await
+            .map_err(|e| self.remote(e))?;
+        r.bytes().await.map_err(|e| self.remote(e))
+    }
+
     pub async fn get_ranges(&self, key: &str, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
         self.store
             .get_ranges(&Path::from(key), ranges)

@@ -1,7 +1,7 @@
 //! The index: which pack holds each blob, and where. Stored as encrypted `index/<id>` files,
 //! each describing a set of packs that were fully uploaded before the file was written.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -50,9 +50,34 @@ pub struct Index {
     packs: Vec<Id>,
     pack_numbers: HashMap<Id, u32>,
     blobs: HashMap<Id, BlobLocation>,
+    /// Packs that are missing or damaged: their blobs are not counted as stored.
+    unusable: HashSet<u32>,
 }
 
 impl Index {
+    /// Adds the packs of index files; where a blob is in several packs, a pack for which
+    /// `usable` says yes wins.
+    pub fn add_files(&mut self, files: &[IndexFile], usable: impl Fn(&Id) -> bool) {
+        for pass_usable in [true, false] {
+            for f in files {
+                let file = IndexFile {
+                    packs: f
+                        .packs
+                        .iter()
+                        .filter(|p| usable(&p.id) == pass_usable)
+                        .cloned()
+                        .collect(),
+                };
+                self.add_file(&file);
+                if !pass_usable {
+                    for p in &file.packs {
+                        self.unusable.insert(self.pack_numbers[&p.id]);
+                    }
+                }
+            }
+        }
+    }
+
     pub fn add_file(&mut self, file: &IndexFile) {
         for pack in &file.packs {
             let number = *self.pack_numbers.entry(pack.id).or_insert_with(|| {
@@ -74,8 +99,19 @@ impl Index {
         self.blobs.get(id).copied()
     }
 
+    /// Stored in a pack that is there and sound.
     pub fn contains(&self, id: &Id) -> bool {
-        self.blobs.contains_key(id)
+        self.blobs
+            .get(id)
+            .is_some_and(|l| !self.unusable.contains(&l.pack))
+    }
+
+    pub fn is_unusable(&self, pack: u32) -> bool {
+        self.unusable.contains(&pack)
+    }
+
+    pub fn has_pack(&self, id: &Id) -> bool {
+        self.pack_numbers.contains_key(id)
     }
 
     pub fn pack_id(&self, number: u32) -> Id {

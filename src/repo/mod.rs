@@ -6,6 +6,7 @@ pub mod config;
 pub mod crypto;
 pub mod id;
 pub mod index;
+pub mod load;
 pub mod pack;
 pub mod snapshot;
 pub mod tree;
@@ -16,7 +17,7 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, Context, Result};
 use bytes::Bytes;
-use futures::{stream, StreamExt, TryStreamExt};
+use futures::{stream, StreamExt};
 
 use crate::error::KlosetError;
 use backend::Backend;
@@ -42,6 +43,9 @@ pub struct Repo {
     keys: Arc<Keys>,
     index: Index,
     cache: Arc<Cache>,
+    /// Read metadata from the store even when the cache has it (`check`).
+    bypass_cache: bool,
+    health: load::Health,
 }
 
 /// Where a blob is: which pack, and the sealed range inside it.
@@ -113,7 +117,19 @@ impl Repo {
             keys: Arc::new(Keys::from_master(&master)),
             index: Index::default(),
             cache: Arc::new(cache),
+            bypass_cache: false,
+            health: load::Health::default(),
         })
+    }
+
+    /// Check the store itself: metadata is downloaded (and re-hashed) even when cached.
+    pub fn bypass_cache(&mut self) {
+        self.bypass_cache = true;
+    }
+
+    /// What loading the index found missing or damaged.
+    pub fn health(&self) -> &load::Health {
+        &self.health
     }
 
     pub fn config(&self) -> &StoreConfig {
@@ -140,6 +156,13 @@ impl Repo {
             length: l.length,
             raw_length: l.raw_length,
         })
+    }
+
+    /// The pack of a blob is missing or damaged.
+    pub fn in_unusable_pack(&self, id: &Id) -> bool {
+        self.index
+            .get(id)
+            .is_some_and(|l| self.index.is_unusable(l.pack))
     }
 
     pub fn blob_count(&self) -> usize {
@@ -183,29 +206,6 @@ impl Repo {
             .await
     }
 
-    pub async fn load_index(&mut self) -> Result<()> {
-        let keys = self.keys.clone();
-        let names = self.backend.list("index").await?;
-        let this = &*self;
-        let files: Vec<IndexFile> = stream::iter(names)
-            .map(|(key, _)| {
-                let keys = keys.clone();
-                async move {
-                    let raw = this.get_immutable("index", &key).await?;
-                    tokio::task::spawn_blocking(move || decode_index(&keys, &key, &raw)).await?
-                }
-            })
-            .buffer_unordered(META_CONCURRENCY)
-            .try_collect()
-            .await?;
-        let mut index = Index::default();
-        for f in &files {
-            index.add_file(f);
-        }
-        self.index = index;
-        Ok(())
-    }
-
     pub async fn write_index(&self, file: &IndexFile) -> Result<Id> {
         let json = serde_json::to_vec(file)?;
         let sealed = self.keys.seal(INDEX_AAD, &json);
@@ -224,79 +224,6 @@ impl Repo {
             .put(&format!("snapshots/{}", id.hex()), Bytes::from(sealed))
             .await?;
         Ok(id)
-    }
-
-    pub async fn snapshot_ids(&self) -> Result<Vec<Id>> {
-        let mut ids = Vec::new();
-        for (key, _) in self.backend.list("snapshots").await? {
-            let name = key.rsplit('/').next().unwrap_or_default();
-            if let Ok(id) = Id::parse(name) {
-                ids.push(id);
-            }
-        }
-        Ok(ids)
-    }
-
-    pub async fn load_snapshot(&self, id: &Id) -> Result<Snapshot> {
-        let raw = self
-            .get_immutable("snapshots", &format!("snapshots/{}", id.hex()))
-            .await?;
-        let json = self
-            .keys
-            .open(SNAPSHOT_AAD, &raw)
-            .map_err(|e| KlosetError::Integrity(format!("snapshot {}: {e}", id.short())))?;
-        Ok(serde_json::from_slice(&json)?)
-    }
-
-    /// All snapshots, oldest first.
-    pub async fn snapshots(&self) -> Result<Vec<(Id, Snapshot)>> {
-        let ids = self.snapshot_ids().await?;
-        let mut all: Vec<(Id, Snapshot)> = stream::iter(ids)
-            .map(|id| async move { Ok::<_, anyhow::Error>((id, self.load_snapshot(&id).await?)) })
-            .buffer_unordered(META_CONCURRENCY)
-            .try_collect()
-            .await?;
-        all.sort_by(|a, b| a.1.time.cmp(&b.1.time).then(a.0.cmp(&b.0)));
-        Ok(all)
-    }
-
-    /// A snapshot named by a unique id prefix, or `latest`.
-    pub async fn find_snapshot(&self, prefix: &str) -> Result<(Id, Snapshot)> {
-        if prefix == "latest" {
-            return self
-                .snapshots()
-                .await?
-                .pop()
-                .ok_or_else(|| KlosetError::UnknownSnapshot(prefix.to_string()).into());
-        }
-        let lower = prefix.to_ascii_lowercase();
-        let matches: Vec<Id> = self
-            .snapshot_ids()
-            .await?
-            .into_iter()
-            .filter(|id| !lower.is_empty() && id.hex().starts_with(&lower))
-            .collect();
-        match matches.len() {
-            0 => Err(KlosetError::UnknownSnapshot(prefix.to_string()).into()),
-            1 => Ok((matches[0], self.load_snapshot(&matches[0]).await?)),
-            n => Err(KlosetError::AmbiguousSnapshot(prefix.to_string(), n).into()),
-        }
-    }
-
-    /// An index file or snapshot, from the cache when it holds the same bytes.
-    async fn get_immutable(&self, kind: &str, key: &str) -> Result<Vec<u8>> {
-        let id = key.rsplit('/').next().and_then(|name| Id::parse(name).ok());
-        if let Some(hit) = id.and_then(|id| self.cache.get(kind, &id)) {
-            return Ok(hit);
-        }
-        let raw = self.backend.get(key).await?.ok_or_else(|| match kind {
-            "snapshots" => anyhow::Error::from(KlosetError::UnknownSnapshot(key.to_string())),
-            _ => anyhow!("{key} vanished while reading: run the command again"),
-        })?;
-        if let Some(id) = id {
-            self.cache.put(kind, &id, &raw);
-        }
-        Ok(raw.to_vec())
     }
 
     /// Reads, decrypts and verifies one blob.
@@ -401,11 +328,4 @@ pub fn open_blob(keys: &Keys, id: &Id, sealed: &[u8]) -> Result<Vec<u8>> {
         );
     }
     Ok(plain)
-}
-
-fn decode_index(keys: &Keys, key: &str, raw: &[u8]) -> Result<IndexFile> {
-    let json = keys
-        .open(INDEX_AAD, raw)
-        .map_err(|e| KlosetError::Integrity(format!("index file {key}: {e}")))?;
-    Ok(serde_json::from_slice(&json)?)
 }

@@ -65,15 +65,19 @@ impl PackBuilder {
     }
 }
 
-/// Reads the blob list back out of a whole pack: what an index rebuild would use.
-#[cfg(test)]
-pub fn read_header(keys: &Keys, pack: &[u8]) -> anyhow::Result<Vec<BlobEntry>> {
-    anyhow::ensure!(pack.len() >= 4, "pack is truncated");
-    let n = u32::from_le_bytes(pack[pack.len() - 4..].try_into()?) as usize;
-    anyhow::ensure!(n + 4 <= pack.len(), "pack header length is out of range");
-    let sealed = &pack[pack.len() - 4 - n..pack.len() - 4];
-    let header = keys.open(HEADER_AAD, sealed)?;
-    Ok(serde_json::from_slice(&header)?)
+/// Reads the blob list back out of a whole pack (or its last bytes: `Err(n)` asks for the
+/// last `n` bytes when `tail` is too short to hold the header).
+pub fn read_header(keys: &Keys, tail: &[u8]) -> anyhow::Result<Result<Vec<BlobEntry>, usize>> {
+    anyhow::ensure!(tail.len() >= 4, "pack is truncated");
+    let n = u32::from_le_bytes(tail[tail.len() - 4..].try_into()?) as usize;
+    if n + 4 > tail.len() {
+        return Ok(Err(n + 4));
+    }
+    let sealed = &tail[tail.len() - 4 - n..tail.len() - 4];
+    let header = keys
+        .open(HEADER_AAD, sealed)
+        .map_err(|e| anyhow::anyhow!("pack header: {e}"))?;
+    Ok(Ok(serde_json::from_slice(&header)?))
 }
 
 #[cfg(test)]
@@ -91,7 +95,7 @@ mod tests {
         }
         let pack = b.finish(&keys);
         assert_eq!(pack.id, Id::of_bytes(&pack.bytes));
-        let header = read_header(&keys, &pack.bytes).unwrap();
+        let header = read_header(&keys, &pack.bytes).unwrap().unwrap();
         assert_eq!(header.len(), 3);
         for (entry, data) in header.iter().zip(&blobs) {
             let sealed = &pack.bytes[entry.offset as usize..(entry.offset + entry.length) as usize];

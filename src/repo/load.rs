@@ -1,0 +1,287 @@
+//! Loading what a command needs from the store, so that damage costs only what it touches:
+//! an index file that does not open is skipped and the packs it named are found again from
+//! their own headers; a pack that is missing, truncated or marked damaged by `check` no longer
+//! counts as storing its blobs (so the next backup saves them again from the source); a
+//! snapshot that does not open is listed as damaged and never hides the others.
+
+use std::collections::{HashMap, HashSet};
+
+use anyhow::{anyhow, Result};
+use bytes::Bytes;
+use futures::{stream, StreamExt};
+
+use super::crypto::Keys;
+use super::id::Id;
+use super::index::{pack_key, Index, IndexFile, PackEntry};
+use super::pack::read_header;
+use super::snapshot::Snapshot;
+use super::{Repo, INDEX_AAD, META_CONCURRENCY, SNAPSHOT_AAD};
+use crate::error::KlosetError;
+
+/// Where `check` records packs whose content it found damaged.
+pub const DAMAGED_PREFIX: &str = "damaged";
+/// How much of a pack's end is read for its header at first.
+const HEADER_GUESS: u64 = 64 * 1024;
+
+#[derive(Debug, Default)]
+pub struct Health {
+    /// Index files that could not be read, with why.
+    pub damaged_index: Vec<(String, String)>,
+    /// Indexed packs that are not in the store.
+    pub missing_packs: Vec<Id>,
+    /// Indexed packs that are shorter than the index says, or were marked damaged by `check`.
+    pub damaged_packs: Vec<(Id, String)>,
+    /// Packs no readable index file named, whose blobs were read from their headers.
+    pub recovered_packs: usize,
+}
+
+pub struct SnapshotList {
+    /// Oldest first.
+    pub good: Vec<(Id, Snapshot)>,
+    pub damaged: Vec<(Id, String)>,
+}
+
+impl Repo {
+    pub async fn load_index(&mut self) -> Result<()> {
+        let names = self.backend.list("index").await?;
+        let stored: HashMap<Id, u64> = self
+            .backend
+            .list("packs")
+            .await?
+            .into_iter()
+            .filter_map(|(k, size)| Some((id_of_key(&k)?, size)))
+            .collect();
+        let marked: HashSet<Id> = self
+            .backend
+            .list(DAMAGED_PREFIX)
+            .await?
+            .iter()
+            .filter_map(|(k, _)| id_of_key(k))
+            .collect();
+        let this = &*self;
+        let loaded: Vec<(String, Result<IndexFile>)> = stream::iter(names)
+            .map(|(key, _)| async move {
+                let keys = this.keys.clone();
+                let file = match this.get_immutable("index", &key).await {
+                    Ok(raw) => {
+                        let k = key.clone();
+                        tokio::task::spawn_blocking(move || decode_index(&keys, &k, &raw)).await?
+                    }
+                    Err(e) => Err(e),
+                };
+                Ok::<_, anyhow::Error>((key, file))
+            })
+            .buffer_unordered(META_CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_>>()?;
+        let mut health = Health::default();
+        let mut files = Vec::new();
+        for (key, file) in loaded {
+            match file {
+                Ok(f) => files.push(f),
+                Err(e) if is_damage(&e) => health.damaged_index.push((key, format!("{e:#}"))),
+                Err(e) => return Err(e),
+            }
+        }
+        let mut bad: HashMap<Id, String> = HashMap::new();
+        for pack in files.iter().flat_map(|f| &f.packs) {
+            let end = pack
+                .blobs
+                .iter()
+                .map(|b| b.offset as u64 + b.length as u64)
+                .max()
+                .unwrap_or(0);
+            match stored.get(&pack.id) {
+                None => {
+                    bad.insert(pack.id, "missing".into());
+                }
+                Some(&size) if size < end + 4 => {
+                    bad.insert(pack.id, format!("truncated ({size} bytes)"));
+                }
+                Some(_) if marked.contains(&pack.id) => {
+                    bad.insert(pack.id, "marked damaged by check".into());
+                }
+                Some(_) => {}
+            }
+        }
+        let mut index = Index::default();
+        index.add_files(&files, |id| !bad.contains_key(id));
+        if !health.damaged_index.is_empty() {
+            let unnamed: Vec<Id> = stored
+                .keys()
+                .filter(|id| !index.has_pack(id))
+                .copied()
+                .collect();
+            for entry in self.headers_of(unnamed).await {
+                index.add_file(&IndexFile { packs: vec![entry] });
+                health.recovered_packs += 1;
+            }
+        }
+        for (id, why) in bad {
+            if why == "missing" {
+                health.missing_packs.push(id);
+            } else {
+                health.damaged_packs.push((id, why));
+            }
+        }
+        self.index = index;
+        self.health = health;
+        Ok(())
+    }
+
+    /// The blob lists of packs, read from their headers; packs whose header cannot be read
+    /// are left out.
+    pub async fn headers_of(&self, packs: Vec<Id>) -> Vec<PackEntry> {
+        stream::iter(packs)
+            .map(|id| async move {
+                let key = pack_key(&id);
+                let mut want = HEADER_GUESS;
+                for _ in 0..2 {
+                    let tail = self.backend.get_suffix(&key, want).await.ok()?;
+                    match read_header(&self.keys, &tail).ok()? {
+                        Ok(blobs) => return Some(PackEntry { id, blobs }),
+                        Err(n) if n as u64 > want => want = n as u64,
+                        Err(_) => return None,
+                    }
+                }
+                None
+            })
+            .buffer_unordered(META_CONCURRENCY)
+            .filter_map(|e| async move { e })
+            .collect()
+            .await
+    }
+
+    /// Records that a pack's content is damaged: later loads treat its blobs as not stored.
+    pub async fn mark_damaged(&self, pack: &Id) -> Result<()> {
+        self.backend
+            .put(&format!("{DAMAGED_PREFIX}/{}", pack.hex()), Bytes::new())
+            .await
+    }
+
+    pub async fn snapshot_ids(&self) -> Result<Vec<Id>> {
+        Ok(self
+            .backend
+            .list("snapshots")
+            .await?
+            .iter()
+            .filter_map(|(k, _)| id_of_key(k))
+            .collect())
+    }
+
+    pub async fn load_snapshot(&self, id: &Id) -> Result<Snapshot> {
+        let raw = self
+            .get_immutable("snapshots", &format!("snapshots/{}", id.hex()))
+            .await?;
+        let damaged =
+            |e: String| KlosetError::Integrity(format!("snapshot {} is damaged: {e}", id.short()));
+        let json = self
+            .keys
+            .open(SNAPSHOT_AAD, &raw)
+            .map_err(|e| damaged(e.to_string()))?;
+        Ok(serde_json::from_slice(&json).map_err(|e| damaged(e.to_string()))?)
+    }
+
+    /// Every snapshot that opens, oldest first, and those that do not.
+    pub async fn snapshot_list(&self) -> Result<SnapshotList> {
+        let ids = self.snapshot_ids().await?;
+        let loaded: Vec<(Id, Result<Snapshot>)> = stream::iter(ids)
+            .map(|id| async move { (id, self.load_snapshot(&id).await) })
+            .buffer_unordered(META_CONCURRENCY)
+            .collect()
+            .await;
+        let mut list = SnapshotList {
+            good: Vec::new(),
+            damaged: Vec::new(),
+        };
+        for (id, s) in loaded {
+            match s {
+                Ok(s) => list.good.push((id, s)),
+                Err(e) if is_damage(&e) => list.damaged.push((id, format!("{e:#}"))),
+                Err(e) => return Err(e),
+            }
+        }
+        list.good
+            .sort_by(|a, b| a.1.time.cmp(&b.1.time).then(a.0.cmp(&b.0)));
+        list.damaged.sort_by_key(|d| d.0);
+        Ok(list)
+    }
+
+    /// Every snapshot that opens, oldest first.
+    pub async fn snapshots(&self) -> Result<Vec<(Id, Snapshot)>> {
+        Ok(self.snapshot_list().await?.good)
+    }
+
+    /// A snapshot named by a unique id prefix, or `latest` (the newest that opens).
+    pub async fn find_snapshot(&self, prefix: &str) -> Result<(Id, Snapshot)> {
+        if prefix == "latest" {
+            return self
+                .snapshots()
+                .await?
+                .pop()
+                .ok_or_else(|| KlosetError::UnknownSnapshot(prefix.to_string()).into());
+        }
+        let lower = prefix.to_ascii_lowercase();
+        let matches: Vec<Id> = self
+            .snapshot_ids()
+            .await?
+            .into_iter()
+            .filter(|id| !lower.is_empty() && id.hex().starts_with(&lower))
+            .collect();
+        match matches.len() {
+            0 => Err(KlosetError::UnknownSnapshot(prefix.to_string()).into()),
+            1 => Ok((matches[0], self.load_snapshot(&matches[0]).await?)),
+            n => Err(KlosetError::AmbiguousSnapshot(prefix.to_string(), n).into()),
+        }
+    }
+
+    /// An index file or snapshot, from the cache when it holds the same bytes. Whatever comes
+    /// from the store is re-hashed against its name: an overwritten object is damage.
+    pub(super) async fn get_immutable(&self, kind: &str, key: &str) -> Result<Vec<u8>> {
+        let id = id_of_key(key);
+        if !self.bypass_cache {
+            if let Some(hit) = id.and_then(|id| self.cache.get(kind, &id)) {
+                return Ok(hit);
+            }
+        }
+        let raw = self.backend.get(key).await?.ok_or_else(|| match kind {
+            "snapshots" => anyhow::Error::from(KlosetError::UnknownSnapshot(key.to_string())),
+            _ => anyhow!("{key} vanished while reading: run the command again"),
+        })?;
+        if let Some(id) = id {
+            if Id::of_bytes(&raw) != id {
+                return Err(KlosetError::Integrity(format!(
+                    "{key} is damaged: its content does not match its name"
+                ))
+                .into());
+            }
+            self.cache.put(kind, &id, &raw);
+        }
+        Ok(raw.to_vec())
+    }
+}
+
+/// Damage (a failed authentication, a hash or format mismatch), as opposed to a failure to
+/// reach the store, which must stop the command rather than hide data.
+fn is_damage(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<KlosetError>(),
+            Some(KlosetError::Integrity(_))
+        )
+    })
+}
+
+fn id_of_key(key: &str) -> Option<Id> {
+    key.rsplit('/').next().and_then(|name| Id::parse(name).ok())
+}
+
+fn decode_index(keys: &Keys, key: &str, raw: &[u8]) -> Result<IndexFile> {
+    let damaged = |e: String| KlosetError::Integrity(format!("index file {key} is damaged: {e}"));
+    let json = keys
+        .open(INDEX_AAD, raw)
+        .map_err(|e| damaged(e.to_string()))?;
+    Ok(serde_json::from_slice(&json).map_err(|e| damaged(e.to_string()))?)
+}
