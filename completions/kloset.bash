@@ -46,6 +46,9 @@ _kloset() {
             kloset,manpages)
                 cmd="kloset__subcmd__manpages"
                 ;;
+            kloset,repair)
+                cmd="kloset__subcmd__repair"
+                ;;
             kloset,restore)
                 cmd="kloset__subcmd__restore"
                 ;;
@@ -73,6 +76,9 @@ _kloset() {
             kloset__subcmd__at,ls)
                 cmd="kloset__subcmd__at__subcmd__ls"
                 ;;
+            kloset__subcmd__at,repair)
+                cmd="kloset__subcmd__at__subcmd__repair"
+                ;;
             kloset__subcmd__at,restore)
                 cmd="kloset__subcmd__at__subcmd__restore"
                 ;;
@@ -94,8 +100,26 @@ _kloset() {
             kloset__subcmd__at__subcmd__help,ls)
                 cmd="kloset__subcmd__at__subcmd__help__subcmd__ls"
                 ;;
+            kloset__subcmd__at__subcmd__help,repair)
+                cmd="kloset__subcmd__at__subcmd__help__subcmd__repair"
+                ;;
             kloset__subcmd__at__subcmd__help,restore)
                 cmd="kloset__subcmd__at__subcmd__help__subcmd__restore"
+                ;;
+            kloset__subcmd__at__subcmd__help__subcmd__repair,index)
+                cmd="kloset__subcmd__at__subcmd__help__subcmd__repair__subcmd__index"
+                ;;
+            kloset__subcmd__at__subcmd__repair,help)
+                cmd="kloset__subcmd__at__subcmd__repair__subcmd__help"
+                ;;
+            kloset__subcmd__at__subcmd__repair,index)
+                cmd="kloset__subcmd__at__subcmd__repair__subcmd__index"
+                ;;
+            kloset__subcmd__at__subcmd__repair__subcmd__help,help)
+                cmd="kloset__subcmd__at__subcmd__repair__subcmd__help__subcmd__help"
+                ;;
+            kloset__subcmd__at__subcmd__repair__subcmd__help,index)
+                cmd="kloset__subcmd__at__subcmd__repair__subcmd__help__subcmd__index"
                 ;;
             kloset__subcmd__destination,add)
                 cmd="kloset__subcmd__destination__subcmd__add"
@@ -181,6 +205,9 @@ _kloset() {
             kloset__subcmd__help,manpages)
                 cmd="kloset__subcmd__help__subcmd__manpages"
                 ;;
+            kloset__subcmd__help,repair)
+                cmd="kloset__subcmd__help__subcmd__repair"
+                ;;
             kloset__subcmd__help,restore)
                 cmd="kloset__subcmd__help__subcmd__restore"
                 ;;
@@ -205,8 +232,14 @@ _kloset() {
             kloset__subcmd__help__subcmd__at,ls)
                 cmd="kloset__subcmd__help__subcmd__at__subcmd__ls"
                 ;;
+            kloset__subcmd__help__subcmd__at,repair)
+                cmd="kloset__subcmd__help__subcmd__at__subcmd__repair"
+                ;;
             kloset__subcmd__help__subcmd__at,restore)
                 cmd="kloset__subcmd__help__subcmd__at__subcmd__restore"
+                ;;
+            kloset__subcmd__help__subcmd__at__subcmd__repair,index)
+                cmd="kloset__subcmd__help__subcmd__at__subcmd__repair__subcmd__index"
                 ;;
             kloset__subcmd__help__subcmd__destination,add)
                 cmd="kloset__subcmd__help__subcmd__destination__subcmd__add"
@@ -231,6 +264,9 @@ _kloset() {
                 ;;
             kloset__subcmd__help__subcmd__destination,unset)
                 cmd="kloset__subcmd__help__subcmd__destination__subcmd__unset"
+                ;;
+            kloset__subcmd__help__subcmd__repair,index)
+                cmd="kloset__subcmd__help__subcmd__repair__subcmd__index"
                 ;;
             kloset__subcmd__help__subcmd__source,add)
                 cmd="kloset__subcmd__help__subcmd__source__subcmd__add"
@@ -279,6 +315,18 @@ _kloset() {
                 ;;
             kloset__subcmd__help__subcmd__store,unset)
                 cmd="kloset__subcmd__help__subcmd__store__subcmd__unset"
+                ;;
+            kloset__subcmd__repair,help)
+                cmd="kloset__subcmd__repair__subcmd__help"
+                ;;
+            kloset__subcmd__repair,index)
+                cmd="kloset__subcmd__repair__subcmd__index"
+                ;;
+            kloset__subcmd__repair__subcmd__help,help)
+                cmd="kloset__subcmd__repair__subcmd__help__subcmd__help"
+                ;;
+            kloset__subcmd__repair__subcmd__help,index)
+                cmd="kloset__subcmd__repair__subcmd__help__subcmd__index"
                 ;;
             kloset__subcmd__source,add)
                 cmd="kloset__subcmd__source__subcmd__add"
@@ -395,7 +443,7 @@ _kloset() {
 
     case "${cmd}" in
         kloset)
-            opts="-q -o -h -V --quiet --json --keyfile --option --help --version at create backup ls restore info check source store destination completion manpages help"
+            opts="-q -o -h -V --quiet --json --keyfile --option --help --version at create backup ls restore info check repair source store destination completion manpages help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -421,7 +469,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at)
-            opts="-q -o -h --quiet --json --keyfile --option --help create backup ls restore info check help"
+            opts="-q -o -h --quiet --json --keyfile --option --help create backup ls restore info check repair help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -541,7 +589,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at__subcmd__help)
-            opts="create backup ls restore info check help"
+            opts="create backup ls restore info check repair help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -638,6 +686,34 @@ _kloset() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kloset__subcmd__at__subcmd__help__subcmd__repair)
+            opts="index"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__help__subcmd__repair__subcmd__index)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kloset__subcmd__at__subcmd__help__subcmd__restore)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -681,6 +757,100 @@ _kloset() {
         kloset__subcmd__at__subcmd__ls)
             opts="-l -R -q -o -h --long --recursive --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__repair)
+            opts="-q -o -h --quiet --json --keyfile --option --help index help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__repair__subcmd__help)
+            opts="index help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__repair__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__repair__subcmd__help__subcmd__index)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__repair__subcmd__index)
+            opts="-q -o -h --quiet --json --keyfile --option --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1229,7 +1399,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help)
-            opts="at create backup ls restore info check source store destination completion manpages help"
+            opts="at create backup ls restore info check repair source store destination completion manpages help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1243,7 +1413,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help__subcmd__at)
-            opts="create backup ls restore info check"
+            opts="create backup ls restore info check repair"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1315,6 +1485,34 @@ _kloset() {
         kloset__subcmd__help__subcmd__at__subcmd__ls)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__help__subcmd__at__subcmd__repair)
+            opts="index"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__help__subcmd__at__subcmd__repair__subcmd__index)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1567,6 +1765,34 @@ _kloset() {
         kloset__subcmd__help__subcmd__manpages)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__help__subcmd__repair)
+            opts="index"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__help__subcmd__repair__subcmd__index)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1899,6 +2125,100 @@ _kloset() {
         kloset__subcmd__manpages)
             opts="-q -o -h --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__repair)
+            opts="-q -o -h --quiet --json --keyfile --option --help index help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__repair__subcmd__help)
+            opts="index help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__repair__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__repair__subcmd__help__subcmd__index)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__repair__subcmd__index)
+            opts="-q -o -h --quiet --json --keyfile --option --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -76,10 +76,21 @@ pub enum StoreCommand {
     Info { snapshot: Option<String> },
     /// Verify the store: every snapshot's trees and blobs are indexed and every pack exists.
     Check {
-        /// Also download and decrypt every blob.
+        /// Also download every pack, re-hash it and decrypt every blob.
         #[arg(long)]
         read_data: bool,
     },
+    /// Rebuild what is damaged: `repair index` indexes packs from their own headers.
+    Repair {
+        #[command(subcommand)]
+        what: RepairWhat,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RepairWhat {
+    /// Index every pack no readable index file names, from its header; remove damaged index files.
+    Index,
 }
 
 #[derive(Args, Debug)]

@@ -36,11 +36,16 @@ pub fn backup(ctx: &Ctx, outcome: &BackupOutcome) {
     }
 }
 
-pub fn snapshots(ctx: &Ctx, snaps: &[(Id, Snapshot)]) -> Result<()> {
+pub fn snapshots(ctx: &Ctx, snaps: &[(Id, Snapshot)], damaged: &[(Id, String)]) -> Result<()> {
     if ctx.json {
         let list: Vec<_> = snaps
             .iter()
             .map(|(id, s)| json!({"id": id, "snapshot": s}))
+            .chain(
+                damaged
+                    .iter()
+                    .map(|(id, why)| json!({"id": id, "damaged": why})),
+            )
             .collect();
         println!("{}", serde_json::to_string_pretty(&list)?);
         return Ok(());
@@ -61,6 +66,9 @@ pub fn snapshots(ctx: &Ctx, snaps: &[(Id, Snapshot)]) -> Result<()> {
             s.summary.files,
             s.source
         );
+    }
+    for (id, why) in damaged {
+        println!("{:<8}  damaged: {why}", id.short());
     }
     Ok(())
 }
@@ -202,12 +210,15 @@ pub fn check(ctx: &Ctx, report: &CheckReport, read_data: bool) {
     for p in &report.problems {
         eprintln!("problem: {p}");
     }
+    for a in &report.advice {
+        eprintln!("what to do: {a}");
+    }
     if ctx.json {
         println!(
             "{}",
             json!({"snapshots": report.snapshots, "trees": report.trees, "packs": report.packs,
                    "orphan_packs": report.orphan_packs, "blobs_read": report.blobs_read,
-                   "problems": report.problems})
+                   "problems": report.problems, "advice": report.advice})
         );
     } else {
         println!(

@@ -6,7 +6,7 @@ use anyhow::Result;
 use serde_json::json;
 
 use super::{output, Ctx};
-use crate::cli::args::{BackupArgs, CreateArgs, LsArgs, RestoreArgs, StoreCommand};
+use crate::cli::args::{BackupArgs, CreateArgs, LsArgs, RepairWhat, RestoreArgs, StoreCommand};
 use crate::connectors::options::Role;
 use crate::connectors::{self, Spec};
 use crate::error::{usage, KlosetError};
@@ -30,6 +30,9 @@ pub async fn run(ctx: &Ctx, at: Option<String>, cmd: StoreCommand) -> Result<()>
         StoreCommand::Restore(a) => restore(ctx, &registry, &spec, a).await,
         StoreCommand::Info { snapshot } => info(ctx, &spec, snapshot).await,
         StoreCommand::Check { read_data } => run_check(ctx, &spec, read_data).await,
+        StoreCommand::Repair {
+            what: RepairWhat::Index,
+        } => repair_index(ctx, &spec).await,
     }
 }
 
@@ -74,11 +77,19 @@ fn passphrase(ctx: &Ctx, spec: &Spec) -> PassphraseSource {
 }
 
 async fn open(ctx: &Ctx, spec: &Spec, with_index: bool) -> Result<Repo> {
+    open_as(ctx, spec, with_index, false).await
+}
+
+/// `from_store`: read metadata from the store itself, not the local cache (checks).
+async fn open_as(ctx: &Ctx, spec: &Spec, with_index: bool, from_store: bool) -> Result<Repo> {
     let backend = connectors::open_store(spec, false).await?;
     // Fail on a missing or unreachable store before asking for a passphrase.
     Repo::read_config(&backend).await?;
     let pass = passphrase(ctx, spec).get(false)?;
     let mut repo = Repo::open(backend, &pass).await?;
+    if from_store {
+        repo.bypass_cache();
+    }
     if with_index {
         repo.load_index().await?;
     }
@@ -129,7 +140,8 @@ async fn run_backup(ctx: &Ctx, registry: &Registry, spec: &Spec, a: BackupArgs) 
 async fn ls(ctx: &Ctx, spec: &Spec, a: LsArgs) -> Result<()> {
     let Some(snap) = a.snapshot else {
         let repo = open(ctx, spec, false).await?;
-        return output::snapshots(ctx, &repo.snapshots().await?);
+        let list = repo.snapshot_list().await?;
+        return output::snapshots(ctx, &list.good, &list.damaged);
     };
     let repo = open(ctx, spec, true).await?;
     let resolved = browse::resolve(&repo, &snap).await?;
@@ -184,18 +196,36 @@ async fn info(ctx: &Ctx, spec: &Spec, snapshot: Option<String>) -> Result<()> {
 }
 
 async fn run_check(ctx: &Ctx, spec: &Spec, read_data: bool) -> Result<()> {
-    let repo = open(ctx, spec, true).await?;
+    let repo = open_as(ctx, spec, true, true).await?;
     let report = check::check(&repo, read_data, spec.concurrency()).await?;
     output::check(ctx, &report, read_data);
     if !report.problems.is_empty() {
         return Err(KlosetError::Integrity(format!(
-            "{} problems found (listed above): restore what you can, and back up again to store missing data",
+            "{} problems found (listed above, with what to do)",
             report.problems.len()
         ))
         .into());
     }
     if !ctx.json {
         println!("no problems found");
+    }
+    Ok(())
+}
+
+async fn repair_index(ctx: &Ctx, spec: &Spec) -> Result<()> {
+    let repo = open_as(ctx, spec, true, true).await?;
+    let outcome = crate::ops::repair::index(&repo).await?;
+    if ctx.json {
+        println!(
+            "{}",
+            json!({"packs_indexed": outcome.packs, "index_files_removed": outcome.removed,
+                   "unreadable_packs": outcome.unreadable})
+        );
+    } else {
+        println!(
+            "index repaired: {} packs indexed from their headers, {} damaged index files removed, {} packs without a readable header",
+            outcome.packs, outcome.removed, outcome.unreadable
+        );
     }
     Ok(())
 }

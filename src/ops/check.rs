@@ -1,15 +1,24 @@
-//! `kloset check`: every indexed pack exists, every snapshot's trees load and every blob they
-//! name is indexed; with `--read-data`, every blob is downloaded, decrypted and re-hashed.
+//! `kloset check`: the store's own objects, not a cache of them. Every indexed pack exists and
+//! is as long as the index says, every index file and snapshot opens, every snapshot's trees
+//! load and every blob they name is stored in a sound pack. With `--read-data`, every pack is
+//! downloaded whole and re-hashed against its name, its header compared with the index, and
+//! every blob decrypted and verified; a damaged pack is recorded in the store, so the next
+//! backup saves its blobs again from the source. Problems name the snapshots and files they
+//! affect and what to run.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use anyhow::Result;
 use futures::{stream, StreamExt};
 
 use crate::repo::id::Id;
+use crate::repo::pack::read_header;
 use crate::repo::tree::NodeKind;
-use crate::repo::walk::{Visit, WalkOptions};
+use crate::repo::walk::{child_path, Visit, WalkOptions};
 use crate::repo::{open_blob, BlobRef, Repo};
+
+/// Affected files listed per snapshot, at most.
+const SHOWN_FILES: usize = 10;
 
 #[derive(Debug, Default)]
 pub struct CheckReport {
@@ -19,35 +28,72 @@ pub struct CheckReport {
     pub orphan_packs: usize,
     pub blobs_read: usize,
     pub problems: Vec<String>,
+    /// What to do about the problems.
+    pub advice: Vec<String>,
 }
 
 pub async fn check(repo: &Repo, read_data: bool, concurrency: usize) -> Result<CheckReport> {
     let mut report = CheckReport::default();
+    let health = repo.health();
+    let indexed: HashSet<String> = repo.indexed_pack_keys().into_iter().collect();
     let stored: HashSet<String> = repo
         .stored_packs()
         .await?
         .into_iter()
         .map(|(k, _)| k)
         .collect();
-    let indexed: HashSet<String> = repo.indexed_pack_keys().into_iter().collect();
     report.packs = indexed.len();
-    for key in &indexed {
-        if !stored.contains(key) {
-            report.problems.push(format!(
-                "pack {key} is in the index but missing from the store"
-            ));
-        }
-    }
     // Left by interrupted backups; harmless, and reused data is indexed by the next run.
     report.orphan_packs = stored.iter().filter(|k| !indexed.contains(*k)).count();
+    for (key, why) in &health.damaged_index {
+        report.problems.push(format!("index file {key}: {why}"));
+    }
+    if !health.damaged_index.is_empty() {
+        report.advice.push(format!(
+            "the blob lists of {} packs were read again from their headers, so nothing they hold is lost; run 'kloset repair index' to write a new index file for them",
+            health.recovered_packs.len()
+        ));
+    }
+    // A missing or damaged pack is a problem when a snapshot needs what only it held; once a
+    // backup has stored those blobs again, it is only waiting for prune.
+    let mut bad_packs: Vec<String> = health
+        .missing_packs
+        .iter()
+        .map(|id| format!("pack {} is missing from the store", id.short()))
+        .collect();
+    bad_packs.extend(
+        health
+            .damaged_packs
+            .iter()
+            .map(|(id, why)| format!("pack {} is damaged: {why}", id.short())),
+    );
 
-    let snapshots = repo.snapshots().await?;
-    report.snapshots = snapshots.len();
-    let roots = snapshots
+    let list = repo.snapshot_list().await?;
+    report.snapshots = list.good.len() + list.damaged.len();
+    for (id, why) in &list.damaged {
+        report
+            .problems
+            .push(format!("snapshot {}: {why}", id.short()));
+    }
+    if !list.damaged.is_empty() {
+        report.advice.push(
+            "damaged snapshots are skipped by 'latest' and by backups choosing a parent; the others are intact".into(),
+        );
+    }
+
+    let mut damaged_blobs: HashSet<Id> = HashSet::new();
+    if read_data {
+        let (read, bad) = read_packs(repo, concurrency, &mut report.problems).await;
+        report.blobs_read = read;
+        damaged_blobs = bad;
+    }
+    let roots: Vec<(Vec<u8>, Id)> = list
+        .good
         .iter()
         .map(|(_, s)| (Vec::new(), s.tree))
         .collect();
-    let mut trees: HashSet<Id> = snapshots.iter().map(|(_, s)| s.tree).collect();
+    let mut trees: HashSet<Id> = roots.iter().map(|(_, t)| *t).collect();
+    let mut lost: HashSet<Id> = HashSet::new();
     let opts = WalkOptions {
         once: true,
         tolerate: true,
@@ -59,16 +105,10 @@ pub async fn check(repo: &Repo, read_data: bool, concurrency: usize) -> Result<C
             false
         }
         Visit::Node { node, .. } => {
-            if node.kind == NodeKind::Dir {
-                trees.extend(node.subtree);
-            }
+            trees.extend(node.subtree.filter(|_| node.kind == NodeKind::Dir));
             for blob in &node.content {
-                if !repo.has_blob(blob) {
-                    problems.push(format!(
-                        "blob {} of '{}' is not in the index",
-                        blob.short(),
-                        node.name
-                    ));
+                if !repo.has_blob(blob) || damaged_blobs.contains(blob) {
+                    lost.insert(*blob);
                 }
             }
             true
@@ -76,41 +116,161 @@ pub async fn check(repo: &Repo, read_data: bool, concurrency: usize) -> Result<C
     })
     .await?;
     report.trees = trees.len();
-
-    if read_data {
-        let mut by_pack: HashMap<u32, Vec<(Id, BlobRef)>> = HashMap::new();
-        for (id, loc) in repo.blobs() {
-            by_pack.entry(loc.pack).or_default().push((id, loc));
+    if lost.is_empty() {
+        for p in bad_packs {
+            report.advice.push(format!(
+                "{p}, but every blob a snapshot needs from it is stored again elsewhere"
+            ));
         }
-        let results: Vec<Vec<String>> = stream::iter(by_pack)
-            .map(|(pack, blobs)| async move {
-                let key = repo.pack_key_of(pack);
-                let ranges: Vec<_> = blobs.iter().map(|(_, l)| l.range()).collect();
-                let data = match repo.read_pack_ranges(pack, &ranges).await {
-                    Ok(d) => d,
-                    Err(e) => return vec![format!("pack {key}: {e}")],
-                };
-                let keys = repo.keys().clone();
-                let pack_name = key.clone();
-                tokio::task::spawn_blocking(move || {
-                    blobs
-                        .iter()
-                        .zip(data)
-                        .filter_map(|((id, _), sealed)| {
-                            open_blob(&keys, id, &sealed)
-                                .err()
-                                .map(|e| format!("pack {key}: {e}"))
-                        })
-                        .collect::<Vec<_>>()
-                })
-                .await
-                .unwrap_or_else(|e| vec![format!("pack {pack_name}: {e}")])
-            })
-            .buffer_unordered(concurrency.max(1))
-            .collect()
-            .await;
-        report.blobs_read = repo.blob_count();
-        report.problems.extend(results.into_iter().flatten());
+    } else {
+        report.problems.extend(bad_packs);
+        report.problems.push(format!(
+            "{} blobs that snapshots use are missing or damaged",
+            lost.len()
+        ));
+        affected(repo, &list.good, &lost, &mut report).await?;
     }
     Ok(report)
+}
+
+/// Names the files of each snapshot that use lost blobs, and what to run.
+async fn affected(
+    repo: &Repo,
+    snapshots: &[(Id, crate::repo::snapshot::Snapshot)],
+    lost: &HashSet<Id>,
+    report: &mut CheckReport,
+) -> Result<()> {
+    let mut by_snapshot: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
+    for (id, snap) in snapshots {
+        let mut files = Vec::new();
+        repo.walk(
+            vec![(Vec::new(), snap.tree)],
+            WalkOptions {
+                once: false,
+                tolerate: true,
+            },
+            |v| {
+                if let Visit::Node { parent, node } = v {
+                    if node.content.iter().any(|b| lost.contains(b)) {
+                        files.push(String::from_utf8_lossy(&child_path(parent, node)).into_owned());
+                    }
+                }
+                true
+            },
+        )
+        .await?;
+        if !files.is_empty() {
+            by_snapshot.insert(id.short(), (snap.source.clone(), files));
+        }
+    }
+    for (id, (source, files)) in &by_snapshot {
+        let shown: Vec<&str> = files.iter().take(SHOWN_FILES).map(String::as_str).collect();
+        let more = files.len().saturating_sub(SHOWN_FILES);
+        let tail = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        report.problems.push(format!(
+            "snapshot {id} ({source}): {} files cannot be restored whole: {}{tail}",
+            files.len(),
+            shown.join(", ")
+        ));
+    }
+    let sources: Vec<&str> = by_snapshot.values().map(|(s, _)| s.as_str()).collect();
+    report.advice.push(format!(
+        "run 'kloset backup' of {} again: blobs of missing or damaged packs are saved again from the source, and new snapshots are whole; the snapshots listed above stay as they are",
+        sources.join(", ")
+    ));
+    Ok(())
+}
+
+/// Downloads every indexed pack whole. Returns the blobs read and those found damaged.
+async fn read_packs(
+    repo: &Repo,
+    concurrency: usize,
+    problems: &mut Vec<String>,
+) -> (usize, HashSet<Id>) {
+    let mut by_pack: HashMap<u32, Vec<(Id, BlobRef)>> = HashMap::new();
+    for (id, loc) in repo.blobs() {
+        by_pack.entry(loc.pack).or_default().push((id, loc));
+    }
+    let results: Vec<(u32, usize, Vec<Id>, Option<String>)> = stream::iter(by_pack)
+        .map(|(pack, blobs)| async move {
+            let n = blobs.len();
+            match read_pack(repo, pack, blobs).await {
+                Ok(bad) if bad.is_empty() => (pack, n, bad, None),
+                Ok(bad) => {
+                    let why = format!("{} blobs do not decrypt or verify", bad.len());
+                    (pack, n, bad, Some(why))
+                }
+                Err((bad, why)) => (pack, n, bad, Some(why)),
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let mut read = 0;
+    let mut damaged = HashSet::new();
+    for (pack, n, bad, why) in results {
+        read += n;
+        let Some(why) = why else { continue };
+        let key = repo.pack_key_of(pack);
+        problems.push(format!("pack {key}: {why}"));
+        damaged.extend(bad);
+        if let Some(id) = key.rsplit('/').next().and_then(|h| Id::parse(h).ok()) {
+            if let Err(e) = repo.mark_damaged(&id).await {
+                problems.push(format!("could not record pack {key} as damaged: {e:#}"));
+            }
+        }
+    }
+    (read, damaged)
+}
+
+/// The ids of the pack's blobs that are damaged; Err when the pack as a whole is (then all of
+/// them are).
+async fn read_pack(
+    repo: &Repo,
+    pack: u32,
+    blobs: Vec<(Id, BlobRef)>,
+) -> Result<Vec<Id>, (Vec<Id>, String)> {
+    let all: Vec<Id> = blobs.iter().map(|(id, _)| *id).collect();
+    let key = repo.pack_key_of(pack);
+    let bytes = match repo.read_whole_pack(pack).await {
+        Ok(b) => b,
+        Err(e) => return Err((all, format!("{e:#}"))),
+    };
+    let keys = repo.keys().clone();
+    let name = key.rsplit('/').next().unwrap_or_default().to_string();
+    let checked = tokio::task::spawn_blocking(move || {
+        if Id::of_bytes(&bytes).hex() != name {
+            return Err("its content does not match its name".to_string());
+        }
+        let header = match read_header(&keys, &bytes) {
+            Ok(Ok(h)) => h,
+            Ok(Err(_)) => return Err("its header length is out of range".into()),
+            Err(e) => return Err(format!("{e:#}")),
+        };
+        let listed: HashMap<Id, (u32, u32)> = header
+            .iter()
+            .map(|b| (b.id, (b.offset, b.length)))
+            .collect();
+        let mut bad = Vec::new();
+        for (id, loc) in &blobs {
+            let in_header = listed.get(id) == Some(&(loc.offset, loc.length));
+            let range = loc.range();
+            let sealed = bytes.get(range.start as usize..range.end as usize);
+            let sound = in_header && sealed.is_some_and(|s| open_blob(&keys, id, s).is_ok());
+            if !sound {
+                bad.push(*id);
+            }
+        }
+        Ok(bad)
+    })
+    .await;
+    match checked {
+        Ok(Ok(bad)) => Ok(bad),
+        Ok(Err(why)) => Err((all, why)),
+        Err(e) => Err((all, e.to_string())),
+    }
 }

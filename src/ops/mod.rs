@@ -3,3 +3,4 @@
 pub mod backup;
 pub mod browse;
 pub mod check;
+pub mod repair;

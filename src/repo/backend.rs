@@ -86,6 +86,13 @@ impl Backend {
         Ok(())
     }
 
+    pub async fn delete(&self, key: &str) -> Result<()> {
+        match self.store.delete(&Path::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.remote(e)),
+        }
+    }
+
     /// Create-only put. Returns false when the object already exists.
     pub async fn put_new(&self, key: &str, data: Bytes) -> Result<bool> {
         let opts = PutOptions {

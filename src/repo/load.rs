@@ -32,7 +32,7 @@ pub struct Health {
     /// Indexed packs that are shorter than the index says, or were marked damaged by `check`.
     pub damaged_packs: Vec<(Id, String)>,
     /// Packs no readable index file named, whose blobs were read from their headers.
-    pub recovered_packs: usize,
+    pub recovered_packs: Vec<PackEntry>,
 }
 
 pub struct SnapshotList {
@@ -114,10 +114,11 @@ impl Repo {
                 .filter(|id| !index.has_pack(id))
                 .copied()
                 .collect();
-            for entry in self.headers_of(unnamed).await {
-                index.add_file(&IndexFile { packs: vec![entry] });
-                health.recovered_packs += 1;
-            }
+            let recovered = self.headers_of(unnamed).await;
+            index.add_file(&IndexFile {
+                packs: recovered.clone(),
+            });
+            health.recovered_packs = recovered;
         }
         for (id, why) in bad {
             if why == "missing" {
@@ -152,6 +153,26 @@ impl Repo {
             .filter_map(|e| async move { e })
             .collect()
             .await
+    }
+
+    /// Stored packs that no readable index file names (including those recovered from their
+    /// headers while loading).
+    pub async fn unindexed_packs(&self) -> Result<Vec<Id>> {
+        let named: HashSet<Id> = self.index.pack_ids().iter().copied().collect();
+        let recovered: HashSet<Id> = self.health.recovered_packs.iter().map(|p| p.id).collect();
+        Ok(self
+            .backend
+            .list("packs")
+            .await?
+            .iter()
+            .filter_map(|(k, _)| id_of_key(k))
+            .filter(|id| !named.contains(id) || recovered.contains(id))
+            .collect())
+    }
+
+    /// Removes an index file that does not open (after its packs were indexed again).
+    pub async fn delete_index_file(&self, key: &str) -> Result<()> {
+        self.backend.delete(key).await
     }
 
     /// Records that a pack's content is damaged: later loads treat its blobs as not stored.

@@ -191,6 +191,14 @@ impl Repo {
         self.backend.list("packs").await
     }
 
+    /// A whole pack, as stored.
+    pub async fn read_whole_pack(&self, pack: u32) -> Result<Bytes> {
+        let key = self.pack_key_of(pack);
+        self.backend.get(&key).await?.ok_or_else(|| {
+            KlosetError::Integrity(format!("pack {key} is missing from the store")).into()
+        })
+    }
+
     pub async fn save_pack(&self, id: &Id, bytes: Bytes) -> Result<()> {
         self.backend.put_pack(&pack_key(id), bytes).await
     }

@@ -1,0 +1,197 @@
+//! What damage in a store costs, case by case: a deleted or damaged data pack, a damaged pack
+//! header, a truncated pack, a damaged index file, a damaged snapshot. For each: what `check`,
+//! `ls`, `backup` and `restore` do, and that the next backup heals what the source still has.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use common::{assert_same_tree, pseudo_random, Env};
+
+/// A store of small packs holding one backup of a tree of ~1.5 MB of incompressible files.
+fn setup(env: &Env) -> (String, PathBuf, String) {
+    let src = env.path("src");
+    for i in 0..30u64 {
+        let dir = src.join(format!("d{}", i % 3));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join(format!("f{i:02}")), pseudo_random(i, 50_000)).unwrap();
+    }
+    let store = env.path("store").to_str().unwrap().to_string();
+    env.run(&[
+        "at",
+        &store,
+        "create",
+        "--kdf-memory-mib",
+        "8",
+        "--kdf-iterations",
+        "1",
+        "--pack-size-mib",
+        "1",
+    ])
+    .ok();
+    let id = env.backup(&store, src.to_str().unwrap())["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (store, src, id)
+}
+
+fn objects(dir: &Path) -> Vec<PathBuf> {
+    let mut all = common::files_under(dir);
+    all.sort();
+    all
+}
+
+/// Data packs are the big ones; tree packs hold a few hundred bytes per directory.
+fn data_packs(store: &str) -> Vec<PathBuf> {
+    objects(&Path::new(store).join("packs"))
+        .into_iter()
+        .filter(|p| fs::metadata(p).unwrap().len() > 100_000)
+        .collect()
+}
+
+fn edit(path: &Path, f: impl FnOnce(&mut Vec<u8>)) {
+    let mut bytes = fs::read(path).unwrap();
+    f(&mut bytes);
+    fs::set_permissions(path, fs::Permissions::from_mode(0o644)).unwrap();
+    fs::write(path, bytes).unwrap();
+}
+
+fn restore_ok(env: &Env, store: &str, src: &Path, id: &str) {
+    let out = env.path(&format!("out-{}", rand_suffix()));
+    env.restore(store, &out, id).ok();
+    assert_same_tree(src, &out);
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+#[test]
+fn a_deleted_data_pack_is_reported_with_its_files_and_the_next_backup_heals_it() {
+    let env = Env::new();
+    let (store, src, id) = setup(&env);
+    fs::remove_file(&data_packs(&store)[0]).unwrap();
+    let r = env.run(&["at", &store, "check"]).code(17);
+    assert!(
+        r.stderr.contains("is missing from the store"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(&format!("snapshot {}", &id[..8])),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("/d"), "names the files: {}", r.stderr);
+    assert!(r.stderr.contains("run 'kloset backup'"), "{}", r.stderr);
+    // The next backup does not trust the index for the lost blobs: it reads and stores them.
+    let healed = env.backup(&store, src.to_str().unwrap());
+    assert!(healed["snapshot"]["summary"]["new_bytes"].as_u64().unwrap() > 0);
+    env.run(&["at", &store, "check", "--read-data"]).ok();
+    // Content addressing: the old snapshot is whole again too.
+    restore_ok(&env, &store, &src, &id);
+    restore_ok(&env, &store, &src, healed["id"].as_str().unwrap());
+}
+
+#[test]
+fn a_damaged_data_pack_is_found_by_read_data_recorded_and_healed() {
+    let env = Env::new();
+    let (store, src, id) = setup(&env);
+    edit(&data_packs(&store)[0], |b| {
+        let mid = b.len() / 2;
+        b[mid] ^= 0x55;
+    });
+    let r = env.run(&["at", &store, "check", "--read-data"]).code(17);
+    assert!(
+        r.stderr.contains("cannot be restored whole"),
+        "{}",
+        r.stderr
+    );
+    // Recorded in the store: the next backup saves the damaged pack's blobs again.
+    assert!(Path::new(&store).join("damaged").exists());
+    let healed = env.backup(&store, src.to_str().unwrap());
+    assert!(healed["snapshot"]["summary"]["new_bytes"].as_u64().unwrap() > 0);
+    env.run(&["at", &store, "check", "--read-data"]).ok();
+    restore_ok(&env, &store, &src, &id);
+}
+
+#[test]
+fn a_damaged_pack_header_or_a_truncated_pack_is_detected() {
+    let env = Env::new();
+    let (store, src, _) = setup(&env);
+    let packs = data_packs(&store);
+    // A byte of the header (the end of the pack): only a whole-pack read sees it.
+    edit(&packs[0], |b| {
+        let n = b.len();
+        b[n - 10] ^= 0x01;
+    });
+    env.run(&["at", &store, "check"]).ok();
+    let r = env.run(&["at", &store, "check", "--read-data"]).code(17);
+    assert!(r.stderr.contains("does not match its name"), "{}", r.stderr);
+    // A truncated pack: plain check compares sizes with the index.
+    edit(&packs[1], |b| b.truncate(b.len() / 2));
+    let r = env.run(&["at", &store, "check"]).code(17);
+    assert!(r.stderr.contains("truncated"), "{}", r.stderr);
+    env.backup(&store, src.to_str().unwrap());
+    env.run(&["at", &store, "check", "--read-data"]).ok();
+}
+
+#[test]
+fn a_damaged_index_file_costs_nothing_and_repair_index_writes_it_anew() {
+    let env = Env::new();
+    let (store, src, id) = setup(&env);
+    let index = objects(&Path::new(&store).join("index"));
+    for f in &index {
+        edit(f, |b| b[20] ^= 0xff);
+    }
+    // Everything still works: the packs are found again from their headers.
+    env.run(&["at", &store, "ls"]).ok();
+    restore_ok(&env, &store, &src, &id);
+    let again = env.backup(&store, src.to_str().unwrap());
+    assert_eq!(again["snapshot"]["summary"]["new_bytes"], 0);
+    let r = env.run(&["at", &store, "check"]).code(17);
+    assert!(r.stderr.contains("repair index"), "{}", r.stderr);
+    env.run(&["at", &store, "repair", "index"]).ok();
+    env.run(&["at", &store, "check", "--read-data"]).ok();
+    restore_ok(&env, &store, &src, &id);
+}
+
+#[test]
+fn a_damaged_snapshot_is_listed_as_such_and_hides_nothing_else() {
+    let env = Env::new();
+    let (store, src, first) = setup(&env);
+    let second = env.backup(&store, src.to_str().unwrap())["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let damaged = Path::new(&store).join("snapshots").join(&second);
+    edit(&damaged, |b| b[30] ^= 0x01);
+    let ls = env.run(&["at", &store, "ls"]).ok();
+    assert!(
+        ls.stdout.contains(&format!("{}  damaged", &second[..8])),
+        "{}",
+        ls.stdout
+    );
+    assert!(ls.stdout.contains(&first[..8]), "{}", ls.stdout);
+    // `latest` and the next backup's parent skip it.
+    restore_ok(&env, &store, &src, "latest");
+    let next = env.backup(&store, src.to_str().unwrap());
+    assert_eq!(next["snapshot"]["parent"], first.as_str());
+    assert_eq!(next["snapshot"]["summary"]["files_read"], 0);
+    let r = env.run(&["at", &store, "check"]).code(17);
+    assert!(
+        r.stderr.contains(&format!("snapshot {}", &second[..8])),
+        "{}",
+        r.stderr
+    );
+    let r = env
+        .run(&["at", &store, "restore", "-to", "/tmp/never", &second])
+        .code(17);
+    assert!(r.one_line_error().contains("damaged"), "{}", r.stderr);
+}
