@@ -267,7 +267,8 @@ fn the_index_cache_saves_downloads_and_is_never_trusted_blindly() {
     let cache = env.path("cache");
     env.extra_env
         .push(("KLOSET_CACHE_DIR".into(), cache.display().to_string()));
-    let store = s3_store(&env, garage(), "s", &unique("cache"));
+    let prefix = unique("cache");
+    let store = s3_store(&env, garage(), "s", &prefix);
     let src = env.path("src");
     common::make_fixture(&src);
     env.create(&store).ok();
@@ -313,6 +314,18 @@ fn the_index_cache_saves_downloads_and_is_never_trusted_blindly() {
         .ok()
         .stdout
         .contains(&id[..8]));
+    // `check` checks the store, not the cache: every index file and snapshot overwritten in
+    // the bucket is found although the cache still holds the right bytes.
+    env.run(&["at", &store, "info"]).ok();
+    let server = garage();
+    for p in common::files_under(&cache) {
+        let kind = p.parent().unwrap().file_name().unwrap().to_str().unwrap();
+        let name = p.file_name().unwrap().to_str().unwrap();
+        let key = format!("{prefix}/{kind}/{name}");
+        server.tool(&["put", &server.bucket, &key, "overwritten"]);
+    }
+    let r = env.run(&["at", &store, "check", "--read-data"]).code(17);
+    assert!(r.stderr.contains("does not match its name"), "{}", r.stderr);
 }
 
 #[test]
