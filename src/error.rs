@@ -13,6 +13,10 @@ pub enum KlosetError {
     NotInitialised(String),
     #[error("store at {0} is already initialised: use it as it is, or choose another location")]
     AlreadyInitialised(String),
+    #[error("store at {0} holds kloset data but its config is missing: do not run 'create' there (it would not open the old data); put back a copy of the config object, or choose another location")]
+    ConfigLost(String),
+    #[error("another 'create' of the store at {0} ran at the same time: run 'kloset at {0} ls' to see whether it finished, else run create again")]
+    CreateRace(String),
     #[error("wrong passphrase for store at {0}: check KLOSET_PASSPHRASE, the store's passphrase option, or what you typed")]
     WrongPassphrase(String),
     #[error("no passphrase available and no terminal to ask on: set KLOSET_PASSPHRASE, use --keyfile, or set the store's passphrase/passphrase_cmd option")]
@@ -45,6 +49,8 @@ impl KlosetError {
             KlosetError::PartialBackup(..) => 3,
             KlosetError::NotInitialised(_) => 10,
             KlosetError::AlreadyInitialised(_) => 11,
+            KlosetError::ConfigLost(_) => 10,
+            KlosetError::CreateRace(_) => 11,
             KlosetError::WrongPassphrase(_) => 12,
             KlosetError::NoPassphrase => 13,
             KlosetError::UnknownSnapshot(_) => 14,

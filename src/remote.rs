@@ -11,6 +11,8 @@ pub enum RemoteKind {
     Tls,
     NotFound,
     PreconditionFailed,
+    /// A range the object does not hold (a truncated object).
+    BadRange,
     Other,
 }
 
@@ -22,7 +24,10 @@ impl RemoteKind {
             RemoteKind::AccessDenied => Some("access denied: check access_key and secret_access_key (or the AWS credentials in the environment), and the key's permissions"),
             RemoteKind::Unreachable => Some("cannot reach the endpoint: check the host, port and that the server is running"),
             RemoteKind::Tls => Some("TLS mismatch: check use_tls (true for https, false for http, e.g. '-o use_tls=false') and the server certificate"),
-            RemoteKind::NotFound | RemoteKind::PreconditionFailed | RemoteKind::Other => None,
+            RemoteKind::NotFound
+            | RemoteKind::PreconditionFailed
+            | RemoteKind::BadRange
+            | RemoteKind::Other => None,
         }
     }
 
@@ -35,6 +40,7 @@ impl RemoteKind {
             }
             (404, _) => RemoteKind::NotFound,
             (412, _) => RemoteKind::PreconditionFailed,
+            (416, _) => RemoteKind::BadRange,
             _ => RemoteKind::Other,
         }
     }
@@ -46,6 +52,8 @@ impl RemoteKind {
         let any = |words: &[&str]| words.iter().any(|w| all.contains(w));
         if any(&["nosuchbucket", "bucket does not exist"]) {
             RemoteKind::MissingBucket
+        } else if any(&["range", "416"]) && any(&["invalid", "not satisfiable", "out of", "416"]) {
+            RemoteKind::BadRange
         } else if any(&[
             "invalidaccesskeyid",
             "signaturedoesnotmatch",

@@ -195,3 +195,75 @@ fn a_damaged_snapshot_is_listed_as_such_and_hides_nothing_else() {
         .code(17);
     assert!(r.one_line_error().contains("damaged"), "{}", r.stderr);
 }
+
+#[test]
+fn a_restore_from_a_damaged_pack_names_the_files_and_leaves_no_wrong_ones() {
+    let env = Env::new();
+    let (store, src, id) = setup(&env);
+    edit(&data_packs(&store)[0], |b| {
+        let mid = b.len() / 2;
+        b[mid] ^= 0x55;
+    });
+    let out = env.path("out");
+    let r = env.restore(&store, &out, &id).code(17);
+    let line = r.one_line_error();
+    assert!(line.contains("files were not restored"), "{line}");
+    assert!(line.contains("/f"), "names the files: {line}");
+    let mut restored = 0;
+    for f in common::files_under(&out) {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            !name.starts_with(".kloset-"),
+            "a partial file was left: {f:?}"
+        );
+        let rel = f.strip_prefix(&out).unwrap();
+        assert_eq!(
+            fs::read(&f).unwrap(),
+            fs::read(src.join(rel)).unwrap(),
+            "{rel:?}"
+        );
+        restored += 1;
+    }
+    assert!(restored > 0 && restored < 30, "{restored} files restored");
+}
+
+#[test]
+fn restore_force_never_writes_through_symlinks_in_the_target() {
+    let env = Env::new();
+    let src = env.path("src");
+    fs::create_dir_all(src.join("a")).unwrap();
+    fs::write(src.join("a/f"), b"from the snapshot").unwrap();
+    fs::write(src.join("b"), b"also from the snapshot").unwrap();
+    let store = env.path("store").to_str().unwrap().to_string();
+    env.create(&store).ok();
+    let id = env.backup(&store, src.to_str().unwrap())["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let outside = env.path("outside");
+    fs::create_dir_all(&outside).unwrap();
+    fs::write(outside.join("f"), b"outside").unwrap();
+    fs::write(outside.join("b-target"), b"outside too").unwrap();
+    let target = env.path("target");
+    fs::create_dir_all(&target).unwrap();
+    std::os::unix::fs::symlink(&outside, target.join("a")).unwrap();
+    std::os::unix::fs::symlink(outside.join("b-target"), target.join("b")).unwrap();
+    env.restore_forced(&store, &target, &id).ok();
+    assert_eq!(fs::read(outside.join("f")).unwrap(), b"outside");
+    assert_eq!(fs::read(outside.join("b-target")).unwrap(), b"outside too");
+    assert_eq!(
+        fs::metadata(outside.join("f"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o644
+    );
+    assert!(fs::symlink_metadata(target.join("a")).unwrap().is_dir());
+    assert!(fs::symlink_metadata(target.join("b")).unwrap().is_file());
+    assert_eq!(fs::read(target.join("a/f")).unwrap(), b"from the snapshot");
+    assert_eq!(
+        fs::read(target.join("b")).unwrap(),
+        b"also from the snapshot"
+    );
+}

@@ -554,3 +554,92 @@ fn a_raw_s3_location_takes_options_on_the_command_line() {
     assert_eq!(r.code, 18, "{}", r.stderr);
     assert!(r.one_line_error().contains("unknown option 'colour'"));
 }
+
+#[test]
+fn racing_creates_never_both_succeed_even_where_the_server_ignores_conditions() {
+    let server = garage();
+    for round in 0..4 {
+        let env = Env::new();
+        let location = format!("location={}", server.url(&server.bucket, &unique("race")));
+        let mut add = vec!["store", "add", "s", &location];
+        let creds = server.credentials();
+        add.extend(creds.iter().map(String::as_str));
+        env.run(&add).ok();
+        let spawn = |pass: &str| {
+            env.command(&[
+                "at",
+                "@s",
+                "create",
+                "--kdf-memory-mib",
+                "8",
+                "--kdf-iterations",
+                "1",
+            ])
+            .env("KLOSET_PASSPHRASE", pass)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+        };
+        let (a, b) = (spawn("first"), spawn("second"));
+        let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+        let won: Vec<&str> = [("first", &a), ("second", &b)]
+            .iter()
+            .filter(|(_, o)| o.status.success())
+            .map(|(p, _)| *p)
+            .collect();
+        assert!(won.len() <= 1, "round {round}: both creates succeeded");
+        for o in [&a, &b].iter().filter(|o| !o.status.success()) {
+            assert_eq!(
+                o.status.code(),
+                Some(11),
+                "{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        let open = |pass: &str| {
+            env.command(&["at", "@s", "ls"])
+                .env("KLOSET_PASSPHRASE", pass)
+                .output()
+                .unwrap()
+                .status
+                .code()
+        };
+        match won.first() {
+            Some(&winner) => {
+                let loser = if winner == "first" { "second" } else { "first" };
+                assert_eq!(open(winner), Some(0));
+                assert_eq!(open(loser), Some(12));
+            }
+            // Both gave up: the place is still free.
+            None => {
+                env.create("@s").ok();
+            }
+        }
+    }
+}
+
+#[test]
+fn a_store_that_lost_its_config_is_not_offered_create() {
+    let env = Env::new();
+    let server = garage();
+    let prefix = unique("lost");
+    let store = s3_store(&env, server, "s", &prefix);
+    env.create(&store).ok();
+    let src = env.path("src");
+    common::make_fixture(&src);
+    env.backup(&store, src.to_str().unwrap());
+    server.tool(&["delete", &server.bucket, &format!("{prefix}/config")]);
+    let r = env.run(&["at", &store, "ls"]).code(10);
+    assert!(
+        r.one_line_error().contains("do not run 'create'"),
+        "{}",
+        r.stderr
+    );
+    let r = env.create(&store).code(10);
+    assert!(
+        r.one_line_error().contains("config is missing"),
+        "{}",
+        r.stderr
+    );
+}

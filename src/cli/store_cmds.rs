@@ -168,6 +168,17 @@ async fn restore(ctx: &Ctx, registry: &Registry, spec: &Spec, a: RestoreArgs) ->
     let summary =
         connectors::restore(repo, root, &dest, a.force, ctx.quiet, spec.concurrency()).await?;
     output::restore(ctx, &resolved.id, &summary);
+    if !summary.damaged.is_empty() {
+        let shown: Vec<&str> = summary.damaged.iter().take(5).map(String::as_str).collect();
+        let more = summary.damaged.len().saturating_sub(shown.len());
+        return Err(KlosetError::Integrity(format!(
+            "{} files were not restored because their data in the store is missing or damaged ({}{}); nothing partial was left in their place: run 'kloset check --read-data'",
+            summary.damaged.len(),
+            shown.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
+        ))
+        .into());
+    }
     if !summary.errors.is_empty() {
         return Err(KlosetError::PartialRestore(summary.errors.len()).into());
     }

@@ -117,6 +117,11 @@ pub async fn open_store(spec: &Spec, creating: bool) -> Result<Backend> {
                     ))
                 })?;
             } else if !path.join(crate::repo::CONFIG_KEY).exists() {
+                let has =
+                    |d: &str| std::fs::read_dir(path.join(d)).is_ok_and(|mut e| e.next().is_some());
+                if has("snapshots") || has("index") {
+                    return Err(KlosetError::ConfigLost(spec.display.clone()).into());
+                }
                 return Err(KlosetError::NotInitialised(spec.display.clone()).into());
             }
             let abs = std::path::absolute(path)?;

@@ -3,6 +3,7 @@
 pub mod backend;
 pub mod cache;
 pub mod config;
+pub mod create;
 pub mod crypto;
 pub mod id;
 pub mod index;
@@ -22,7 +23,7 @@ use futures::{stream, StreamExt};
 use crate::error::KlosetError;
 use backend::Backend;
 use cache::Cache;
-use config::{KdfCost, StoreConfig};
+use config::StoreConfig;
 use crypto::Keys;
 use id::Id;
 use index::{pack_key, Index, IndexFile};
@@ -64,28 +65,13 @@ impl BlobRef {
 }
 
 impl Repo {
-    pub async fn create(
-        backend: &Backend,
-        passphrase: &str,
-        cost: KdfCost,
-        pack_size: u64,
-    ) -> Result<StoreConfig> {
-        if backend.get(CONFIG_KEY).await?.is_some() {
-            return Err(KlosetError::AlreadyInitialised(backend.display.clone()).into());
-        }
-        let (config, _master) = StoreConfig::new(passphrase, cost, pack_size)?;
-        let bytes = serde_json::to_vec_pretty(&config)?;
-        if !backend.put_new(CONFIG_KEY, Bytes::from(bytes)).await? {
-            return Err(KlosetError::AlreadyInitialised(backend.display.clone()).into());
-        }
-        Ok(config)
-    }
-
     pub async fn read_config(backend: &Backend) -> Result<StoreConfig> {
-        let raw = backend
-            .get(CONFIG_KEY)
-            .await?
-            .ok_or_else(|| KlosetError::NotInitialised(backend.display.clone()))?;
+        let Some(raw) = backend.get(CONFIG_KEY).await? else {
+            if Self::holds_data(backend).await? {
+                return Err(KlosetError::ConfigLost(backend.display.clone()).into());
+            }
+            return Err(KlosetError::NotInitialised(backend.display.clone()).into());
+        };
         let config: StoreConfig = serde_json::from_slice(&raw)
             .with_context(|| format!("store {}: config is not valid", backend.display))?;
         if config.format != "kloset" || config.version != config::FORMAT_VERSION {

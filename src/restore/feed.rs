@@ -37,6 +37,8 @@ pub struct FeedReport {
     pub written: Vec<usize>,
     /// Files that failed, with why.
     pub failed: Vec<(usize, String)>,
+    /// Of those, the files whose data in the store is missing or damaged.
+    pub damaged: Vec<usize>,
     /// Files not started after a remote failure stopped the feed.
     pub not_attempted: usize,
 }
@@ -255,12 +257,27 @@ impl Reader {
                         return Ok(());
                     }
                     let ranges: Vec<_> = blobs.iter().map(|b| b.loc.range()).collect();
-                    let data = self.repo.read_pack_ranges(pack, &ranges).await?;
+                    let data = match self.repo.read_pack_ranges(pack, &ranges).await {
+                        Ok(d) => d,
+                        Err(e) if is_damage(&e) => {
+                            let why = format!("{e:#}");
+                            for b in &blobs {
+                                for &(seg, _) in &b.targets {
+                                    ctx.fail(seg, anyhow::anyhow!("{why}"), true).await;
+                                }
+                            }
+                            return Ok(());
+                        }
+                        Err(e) => return Err(e),
+                    };
                     let keys = self.repo.keys().clone();
-                    let ready = tokio::task::spawn_blocking(move || {
+                    let (ready, bad) = tokio::task::spawn_blocking(move || {
                         open_and_place(&keys, blobs, data, &assembly, &seg_meta)
                     })
-                    .await??;
+                    .await?;
+                    for (seg, why) in bad {
+                        ctx.fail(seg, anyhow::anyhow!("{why}"), true).await;
+                    }
                     ctx.deliver(ready).await;
                     Ok(())
                 }
@@ -339,14 +356,21 @@ impl<S: ContentSink + ?Sized> Ctx<'_, S> {
                 // the restore again finishes the rest.
                 self.stop.store(true, Ordering::Relaxed);
             }
-            if !st.failed.swap(true, Ordering::AcqRel) {
-                self.sink.abandon(s.file, planned).await;
-                self.report
-                    .lock()
-                    .expect("report")
-                    .failed
-                    .push((s.file, format!("{e:#}")));
-            }
+            self.fail(seg, e, false).await;
+        }
+    }
+
+    /// The file of `seg` will not be restored: what was started for it is removed.
+    async fn fail(&self, seg: usize, e: anyhow::Error, damaged: bool) {
+        let file = self.segments[seg].file;
+        if self.states[file].failed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.sink.abandon(file, &self.files[file]).await;
+        let mut report = self.report.lock().expect("report");
+        report.failed.push((file, format!("{e:#}")));
+        if damaged {
+            report.damaged.push(file);
         }
     }
 }
@@ -359,10 +383,17 @@ fn open_and_place(
     data: Vec<Bytes>,
     assembly: &Assembly,
     seg_meta: &[(u64, usize)],
-) -> Result<Vec<(usize, Bytes)>> {
+) -> (Vec<(usize, Bytes)>, Vec<(usize, String)>) {
     let mut ready = Vec::new();
+    let mut bad = Vec::new();
     for (blob, sealed) in blobs.iter().zip(data) {
-        let plain = Bytes::from(open_blob(keys, &blob.id, &sealed)?);
+        let plain = match open_blob(keys, &blob.id, &sealed) {
+            Ok(p) => Bytes::from(p),
+            Err(e) => {
+                bad.extend(blob.targets.iter().map(|&(seg, _)| (seg, format!("{e:#}"))));
+                continue;
+            }
+        };
         for &(seg, pos) in &blob.targets {
             let (len, count) = seg_meta[seg];
             if count == 1 {
@@ -388,7 +419,21 @@ fn open_and_place(
             }
         }
     }
-    Ok(ready)
+    (ready, bad)
+}
+
+/// The store answered, and the data is not there as the index says: the files that need it
+/// fail, the restore goes on. Anything else (the store cannot be reached) stops it.
+fn is_damage(e: &anyhow::Error) -> bool {
+    matches!(
+        remote::kind_of(e),
+        Some(remote::RemoteKind::NotFound | remote::RemoteKind::BadRange)
+    ) || e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<KlosetError>(),
+            Some(KlosetError::Integrity(_))
+        )
+    })
 }
 
 /// Consecutive runs of segments to work on at once: all of them when each blob is written where

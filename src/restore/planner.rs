@@ -38,6 +38,8 @@ pub struct RestoreSummary {
     pub skipped_identical: u64,
     pub errors: Vec<String>,
     pub notes: Vec<String>,
+    /// Files not restored because their data in the store is missing or damaged.
+    pub damaged: Vec<String>,
 }
 
 pub async fn restore<D: Destination>(
@@ -94,6 +96,7 @@ pub async fn restore<D: Destination>(
         skipped_identical: dest.skipped(),
         errors,
         notes: plan.notes,
+        damaged: fed.damaged.iter().map(|f| show(&plan.files[*f])).collect(),
     })
 }
 

@@ -1,6 +1,11 @@
 //! Restoring into a directory: blobs are written straight to their offsets as they arrive, so
-//! each pack is fetched once however many files share it. A file's metadata is applied when
-//! its last blob is written; directories get theirs last, deepest first.
+//! each pack is fetched once however many files share it. Each file is written under a
+//! temporary name beside its final one and renamed into place only when every blob of it has
+//! been verified and written, so a failed restore never leaves a wrong file that looks
+//! finished. Nothing is followed through a symlink: temporary files are opened with
+//! O_NOFOLLOW, renames replace a link rather than write through it, and a link or file where
+//! the snapshot has a directory is replaced by a real directory before anything goes in it.
+//! Directories get their metadata last, deepest first.
 
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
@@ -42,6 +47,14 @@ impl FsDestination {
         }
     }
 
+    /// Where a file is written until it is complete: beside its final name, so the rename
+    /// that puts it in place stays within one directory.
+    fn temp_of(&self, file: usize, planned: &PlannedFile) -> PathBuf {
+        let path = self.path_of(&planned.path);
+        let dir = path.parent().unwrap_or(&self.target);
+        dir.join(format!(".kloset-{}-{file}.part", std::process::id()))
+    }
+
     fn check_target(&self) -> Result<()> {
         match fs::symlink_metadata(&self.target) {
             Err(_) => Ok(()),
@@ -66,6 +79,7 @@ impl ContentSink for FsDestination {
         let jobs: Vec<Job> = batch
             .into_iter()
             .map(|w| Job {
+                temp: self.temp_of(w.file, w.planned),
                 path: self.path_of(&w.planned.path),
                 node: w.whole.then(|| w.planned.node.clone()),
                 s3_key: w.planned.node.s3.as_ref().map(|m| m.key.clone()),
@@ -77,7 +91,11 @@ impl ContentSink for FsDestination {
         match tokio::task::spawn_blocking(move || {
             jobs.into_iter()
                 .map(|j| {
-                    write_at(&j.path, j.offset, &j.data, j.node.as_ref(), owner)
+                    write_at(&j.temp, j.offset, &j.data)
+                        .and_then(|f| match &j.node {
+                            Some(node) => put_in_place(&f, &j.temp, &j.path, node, owner),
+                            None => Ok(()),
+                        })
                         .map_err(|e| describe_write_error(j.s3_key.as_deref(), e))
                 })
                 .collect::<Vec<_>>()
@@ -93,32 +111,40 @@ impl ContentSink for FsDestination {
 
     async fn write(
         &self,
-        _file: usize,
+        file: usize,
         planned: &PlannedFile,
-        _segment: usize,
+        segment: usize,
         offset: u64,
         data: Bytes,
         whole: bool,
     ) -> Result<()> {
-        let path = self.path_of(&planned.path);
-        let node = whole.then(|| planned.node.clone());
-        let owner = self.owner;
-        let s3_key = planned.node.s3.as_ref().map(|m| m.key.clone());
-        tokio::task::spawn_blocking(move || write_at(&path, offset, &data, node.as_ref(), owner))
-            .await?
-            .map_err(|e| describe_write_error(s3_key.as_deref(), e))
+        let w = SegmentWrite {
+            file,
+            planned,
+            segment,
+            offset,
+            data,
+            whole,
+        };
+        self.write_batch(vec![w]).await.pop().unwrap_or(Ok(()))
     }
 
-    async fn complete(&self, _file: usize, planned: &PlannedFile, _segments: usize) -> Result<()> {
+    async fn complete(&self, file: usize, planned: &PlannedFile, _segments: usize) -> Result<()> {
+        let temp = self.temp_of(file, planned);
         let path = self.path_of(&planned.path);
         let node = planned.node.clone();
         let owner = self.owner;
+        let s3_key = planned.node.s3.as_ref().map(|m| m.key.clone());
         tokio::task::spawn_blocking(move || {
-            let file = OpenOptions::new().write(true).open(&path)?;
-            apply_file_meta(&file, &node, owner)
+            let f = open_no_follow(&temp)?;
+            put_in_place(&f, &temp, &path, &node, owner)
         })
-        .await??;
-        Ok(())
+        .await?
+        .map_err(|e| describe_write_error(s3_key.as_deref(), e))
+    }
+
+    async fn abandon(&self, file: usize, planned: &PlannedFile) {
+        let _ = std::fs::remove_file(self.temp_of(file, planned));
     }
 }
 
@@ -173,16 +199,24 @@ impl Destination for FsDestination {
 
     async fn prepare(&self, plan: &mut Plan, _reader: &Reader) -> Result<()> {
         self.check_target()?;
+        let had_content = fs::read_dir(&self.target).is_ok_and(|mut d| d.next().is_some());
         fs::create_dir_all(&self.target).map_err(|e| {
             anyhow!(
                 "cannot create restore target {}: {e}",
                 self.target.display()
             )
         })?;
+        // Parents come before their children in the plan.
         for (rel, _) in &plan.dirs {
             let path = self.path_of(rel);
-            fs::create_dir_all(&path)
-                .map_err(|e| anyhow!("cannot create {}: {e}", path.display()))?;
+            real_dir(&path).map_err(|e| anyhow!("cannot create {}: {e}", path.display()))?;
+        }
+        if had_content {
+            // An interrupted restore into the same target left its unfinished files.
+            let dirs = plan.dirs.iter().map(|(rel, _)| self.path_of(rel));
+            for dir in std::iter::once(self.target.clone()).chain(dirs) {
+                remove_unfinished(&dir);
+            }
         }
         Ok(())
     }
@@ -206,6 +240,7 @@ impl Destination for FsDestination {
 }
 
 struct Job {
+    temp: PathBuf,
     path: PathBuf,
     node: Option<Node>,
     s3_key: Option<String>,
@@ -213,24 +248,68 @@ struct Job {
     data: Bytes,
 }
 
-/// Writes `data` at `offset`; with `node`, the file is complete: its metadata goes on too.
-fn write_at(
-    path: &Path,
-    offset: u64,
-    data: &[u8],
-    node: Option<&Node>,
-    owner: bool,
-) -> std::io::Result<()> {
-    let file = OpenOptions::new()
+/// A directory at `path`, never a link to one: a link or file there (restore --force) is
+/// replaced.
+fn real_dir(path: &Path) -> std::io::Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => {
+            fs::remove_file(path)?;
+            fs::create_dir(path)
+        }
+        Err(_) => fs::create_dir(path),
+    }
+}
+
+fn is_unfinished(name: &[u8]) -> bool {
+    let Some(rest) = name
+        .strip_prefix(b".kloset-")
+        .and_then(|r| r.strip_suffix(b".part"))
+    else {
+        return false;
+    };
+    rest.iter().all(|c| c.is_ascii_digit() || *c == b'-')
+}
+
+fn remove_unfinished(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if is_unfinished(e.file_name().as_bytes()) {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
+fn open_no_follow(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new()
         .create(true)
         .write(true)
         .truncate(false)
-        .open(path)?;
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+}
+
+fn write_at(temp: &Path, offset: u64, data: &[u8]) -> std::io::Result<File> {
+    let file = open_no_follow(temp)?;
     file.write_all_at(data, offset)?;
-    if let Some(node) = node {
-        apply_file_meta(&file, node, owner)?;
-    }
-    Ok(())
+    Ok(file)
+}
+
+/// The file is complete and verified: its metadata goes on, then it takes its final name
+/// (replacing, never following, whatever was there).
+fn put_in_place(
+    file: &File,
+    temp: &Path,
+    path: &Path,
+    node: &Node,
+    owner: bool,
+) -> std::io::Result<()> {
+    apply_file_meta(file, node, owner)?;
+    fs::rename(temp, path)
 }
 
 fn describe_write_error(s3_key: Option<&str>, e: std::io::Error) -> anyhow::Error {
