@@ -1,8 +1,9 @@
 //! Making a store, exclusively on every server. The config is written with a create-only put;
 //! servers that ignore `If-None-Match` (Garage does) would let two racing creates both
 //! "succeed", so a remote create first announces itself with a marker object and gives up when
-//! it sees another recent one: two racing creates may both give up, never both succeed. The
-//! config is then read back, so the winner is the one whose config is there.
+//! it sees another recent one, and looks for a config only after that: two racing creates may
+//! both give up, never both succeed. The config is then read back, so the winner is the one
+//! whose config is there.
 
 use anyhow::Result;
 use bytes::Bytes;
@@ -36,8 +37,14 @@ impl Repo {
         } else {
             None
         };
+        // After the marker: a create that finished before ours looked is seen here, one that
+        // had not yet written its config saw our marker and gave up.
         let bytes = serde_json::to_vec_pretty(&config)?;
-        let written = backend.put_new(CONFIG_KEY, Bytes::from(bytes)).await;
+        let written = match backend.get(CONFIG_KEY).await {
+            Ok(Some(_)) => Ok(false),
+            Ok(None) => backend.put_new(CONFIG_KEY, Bytes::from(bytes)).await,
+            Err(e) => Err(e),
+        };
         let ours = match written {
             Ok(true) => Self::read_config(backend).await.map(|c| c.id == config.id),
             Ok(false) => Ok(false),
