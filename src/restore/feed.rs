@@ -375,6 +375,9 @@ impl<S: ContentSink + ?Sized> Ctx<'_, S> {
     }
 }
 
+/// A segment that cannot be completed, and why.
+type SegmentFailure = (usize, String);
+
 /// Decrypts and verifies a unit's blobs and places them: single-blob segments are ready at
 /// once, others when their last blob arrives.
 fn open_and_place(
@@ -383,7 +386,7 @@ fn open_and_place(
     data: Vec<Bytes>,
     assembly: &Assembly,
     seg_meta: &[(u64, usize)],
-) -> (Vec<(usize, Bytes)>, Vec<(usize, String)>) {
+) -> (Vec<(usize, Bytes)>, Vec<SegmentFailure>) {
     let mut ready = Vec::new();
     let mut bad = Vec::new();
     for (blob, sealed) in blobs.iter().zip(data) {
