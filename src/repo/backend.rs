@@ -3,6 +3,7 @@
 
 use std::ops::Range;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Result;
 use bytes::Bytes;
@@ -42,55 +43,85 @@ impl Backend {
             attributes: self.pack_attributes.clone(),
             ..Default::default()
         };
-        self.store
-            .put_opts(&Path::from(key), PutPayload::from(data), opts)
-            .await
-            .map_err(|e| self.remote(e))?;
+        let path = Path::from(key);
+        self.retrying(|| {
+            self.store
+                .put_opts(&path, PutPayload::from(data.clone()), opts.clone())
+        })
+        .await?;
         Ok(())
     }
 
     pub async fn get(&self, key: &str) -> Result<Option<Bytes>> {
-        match self.store.get(&Path::from(key)).await {
-            Ok(r) => Ok(Some(r.bytes().await.map_err(|e| self.remote(e))?)),
-            Err(e @ object_store::Error::NotFound { .. }) if !is_missing_bucket(&e) => Ok(None),
-            Err(e) => Err(self.remote(e)),
+        let got = self
+            .retrying(|| async {
+                let r = self.store.get(&Path::from(key)).await?;
+                r.bytes().await
+            })
+            .await;
+        match got {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if crate::remote::kind_of(&e) == Some(RemoteKind::NotFound) => Ok(None),
+            Err(e) => Err(e),
         }
     }
 
     /// The last `n` bytes of an object (all of it when it is shorter).
     pub async fn get_suffix(&self, key: &str, n: u64) -> Result<Bytes> {
-        let opts = object_store::GetOptions {
-            range: Some(object_store::GetRange::Suffix(n)),
-            ..Default::default()
-        };
-        let r = self
-            .store
-            .get_opts(&Path::from(key), opts)
-            .await
-            .map_err(|e| self.remote(e))?;
-        r.bytes().await.map_err(|e| self.remote(e))
+        self.retrying(|| async {
+            let opts = object_store::GetOptions {
+                range: Some(object_store::GetRange::Suffix(n)),
+                ..Default::default()
+            };
+            self.store
+                .get_opts(&Path::from(key), opts)
+                .await?
+                .bytes()
+                .await
+        })
+        .await
     }
 
     pub async fn get_ranges(&self, key: &str, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
-        self.store
-            .get_ranges(&Path::from(key), ranges)
-            .await
-            .map_err(|e| self.remote(e))
+        let path = Path::from(key);
+        self.retrying(|| self.store.get_ranges(&path, ranges)).await
     }
 
     pub async fn put(&self, key: &str, data: Bytes) -> Result<()> {
-        self.store
-            .put(&Path::from(key), PutPayload::from(data))
-            .await
-            .map_err(|e| self.remote(e))?;
+        let path = Path::from(key);
+        self.retrying(|| self.store.put(&path, PutPayload::from(data.clone())))
+            .await?;
         Ok(())
     }
 
     pub async fn delete(&self, key: &str) -> Result<()> {
-        match self.store.delete(&Path::from(key)).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(self.remote(e)),
+        let path = Path::from(key);
+        match self.retrying(|| self.store.delete(&path)).await {
+            Err(e) if crate::remote::kind_of(&e) != Some(RemoteKind::NotFound) => Err(e),
+            _ => Ok(()),
         }
+    }
+
+    /// Runs a request again when it failed in a way a retry can fix: object_store retries a
+    /// request until its response starts, not a body cut off half-way, nor a listing page.
+    /// Every request here is idempotent (objects are immutable and content-addressed).
+    async fn retrying<T, F, Fut>(&self, op: F) -> Result<T>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = object_store::Result<T>>,
+    {
+        let mut delay = Duration::from_millis(200);
+        for attempt in 1.. {
+            match op().await {
+                Ok(v) => return Ok(v),
+                Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
+                Err(e) => return Err(self.remote(e)),
+            }
+        }
+        unreachable!("the loop returns")
     }
 
     /// Create-only put. Returns false when the object already exists.
@@ -113,12 +144,10 @@ impl Backend {
 
     /// (key relative to the store, size) of every object under `prefix`.
     pub async fn list(&self, prefix: &str) -> Result<Vec<(String, u64)>> {
-        let metas: Vec<_> = self
-            .store
-            .list(Some(&Path::from(prefix)))
-            .try_collect()
-            .await
-            .map_err(|e| self.remote(e))?;
+        let path = Path::from(prefix);
+        let metas: Vec<object_store::ObjectMeta> = self
+            .retrying(|| self.store.list(Some(&path)).try_collect())
+            .await?;
         Ok(metas
             .into_iter()
             .map(|m| (m.location.to_string(), m.size))
@@ -132,6 +161,24 @@ impl Backend {
             _ => RemoteKind::of_error(&e),
         };
         remote::error(&format!("store {}", self.display), kind, &e.to_string())
+    }
+}
+
+/// Attempts of a request at this level (each of which object_store may already have retried).
+const ATTEMPTS: u32 = 5;
+
+/// A cut connection or a server error that outlasted object_store's own retries; not an answer
+/// such as "not found", "access denied" or "precondition failed".
+fn is_transient(e: &object_store::Error) -> bool {
+    match e {
+        object_store::Error::NotFound { .. }
+        | object_store::Error::AlreadyExists { .. }
+        | object_store::Error::Precondition { .. }
+        | object_store::Error::NotModified { .. } => false,
+        _ => matches!(
+            RemoteKind::of_error(e),
+            RemoteKind::Unreachable | RemoteKind::Other
+        ),
     }
 }
 

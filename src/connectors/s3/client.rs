@@ -166,13 +166,25 @@ impl S3Api {
             let resp = outcome.map_err(|e| self.transport_error(&e))?;
             let status = resp.status();
             let headers = resp.headers().clone();
-            let body = resp.into_body().bytes().await.map_err(|e| {
-                remote::error(
-                    self.display(),
-                    RemoteKind::Unreachable,
-                    &format!("reading a response failed: {e}"),
-                )
-            })?;
+            // A body cut off half-way is read again whole: a GET pinned with If-Match still
+            // returns the same version, or 412 if the object changed meanwhile.
+            let body = match resp.into_body().bytes().await {
+                Ok(b) => b,
+                Err(_) if attempt <= policy.max_retries => {
+                    tokio::time::sleep(delay).await;
+                    delay = delay
+                        .mul_f64(policy.backoff.base)
+                        .min(policy.backoff.max_backoff);
+                    continue;
+                }
+                Err(e) => {
+                    return Err(remote::error(
+                        self.display(),
+                        RemoteKind::Unreachable,
+                        &format!("reading a response failed: {e}"),
+                    ))
+                }
+            };
             return Ok(Response {
                 status,
                 headers,
