@@ -55,7 +55,7 @@ pub fn parse(text: &str) -> Result<Location> {
         return parse_s3(text, rest).map(Location::S3);
     }
     if let Some(rest) = text.strip_prefix("fs://") {
-        if rest.is_empty() {
+        if !rest.starts_with('/') {
             return Err(config(format!(
                 "malformed location '{text}': expected fs:///absolute/path"
             )));
@@ -142,6 +142,7 @@ mod tests {
             "s3://h:x/b",
             "s3://h/B_ad",
             "ftp://x/y",
+            "fs://relative/path",
             "",
         ] {
             assert!(parse(bad).is_err(), "{bad}");

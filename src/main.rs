@@ -16,6 +16,14 @@ fn limit_malloc_arenas(cores: usize) {
 }
 
 fn main() {
+    // SAFETY: both only set process attributes, before any other thread starts.
+    unsafe {
+        // `kloset ls | head`: end quietly when the reader goes away, as Unix tools do.
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        // Store objects, caches and the registry are for this user alone (a store's config is
+        // an offline attack on its passphrase); restored files get their modes set explicitly.
+        libc::umask(0o077);
+    }
     let args = cli::args::normalise_args(std::env::args());
     let parsed = match cli::args::Cli::try_parse_from(args) {
         Ok(c) => c,

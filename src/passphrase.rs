@@ -26,9 +26,11 @@ impl PassphraseSource {
             return non_empty(p.clone(), "the store's passphrase option");
         }
         if let Some(cmd) = &self.passphrase_cmd {
+            // Its stderr goes to ours: a password manager's own message says what went wrong.
             let out = Command::new("sh")
                 .arg("-c")
                 .arg(cmd)
+                .stderr(std::process::Stdio::inherit())
                 .output()
                 .map_err(|e| config(format!("cannot run passphrase_cmd: {e}")))?;
             if !out.status.success() {

@@ -113,6 +113,10 @@ impl Registry {
     }
 
     pub fn save_to(&self, path: &Path) -> Result<()> {
+        // A registry that is a symlink (kept in a dotfiles repository, say) stays one: the
+        // file it points to is replaced.
+        let resolved = std::fs::canonicalize(path).ok();
+        let path = resolved.as_deref().unwrap_or(path);
         let dir = path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir)
             .map_err(|e| config(format!("cannot create {}: {e}", dir.display())))?;
@@ -182,12 +186,31 @@ impl Registry {
     }
 }
 
-/// serde_yaml quotes the offending text in some errors; it may be a secret.
+/// serde_yaml quotes the offending text in some errors (`invalid type: string "..."`); it may
+/// be a secret, so every quoted or backquoted part is left out.
 fn redact(msg: &str) -> String {
-    match msg.find(" at line") {
-        Some(i) => msg[..i].to_string(),
-        None => msg.chars().take(120).collect(),
+    let msg = match msg.find(" at line") {
+        Some(i) => &msg[..i],
+        None => msg,
+    };
+    let mut out = String::new();
+    let mut quoted = None;
+    for c in msg.chars() {
+        match quoted {
+            Some(q) if c == q => {
+                out.push_str("...");
+                out.push(c);
+                quoted = None;
+            }
+            Some(_) => {}
+            None if c == '"' || c == '`' => {
+                out.push(c);
+                quoted = Some(c);
+            }
+            None => out.push(c),
+        }
     }
+    out.chars().take(160).collect()
 }
 
 pub fn valid_name(name: &str) -> Result<()> {

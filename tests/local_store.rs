@@ -257,3 +257,47 @@ fn ctrl_c_stops_a_restore_at_once_and_a_forced_rerun_completes_it() {
     env.restore_forced(store, &out, &id).ok();
     common::assert_same_tree(&src, &out);
 }
+
+#[test]
+fn small_things_done_right() {
+    let env = Env::new();
+    let store = env.path("store");
+    let s = store.to_str().unwrap();
+    // A cost that would be silently raised is refused.
+    let r = env
+        .run(&["at", s, "create", "--kdf-memory-mib", "0"])
+        .code(2);
+    assert!(r.one_line_error().contains("--kdf-memory-mib"));
+    // fs:// takes absolute paths only.
+    let r = env.run(&["at", "fs://relative/store", "create"]).code(18);
+    assert!(r.one_line_error().contains("fs:///absolute/path"));
+    env.create(s).ok();
+    let src = env.path("src");
+    common::make_fixture(&src);
+    env.backup(s, src.to_str().unwrap());
+    // A trailing `/` names the same source: nothing is read again.
+    let again = env.backup(s, &format!("{}/", src.display()));
+    assert_eq!(again["snapshot"]["summary"]["files_read"], 0);
+    // Store objects are for this user alone.
+    for f in common::files_under(&store) {
+        let mode = fs::metadata(&f).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode & 0o077, 0, "{f:?} is {mode:o}");
+    }
+    let dir_mode = fs::metadata(store.join("packs"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(dir_mode & 0o077, 0, "packs/ is {dir_mode:o}");
+    // `kloset ls | head`: a closed pipe ends quietly.
+    let mut child = env
+        .command(&["at", s, "ls", "-R", "latest"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -393,3 +393,73 @@ fn example_config_imports() {
     assert!(r.one_line_error().contains("--force"));
     env.run(&["store", "import", example, "--force"]).ok();
 }
+
+#[test]
+fn a_yaml_type_error_never_prints_the_value() {
+    let env = Env::new();
+    fs::create_dir_all(env.config_dir()).unwrap();
+    fs::write(
+        env.config_dir().join("registry.yaml"),
+        "stores: \"AKIAVERYSECRETVALUE\"\n",
+    )
+    .unwrap();
+    let r = env.run(&["store", "ls"]).code(18);
+    let line = r.one_line_error();
+    assert!(line.contains("registry"), "{line}");
+    assert!(!r.stderr.contains("AKIAVERYSECRETVALUE"), "{}", r.stderr);
+}
+
+#[test]
+fn a_registry_that_is_a_symlink_stays_one() {
+    let env = Env::new();
+    let real = env.path("dotfiles/registry.yaml");
+    fs::create_dir_all(real.parent().unwrap()).unwrap();
+    fs::write(&real, "").unwrap();
+    fs::create_dir_all(env.config_dir()).unwrap();
+    let link = env.config_dir().join("registry.yaml");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    env.run(&["store", "add", "s", "location=/tmp/somewhere"])
+        .ok();
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(fs::read_to_string(&real)
+        .unwrap()
+        .contains("/tmp/somewhere"));
+    assert_eq!(
+        fs::metadata(&real).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
+
+#[test]
+fn show_masks_credentials_inside_urls() {
+    let env = Env::new();
+    env.run(&[
+        "store",
+        "add",
+        "s",
+        "location=s3://127.0.0.1:3900/bucket",
+        "endpoint=http://user:hunter2@127.0.0.1:3900",
+    ])
+    .ok();
+    let shown = env.run(&["store", "show", "s"]).ok().stdout;
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(shown.contains("http://********@127.0.0.1:3900"), "{shown}");
+}
+
+#[test]
+fn passphrase_cmd_failures_show_its_own_message() {
+    let env = Env::new();
+    env.run(&[
+        "store",
+        "add",
+        "s",
+        &format!("location={}", env.path("store").display()),
+        "passphrase_cmd=echo 'vault is sealed' >&2; exit 3",
+    ])
+    .ok();
+    let r = env.run(&["at", "@s", "create"]).code(18);
+    assert!(r.stderr.contains("vault is sealed"), "{}", r.stderr);
+}

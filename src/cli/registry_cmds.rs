@@ -204,9 +204,21 @@ fn mask(opts: &Options) -> Options {
             let shown = if options::is_secret(k) {
                 "********".to_string()
             } else {
-                v.clone()
+                mask_userinfo(v)
             };
             (k.clone(), shown)
         })
         .collect()
+}
+
+/// `http://user:password@host` -> `http://********@host`.
+fn mask_userinfo(value: &str) -> String {
+    let Some((scheme, rest)) = value.split_once("://") else {
+        return value.to_string();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://********{}", &rest[at..]),
+        None => value.to_string(),
+    }
 }

@@ -100,14 +100,19 @@ async fn create(ctx: &Ctx, spec: &Spec, a: CreateArgs) -> Result<()> {
     if a.pack_size_mib == 0 || a.pack_size_mib > 512 {
         return Err(usage("--pack-size-mib must be between 1 and 512"));
     }
+    if a.kdf_memory_mib < 8 || a.kdf_iterations == 0 {
+        return Err(usage(
+            "--kdf-memory-mib must be at least 8 and --kdf-iterations at least 1",
+        ));
+    }
     let backend = connectors::open_store(spec, true).await?;
     if Repo::read_config(&backend).await.is_ok() {
         return Err(KlosetError::AlreadyInitialised(spec.display.clone()).into());
     }
     let pass = passphrase(ctx, spec).get(true)?;
     let cost = KdfCost {
-        memory_kib: a.kdf_memory_mib.max(1) * 1024,
-        iterations: a.kdf_iterations.max(1),
+        memory_kib: a.kdf_memory_mib * 1024,
+        iterations: a.kdf_iterations,
     };
     let config = Repo::create(&backend, &pass, cost, a.pack_size_mib * 1024 * 1024).await?;
     if ctx.json {
