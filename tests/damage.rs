@@ -267,3 +267,39 @@ fn restore_force_never_writes_through_symlinks_in_the_target() {
         b"also from the snapshot"
     );
 }
+
+#[test]
+fn a_damaged_or_altered_config_is_told_apart_from_a_wrong_passphrase() {
+    let env = Env::new();
+    let (store, _, _) = setup(&env);
+    let config = Path::new(&store).join("config");
+    let original = fs::read_to_string(&config).unwrap();
+    let mut wrong = env.command(&["at", &store, "ls"]);
+    let out = wrong.env("KLOSET_PASSPHRASE", "not it").output().unwrap();
+    assert_eq!(out.status.code(), Some(12));
+    let json: serde_json::Value = serde_json::from_str(&original).unwrap();
+    let key = json["master_key"].as_str().unwrap();
+    let flipped = format!(
+        "{}{}",
+        if key.starts_with('0') { "1" } else { "0" },
+        &key[1..]
+    );
+    for (what, text) in [
+        ("master_key", original.replace(key, &flipped)),
+        (
+            "pack size",
+            original.replace("\"pack_size\": 1048576", "\"pack_size\": 2097152"),
+        ),
+    ] {
+        assert_ne!(text, original, "{what}");
+        fs::write(&config, &text).unwrap();
+        let r = env.run(&["at", &store, "ls"]).code(17);
+        assert!(
+            r.one_line_error().contains("config is damaged"),
+            "{what}: {}",
+            r.stderr
+        );
+    }
+    fs::write(&config, &original).unwrap();
+    env.run(&["at", &store, "ls"]).ok();
+}

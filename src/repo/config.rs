@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::crypto::{random_bytes, unwrap_key, wrap_key};
 use super::id::Id;
+use crate::error::KlosetError;
 
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -48,6 +49,14 @@ pub struct StoreConfig {
     pub kdf: KdfParams,
     /// Hex of `nonce || AES-256-GCM(kek, master key) || tag`, with the store id as AAD.
     pub master_key: String,
+    /// The first 16 bytes of BLAKE3(wrapped master key), hex: tells a damaged `master_key`
+    /// from a wrong passphrase (both fail the same tag). Absent in stores made before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub master_key_check: Option<String>,
+    /// Keyed BLAKE3 (a subkey of the master key) over every other field: the chunker and pack
+    /// parameters cannot be changed unnoticed. Absent in stores made before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
 }
 
 pub struct KdfCost {
@@ -77,18 +86,62 @@ impl StoreConfig {
             chunker: ChunkerParams::default(),
             pack_size,
             kdf,
+            master_key_check: Some(key_check(&wrapped)),
             master_key: hex::encode(wrapped),
+            mac: None,
+        };
+        let config = StoreConfig {
+            mac: Some(config.mac_with(&master)?),
+            ..config
         };
         Ok((config, master))
     }
 
-    /// None means the passphrase is wrong.
-    pub fn unlock(&self, passphrase: &str) -> Result<Option<[u8; 32]>> {
-        let kek = derive_kek(passphrase, &self.kdf)?;
-        let wrapped =
-            hex::decode(&self.master_key).map_err(|_| anyhow!("config: master_key is not hex"))?;
-        Ok(unwrap_key(&kek, &self.id.0, &wrapped))
+    /// Every field but `mac`, in a fixed form.
+    fn mac_with(&self, master: &[u8; 32]) -> Result<String> {
+        let fields = StoreConfig {
+            mac: None,
+            ..self.clone()
+        };
+        let key = blake3::derive_key("kloset 2026 config mac", master);
+        Ok(blake3::keyed_hash(&key, &serde_json::to_vec(&fields)?)
+            .to_hex()
+            .to_string())
     }
+
+    /// None means the passphrase is wrong. A damaged or altered config is an integrity error.
+    pub fn unlock(&self, passphrase: &str) -> Result<Option<[u8; 32]>> {
+        let damaged = |what: &str| {
+            KlosetError::Integrity(format!(
+                "the store's config is damaged ({what}): put back a copy of the config object"
+            ))
+        };
+        let wrapped =
+            hex::decode(&self.master_key).map_err(|_| damaged("master_key is not hex"))?;
+        if self
+            .master_key_check
+            .as_ref()
+            .is_some_and(|c| *c != key_check(&wrapped))
+        {
+            return Err(damaged("master_key does not match its check").into());
+        }
+        let kek = derive_kek(passphrase, &self.kdf)?;
+        let Some(master) = unwrap_key(&kek, &self.id.0, &wrapped) else {
+            return Ok(None);
+        };
+        if self
+            .mac
+            .as_ref()
+            .is_some_and(|m| *m != self.mac_with(&master).unwrap_or_default())
+        {
+            return Err(damaged("its fields were changed after it was made").into());
+        }
+        Ok(Some(master))
+    }
+}
+
+fn key_check(wrapped: &[u8]) -> String {
+    hex::encode(&blake3::hash(wrapped).as_bytes()[..16])
 }
 
 fn derive_kek(passphrase: &str, kdf: &KdfParams) -> Result<[u8; 32]> {
