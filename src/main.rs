@@ -15,15 +15,33 @@ fn limit_malloc_arenas(cores: usize) {
     }
 }
 
+/// `kloset ls | head`: end quietly when the reader goes away, as Unix tools do. SIGPIPE itself
+/// stays ignored (a closed network connection must be an error, not a silent death), so
+/// `println!`'s panic on a closed stdout is what is caught.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let text = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if text.contains("failed printing to stdout") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 fn main() {
-    // SAFETY: both only set process attributes, before any other thread starts.
+    // SAFETY: umask only sets a process attribute, before any other thread starts.
     unsafe {
-        // `kloset ls | head`: end quietly when the reader goes away, as Unix tools do.
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         // Store objects, caches and the registry are for this user alone (a store's config is
         // an offline attack on its passphrase); restored files get their modes set explicitly.
         libc::umask(0o077);
     }
+    quiet_on_closed_stdout();
     let args = cli::args::normalise_args(std::env::args());
     let parsed = match cli::args::Cli::try_parse_from(args) {
         Ok(c) => c,

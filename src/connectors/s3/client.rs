@@ -114,7 +114,7 @@ impl S3Api {
         let mut uri = self.bucket_url.clone();
         if let Some(k) = key {
             uri.push('/');
-            uri.push_str(&utf8_percent_encode(k, KEY).to_string());
+            uri.push_str(&encode_key(k));
         }
         if !query.is_empty() {
             let q: Vec<String> = query
@@ -456,6 +456,20 @@ impl S3Api {
             .await?;
         Ok(r.status == StatusCode::NOT_FOUND)
     }
+}
+
+/// The key as a request path. The HTTP stack parses URLs the WHATWG way, which drops `.` and
+/// `..` segments (even as `%2E`); a key that has such segments is sent with its `/` encoded
+/// too, as one segment that nothing normalises, and signed as sent: S3 decodes it back to the
+/// same key. (moto accepts this; Garage checks such a signature against another path and
+/// refuses it, which the source and destination report as such.)
+pub fn has_dot_segment(key: &str) -> bool {
+    key.split('/').any(|seg| seg == "." || seg == "..")
+}
+
+fn encode_key(key: &str) -> String {
+    let set = if has_dot_segment(key) { COMPONENT } else { KEY };
+    utf8_percent_encode(key, set).to_string()
 }
 
 fn sha256(data: &[u8]) -> [u8; 32] {

@@ -219,6 +219,13 @@ impl S3Source {
                 Fetched::Done(node) => {
                     return Ok(Some(*node));
                 }
+                Fetched::Failed(why) if super::client::has_dot_segment(&obj.key) => {
+                    work.report(format!(
+                        "object '{}' not in this snapshot: this server refused a request for a key with a '.' or '..' segment ({why})",
+                        obj.key
+                    ));
+                    return Ok(None);
+                }
                 Fetched::Failed(why) => {
                     work.report(format!("object '{}' not in this snapshot: {why}", obj.key));
                     return Ok(None);
