@@ -574,3 +574,68 @@ fn keys_with_dot_segments_that_garage_refuses_are_reported_as_such() {
 fn keys_with_dot_segments_are_backed_up_and_restored_exactly_on_moto() {
     dot_segments_round_trip(moto());
 }
+
+/// SIGKILL at `ms` after the start; true when the process was still running then.
+fn kill_after(env: &Env, args: &[&str], ms: u64) -> bool {
+    let mut child = env.spawn(args);
+    std::thread::sleep(Duration::from_millis(ms));
+    let running = child.try_wait().unwrap().is_none();
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    let _ = child.wait();
+    running
+}
+
+#[test]
+fn killed_bucket_backups_and_restores_lose_nothing() {
+    let server = garage();
+    let env = Env::new();
+    let bucket = unique("kill");
+    server.tool(&["fill", &bucket]);
+    for i in 0..2 {
+        server.tool(&["big", &bucket, &format!("big-{i}"), "6"]);
+    }
+    add(&env, "source", "bucket", server, &bucket, "");
+    let store = env.path("store");
+    let store = store.to_str().unwrap();
+    env.create(store).ok();
+    let mut killed = 0;
+    for ms in [60, 250, 700] {
+        killed += kill_after(&env, &["at", store, "backup", "@bucket"], ms) as usize;
+        env.run(&["at", store, "check"]).ok();
+    }
+    assert!(killed > 0, "no backup was killed while running");
+    let snap = env.backup(store, "@bucket");
+    let id = snap["id"].as_str().unwrap().to_string();
+    env.run(&["at", store, "check", "--read-data"]).ok();
+
+    let target = unique("kill-out");
+    let dest = add(&env, "destination", "dst", server, &target, "r");
+    for ms in [100, 400] {
+        kill_after(&env, &["at", store, "restore", "-to", &dest, &id], ms);
+    }
+    env.run(&["at", store, "restore", "-to", &dest, &id]).ok();
+    assert_eq!(dump(server, &bucket, ""), dump(server, &target, "r/"));
+    assert_eq!(server.tool(&["uploads", &target]).trim(), "[]");
+
+    let out = env.path("fs-out");
+    for ms in [100, 400] {
+        kill_after(
+            &env,
+            &["at", store, "restore", "-to", out.to_str().unwrap(), &id],
+            ms,
+        );
+    }
+    env.restore_forced(store, &out, &id);
+    for i in 0..2 {
+        let want = dump(server, &bucket, "")[format!("big-{i}")]["md5"].clone();
+        assert_eq!(
+            md5_hex(&fs::read(out.join(format!("big-{i}"))).unwrap()),
+            want
+        );
+    }
+    let leftovers: Vec<_> = common::files_under(&out)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains(".kloset-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
