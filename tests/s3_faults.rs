@@ -123,3 +123,41 @@ fn a_bucket_backup_and_a_restore_into_a_bucket_survive_faults_on_garage() {
 fn a_bucket_backup_and_a_restore_into_a_bucket_survive_faults_on_moto() {
     bucket_round_trip_under_faults(moto(), true);
 }
+
+#[test]
+fn a_source_that_never_answers_is_a_clear_error_not_a_hang() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in listener.incoming().flatten() {
+            held.push(c);
+        }
+    });
+    let env = Env::new();
+    let store = env.path("store");
+    env.create(store.to_str().unwrap()).ok();
+    let started = std::time::Instant::now();
+    let r = env
+        .run(&[
+            "-o",
+            "use_tls=false",
+            "-o",
+            "access_key=silent-key",
+            "-o",
+            "secret_access_key=silent-secret",
+            "-o",
+            "timeout=2",
+            "at",
+            store.to_str().unwrap(),
+            "backup",
+            &format!("s3://{host}/bucket"),
+        ])
+        .code(19);
+    assert!(
+        r.one_line_error().contains("did not answer within 2 s"),
+        "{}",
+        r.stderr
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}

@@ -44,6 +44,7 @@ const S3_KEYS: &[&str] = &[
     "ca_cert",
     "storage_class",
     "concurrency",
+    "timeout",
 ];
 const FS_KEYS: &[&str] = &["location", "concurrency"];
 const STORE_KEYS: &[&str] = &["passphrase", "passphrase_cmd"];
@@ -107,8 +108,10 @@ fn check_keys(role: Role, location: &Location, options: &BTreeMap<String, String
         if BOOL_KEYS.contains(&key.as_str()) && parse_bool(value).is_none() {
             return Err(config(format!("option {key} must be true or false")));
         }
-        if key == "concurrency" && value.parse::<usize>().map_or(true, |n| n == 0) {
-            return Err(config("option concurrency must be a positive number"));
+        if ["concurrency", "timeout"].contains(&key.as_str())
+            && value.parse::<usize>().map_or(true, |n| n == 0)
+        {
+            return Err(config(format!("option {key} must be a positive number")));
         }
     }
     let (has, lacks) = match (

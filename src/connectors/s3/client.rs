@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::Range;
+use std::time::Duration;
 
 use anyhow::{anyhow, Result};
 use bytes::Bytes;
@@ -151,7 +152,23 @@ impl S3Api {
             })?;
             AwsAuthorizer::new(&credential, "s3", &self.config.region)
                 .authorize(&mut req, Some(&digest));
-            let outcome = self.http.execute(req).await;
+            // A server that accepts connections and never answers is an error within the
+            // timeout (plus time to move the body at 1 MiB/s), not a hang; it is not retried.
+            let allowed = self.config.timeout + Duration::from_secs((body.len() >> 20) as u64);
+            let silent = || {
+                remote::error(
+                    self.display(),
+                    RemoteKind::Unreachable,
+                    &format!(
+                        "the server did not answer within {} s (option timeout)",
+                        allowed.as_secs()
+                    ),
+                )
+            };
+            let outcome = match tokio::time::timeout(allowed, self.http.execute(req)).await {
+                Ok(o) => o,
+                Err(_) => return Err(silent()),
+            };
             let retryable = match &outcome {
                 Err(_) => true,
                 Ok(r) => matches!(r.status().as_u16(), 500 | 502 | 503 | 504),
@@ -168,7 +185,16 @@ impl S3Api {
             let headers = resp.headers().clone();
             // A body cut off half-way is read again whole: a GET pinned with If-Match still
             // returns the same version, or 412 if the object changed meanwhile.
-            let body = match resp.into_body().bytes().await {
+            let length: u64 = headers
+                .get(http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok()?.parse().ok())
+                .unwrap_or(0);
+            let allowed = self.config.timeout + Duration::from_secs(length >> 20);
+            let read = match tokio::time::timeout(allowed, resp.into_body().bytes()).await {
+                Ok(r) => r,
+                Err(_) => return Err(silent()),
+            };
+            let body = match read {
                 Ok(b) => b,
                 Err(_) if attempt <= policy.max_retries => {
                     tokio::time::sleep(delay).await;

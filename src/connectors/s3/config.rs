@@ -32,6 +32,8 @@ pub struct S3Config {
     explicit_keys: Option<Keys>,
     options: BTreeMap<String, String>,
     pub retry: RetryConfig,
+    /// How long object requests wait for a server that says nothing (option `timeout`, s).
+    pub timeout: Duration,
 }
 
 #[derive(Clone)]
@@ -71,7 +73,16 @@ impl S3Config {
                 "{display}: no S3 credentials: set access_key and secret_access_key, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with a shared credentials file"
             )));
         }
+        let timeout = match opts.get("timeout") {
+            Some(t) => Duration::from_secs(t.parse().map_err(|_| {
+                config(format!(
+                    "{display}: option timeout must be a number of seconds"
+                ))
+            })?),
+            None => Duration::from_secs(30),
+        };
         Ok(S3Config {
+            timeout,
             display: display.to_string(),
             bucket: loc.bucket.clone(),
             prefix: loc.prefix.clone(),
