@@ -85,7 +85,7 @@ impl RemoteKind {
 }
 
 /// An error and all its sources, lower-cased.
-fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
+pub fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
     let mut all = e.to_string();
     let mut src = e.source();
     while let Some(s) = src {

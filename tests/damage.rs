@@ -303,3 +303,17 @@ fn a_damaged_or_altered_config_is_told_apart_from_a_wrong_passphrase() {
     fs::write(&config, &original).unwrap();
     env.run(&["at", &store, "ls"]).ok();
 }
+
+#[test]
+fn leftovers_of_a_failed_pack_write_are_reported_and_harmless() {
+    let env = Env::new();
+    let (store, src, id) = setup(&env);
+    let pack = &data_packs(&store)[0];
+    let leftover =
+        pack.with_file_name(format!("{}#1", pack.file_name().unwrap().to_str().unwrap()));
+    fs::write(&leftover, b"half a pack").unwrap();
+    let r = env.run(&["at", &store, "check"]).ok();
+    assert!(r.stderr.contains("partly written files"), "{}", r.stderr);
+    restore_ok(&env, &store, &src, &id);
+    env.backup(&store, src.to_str().unwrap());
+}

@@ -128,7 +128,9 @@ pub async fn open_store(spec: &Spec, creating: bool) -> Result<Backend> {
             let store = LocalFileSystem::new_with_prefix(&abs)
                 .map_err(|e| KlosetError::Config(format!("store {}: {e}", spec.display)))?
                 .with_automatic_cleanup(true);
-            Ok(Backend::new(Arc::new(store), spec.display.clone(), false))
+            let mut backend = Backend::new(Arc::new(store), spec.display.clone(), false);
+            backend.set_local_root(abs);
+            Ok(backend)
         }
         Location::S3(loc) => {
             let config = spec.s3(loc)?;

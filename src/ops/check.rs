@@ -44,7 +44,23 @@ pub async fn check(repo: &Repo, read_data: bool, concurrency: usize) -> Result<C
         .collect();
     report.packs = indexed.len();
     // Left by interrupted backups; harmless, and reused data is indexed by the next run.
-    report.orphan_packs = stored.iter().filter(|k| !indexed.contains(*k)).count();
+    report.orphan_packs = stored
+        .iter()
+        .filter(|k| !indexed.contains(*k) && is_pack_name(k))
+        .count();
+    let mut partial: Vec<String> = stored
+        .iter()
+        .filter(|k| !is_pack_name(k))
+        .cloned()
+        .collect();
+    partial.extend(repo.partial_pack_writes());
+    if !partial.is_empty() {
+        report.advice.push(format!(
+            "{} partly written files under packs/ (e.g. {}) were left by a write that failed (a full disk, a crash): they hold nothing a snapshot needs and can be deleted",
+            partial.len(),
+            partial[0]
+        ));
+    }
     for (key, why) in &health.damaged_index {
         report.problems.push(format!("index file {key}: {why}"));
     }
@@ -131,6 +147,11 @@ pub async fn check(repo: &Repo, read_data: bool, concurrency: usize) -> Result<C
         affected(repo, &list.good, &lost, &mut report).await?;
     }
     Ok(report)
+}
+
+/// `packs/xx/<64 hex>`: anything else under packs/ is a leftover of a failed write.
+fn is_pack_name(key: &str) -> bool {
+    key.rsplit('/').next().is_some_and(|n| Id::parse(n).is_ok())
 }
 
 /// Names the files of each snapshot that use lost blobs, and what to run.

@@ -22,6 +22,8 @@ pub struct Backend {
     pub remote: bool,
     /// Applied to packs (the bulk of a store): e.g. an S3 storage class.
     pack_attributes: Attributes,
+    /// The directory of a local store.
+    local_root: Option<std::path::PathBuf>,
 }
 
 impl Backend {
@@ -31,7 +33,38 @@ impl Backend {
             display,
             remote,
             pack_attributes: Attributes::new(),
+            local_root: None,
         }
+    }
+
+    pub fn set_local_root(&mut self, root: std::path::PathBuf) {
+        self.local_root = Some(root);
+    }
+
+    /// Files a failed write left beside packs (object_store's local store writes
+    /// `<name>#<n>` and renames it; its listings do not show them).
+    pub fn partial_writes(&self, prefix: &str) -> Vec<String> {
+        let Some(root) = &self.local_root else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut dirs = vec![root.join(prefix)];
+        while let Some(dir) = dirs.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let path = e.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if e.file_name().to_string_lossy().contains('#') {
+                    if let Ok(rel) = path.strip_prefix(root) {
+                        out.push(rel.to_string_lossy().into_owned());
+                    }
+                }
+            }
+        }
+        out
     }
 
     pub fn set_pack_attribute(&mut self, key: Attribute, value: String) {
@@ -155,6 +188,17 @@ impl Backend {
     }
 
     pub fn remote(&self, e: object_store::Error) -> anyhow::Error {
+        if !self.remote && !matches!(e, object_store::Error::NotFound { .. }) {
+            // A local disk: its failures are I/O errors (exit 1), said plainly.
+            let text = crate::remote::chain_text(&e);
+            if text.contains("no space left") {
+                return anyhow::anyhow!(
+                    "store {}: the disk is full: free some space and run the command again (data already stored is reused)",
+                    self.display
+                );
+            }
+            return anyhow::anyhow!("store {}: {e}", self.display);
+        }
         let kind = match &e {
             object_store::Error::NotFound { .. } if !is_missing_bucket(&e) => RemoteKind::NotFound,
             object_store::Error::Precondition { .. } => RemoteKind::PreconditionFailed,

@@ -185,6 +185,11 @@ impl Repo {
         })
     }
 
+    /// Leftovers of failed pack writes (local stores).
+    pub fn partial_pack_writes(&self) -> Vec<String> {
+        self.backend.partial_writes("packs")
+    }
+
     pub async fn save_pack(&self, id: &Id, bytes: Bytes) -> Result<()> {
         self.backend.put_pack(&pack_key(id), bytes).await
     }

@@ -22,6 +22,9 @@ use crate::error::KlosetError;
 use crate::repo::tree::{Node, NodeKind};
 use crate::restore::{ContentSink, Destination, Plan, PlannedFile, Reader, SegmentWrite};
 
+/// The longest name (in bytes) Linux filesystems hold.
+const NAME_MAX: usize = 255;
+
 pub struct FsDestination {
     target: PathBuf,
     force: bool,
@@ -162,6 +165,18 @@ impl Destination for FsDestination {
     /// such as `a//b` or `x/../y`): reported, never silently dropped.
     fn accept(&self, parent: &[u8], node: &Node, plan: &mut Plan) -> bool {
         let raw = node.name_bytes();
+        if raw.len() > NAME_MAX {
+            let name = node
+                .s3
+                .as_ref()
+                .map_or(node.name.as_str(), |m| m.key.as_str());
+            plan.errors.push(format!(
+                "not restored: '{name}' has a name longer than a filesystem holds ({} bytes, in {})",
+                raw.len(),
+                self.path_of(parent).display()
+            ));
+            return false;
+        }
         let fits = !(raw.is_empty()
             || raw == b"."
             || raw == b".."
