@@ -649,3 +649,26 @@ fn killed_bucket_backups_and_restores_lose_nothing() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn tags_a_server_cannot_keep_are_reported_not_silently_lost() {
+    let env = Env::new();
+    let (_, store, snap) = backed_up_fixture(&env, moto(), true);
+    let target = unique("untagged");
+    let dest = add(&env, "destination", "g", garage(), &target, "");
+    let r = env
+        .run(&[
+            "at",
+            &store,
+            "restore",
+            "-to",
+            &dest,
+            snap["id"].as_str().unwrap(),
+        ])
+        .ok();
+    assert!(
+        r.stderr.contains("without their tags"),
+        "Garage keeps no tags, and the restore says so: {}",
+        r.stderr
+    );
+}

@@ -112,7 +112,7 @@ pub trait Destination: ContentSink {
     async fn prepare(&self, plan: &mut Plan, reader: &Reader) -> Result<()>;
 
     /// After all content: links and directory metadata. Problems go to `errors`.
-    async fn finish(&self, plan: &Plan, errors: &mut Vec<String>) -> Result<()>;
+    async fn finish(&self, plan: &mut Plan, errors: &mut Vec<String>) -> Result<()>;
 
     /// Entries skipped because the destination already held them.
     fn skipped(&self) -> u64 {

@@ -85,7 +85,7 @@ pub async fn restore<D: Destination>(
             fed.not_attempted
         ));
     }
-    dest.finish(&plan, &mut errors).await?;
+    dest.finish(&mut plan, &mut errors).await?;
     Ok(RestoreSummary {
         target: dest.display(),
         files: planned_files,

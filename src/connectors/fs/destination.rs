@@ -236,7 +236,7 @@ impl Destination for FsDestination {
         Ok(())
     }
 
-    async fn finish(&self, plan: &Plan, errors: &mut Vec<String>) -> Result<()> {
+    async fn finish(&self, plan: &mut Plan, errors: &mut Vec<String>) -> Result<()> {
         for (rel, node) in &plan.links {
             let path = self.path_of(rel);
             if let Err(e) = restore_symlink(&path, node, self.owner) {

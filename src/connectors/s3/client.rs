@@ -349,6 +349,33 @@ impl S3Api {
         ))
     }
 
+    /// PutObjectTagging. Ok(false) when the server does not implement tagging.
+    pub async fn put_tags(&self, rel: &str, tags: &BTreeMap<String, String>) -> Result<bool> {
+        let mut xml = String::from("<Tagging><TagSet>");
+        for (k, v) in tags {
+            xml.push_str(&format!(
+                "<Tag><Key>{}</Key><Value>{}</Value></Tag>",
+                xml_escape(k),
+                xml_escape(v)
+            ));
+        }
+        xml.push_str("</TagSet></Tagging>");
+        let r = self
+            .send(
+                Method::PUT,
+                Some(&self.full_key(rel)),
+                &[("tagging", "")],
+                &[],
+                Bytes::from(xml),
+            )
+            .await?;
+        match r.status.as_u16() {
+            200..=299 => Ok(true),
+            400 | 405 | 501 => Ok(false),
+            _ => Err(self.status_error(&format!("setting tags of '{rel}'"), &r)),
+        }
+    }
+
     pub async fn put(
         &self,
         rel: &str,

@@ -9,7 +9,7 @@
 //! candidates are computed from content read once, and identical objects are not read again.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
@@ -35,7 +35,17 @@ pub struct S3Destination {
     /// Multipart uploads under way: file -> (upload id, part ETags by part number).
     uploads: tokio::sync::Mutex<HashMap<usize, Upload>>,
     skipped: AtomicU64,
+    /// Whether the server keeps the `x-amz-tagging` header of a PUT: checked on the first
+    /// tagged object; where it does not, tags are set with PutObjectTagging.
+    tagging: AtomicU8,
+    /// Said once when the server cannot keep tags at all.
+    tags_lost: AtomicU64,
 }
+
+const TAGGING_UNKNOWN: u8 = 0;
+const TAGGING_IN_PUT: u8 = 1;
+const TAGGING_SEPARATE: u8 = 2;
+const TAGGING_NONE: u8 = 3;
 
 struct Upload {
     id: String,
@@ -51,7 +61,44 @@ impl S3Destination {
             storage_class,
             uploads: tokio::sync::Mutex::new(HashMap::new()),
             skipped: AtomicU64::new(0),
+            tagging: AtomicU8::new(TAGGING_UNKNOWN),
+            tags_lost: AtomicU64::new(0),
         }
+    }
+
+    /// After an object with tags is written: makes sure the server kept them.
+    async fn ensure_tags(&self, planned: &PlannedFile) -> Result<()> {
+        let Some(tags) = planned
+            .node
+            .s3
+            .as_ref()
+            .and_then(|m| m.tags.as_ref())
+            .filter(|t| !t.is_empty())
+        else {
+            return Ok(());
+        };
+        let key = Self::key(planned);
+        let state = self.tagging.load(Ordering::Relaxed);
+        if state == TAGGING_UNKNOWN {
+            let kept = self.api.tags(&key).await?.as_ref() == Some(tags);
+            if kept {
+                self.tagging.store(TAGGING_IN_PUT, Ordering::Relaxed);
+                return Ok(());
+            }
+        }
+        if matches!(state, TAGGING_IN_PUT | TAGGING_NONE) {
+            if state == TAGGING_NONE {
+                self.tags_lost.fetch_add(1, Ordering::Relaxed);
+            }
+            return Ok(());
+        }
+        let set = self.api.put_tags(&key, tags).await?;
+        let now = if set { TAGGING_SEPARATE } else { TAGGING_NONE };
+        self.tagging.store(now, Ordering::Relaxed);
+        if !set {
+            self.tags_lost.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
     }
 
     fn key(planned: &PlannedFile) -> String {
@@ -94,7 +141,8 @@ impl ContentSink for S3Destination {
         let key = Self::key(planned);
         if whole {
             let headers = headers_for(&planned.node, self.storage_class.as_deref());
-            return self.api.put(&key, data, &headers).await;
+            self.api.put(&key, data, &headers).await?;
+            return self.ensure_tags(planned).await;
         }
         let upload = self.upload_id(file, planned).await?;
         let etag = self
@@ -120,7 +168,8 @@ impl ContentSink for S3Destination {
         if done.is_err() {
             let _ = self.api.abort_multipart(&key, &upload.id).await;
         }
-        done
+        done?;
+        self.ensure_tags(planned).await
     }
 
     async fn abandon(&self, file: usize, planned: &PlannedFile) {
@@ -224,7 +273,13 @@ impl Destination for S3Destination {
         Ok(())
     }
 
-    async fn finish(&self, _plan: &Plan, _errors: &mut Vec<String>) -> Result<()> {
+    async fn finish(&self, plan: &mut Plan, _errors: &mut Vec<String>) -> Result<()> {
+        let lost = self.tags_lost.load(Ordering::Relaxed);
+        if lost > 0 {
+            plan.notes.push(format!(
+                "{lost} objects were written without their tags: this server does not keep object tags"
+            ));
+        }
         Ok(())
     }
 
