@@ -62,9 +62,13 @@ fn main() {
         }
     });
     // Directories are archived and restored as nested futures: deep trees need deep stacks.
+    // Blocking threads do file I/O, chunking and sealing; every caller bounds its own share
+    // (reads and tree saves share one gate), so a small pool suffices. A large one grows a
+    // thread per queued task on trees of many small files: measured, twice the memory.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_stack_size(32 * 1024 * 1024)
+        .max_blocking_threads(4 * cores + 16)
         .build()
     {
         Ok(r) => r,

@@ -19,6 +19,17 @@ use crate::repo::id::Id;
 use crate::repo::tree::{Node, NodeKind, Tree};
 use crate::repo::Repo;
 
+/// Files up to this size are read in batches of a directory's files.
+const SMALL_FILE: u64 = 256 * 1024;
+const BATCH_FILES: usize = 64;
+const BATCH_BYTES: u64 = 4 * 1024 * 1024;
+
+/// A step of a directory: one entry, or a batch of small files to read.
+enum Unit<H> {
+    One(Box<(Entry<H>, Option<Node>)>),
+    Batch(Vec<Entry<H>>),
+}
+
 pub struct Archiver<S: Source> {
     repo: Arc<Repo>,
     source: Arc<S>,
@@ -26,6 +37,8 @@ pub struct Archiver<S: Source> {
     /// Source reads and directory listings in flight.
     reads: Semaphore,
     cancel: Cancel,
+    /// The parent snapshot's trees, fetched up front in few large reads.
+    parents: std::sync::Mutex<HashMap<Id, Tree>>,
     pub stats: WalkStats,
 }
 
@@ -38,12 +51,18 @@ impl<S: Source> Archiver<S> {
             work,
             reads,
             cancel,
+            parents: std::sync::Mutex::new(HashMap::new()),
             stats: WalkStats::default(),
         }
     }
 
     /// Archives the source and returns the id of the snapshot's root tree.
     pub async fn run(self: &Arc<Self>, parent_root: Option<Id>) -> Result<Id> {
+        if let Some(root) = parent_root {
+            // Best effort: what is not fetched here is read tree by tree when needed.
+            let trees = self.repo.load_tree_set(root).await.unwrap_or_default();
+            *self.parents.lock().expect("parents") = trees;
+        }
         let parent = self.parent_tree(parent_root).await;
         let root = self.source.root().await?;
         if root.node.kind == NodeKind::Dir {
@@ -80,22 +99,90 @@ impl<S: Source> Archiver<S> {
                         .collect()
                 })
                 .unwrap_or_default();
-            let nodes: Vec<Option<Node>> = stream::iter(children)
-                .map(|c| {
-                    let prev = previous.remove(&(c.node.name.clone(), c.node.kind));
-                    self.clone().archive_entry(c, prev)
+            let mut units = Vec::new();
+            let mut batch: Vec<Entry<S::Handle>> = Vec::new();
+            let mut batch_bytes = 0;
+            for c in children {
+                let prev = previous.remove(&(c.node.name.clone(), c.node.kind));
+                let small_read = c.node.kind == NodeKind::File
+                    && c.node.size <= SMALL_FILE
+                    && !prev.as_ref().is_some_and(|p| self.reusable(&c.node, p));
+                if small_read {
+                    batch_bytes += c.node.size;
+                    batch.push(c);
+                    if batch.len() >= BATCH_FILES || batch_bytes >= BATCH_BYTES {
+                        units.push(Unit::Batch(std::mem::take(&mut batch)));
+                        batch_bytes = 0;
+                    }
+                    continue;
+                }
+                if !batch.is_empty() {
+                    units.push(Unit::Batch(std::mem::take(&mut batch)));
+                    batch_bytes = 0;
+                }
+                units.push(Unit::One(Box::new((c, prev))));
+            }
+            if !batch.is_empty() {
+                units.push(Unit::Batch(batch));
+            }
+            // In order: the same source always gives the same tree. The window is narrow on
+            // purpose: each directory in it holds its listing, and wide windows nest.
+            let nodes: Vec<Vec<Option<Node>>> = stream::iter(units)
+                .map(|u| {
+                    let this = self.clone();
+                    async move {
+                        match u {
+                            Unit::One(one) => {
+                                let (c, prev) = *one;
+                                Ok(vec![this.archive_entry(c, prev).await?])
+                            }
+                            Unit::Batch(b) => this.archive_batch(b).await,
+                        }
+                    }
                 })
-                // A wide window: the read permits bound the work, the window only lets a
-                // directory's later entries start while earlier ones wait.
-                .buffered(4 * self.source.concurrency().max(8))
+                .buffered(self.source.concurrency().max(1))
                 .try_collect()
                 .await?;
             self.save_tree(Tree {
-                nodes: nodes.into_iter().flatten().collect(),
+                nodes: nodes.into_iter().flatten().flatten().collect(),
             })
             .await
         }
         .boxed()
+    }
+
+    /// Small files to read, read together: one blocking task instead of one per file.
+    async fn archive_batch(
+        self: Arc<Self>,
+        batch: Vec<Entry<S::Handle>>,
+    ) -> Result<Vec<Option<Node>>> {
+        if self.cancel.is_requested() {
+            return Err(KlosetError::Interrupted.into());
+        }
+        let nodes = {
+            let _permit = self.reads.acquire().await?;
+            self.source.read_many(batch, &self.work).await?
+        };
+        for node in nodes.iter().flatten() {
+            self.stats.files_read.fetch_add(1, Ordering::Relaxed);
+            self.counted(node);
+        }
+        Ok(nodes)
+    }
+
+    /// The parent's node says the content has not changed, and every blob of it is stored.
+    fn reusable(&self, node: &Node, prev: &Node) -> bool {
+        prev.kind == NodeKind::File
+            && self.source.unchanged(node, prev)
+            && prev.content.iter().all(|id| self.work.saver.is_known(id))
+    }
+
+    fn counted(&self, node: &Node) {
+        let files = self.stats.files.fetch_add(1, Ordering::Relaxed) + 1;
+        self.stats.bytes.fetch_add(node.size, Ordering::Relaxed);
+        if files % 64 == 0 {
+            self.work.progress.set_message(format!("{files} files"));
+        }
     }
 
     /// Ok(None): the entry could not be read (already reported).
@@ -126,11 +213,7 @@ impl<S: Source> Archiver<S> {
                 Ok(Some(entry.node))
             }
             NodeKind::File => {
-                let reusable = prev.filter(|p| {
-                    p.kind == NodeKind::File
-                        && self.source.unchanged(&entry.node, p)
-                        && p.content.iter().all(|id| self.work.saver.is_known(id))
-                });
+                let reusable = prev.filter(|p| self.reusable(&entry.node, p));
                 let node = match reusable {
                     Some(p) => {
                         self.work.progress.add_bytes(entry.node.size);
@@ -147,11 +230,7 @@ impl<S: Source> Archiver<S> {
                         }
                     }
                 };
-                let files = count(&self.stats.files, 1) + 1;
-                count(&self.stats.bytes, node.size);
-                if files % 64 == 0 {
-                    self.work.progress.set_message(format!("{files} files"));
-                }
+                self.counted(&node);
                 Ok(Some(node))
             }
         }
@@ -159,11 +238,15 @@ impl<S: Source> Archiver<S> {
 
     /// A parent tree that cannot be read only costs re-reading files, never correctness.
     async fn parent_tree(&self, id: Option<Id>) -> Option<Tree> {
-        self.repo.load_tree(&id?).await.ok()
+        let id = id?;
+        let prefetched = self.parents.lock().expect("parents").remove(&id);
+        match prefetched {
+            Some(t) => Some(t),
+            None => self.repo.load_tree(&id).await.ok(),
+        }
     }
 
     async fn save_tree(&self, tree: Tree) -> Result<Id> {
-        let saver = self.work.saver.clone();
-        tokio::task::spawn_blocking(move || saver.save_tree(&tree)).await?
+        self.work.saver.save_tree_async(&tree).await
     }
 }

@@ -59,6 +59,20 @@ pub trait Source: Send + Sync + 'static {
     /// Reads a file's content through the saver and returns its node. Ok(None): it could not
     /// be read; reported to `work`, left out of the snapshot, the backup goes on.
     async fn read(&self, entry: Entry<Self::Handle>, work: &Work) -> Result<Option<Node>>;
+
+    /// Several small files, in order. A source where one task per file costs more than the
+    /// reading (a local disk) reads them together.
+    async fn read_many(
+        &self,
+        entries: Vec<Entry<Self::Handle>>,
+        work: &Work,
+    ) -> Result<Vec<Option<Node>>> {
+        let mut out = Vec::with_capacity(entries.len());
+        for e in entries {
+            out.push(self.read(e, work).await?);
+        }
+        Ok(out)
+    }
 }
 
 /// What a source read needs: where blobs go, where progress and problems are told.

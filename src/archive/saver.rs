@@ -81,9 +81,35 @@ impl BlobSaver {
 
     /// Stores one blob unless the store (or this run) already has it.
     pub fn save(&self, kind: BlobKind, data: &[u8]) -> Result<Id> {
+        let (id, full) = self.pack(kind, data)?;
+        if let Some(pack) = full {
+            self.send(pack)?;
+        }
+        Ok(id)
+    }
+
+    /// A tree, from async code: saving it is cheap, and a full pack is queued without
+    /// blocking a runtime thread.
+    pub async fn save_tree_async(&self, tree: &Tree) -> Result<Id> {
+        let json = serde_json::to_vec(tree)?;
+        let (id, full) = self.pack(BlobKind::Tree, &json)?;
+        if let Some(pack) = full {
+            let finished = pack.finish(&self.keys);
+            let tx = self.tx.lock().expect("sender").clone();
+            tx.ok_or_else(|| anyhow!("internal: a pack was sealed after the saver was closed"))?
+                .send(finished)
+                .await
+                .map_err(|_| anyhow!("the pack uploader stopped (see the error it reported)"))?;
+        }
+        Ok(id)
+    }
+
+    /// Seals a blob into its packer unless it is stored; returns the packer's content when
+    /// that filled it.
+    fn pack(&self, kind: BlobKind, data: &[u8]) -> Result<(Id, Option<PackBuilder>)> {
         let id = self.keys.blob_id(data);
         if self.repo.has_blob(&id) || !self.saved.lock().expect("saved set").insert(id) {
-            return Ok(id);
+            return Ok((id, None));
         }
         let mut sealed = self.sealing.take();
         let added = {
@@ -100,31 +126,26 @@ impl BlobSaver {
             self.add_sealed(id, kind, sealed, data.len())
         };
         self.sealing.give(sealed);
-        added?;
-        Ok(id)
+        Ok((id, added))
     }
 
-    fn add_sealed(&self, id: Id, kind: BlobKind, sealed: &[u8], raw_length: usize) -> Result<()> {
+    fn add_sealed(
+        &self,
+        id: Id,
+        kind: BlobKind,
+        sealed: &[u8],
+        raw_length: usize,
+    ) -> Option<PackBuilder> {
         let packer = match kind {
             BlobKind::Data => &self.data_packer,
             BlobKind::Tree => &self.tree_packer,
         };
-        let full = {
-            let mut packer = packer.lock().expect("packer");
-            if packer.is_empty() {
-                packer.reserve(self.pack_size + self.pack_size / 8);
-            }
-            packer.add(id, kind, sealed, raw_length);
-            if packer.len() >= self.pack_size {
-                Some(std::mem::take(&mut *packer))
-            } else {
-                None
-            }
-        };
-        if let Some(pack) = full {
-            self.send(pack)?;
+        let mut packer = packer.lock().expect("packer");
+        if packer.is_empty() {
+            packer.reserve(self.pack_size + self.pack_size / 8);
         }
-        Ok(())
+        packer.add(id, kind, sealed, raw_length);
+        (packer.len() >= self.pack_size).then(|| std::mem::take(&mut *packer))
     }
 
     pub fn save_tree(&self, tree: &Tree) -> Result<Id> {

@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use tokio::sync::Semaphore;
 
 use crate::archive::buffers::BufferPool;
+use crate::archive::saver::BlobSaver;
 use crate::archive::{Entry, Source, Work};
 use crate::ops::backup::host_name;
 use crate::repo::tree::{Node, NodeKind};
@@ -106,40 +107,62 @@ impl Source for FsSource {
             true => Some(self.large_files.clone().acquire_owned().await?),
             false => None,
         };
+        Ok(self.read_many(vec![entry], work).await?.pop().flatten())
+    }
+
+    async fn read_many(
+        &self,
+        entries: Vec<Entry<PathBuf>>,
+        work: &Work,
+    ) -> Result<Vec<Option<Node>>> {
         let saver = work.saver.clone();
         let progress = work.progress.clone();
-        let Entry { mut node, handle } = entry;
-        let path = handle.clone();
         let buffers = self.buffers.clone();
-        let read = tokio::task::spawn_blocking(move || -> Result<_> {
-            let on_chunk = |n: u64| progress.add_bytes(n);
-            let mut file = File::open(&path)?;
-            let len = file.metadata()?.len();
-            if len > READ_WHOLE_MAX {
-                return saver.save_chunked_reader(file, &on_chunk);
-            }
-            let mut buf = buffers.take();
-            let read = file.read_to_end(&mut buf);
-            let saved = read.map_err(anyhow::Error::from).and_then(|_| {
-                let ids = saver.save_chunked(&buf, &on_chunk)?;
-                Ok((ids, buf.len() as u64))
-            });
-            buffers.give(buf);
-            saved
+        // One blocking task for the whole batch: the hand-over to a blocking thread costs
+        // more than reading a small file.
+        let read = tokio::task::spawn_blocking(move || {
+            entries
+                .into_iter()
+                .map(|Entry { mut node, handle }| {
+                    match read_file(&handle, &saver, &buffers, &|n| progress.add_bytes(n)) {
+                        Ok((content, size)) => {
+                            node.content = content;
+                            node.size = size;
+                            Ok(node)
+                        }
+                        Err(e) => Err(format!("{}: {e}", handle.display())),
+                    }
+                })
+                .collect::<Vec<_>>()
         })
         .await?;
-        match read {
-            Ok((content, size)) => {
-                node.content = content;
-                node.size = size;
-                Ok(Some(node))
-            }
-            Err(e) => {
-                work.report(format!("{}: {e}", handle.display()));
-                Ok(None)
-            }
-        }
+        Ok(read
+            .into_iter()
+            .map(|r| r.map_err(|line| work.report(line)).ok())
+            .collect())
     }
+}
+
+/// Chunks and saves one file: small ones read whole into a pooled buffer, large ones streamed.
+fn read_file(
+    path: &Path,
+    saver: &BlobSaver,
+    buffers: &BufferPool,
+    on_chunk: &dyn Fn(u64),
+) -> Result<(Vec<crate::repo::id::Id>, u64)> {
+    let mut file = File::open(path)?;
+    let len = file.metadata()?.len();
+    if len > READ_WHOLE_MAX {
+        return saver.save_chunked_reader(file, on_chunk);
+    }
+    let mut buf = buffers.take();
+    let read = file.read_to_end(&mut buf);
+    let saved = read.map_err(anyhow::Error::from).and_then(|_| {
+        let ids = saver.save_chunked(&buf, on_chunk)?;
+        Ok((ids, buf.len() as u64))
+    });
+    buffers.give(buf);
+    saved
 }
 
 enum Problem {
