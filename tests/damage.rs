@@ -317,3 +317,74 @@ fn leftovers_of_a_failed_pack_write_are_reported_and_harmless() {
     restore_ok(&env, &store, &src, &id);
     env.backup(&store, src.to_str().unwrap());
 }
+
+/// A small tmpfs, unmounted when dropped (tests run as root, as CI does).
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: PathBuf, mib: u32) -> SmallDisk {
+        fs::create_dir_all(&dir).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "tmpfs"])
+            .arg(&dir)
+            .status()
+            .unwrap()
+            .success();
+        assert!(
+            ok,
+            "mounting a tmpfs needs root, as the test suite runs in CI"
+        );
+        SmallDisk(dir)
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_is_said_plainly_and_the_store_stays_usable() {
+    let env = Env::new();
+    let disk = SmallDisk::mount(env.path("small-disk"), 3);
+    let store = disk.0.join("store");
+    let store = store.to_str().unwrap();
+    env.create(store).ok();
+    let src = env.path("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("small"), pseudo_random(1, 10_000)).unwrap();
+    fs::write(src.join("big"), pseudo_random(2, 6 * 1024 * 1024)).unwrap();
+    let r = env
+        .run(&["at", store, "backup", src.to_str().unwrap()])
+        .code(1);
+    assert!(r.one_line_error().contains("disk is full"), "{}", r.stderr);
+    fs::remove_file(src.join("big")).unwrap();
+    let id = env.backup(store, src.to_str().unwrap())["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.run(&["at", store, "check", "--read-data"]).ok();
+    restore_ok(&env, store, &src, &id);
+}
+
+#[test]
+fn a_deleted_tree_pack_is_reported_and_healed_by_the_next_backup() {
+    let env = Env::new();
+    let (store, src, id) = setup(&env);
+    let trees: Vec<PathBuf> = objects(&Path::new(&store).join("packs"))
+        .into_iter()
+        .filter(|p| fs::metadata(p).unwrap().len() < 100_000)
+        .collect();
+    assert!(!trees.is_empty());
+    for t in &trees {
+        fs::remove_file(t).unwrap();
+    }
+    let r = env.run(&["at", &store, "check"]).code(17);
+    assert!(r.stderr.contains("tree"), "{}", r.stderr);
+    env.run(&["at", &store, "ls"]).ok();
+    // The parent's trees are gone: files are read again, trees saved again.
+    env.backup(&store, src.to_str().unwrap());
+    env.run(&["at", &store, "check", "--read-data"]).ok();
+    restore_ok(&env, &store, &src, &id);
+}

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::Result;
 use async_trait::async_trait;
 use bytes::Bytes;
+use futures::StreamExt;
 use http::header::HeaderName;
 use md5::{Digest, Md5};
 
@@ -219,6 +220,34 @@ impl Destination for S3Destination {
             }
             Err(e) => return Err(e),
         };
+        // Servers that list no ETags (s3s-fs, s3rver) give them on HEAD: asked only for
+        // objects of the same size, which could be identical.
+        let mut existing = existing;
+        let unlabelled: Vec<String> = plan
+            .files
+            .iter()
+            .filter(|f| matches!(existing.get(&Self::key(f)), Some((size, None)) if *size == f.node.size))
+            .map(Self::key)
+            .collect();
+        let heads: Vec<(String, Option<String>)> = futures::stream::iter(unlabelled)
+            .map(|k| async move {
+                let etag = self
+                    .api
+                    .head(&k)
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|h| h.header("etag"));
+                (k, etag)
+            })
+            .buffer_unordered(16)
+            .collect()
+            .await;
+        for (k, etag) in heads {
+            if let Some(e) = existing.get_mut(&k) {
+                e.1 = etag;
+            }
+        }
         // Same size and an ETag to compare with: candidates for "identical".
         let candidates: Vec<PlannedFile> = plan
             .files
