@@ -52,14 +52,19 @@ impl RemoteKind {
         let any = |words: &[&str]| words.iter().any(|w| all.contains(w));
         if any(&["nosuchbucket", "bucket does not exist"]) {
             RemoteKind::MissingBucket
-        } else if any(&["range", "416"]) && any(&["invalid", "not satisfiable", "out of", "416"]) {
+        } else if any(&[
+            "range not satisfiable",
+            "status 416",
+            "invalid range",
+            "out of range",
+        ]) {
             RemoteKind::BadRange
         } else if any(&[
             "invalidaccesskeyid",
             "signaturedoesnotmatch",
             "accessdenied",
             "forbidden",
-            "403",
+            "status 403",
         ]) {
             RemoteKind::AccessDenied
         } else if any(&[

@@ -45,16 +45,7 @@ fn through(server: &S3Server, proxy: &Proxy) -> S3Server {
 }
 
 fn add(env: &Env, role: &str, name: &str, server: &S3Server, bucket: &str, prefix: &str) -> String {
-    let mut args = vec![
-        role.to_string(),
-        "add".into(),
-        name.into(),
-        format!("location={}", server.url(bucket, prefix)),
-    ];
-    args.extend(server.credentials());
-    env.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
-        .ok();
-    format!("@{name}")
+    common::add_s3(env, role, name, server, bucket, prefix)
 }
 
 #[test]

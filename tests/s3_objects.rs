@@ -25,16 +25,7 @@ fn unique(tag: &str) -> String {
 }
 
 fn add(env: &Env, role: &str, name: &str, server: &S3Server, bucket: &str, prefix: &str) -> String {
-    let mut args = vec![
-        role.to_string(),
-        "add".into(),
-        name.into(),
-        format!("location={}", server.url(bucket, prefix)),
-    ];
-    args.extend(server.credentials());
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    env.run(&args).ok();
-    format!("@{name}")
+    common::add_s3(env, role, name, server, bucket, prefix)
 }
 
 /// A local store, a filled source bucket, and one backup of it.

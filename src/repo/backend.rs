@@ -219,10 +219,16 @@ fn is_transient(e: &object_store::Error) -> bool {
         | object_store::Error::AlreadyExists { .. }
         | object_store::Error::Precondition { .. }
         | object_store::Error::NotModified { .. } => false,
-        _ => matches!(
-            RemoteKind::of_error(e),
-            RemoteKind::Unreachable | RemoteKind::Other
-        ),
+        _ => {
+            // object_store has already retried a refused connection; a body cut off half-way
+            // or a server error that outlasted its retries is worth another go.
+            let refused = crate::remote::chain_text(e).contains("connection refused");
+            !refused
+                && matches!(
+                    RemoteKind::of_error(e),
+                    RemoteKind::Unreachable | RemoteKind::Other
+                )
+        }
     }
 }
 

@@ -338,3 +338,25 @@ pub fn assert_same_tree(source: &Path, restored: &Path) {
 pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
+
+/// `kloset ROLE add NAME location=s3://... <credentials>` for a bucket and prefix of `server`;
+/// returns `@NAME`.
+pub fn add_s3(
+    env: &Env,
+    role: &str,
+    name: &str,
+    server: &servers::S3Server,
+    bucket: &str,
+    prefix: &str,
+) -> String {
+    let mut args = vec![
+        role.to_string(),
+        "add".into(),
+        name.into(),
+        format!("location={}", server.url(bucket, prefix)),
+    ];
+    args.extend(server.credentials());
+    env.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .ok();
+    format!("@{name}")
+}
