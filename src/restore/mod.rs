@@ -5,6 +5,7 @@
 
 pub mod feed;
 pub mod planner;
+mod units;
 
 use anyhow::Result;
 use async_trait::async_trait;

@@ -21,7 +21,7 @@ use object_store::client::{
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::config::S3Config;
-use super::xml::{xml_escape, xml_field, InitiateUpload, ListPage, Tagging};
+use super::xml::{xml_escape, xml_field, ListPage, Tagging};
 use crate::remote::{self, RemoteKind};
 
 /// Everything but RFC 3986 unreserved characters, as SigV4 wants.
@@ -387,95 +387,6 @@ impl S3Api {
             .await?;
         if !r.status.is_success() {
             return Err(self.status_error(&format!("writing '{rel}'"), &r));
-        }
-        Ok(())
-    }
-
-    pub async fn create_multipart(
-        &self,
-        rel: &str,
-        headers: &[(HeaderName, String)],
-    ) -> Result<String> {
-        let r = self
-            .send(
-                Method::POST,
-                Some(&self.full_key(rel)),
-                &[("uploads", "")],
-                headers,
-                Bytes::new(),
-            )
-            .await?;
-        if !r.status.is_success() {
-            return Err(self.status_error(&format!("starting an upload of '{rel}'"), &r));
-        }
-        let i: InitiateUpload = quick_xml::de::from_reader(r.body.as_ref())
-            .map_err(|e| anyhow!("{}: unreadable upload id: {e}", self.display()))?;
-        Ok(i.upload_id)
-    }
-
-    /// Returns the part's ETag.
-    pub async fn upload_part(
-        &self,
-        rel: &str,
-        upload_id: &str,
-        number: usize,
-        body: Bytes,
-    ) -> Result<String> {
-        let n = number.to_string();
-        let q = [("partNumber", n.as_str()), ("uploadId", upload_id)];
-        let r = self
-            .send(Method::PUT, Some(&self.full_key(rel)), &q, &[], body)
-            .await?;
-        if !r.status.is_success() {
-            return Err(self.status_error(&format!("uploading part {number} of '{rel}'"), &r));
-        }
-        r.header("etag")
-            .ok_or_else(|| anyhow!("{}: part {number} of '{rel}' has no ETag", self.display()))
-    }
-
-    pub async fn complete_multipart(
-        &self,
-        rel: &str,
-        upload_id: &str,
-        etags: &[String],
-    ) -> Result<()> {
-        let mut xml = String::from("<CompleteMultipartUpload>");
-        for (i, etag) in etags.iter().enumerate() {
-            xml.push_str(&format!(
-                "<Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part>",
-                i + 1,
-                xml_escape(etag)
-            ));
-        }
-        xml.push_str("</CompleteMultipartUpload>");
-        let r = self
-            .send(
-                Method::POST,
-                Some(&self.full_key(rel)),
-                &[("uploadId", upload_id)],
-                &[],
-                Bytes::from(xml),
-            )
-            .await?;
-        // S3 may report a failure inside a 200 response.
-        if !r.status.is_success() || xml_field(&r.body, "Code").is_some() {
-            return Err(self.status_error(&format!("completing the upload of '{rel}'"), &r));
-        }
-        Ok(())
-    }
-
-    pub async fn abort_multipart(&self, rel: &str, upload_id: &str) -> Result<()> {
-        let r = self
-            .send(
-                Method::DELETE,
-                Some(&self.full_key(rel)),
-                &[("uploadId", upload_id)],
-                &[],
-                Bytes::new(),
-            )
-            .await?;
-        if !r.status.is_success() && r.status != StatusCode::NOT_FOUND {
-            return Err(self.status_error(&format!("aborting the upload of '{rel}'"), &r));
         }
         Ok(())
     }

@@ -3,5 +3,6 @@
 pub mod client;
 pub mod config;
 pub mod destination;
+mod multipart;
 pub mod source;
 mod xml;

@@ -1,0 +1,127 @@
+//! How the feed cuts its work: runs of segments assembled at once, and coalesced reads of a
+//! pack's blobs. Pure functions, tested here.
+
+use std::collections::HashMap;
+
+use crate::repo::id::Id;
+use crate::repo::BlobRef;
+
+/// Bytes of segments being assembled at once, when segments span several blobs.
+const ASSEMBLY_BUDGET: u64 = 128 * 1024 * 1024;
+
+/// A run of a file's content handed to a sink at once: one blob, or consecutive blobs
+/// assembled (a whole object, a multipart part).
+pub struct Segment {
+    pub file: usize,
+    pub index: usize,
+    pub offset: u64,
+    pub len: u64,
+    pub blobs: usize,
+}
+
+/// A blob to read, and every place its content goes.
+pub struct Use {
+    pub id: Id,
+    pub loc: BlobRef,
+    /// (segment, position inside it)
+    pub targets: Vec<(usize, u64)>,
+}
+
+/// Consecutive runs of segments to work on at once: all of them when each blob is written where
+/// it lands, else runs whose assembly fits the budget (at least one segment each).
+pub fn windows(segments: &[Segment], assembling: bool) -> Vec<std::ops::Range<usize>> {
+    if !assembling {
+        return std::iter::once(0..segments.len()).collect();
+    }
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0u64);
+    for (i, s) in segments.iter().enumerate() {
+        if i > start && bytes + s.len > ASSEMBLY_BUDGET {
+            out.push(start..i);
+            start = i;
+            bytes = 0;
+        }
+        bytes += s.len;
+    }
+    if start < segments.len() {
+        out.push(start..segments.len());
+    }
+    out
+}
+
+/// Splits each pack's blobs, in offset order, into reads of at most `unit` bytes: enough to
+/// amortise a request, small enough that many in flight stay within a modest memory budget.
+pub fn read_units(by_pack: HashMap<u32, HashMap<Id, Use>>, unit: u64) -> Vec<(u32, Vec<Use>)> {
+    let mut units = Vec::new();
+    for (pack, blobs) in by_pack {
+        let mut blobs: Vec<Use> = blobs.into_values().collect();
+        blobs.sort_by_key(|b| b.loc.offset);
+        let mut current: Vec<Use> = Vec::new();
+        let mut start = 0u64;
+        for b in blobs {
+            let end = (b.loc.offset + b.loc.length) as u64;
+            if !current.is_empty() && end - start > unit {
+                units.push((pack, std::mem::take(&mut current)));
+            }
+            if current.is_empty() {
+                start = b.loc.offset as u64;
+            }
+            current.push(b);
+        }
+        if !current.is_empty() {
+            units.push((pack, current));
+        }
+    }
+    units
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seg(len: u64) -> Segment {
+        Segment {
+            file: 0,
+            index: 0,
+            offset: 0,
+            len,
+            blobs: 2,
+        }
+    }
+
+    #[test]
+    fn windows_keep_assembly_within_the_budget_and_take_at_least_one_segment() {
+        let mib = 1024 * 1024;
+        let segs: Vec<Segment> = [100, 20, 20, 200, 1].iter().map(|m| seg(m * mib)).collect();
+        assert_eq!(windows(&segs, true), vec![0..2, 2..3, 3..4, 4..5]);
+        assert_eq!(
+            windows(&segs, false),
+            std::iter::once(0..5).collect::<Vec<_>>()
+        );
+        assert!(windows(&[], true).is_empty());
+    }
+
+    #[test]
+    fn read_units_coalesce_a_pack_in_offset_order_up_to_the_unit() {
+        let blob = |n: u8, offset: u32, length: u32| Use {
+            id: Id([n; 32]),
+            loc: BlobRef {
+                pack: 7,
+                offset,
+                length,
+                raw_length: length,
+            },
+            targets: vec![(0, 0)],
+        };
+        let mut pack = HashMap::new();
+        for b in [blob(3, 200, 100), blob(1, 0, 100), blob(2, 100, 100)] {
+            pack.insert(b.id, b);
+        }
+        let units = read_units(HashMap::from([(7, pack)]), 250);
+        let offsets: Vec<Vec<u32>> = units
+            .iter()
+            .map(|(_, u)| u.iter().map(|b| b.loc.offset).collect())
+            .collect();
+        assert_eq!(offsets, vec![vec![0, 100], vec![200]]);
+    }
+}
