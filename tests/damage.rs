@@ -388,3 +388,18 @@ fn a_deleted_tree_pack_is_reported_and_healed_by_the_next_backup() {
     env.run(&["at", &store, "check", "--read-data"]).ok();
     restore_ok(&env, &store, &src, &id);
 }
+
+#[test]
+fn lost_index_files_say_repair_index_which_brings_everything_back() {
+    let env = Env::new();
+    let (store, src, id) = setup(&env);
+    for f in objects(&Path::new(&store).join("index")) {
+        fs::remove_file(f).unwrap();
+    }
+    let out = env.path("out");
+    let r = env.restore(&store, &out, &id).code(17);
+    assert!(r.one_line_error().contains("repair index"), "{}", r.stderr);
+    env.run(&["at", &store, "repair", "index"]).ok();
+    env.run(&["at", &store, "check", "--read-data"]).ok();
+    restore_ok(&env, &store, &src, &id);
+}

@@ -95,11 +95,10 @@ impl BlobSaver {
         let (id, full) = self.pack(BlobKind::Tree, &json)?;
         if let Some(pack) = full {
             let finished = pack.finish(&self.keys);
-            let tx = self.tx.lock().expect("sender").clone();
-            tx.ok_or_else(|| anyhow!("internal: a pack was sealed after the saver was closed"))?
+            self.sender()?
                 .send(finished)
                 .await
-                .map_err(|_| anyhow!("the pack uploader stopped (see the error it reported)"))?;
+                .map_err(|_| uploader_stopped())?;
         }
         Ok(id)
     }
@@ -251,11 +250,20 @@ impl BlobSaver {
 
     fn send(&self, pack: PackBuilder) -> Result<()> {
         let finished = pack.finish(&self.keys);
-        let tx = self.tx.lock().expect("sender").clone();
-        tx.ok_or_else(|| anyhow!("internal: a pack was sealed after the saver was closed"))?
+        self.sender()?
             .blocking_send(finished)
-            .map_err(|_| anyhow!("the pack uploader stopped (see the error it reported)"))
+            .map_err(|_| uploader_stopped())
     }
+
+    fn sender(&self) -> Result<mpsc::Sender<FinishedPack>> {
+        let tx = self.tx.lock().expect("sender").clone();
+        tx.ok_or_else(|| anyhow!("internal: a pack was sealed after the saver was closed"))
+    }
+}
+
+/// The uploader ends only on an error, which it reports itself; this one says why we stopped.
+fn uploader_stopped() -> anyhow::Error {
+    anyhow!("the pack uploader stopped (see the error it reported)")
 }
 
 async fn upload_packs(

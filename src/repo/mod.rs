@@ -229,7 +229,7 @@ impl Repo {
     pub async fn read_blob(&self, id: &Id) -> Result<Vec<u8>> {
         let loc = self.index.get(id).ok_or_else(|| {
             KlosetError::Integrity(format!(
-                "blob {} is not in the index: run 'kloset check'",
+                "blob {} is in no index file: run 'kloset check', then 'kloset repair index' if a pack still holds it",
                 id.short()
             ))
         })?;
@@ -267,7 +267,7 @@ impl Repo {
                 None => out.push((
                     id,
                     Err(KlosetError::Integrity(format!(
-                        "tree {} is not in the index: run 'kloset check'",
+                        "tree {} is in no index file: run 'kloset check', then 'kloset repair index' if a pack still holds it",
                         id.short()
                     ))
                     .into()),

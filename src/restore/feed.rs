@@ -76,9 +76,13 @@ impl Reader {
         sink: &S,
         progress: &Progress,
     ) -> Result<FeedReport> {
-        let (segments, states) = self.layout(files, segment)?;
+        let (segments, states, unindexed) = self.layout(files, segment);
         let states = Arc::new(states);
-        let report = Mutex::new(FeedReport::default());
+        let report = Mutex::new(FeedReport {
+            damaged: unindexed.iter().map(|(f, _)| *f).collect(),
+            failed: unindexed,
+            ..FeedReport::default()
+        });
         let stop = AtomicBool::new(false);
         let writes = Semaphore::new(self.concurrency);
         let ctx = Ctx {
@@ -122,20 +126,36 @@ impl Reader {
         &self,
         files: &[PlannedFile],
         segment: Option<u64>,
-    ) -> Result<(Vec<Segment>, Vec<FileState>)> {
+    ) -> (Vec<Segment>, Vec<FileState>, Vec<(usize, String)>) {
         let mut segments = Vec::new();
         let mut states = Vec::with_capacity(files.len());
+        let mut unindexed = Vec::new();
         for (f, file) in files.iter().enumerate() {
+            // A file with a blob no index names cannot be restored whole: it fails alone.
+            if let Some(id) = file
+                .node
+                .content
+                .iter()
+                .find(|id| self.repo.blob(id).is_none())
+            {
+                unindexed.push((
+                    f,
+                    format!(
+                        "blob {} is in no index file (run 'kloset repair index' if packs hold it)",
+                        id.short()
+                    ),
+                ));
+                states.push(FileState {
+                    segments: 0,
+                    left: AtomicUsize::new(0),
+                    failed: AtomicBool::new(true),
+                });
+                continue;
+            }
             let first = segments.len();
             let mut offset = 0u64;
             for id in &file.node.content {
-                let loc = self.repo.blob(id).ok_or_else(|| {
-                    KlosetError::Integrity(format!(
-                        "blob {} of {} is missing from the index: run 'kloset check'",
-                        id.short(),
-                        String::from_utf8_lossy(file.relative())
-                    ))
-                })?;
+                let loc = self.repo.blob(id).expect("checked above");
                 let start_new = match (segments.last(), segment) {
                     (Some(s), Some(size)) => {
                         let s: &Segment = s;
@@ -173,7 +193,7 @@ impl Reader {
                 failed: AtomicBool::new(false),
             });
         }
-        Ok((segments, states))
+        (segments, states, unindexed)
     }
 
     async fn feed_window<S: ContentSink + ?Sized>(
