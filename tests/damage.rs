@@ -403,3 +403,51 @@ fn lost_index_files_say_repair_index_which_brings_everything_back() {
     env.run(&["at", &store, "check", "--read-data"]).ok();
     restore_ok(&env, &store, &src, &id);
 }
+
+#[test]
+fn small_files_are_compressed_with_a_stored_dictionary_whose_loss_costs_only_them() {
+    let env = Env::new();
+    let (store, _, _) = setup(&env);
+    // A source of 2,500 small text files: enough samples to train the dictionary.
+    let src = env.path("small");
+    for i in 0..2500u32 {
+        let dir = src.join(format!("d{}", i % 25));
+        fs::create_dir_all(&dir).unwrap();
+        let text =
+            format!("/* file {i} */\n#include <stdio.h>\nint f{i}(int x) {{ return x + {i}; }}\n");
+        fs::write(
+            dir.join(format!("f{i:04}.c")),
+            text.repeat(4 + (i as usize % 7)),
+        )
+        .unwrap();
+    }
+    env.backup(&store, src.to_str().unwrap());
+    let dicts = objects(&Path::new(&store).join("dicts"));
+    assert_eq!(dicts.len(), 1, "{dicts:?}");
+    // A later backup uses it, and a fresh process reads it back.
+    for i in 0..50 {
+        let text = format!("int late{i}(void) {{ return {i}; }}\n");
+        fs::write(src.join(format!("d0/late{i}.c")), text.repeat(20)).unwrap();
+    }
+    let id = env.backup(&store, src.to_str().unwrap())["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(objects(&Path::new(&store).join("dicts")).len(), 1);
+    env.run(&["at", &store, "check", "--read-data"]).ok();
+    restore_ok(&env, &store, &src, &id);
+    // A damaged dictionary is reported; the files that need it fail by name, the others
+    // come back.
+    edit(&dicts[0], |b| b[40] ^= 1);
+    let r = env.run(&["at", &store, "check"]).code(17);
+    assert!(r.stderr.contains("dictionary"), "{}", r.stderr);
+    let out = env.path("out-damaged");
+    let r = env.restore(&store, &out, &id).code(17);
+    assert!(r.one_line_error().contains("late"), "{}", r.stderr);
+    let restored = common::files_under(&out);
+    assert!(restored.len() >= 2500, "{}", restored.len());
+    for f in restored {
+        let rel = f.strip_prefix(&out).unwrap();
+        assert_eq!(fs::read(&f).unwrap(), fs::read(src.join(rel)).unwrap());
+    }
+}

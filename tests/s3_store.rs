@@ -262,7 +262,7 @@ fn server_restarted_mid_backup_leaves_a_usable_store() {
 }
 
 #[test]
-fn the_index_cache_saves_downloads_and_is_never_trusted_blindly() {
+fn the_metadata_cache_saves_downloads_and_is_never_trusted_blindly() {
     let mut env = Env::new();
     let cache = env.path("cache");
     env.extra_env
@@ -276,10 +276,16 @@ fn the_index_cache_saves_downloads_and_is_never_trusted_blindly() {
         .as_str()
         .unwrap()
         .to_string();
-    // `info` reads the index and the snapshots.
+    // `info` reads the index and the snapshots; the backup kept its tree packs.
     env.run(&["at", &store, "info"]).ok();
     env.run(&["at", &store, "ls"]).ok();
     let cached = common::files_under(&cache);
+    assert!(
+        cached
+            .iter()
+            .any(|p| p.to_string_lossy().contains("/tree-packs/")),
+        "{cached:?}"
+    );
     assert!(
         cached
             .iter()
@@ -321,7 +327,10 @@ fn the_index_cache_saves_downloads_and_is_never_trusted_blindly() {
     for p in common::files_under(&cache) {
         let kind = p.parent().unwrap().file_name().unwrap().to_str().unwrap();
         let name = p.file_name().unwrap().to_str().unwrap();
-        let key = format!("{prefix}/{kind}/{name}");
+        let key = match kind {
+            "tree-packs" => format!("{prefix}/packs/{}/{name}", &name[..2]),
+            _ => format!("{prefix}/{kind}/{name}"),
+        };
         server.tool(&["put", &server.bucket, &key, "overwritten"]);
     }
     let r = env.run(&["at", &store, "check", "--read-data"]).code(17);

@@ -5,6 +5,7 @@
 pub mod archiver;
 pub mod buffers;
 pub mod saver;
+pub mod trainer;
 
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};

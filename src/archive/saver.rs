@@ -13,6 +13,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use super::buffers::BufferPool;
+use super::trainer::Trainer;
 use crate::repo::config::ChunkerParams;
 use crate::repo::crypto::Keys;
 use crate::repo::id::Id;
@@ -48,6 +49,7 @@ pub struct BlobSaver {
     /// Taken by `close`, which lets the uploader drain its queue and finish.
     tx: Mutex<Option<mpsc::Sender<FinishedPack>>>,
     sealing: BufferPool,
+    trainer: Option<Trainer>,
     pub stats: SaverStats,
 }
 
@@ -69,6 +71,7 @@ impl BlobSaver {
             tree_packer: Mutex::new(PackBuilder::default()),
             tx: Mutex::new(Some(tx)),
             sealing: BufferPool::new(32),
+            trainer: Trainer::new(repo.clone()),
             stats: SaverStats::default(),
         });
         let uploader = tokio::spawn(upload_packs(repo, rx, concurrency));
@@ -113,7 +116,15 @@ impl BlobSaver {
         let mut sealed = self.sealing.take();
         let added = {
             let sealed = &mut sealed;
-            self.keys.seal_into(&id.0, data, sealed);
+            match kind {
+                BlobKind::Data => {
+                    if let Some(trainer) = &self.trainer {
+                        trainer.offer(data);
+                    }
+                    self.keys.seal_data_into(&id.0, data, sealed)
+                }
+                BlobKind::Tree => self.keys.seal_into(&id.0, data, sealed),
+            }
             self.stats.new_blobs.fetch_add(1, Ordering::Relaxed);
             let stats = &self.stats;
             stats
@@ -243,6 +254,13 @@ impl BlobSaver {
         Ok(())
     }
 
+    /// Waits for a dictionary being trained and stored.
+    pub async fn finish_training(&self) {
+        if let Some(trainer) = &self.trainer {
+            trainer.finish().await;
+        }
+    }
+
     /// Ends the run: drops the sender so the uploader finishes once the queue is empty.
     pub fn close(&self) {
         self.tx.lock().expect("sender").take();
@@ -279,7 +297,7 @@ async fn upload_packs(
         .map(|pack| {
             let repo = repo.clone();
             async move {
-                repo.save_pack(&pack.id, pack.bytes).await?;
+                repo.save_pack(&pack.entry, pack.bytes).await?;
                 Ok::<_, anyhow::Error>(pack.entry)
             }
         })

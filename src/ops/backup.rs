@@ -65,6 +65,7 @@ pub async fn backup<S: Source>(
         }
         Err(e) => Err(e),
     };
+    saver.finish_training().await;
     saver.close();
     let upload = uploader.await?;
     progress.finish();

@@ -61,6 +61,9 @@ pub async fn check(repo: &Repo, read_data: bool, concurrency: usize) -> Result<C
             partial[0]
         ));
     }
+    for (key, why) in &health.damaged_dictionaries {
+        report.problems.push(format!("dictionary {key}: {why}"));
+    }
     for (key, why) in &health.damaged_index {
         report.problems.push(format!("index file {key}: {why}"));
     }

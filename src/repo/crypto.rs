@@ -4,17 +4,23 @@
 //! byte saying how the rest is encoded (0 = raw, 1 = zstd) so that incompressible data costs
 //! no decompression on restore.
 
+use aes_gcm::aead::{AeadInPlace, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use anyhow::{bail, Result};
 use rand::RngCore;
-use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
 use std::cell::RefCell;
 
+use super::dictionary::{self, Dictionaries};
 use super::id::Id;
 
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
+/// zstd level for blobs without a dictionary: 3 stores ~3 % less than 1 on source trees.
+const LEVEL: i32 = 3;
 const RAW: u8 = 0;
 const ZSTD: u8 = 1;
+/// zstd with one of the store's dictionaries: the byte is followed by its 4-byte id (LE).
+const ZSTD_DICT: u8 = 2;
 /// Below this size a blob is compressed whole; above it, a sample decides first, because
 /// compressing already-compressed media is the slowest stage of the pipeline and gains nothing.
 const SAMPLE_FROM: usize = 128 * 1024;
@@ -28,8 +34,9 @@ const MAX_PLAINTEXT: u64 = 1 << 30;
 
 pub struct Keys {
     id_key: [u8; 32],
-    cipher: LessSafeKey,
+    cipher: Aes256Gcm,
     pub chunker_seed: u64,
+    pub dictionaries: Dictionaries,
 }
 
 impl Keys {
@@ -41,6 +48,7 @@ impl Keys {
             id_key,
             cipher: aes_key(&data_key),
             chunker_seed: u64::from_le_bytes(seed[..8].try_into().expect("8 bytes")),
+            dictionaries: Dictionaries::default(),
         }
     }
 
@@ -58,25 +66,28 @@ impl Keys {
 
     /// `seal` into a caller's buffer (cleared first), so hot loops reuse their allocations.
     pub fn seal_into(&self, aad: &[u8], plaintext: &[u8], out: &mut Vec<u8>) {
+        self.seal_with(aad, plaintext, out, false)
+    }
+
+    /// Seals a data blob: small ones use the store's dictionary when it has one.
+    pub fn seal_data_into(&self, aad: &[u8], plaintext: &[u8], out: &mut Vec<u8>) {
+        self.seal_with(aad, plaintext, out, true)
+    }
+
+    fn seal_with(&self, aad: &[u8], plaintext: &[u8], out: &mut Vec<u8>, data: bool) {
         out.clear();
         out.reserve(NONCE_LEN + 1 + plaintext.len() + TAG_LEN);
         let mut nonce = [0u8; NONCE_LEN];
         rand::thread_rng().fill_bytes(&mut nonce);
         out.extend_from_slice(&nonce);
+        let dict = (data && plaintext.len() <= dictionary::MAX_BLOB)
+            .then(|| self.dictionaries.active())
+            .flatten();
         let compressed = worth_compressing(plaintext)
-            && ZSTD_CTX.with(|z| {
-                let (enc, zbuf) = &mut *z.borrow_mut();
-                zbuf.clear();
-                zbuf.reserve(zstd::zstd_safe::compress_bound(plaintext.len()));
-                match enc.compress_to_buffer(plaintext, zbuf) {
-                    Ok(n) if n < plaintext.len() => {
-                        out.push(ZSTD);
-                        out.extend_from_slice(&zbuf[..n]);
-                        true
-                    }
-                    _ => false,
-                }
-            });
+            && match dict {
+                Some((id, dict)) => compress_with_dictionary(id, dict, plaintext, out),
+                None => compress(plaintext, out),
+            };
         if !compressed {
             out.push(RAW);
             out.extend_from_slice(plaintext);
@@ -102,28 +113,132 @@ impl Keys {
                 Ok(buf)
             }
             ZSTD => {
-                let size = zstd::zstd_safe::get_frame_content_size(&buf[1..])
-                    .ok()
-                    .flatten()
-                    .filter(|&n| n <= MAX_PLAINTEXT)
-                    .ok_or_else(|| {
-                        anyhow::anyhow!("zstd frame without a plausible content size")
-                    })?;
-                ZSTD_DCTX.with(|d| Ok(d.borrow_mut().decompress(&buf[1..], size as usize)?))
+                let size = frame_size(&buf[1..])?;
+                ZSTD_DCTX.with(|d| Ok(d.borrow_mut().decompress(&buf[1..], size)?))
+            }
+            ZSTD_DICT if buf.len() >= 5 => {
+                let id = u32::from_le_bytes(buf[1..5].try_into().expect("4 bytes"));
+                let dict = self.dictionaries.decoder(id).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "compressed with dictionary {id:08x}, which the store does not hold"
+                    )
+                })?;
+                let size = frame_size(&buf[5..])?;
+                ZSTD_DICT_DCTX.with(|d| {
+                    let mut d = d.borrow_mut();
+                    d.set_prepared_dictionary(dict)?;
+                    Ok(d.decompress(&buf[5..], size)?)
+                })
             }
             other => bail!("unknown encoding byte {other}"),
         }
     }
 }
 
-thread_local! {
-    /// A zstd context and output buffer per thread: creating them per blob dominated small files.
-    static ZSTD_CTX: RefCell<(zstd::bulk::Compressor<'static>, Vec<u8>)> =
-        RefCell::new((zstd::bulk::Compressor::new(1).expect("zstd level 1"), Vec::new()));
+fn frame_size(frame: &[u8]) -> Result<usize> {
+    zstd::zstd_safe::get_frame_content_size(frame)
+        .ok()
+        .flatten()
+        .filter(|&n| n <= MAX_PLAINTEXT)
+        .map(|n| n as usize)
+        .ok_or_else(|| anyhow::anyhow!("zstd frame without a plausible content size"))
+}
+
+/// Appends `ZSTD || frame` when that is smaller than the plaintext.
+fn compress(plaintext: &[u8], out: &mut Vec<u8>) -> bool {
+    with_encoder(None, |e| match e.compress(plaintext) {
+        Some(frame) if frame.len() < plaintext.len() => {
+            out.push(ZSTD);
+            out.extend_from_slice(frame);
+            true
+        }
+        _ => false,
+    })
+    .unwrap_or(false)
+}
+
+/// Appends `ZSTD_DICT || id || frame` when that is smaller than the plaintext.
+fn compress_with_dictionary(
+    id: u32,
+    dict: EncoderDict,
+    plaintext: &[u8],
+    out: &mut Vec<u8>,
+) -> bool {
+    with_encoder(Some((id, dict)), |e| match e.compress(plaintext) {
+        Some(frame) if frame.len() + 5 < plaintext.len() => {
+            out.push(ZSTD_DICT);
+            out.extend_from_slice(&id.to_le_bytes());
+            out.extend_from_slice(frame);
+            true
+        }
+        _ => false,
+    })
+    .unwrap_or(false)
+}
+
+type EncoderDict = &'static zstd::dict::EncoderDictionary<'static>;
+
+/// A compression context with its output buffer. Creating one per blob dominated small files;
+/// keeping one per thread cost several MiB in each of the blocking pool's many threads. A few
+/// shared ones serve: as many are made as blobs are sealed at once, and a handful are kept.
+struct Encoder {
+    dict: Option<u32>,
+    ctx: zstd::bulk::Compressor<'static>,
+    buf: Vec<u8>,
+}
+
+impl Encoder {
+    fn compress(&mut self, data: &[u8]) -> Option<&[u8]> {
+        self.buf.clear();
+        self.buf
+            .reserve(zstd::zstd_safe::compress_bound(data.len()));
+        let n = self.ctx.compress_to_buffer(data, &mut self.buf).ok()?;
+        Some(&self.buf[..n])
+    }
+}
+
+static ENCODERS: std::sync::Mutex<Vec<Encoder>> = std::sync::Mutex::new(Vec::new());
+const KEEP_ENCODERS: usize = 6;
+const KEEP_ENCODER_BUFFER: usize = 4 << 20;
+
+fn with_encoder<R>(
+    dict: Option<(u32, EncoderDict)>,
+    f: impl FnOnce(&mut Encoder) -> R,
+) -> Option<R> {
+    let want = dict.map(|(id, _)| id);
+    let found = {
+        let mut free = ENCODERS.lock().expect("encoders");
+        free.iter()
+            .position(|e| e.dict == want)
+            .map(|i| free.swap_remove(i))
+    };
+    let mut encoder = match found {
+        Some(e) => e,
+        None => Encoder {
+            dict: want,
+            ctx: match dict {
+                Some((_, d)) => zstd::bulk::Compressor::with_prepared_dictionary(d).ok()?,
+                None => zstd::bulk::Compressor::new(LEVEL).ok()?,
+            },
+            buf: Vec::new(),
+        },
+    };
+    let out = f(&mut encoder);
+    if encoder.buf.capacity() > KEEP_ENCODER_BUFFER {
+        encoder.buf = Vec::new();
+    }
+    let mut free = ENCODERS.lock().expect("encoders");
+    if free.len() < KEEP_ENCODERS {
+        free.push(encoder);
+    }
+    Some(out)
 }
 
 thread_local! {
     static ZSTD_DCTX: RefCell<zstd::bulk::Decompressor<'static>> =
+        RefCell::new(zstd::bulk::Decompressor::new().expect("zstd decompression context"));
+    /// Kept apart from the plain context: a referenced dictionary would apply to every frame.
+    static ZSTD_DICT_DCTX: RefCell<zstd::bulk::Decompressor<'static>> =
         RefCell::new(zstd::bulk::Decompressor::new().expect("zstd decompression context"));
 }
 
@@ -136,15 +251,11 @@ fn worth_compressing(data: &[u8]) -> bool {
             || entropy_bits(&data[..ENTROPY_SAMPLE]) < INCOMPRESSIBLE_BITS;
     }
     let sample = &data[..SAMPLE_LEN];
-    ZSTD_CTX.with(|z| {
-        let (enc, zbuf) = &mut *z.borrow_mut();
-        zbuf.clear();
-        zbuf.reserve(zstd::zstd_safe::compress_bound(sample.len()));
-        match enc.compress_to_buffer(sample, zbuf) {
-            Ok(n) => n < sample.len() * 9 / 10,
-            Err(_) => false,
-        }
+    with_encoder(None, |e| {
+        e.compress(sample)
+            .is_some_and(|frame| frame.len() < sample.len() * 9 / 10)
     })
+    .unwrap_or(false)
 }
 
 fn entropy_bits(sample: &[u8]) -> f64 {
@@ -185,25 +296,30 @@ pub fn unwrap_key(kek: &[u8; 32], aad: &[u8], wrapped: &[u8]) -> Option<[u8; 32]
     buf[..len].try_into().ok()
 }
 
-// AES-256-GCM through ring: its AES-NI/CLMUL code is several times faster than the pure-Rust
-// crates on the hot path (every blob is sealed on backup and opened on restore).
-fn aes_key(key: &[u8; 32]) -> LessSafeKey {
-    LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).expect("a 32-byte AES-256 key"))
+// AES-256-GCM through the `aes-gcm` crate (AES-NI and CLMUL picked at run time). Measured
+// against ring's assembly: 1.0 against 4.0 GiB/s sealing 1 MiB blobs on one core, i.e. about
+// 0.2 s of CPU per GiB stored; blobs are compressed first, so this is a few percent of a backup.
+fn aes_key(key: &[u8; 32]) -> Aes256Gcm {
+    Aes256Gcm::new(key.into())
 }
 
-fn encrypt(key: &LessSafeKey, nonce: [u8; NONCE_LEN], aad: &[u8], buf: &mut [u8]) -> [u8; TAG_LEN] {
-    let tag = key
-        .seal_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), buf)
-        .expect("AES-GCM encryption cannot fail for in-memory buffers");
-    tag.as_ref().try_into().expect("a 16-byte tag")
+fn encrypt(key: &Aes256Gcm, nonce: [u8; NONCE_LEN], aad: &[u8], buf: &mut [u8]) -> [u8; TAG_LEN] {
+    key.encrypt_in_place_detached(Nonce::from_slice(&nonce), aad, buf)
+        .expect("AES-GCM encryption cannot fail for in-memory buffers")
+        .into()
 }
 
 /// Decrypts `ciphertext || tag` in place; Some(plaintext length) when the tag verifies.
-fn decrypt(key: &LessSafeKey, nonce: &[u8], aad: &[u8], buf: &mut [u8]) -> Option<usize> {
-    let nonce: [u8; NONCE_LEN] = nonce.try_into().ok()?;
-    key.open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(aad), buf)
+fn decrypt(key: &Aes256Gcm, nonce: &[u8], aad: &[u8], buf: &mut [u8]) -> Option<usize> {
+    if nonce.len() != NONCE_LEN || buf.len() < TAG_LEN {
+        return None;
+    }
+    let len = buf.len() - TAG_LEN;
+    let (body, tag) = buf.split_at_mut(len);
+    let tag = Tag::clone_from_slice(tag);
+    key.decrypt_in_place_detached(Nonce::from_slice(nonce), aad, body, &tag)
         .ok()
-        .map(|plain| plain.len())
+        .map(|_| len)
 }
 
 pub fn random_bytes<const N: usize>() -> [u8; N] {
@@ -243,6 +359,42 @@ mod tests {
         let wrapped = wrap_key(&[1u8; 32], b"store", &key);
         assert_eq!(unwrap_key(&[1u8; 32], b"store", &wrapped), Some(key));
         assert_eq!(unwrap_key(&[2u8; 32], b"store", &wrapped), None);
+    }
+
+    #[test]
+    fn small_blobs_use_the_dictionary_and_need_it_to_open() {
+        let samples: Vec<Vec<u8>> = (0..2000)
+            .map(|i| format!("#include <stdio.h>\nint f{i}(int x) {{ return x * {i} + 1; }}\n/* file {i} */\n").repeat(3).into_bytes())
+            .collect();
+        let dict = dictionary::train(&samples).expect("trained");
+        let writer = Keys::from_master(&[7u8; 32]);
+        let plain = writer.seal_data_into_vec(b"id", &samples[5]);
+        writer.dictionaries.add(&dict, true).unwrap();
+        let with_dict = writer.seal_data_into_vec(b"id", &samples[5]);
+        assert!(
+            with_dict.len() < plain.len(),
+            "{} {}",
+            with_dict.len(),
+            plain.len()
+        );
+        assert_eq!(writer.open(b"id", &with_dict).unwrap(), samples[5]);
+        // Another process without the dictionary fails that blob alone, with a reason.
+        let reader = Keys::from_master(&[7u8; 32]);
+        assert_eq!(reader.open(b"id", &plain).unwrap(), samples[5]);
+        let err = reader.open(b"id", &with_dict).unwrap_err().to_string();
+        assert!(err.contains("dictionary"), "{err}");
+        // Trees and metadata never use it.
+        let mut tree = Vec::new();
+        writer.seal_into(b"id", &samples[5], &mut tree);
+        assert_eq!(reader.open(b"id", &tree).unwrap(), samples[5]);
+    }
+
+    impl Keys {
+        fn seal_data_into_vec(&self, aad: &[u8], data: &[u8]) -> Vec<u8> {
+            let mut out = Vec::new();
+            self.seal_data_into(aad, data, &mut out);
+            out
+        }
     }
 
     fn random_vec(n: usize) -> Vec<u8> {

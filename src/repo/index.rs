@@ -31,6 +31,12 @@ pub struct PackEntry {
     pub blobs: Vec<BlobEntry>,
 }
 
+impl PackEntry {
+    pub fn holds_trees(&self) -> bool {
+        self.blobs.iter().any(|b| b.kind == BlobKind::Tree)
+    }
+}
+
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct IndexFile {
     pub packs: Vec<PackEntry>,
@@ -52,6 +58,8 @@ pub struct Index {
     blobs: HashMap<Id, BlobLocation>,
     /// Packs that are missing or damaged: their blobs are not counted as stored.
     unusable: HashSet<u32>,
+    /// Packs holding tree blobs (writers keep them apart from data packs).
+    tree_packs: HashSet<u32>,
 }
 
 impl Index {
@@ -84,6 +92,9 @@ impl Index {
                 self.packs.push(pack.id);
                 (self.packs.len() - 1) as u32
             });
+            if pack.holds_trees() {
+                self.tree_packs.insert(number);
+            }
             for b in &pack.blobs {
                 self.blobs.entry(b.id).or_insert(BlobLocation {
                     pack: number,
@@ -108,6 +119,10 @@ impl Index {
 
     pub fn is_unusable(&self, pack: u32) -> bool {
         self.unusable.contains(&pack)
+    }
+
+    pub fn is_tree_pack(&self, pack: u32) -> bool {
+        self.tree_packs.contains(&pack)
     }
 
     pub fn has_pack(&self, id: &Id) -> bool {

@@ -33,6 +33,8 @@ pub struct Health {
     pub damaged_packs: Vec<(Id, String)>,
     /// Packs no readable index file named, whose blobs were read from their headers.
     pub recovered_packs: Vec<PackEntry>,
+    /// Dictionaries that do not open: only the blobs compressed with them are lost.
+    pub damaged_dictionaries: Vec<(String, String)>,
 }
 
 pub struct SnapshotList {
@@ -43,6 +45,7 @@ pub struct SnapshotList {
 
 impl Repo {
     pub async fn load_index(&mut self) -> Result<()> {
+        let damaged_dictionaries = self.load_dictionaries().await?;
         let names = self.backend.list("index").await?;
         let stored: HashMap<Id, u64> = self
             .backend
@@ -76,7 +79,10 @@ impl Repo {
             .await
             .into_iter()
             .collect::<Result<_>>()?;
-        let mut health = Health::default();
+        let mut health = Health {
+            damaged_dictionaries,
+            ..Health::default()
+        };
         let mut files = Vec::new();
         for (key, file) in loaded {
             match file {
@@ -286,7 +292,7 @@ impl Repo {
 
 /// Damage (a failed authentication, a hash or format mismatch), as opposed to a failure to
 /// reach the store, which must stop the command rather than hide data.
-fn is_damage(e: &anyhow::Error) -> bool {
+pub(super) fn is_damage(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         matches!(
             c.downcast_ref::<KlosetError>(),

@@ -5,6 +5,7 @@ pub mod cache;
 pub mod config;
 pub mod create;
 pub mod crypto;
+pub mod dictionary;
 pub mod id;
 pub mod index;
 pub mod load;
@@ -26,15 +27,20 @@ use cache::Cache;
 use config::StoreConfig;
 use crypto::Keys;
 use id::Id;
-use index::{pack_key, Index, IndexFile};
+use index::{pack_key, Index, IndexFile, PackEntry};
 use snapshot::Snapshot;
 use tree::Tree;
 
 pub const CONFIG_KEY: &str = "config";
 const INDEX_AAD: &[u8] = b"kloset index";
 const SNAPSHOT_AAD: &[u8] = b"kloset snapshot";
+const DICTIONARY_AAD: &[u8] = b"kloset dictionary";
+const DICTIONARIES: &str = "dicts";
 /// Metadata reads (index files, snapshots, trees) in flight at once.
 const META_CONCURRENCY: usize = 32;
+/// The cache folder for whole tree packs of remote stores.
+const TREE_PACKS: &str = "tree-packs";
+const WHOLE_TREE_PACKS: usize = 4;
 
 /// The only way into a store: its fields stay private, so the index can become a paged,
 /// on-disk one and the cache can change without touching callers.
@@ -47,6 +53,8 @@ pub struct Repo {
     /// Read metadata from the store even when the cache has it (`check`).
     bypass_cache: bool,
     health: load::Health,
+    /// Whole tree packs fetched at once for the cache: each can be a full pack in memory.
+    whole_tree_packs: Arc<tokio::sync::Semaphore>,
 }
 
 /// Where a blob is: which pack, and the sealed range inside it.
@@ -105,6 +113,7 @@ impl Repo {
             cache: Arc::new(cache),
             bypass_cache: false,
             health: load::Health::default(),
+            whole_tree_packs: Arc::new(tokio::sync::Semaphore::new(WHOLE_TREE_PACKS)),
         })
     }
 
@@ -190,8 +199,56 @@ impl Repo {
         self.backend.partial_writes("packs")
     }
 
-    pub async fn save_pack(&self, id: &Id, bytes: Bytes) -> Result<()> {
-        self.backend.put_pack(&pack_key(id), bytes).await
+    /// Tree packs of a remote store also go to the local cache: the next backup compares
+    /// with these trees, and reading them back one range at a time is what made S3
+    /// re-backups slow.
+    pub async fn save_pack(&self, entry: &PackEntry, bytes: Bytes) -> Result<()> {
+        self.backend
+            .put_pack(&pack_key(&entry.id), bytes.clone())
+            .await?;
+        if entry.holds_trees() {
+            self.cache.put(TREE_PACKS, &entry.id, &bytes);
+        }
+        Ok(())
+    }
+
+    /// Sealed byte ranges of a pack holding trees: from the local cache of a remote store,
+    /// else the whole pack is fetched once and cached (the cache re-hashes it on every read).
+    async fn read_tree_pack_ranges(
+        &self,
+        pack: u32,
+        ranges: &[std::ops::Range<u64>],
+    ) -> Result<Vec<Bytes>> {
+        if !self.backend.remote || self.bypass_cache || !self.index.is_tree_pack(pack) {
+            return self.read_pack_ranges(pack, ranges).await;
+        }
+        let id = self.index.pack_id(pack);
+        let whole = match self.cache.get(TREE_PACKS, &id) {
+            Some(bytes) => Bytes::from(bytes),
+            None => {
+                let _permit = self.whole_tree_packs.acquire().await?;
+                let bytes = self.read_whole_pack(pack).await?;
+                if Id::of_bytes(&bytes) == id {
+                    self.cache.put(TREE_PACKS, &id, &bytes);
+                }
+                bytes
+            }
+        };
+        ranges
+            .iter()
+            .map(|r| {
+                whole
+                    .get(r.start as usize..r.end as usize)
+                    .map(|_| whole.slice(r.start as usize..r.end as usize))
+                    .ok_or_else(|| {
+                        KlosetError::Integrity(format!(
+                            "pack {} is shorter than the index says",
+                            id.short()
+                        ))
+                        .into()
+                    })
+            })
+            .collect()
     }
 
     /// Sealed byte ranges of one pack, in one request where the backend can.
@@ -215,6 +272,43 @@ impl Repo {
         Ok(id)
     }
 
+    /// Stores a trained dictionary and only then lets new blobs use it: no blob can name a
+    /// dictionary the store lacks.
+    pub async fn save_dictionary(&self, raw: Vec<u8>) -> Result<()> {
+        dictionary::dict_id(&raw)?;
+        let sealed = self.keys.seal(DICTIONARY_AAD, &raw);
+        let id = Id::of_bytes(&sealed);
+        self.backend
+            .put(&format!("{DICTIONARIES}/{}", id.hex()), Bytes::from(sealed))
+            .await?;
+        self.keys.dictionaries.add(&raw, true)?;
+        Ok(())
+    }
+
+    /// Every dictionary of the store, made readable; the first by name is used for writing.
+    /// Returns the ones that do not open, which cost only the blobs compressed with them.
+    pub(crate) async fn load_dictionaries(&self) -> Result<Vec<(String, String)>> {
+        let mut names = self.backend.list(DICTIONARIES).await?;
+        names.sort();
+        let mut damaged = Vec::new();
+        for (key, _) in names {
+            let opened = match self.get_immutable(DICTIONARIES, &key).await {
+                Ok(sealed) => self
+                    .keys
+                    .open(DICTIONARY_AAD, &sealed)
+                    .and_then(|raw| self.keys.dictionaries.add(&raw, true))
+                    .map_err(|e| KlosetError::Integrity(format!("{e:#}")).into()),
+                Err(e) => Err(e),
+            };
+            match opened {
+                Ok(_) => {}
+                Err(e) if load::is_damage(&e) => damaged.push((key, format!("{e:#}"))),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(damaged)
+    }
+
     pub async fn save_snapshot(&self, snap: &Snapshot) -> Result<Id> {
         let json = serde_json::to_vec(snap)?;
         let sealed = self.keys.seal(SNAPSHOT_AAD, &json);
@@ -235,7 +329,7 @@ impl Repo {
         })?;
         let range = loc.offset as u64..(loc.offset + loc.length) as u64;
         let data = self
-            .read_pack_ranges(loc.pack, &[range])
+            .read_tree_pack_ranges(loc.pack, &[range])
             .await?
             .pop()
             .ok_or_else(|| anyhow!("empty range read"))?;
@@ -277,7 +371,7 @@ impl Repo {
         let parts: Vec<Vec<(Id, Result<Tree>)>> = stream::iter(by_pack)
             .map(|(pack, blobs)| async move {
                 let ranges: Vec<_> = blobs.iter().map(|(_, l)| l.range()).collect();
-                let data = match self.read_pack_ranges(pack, &ranges).await {
+                let data = match self.read_tree_pack_ranges(pack, &ranges).await {
                     Ok(d) => d,
                     Err(e) => {
                         let msg = format!("{e:#}");

@@ -52,7 +52,7 @@ pub struct Node {
     pub target_raw: Option<String>,
     /// Present for entries that came from an S3 source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub s3: Option<S3Meta>,
+    pub s3: Option<Box<S3Meta>>,
 }
 
 /// What S3 keeps about an object beside its bytes. `None` in an optional field means the

@@ -21,7 +21,7 @@ use crate::remote;
 use crate::repo::id::Id;
 use crate::repo::{open_blob, Repo};
 
-/// Bytes of pack data in flight across all reads; each read is this divided by the
+/// Bytes of pack data (sealed, then opened) in flight across all reads; each read is this divided by the
 /// concurrency, between 2 and 8 MiB.
 const READ_BUDGET: u64 = 64 * 1024 * 1024;
 

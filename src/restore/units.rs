@@ -49,23 +49,27 @@ pub fn windows(segments: &[Segment], assembling: bool) -> Vec<std::ops::Range<us
     out
 }
 
-/// Splits each pack's blobs, in offset order, into reads of at most `unit` bytes: enough to
-/// amortise a request, small enough that many in flight stay within a modest memory budget.
+/// Splits each pack's blobs, in offset order, into reads of at most `unit` bytes, sealed and
+/// opened: enough to amortise a request, small enough that many in flight stay within a
+/// modest memory budget.
 pub fn read_units(by_pack: HashMap<u32, HashMap<Id, Use>>, unit: u64) -> Vec<(u32, Vec<Use>)> {
     let mut units = Vec::new();
     for (pack, blobs) in by_pack {
         let mut blobs: Vec<Use> = blobs.into_values().collect();
         blobs.sort_by_key(|b| b.loc.offset);
         let mut current: Vec<Use> = Vec::new();
-        let mut start = 0u64;
+        let (mut start, mut raw) = (0u64, 0u64);
         for b in blobs {
             let end = (b.loc.offset + b.loc.length) as u64;
-            if !current.is_empty() && end - start > unit {
+            // Decompressed blobs wait in memory for their writers: small text files open to
+            // several times their sealed size, so the plaintext counts against the unit too.
+            if !current.is_empty() && (end - start > unit || raw + b.loc.raw_length as u64 > unit) {
                 units.push((pack, std::mem::take(&mut current)));
             }
             if current.is_empty() {
-                start = b.loc.offset as u64;
+                (start, raw) = (b.loc.offset as u64, 0);
             }
+            raw += b.loc.raw_length as u64;
             current.push(b);
         }
         if !current.is_empty() {

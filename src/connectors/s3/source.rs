@@ -198,13 +198,13 @@ fn listed_node(obj: &Listed) -> Node {
     node.mode = 0o644;
     node.size = obj.size;
     node.mtime = mtime_of(obj.last_modified.as_deref());
-    node.s3 = Some(S3Meta {
+    node.s3 = Some(Box::new(S3Meta {
         key: obj.key.clone(),
         etag: obj.etag.clone(),
         last_modified: obj.last_modified.clone(),
         storage_class: obj.storage_class.clone(),
         ..Default::default()
-    });
+    }));
     node
 }
 
@@ -344,7 +344,7 @@ impl S3Source {
         node.size = received;
         node.content = content;
         node.mtime = mtime_of(obj.last_modified.as_deref());
-        node.s3 = Some(self.metadata(obj, &head).await?);
+        node.s3 = Some(Box::new(self.metadata(obj, &head).await?));
         Ok(Fetched::Done(Box::new(node)))
     }
 
