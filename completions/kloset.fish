@@ -37,6 +37,8 @@ complete -c kloset -n "__fish_kloset_needs_command" -f -a "ls" -d 'List snapshot
 complete -c kloset -n "__fish_kloset_needs_command" -f -a "restore" -d 'Restore a snapshot (or ID:/sub/path) to a directory, s3:// location or @destination'
 complete -c kloset -n "__fish_kloset_needs_command" -f -a "info" -d 'Show the store, or one snapshot or entry'
 complete -c kloset -n "__fish_kloset_needs_command" -f -a "check" -d 'Verify the store: every snapshot\'s trees and blobs are indexed and every pack exists'
+complete -c kloset -n "__fish_kloset_needs_command" -f -a "rm" -d 'Delete snapshots (their data stays until a prune)'
+complete -c kloset -n "__fish_kloset_needs_command" -f -a "forget" -d 'Delete the snapshots a retention policy does not keep (restic\'s rules; local time)'
 complete -c kloset -n "__fish_kloset_needs_command" -f -a "repair" -d 'Rebuild what is damaged: `repair index` indexes packs from their own headers'
 complete -c kloset -n "__fish_kloset_needs_command" -f -a "source" -d 'Manage named sources (what to back up)'
 complete -c kloset -n "__fish_kloset_needs_command" -f -a "store" -d 'Manage named stores (where backups live)'
@@ -44,19 +46,21 @@ complete -c kloset -n "__fish_kloset_needs_command" -f -a "destination" -d 'Mana
 complete -c kloset -n "__fish_kloset_needs_command" -f -a "completion" -d 'Print a shell completion script'
 complete -c kloset -n "__fish_kloset_needs_command" -f -a "manpages" -d 'Write man pages into DIR (one per subcommand)'
 complete -c kloset -n "__fish_kloset_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check repair help" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check repair help" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
-complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check repair help" -s q -l quiet -d 'No progress output'
-complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check repair help" -l json -d 'Machine-readable output where a command has it'
-complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check repair help" -s h -l help -d 'Print help'
-complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check repair help" -a "create" -d 'Initialise a new store (asks for a passphrase twice, or reads KLOSET_PASSPHRASE)'
-complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check repair help" -a "backup" -d 'Back up a directory, file, s3:// location or @source into the store'
-complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check repair help" -a "ls" -d 'List snapshots, or the entries at ID[:/path] inside one'
-complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check repair help" -a "restore" -d 'Restore a snapshot (or ID:/sub/path) to a directory, s3:// location or @destination'
-complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check repair help" -a "info" -d 'Show the store, or one snapshot or entry'
-complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check repair help" -a "check" -d 'Verify the store: every snapshot\'s trees and blobs are indexed and every pack exists'
-complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check repair help" -a "repair" -d 'Rebuild what is damaged: `repair index` indexes packs from their own headers'
-complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check repair help" -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check rm forget repair help" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check rm forget repair help" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check rm forget repair help" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check rm forget repair help" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check rm forget repair help" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check rm forget repair help" -a "create" -d 'Initialise a new store (asks for a passphrase twice, or reads KLOSET_PASSPHRASE)'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check rm forget repair help" -a "backup" -d 'Back up a directory, file, s3:// location or @source into the store'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check rm forget repair help" -a "ls" -d 'List snapshots, or the entries at ID[:/path] inside one'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check rm forget repair help" -a "restore" -d 'Restore a snapshot (or ID:/sub/path) to a directory, s3:// location or @destination'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check rm forget repair help" -a "info" -d 'Show the store, or one snapshot or entry'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check rm forget repair help" -a "check" -d 'Verify the store: every snapshot\'s trees and blobs are indexed and every pack exists'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check rm forget repair help" -a "rm" -d 'Delete snapshots (their data stays until a prune)'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check rm forget repair help" -a "forget" -d 'Delete the snapshots a retention policy does not keep (restic\'s rules; local time)'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check rm forget repair help" -a "repair" -d 'Rebuild what is damaged: `repair index` indexes packs from their own headers'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore info check rm forget repair help" -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -l kdf-memory-mib -d 'Argon2id memory cost in MiB' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -l kdf-iterations -d 'Argon2id iterations' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -l pack-size-mib -d 'Target pack size in MiB' -r
@@ -66,6 +70,8 @@ complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcom
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -l tag -d 'Tag the snapshot (repeatable)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -l host -d 'Record this host name instead of this machine\'s' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -l time -d 'Record this time instead of now: \'YYYY-MM-DD HH:MM:SS\' (local) or RFC 3339' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -l force -d 'Read every file, ignoring the parent snapshot'
@@ -97,6 +103,29 @@ complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcom
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from check" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from check" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from rm" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from rm" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from rm" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from rm" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from forget" -l keep-last -d 'Keep the N newest snapshots' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from forget" -l keep-hourly -d 'Keep the newest snapshot of each of the N most recent hours that have one' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from forget" -l keep-daily -d 'Keep the newest snapshot of each of the N most recent days that have one' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from forget" -l keep-weekly -d 'Keep the newest snapshot of each of the N most recent ISO weeks that have one' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from forget" -l keep-monthly -d 'Keep the newest snapshot of each of the N most recent months that have one' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from forget" -l keep-yearly -d 'Keep the newest snapshot of each of the N most recent years that have one' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from forget" -l keep-within -d 'Keep snapshots younger than this, counted from the group\'s newest (e.g. 2d, 1y6m, 12h)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from forget" -l keep-tag -d 'Keep snapshots carrying all these tags (comma-separated; repeatable, any list)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from forget" -l host -d 'Only snapshots from this host' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from forget" -l tag -d 'Only snapshots with this tag (repeatable: all of them)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from forget" -l source -d 'Only snapshots of this source (as given to backup, or its key)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from forget" -l group-by -d 'Apply the policy to each group of snapshots: host, source, tags, or a comma list' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from forget" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from forget" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from forget" -l dry-run -d 'Show what would be removed, remove nothing'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from forget" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from forget" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from forget" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from repair" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from repair" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from repair" -s q -l quiet -d 'No progress output'
@@ -110,6 +139,8 @@ complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcom
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from help" -f -a "restore" -d 'Restore a snapshot (or ID:/sub/path) to a directory, s3:// location or @destination'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from help" -f -a "info" -d 'Show the store, or one snapshot or entry'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from help" -f -a "check" -d 'Verify the store: every snapshot\'s trees and blobs are indexed and every pack exists'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Delete snapshots (their data stays until a prune)'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from help" -f -a "forget" -d 'Delete the snapshots a retention policy does not keep (restic\'s rules; local time)'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from help" -f -a "repair" -d 'Rebuild what is damaged: `repair index` indexes packs from their own headers'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kloset -n "__fish_kloset_using_subcommand create" -l kdf-memory-mib -d 'Argon2id memory cost in MiB' -r
@@ -121,6 +152,8 @@ complete -c kloset -n "__fish_kloset_using_subcommand create" -s q -l quiet -d '
 complete -c kloset -n "__fish_kloset_using_subcommand create" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand create" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand backup" -l tag -d 'Tag the snapshot (repeatable)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand backup" -l host -d 'Record this host name instead of this machine\'s' -r
+complete -c kloset -n "__fish_kloset_using_subcommand backup" -l time -d 'Record this time instead of now: \'YYYY-MM-DD HH:MM:SS\' (local) or RFC 3339' -r
 complete -c kloset -n "__fish_kloset_using_subcommand backup" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
 complete -c kloset -n "__fish_kloset_using_subcommand backup" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand backup" -l force -d 'Read every file, ignoring the parent snapshot'
@@ -152,6 +185,29 @@ complete -c kloset -n "__fish_kloset_using_subcommand check" -l read-data -d 'Al
 complete -c kloset -n "__fish_kloset_using_subcommand check" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand check" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand check" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand rm" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand rm" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand rm" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand rm" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand rm" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand forget" -l keep-last -d 'Keep the N newest snapshots' -r
+complete -c kloset -n "__fish_kloset_using_subcommand forget" -l keep-hourly -d 'Keep the newest snapshot of each of the N most recent hours that have one' -r
+complete -c kloset -n "__fish_kloset_using_subcommand forget" -l keep-daily -d 'Keep the newest snapshot of each of the N most recent days that have one' -r
+complete -c kloset -n "__fish_kloset_using_subcommand forget" -l keep-weekly -d 'Keep the newest snapshot of each of the N most recent ISO weeks that have one' -r
+complete -c kloset -n "__fish_kloset_using_subcommand forget" -l keep-monthly -d 'Keep the newest snapshot of each of the N most recent months that have one' -r
+complete -c kloset -n "__fish_kloset_using_subcommand forget" -l keep-yearly -d 'Keep the newest snapshot of each of the N most recent years that have one' -r
+complete -c kloset -n "__fish_kloset_using_subcommand forget" -l keep-within -d 'Keep snapshots younger than this, counted from the group\'s newest (e.g. 2d, 1y6m, 12h)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand forget" -l keep-tag -d 'Keep snapshots carrying all these tags (comma-separated; repeatable, any list)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand forget" -l host -d 'Only snapshots from this host' -r
+complete -c kloset -n "__fish_kloset_using_subcommand forget" -l tag -d 'Only snapshots with this tag (repeatable: all of them)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand forget" -l source -d 'Only snapshots of this source (as given to backup, or its key)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand forget" -l group-by -d 'Apply the policy to each group of snapshots: host, source, tags, or a comma list' -r
+complete -c kloset -n "__fish_kloset_using_subcommand forget" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
+complete -c kloset -n "__fish_kloset_using_subcommand forget" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand forget" -l dry-run -d 'Show what would be removed, remove nothing'
+complete -c kloset -n "__fish_kloset_using_subcommand forget" -s q -l quiet -d 'No progress output'
+complete -c kloset -n "__fish_kloset_using_subcommand forget" -l json -d 'Machine-readable output where a command has it'
+complete -c kloset -n "__fish_kloset_using_subcommand forget" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand repair; and not __fish_seen_subcommand_from index help" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
 complete -c kloset -n "__fish_kloset_using_subcommand repair; and not __fish_seen_subcommand_from index help" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand repair; and not __fish_seen_subcommand_from index help" -s q -l quiet -d 'No progress output'
@@ -374,26 +430,30 @@ complete -c kloset -n "__fish_kloset_using_subcommand manpages" -s o -l option -
 complete -c kloset -n "__fish_kloset_using_subcommand manpages" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand manpages" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand manpages" -s h -l help -d 'Print help'
-complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check repair source store destination completion manpages help" -f -a "at" -d 'Run a store command against LOCATION: a path, fs:///path, s3://host/bucket[/prefix] or @name'
-complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check repair source store destination completion manpages help" -f -a "create" -d 'Initialise a new store (asks for a passphrase twice, or reads KLOSET_PASSPHRASE)'
-complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check repair source store destination completion manpages help" -f -a "backup" -d 'Back up a directory, file, s3:// location or @source into the store'
-complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check repair source store destination completion manpages help" -f -a "ls" -d 'List snapshots, or the entries at ID[:/path] inside one'
-complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check repair source store destination completion manpages help" -f -a "restore" -d 'Restore a snapshot (or ID:/sub/path) to a directory, s3:// location or @destination'
-complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check repair source store destination completion manpages help" -f -a "info" -d 'Show the store, or one snapshot or entry'
-complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check repair source store destination completion manpages help" -f -a "check" -d 'Verify the store: every snapshot\'s trees and blobs are indexed and every pack exists'
-complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check repair source store destination completion manpages help" -f -a "repair" -d 'Rebuild what is damaged: `repair index` indexes packs from their own headers'
-complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check repair source store destination completion manpages help" -f -a "source" -d 'Manage named sources (what to back up)'
-complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check repair source store destination completion manpages help" -f -a "store" -d 'Manage named stores (where backups live)'
-complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check repair source store destination completion manpages help" -f -a "destination" -d 'Manage named destinations (where to restore)'
-complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check repair source store destination completion manpages help" -f -a "completion" -d 'Print a shell completion script'
-complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check repair source store destination completion manpages help" -f -a "manpages" -d 'Write man pages into DIR (one per subcommand)'
-complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check repair source store destination completion manpages help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check rm forget repair source store destination completion manpages help" -f -a "at" -d 'Run a store command against LOCATION: a path, fs:///path, s3://host/bucket[/prefix] or @name'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check rm forget repair source store destination completion manpages help" -f -a "create" -d 'Initialise a new store (asks for a passphrase twice, or reads KLOSET_PASSPHRASE)'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check rm forget repair source store destination completion manpages help" -f -a "backup" -d 'Back up a directory, file, s3:// location or @source into the store'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check rm forget repair source store destination completion manpages help" -f -a "ls" -d 'List snapshots, or the entries at ID[:/path] inside one'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check rm forget repair source store destination completion manpages help" -f -a "restore" -d 'Restore a snapshot (or ID:/sub/path) to a directory, s3:// location or @destination'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check rm forget repair source store destination completion manpages help" -f -a "info" -d 'Show the store, or one snapshot or entry'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check rm forget repair source store destination completion manpages help" -f -a "check" -d 'Verify the store: every snapshot\'s trees and blobs are indexed and every pack exists'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check rm forget repair source store destination completion manpages help" -f -a "rm" -d 'Delete snapshots (their data stays until a prune)'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check rm forget repair source store destination completion manpages help" -f -a "forget" -d 'Delete the snapshots a retention policy does not keep (restic\'s rules; local time)'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check rm forget repair source store destination completion manpages help" -f -a "repair" -d 'Rebuild what is damaged: `repair index` indexes packs from their own headers'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check rm forget repair source store destination completion manpages help" -f -a "source" -d 'Manage named sources (what to back up)'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check rm forget repair source store destination completion manpages help" -f -a "store" -d 'Manage named stores (where backups live)'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check rm forget repair source store destination completion manpages help" -f -a "destination" -d 'Manage named destinations (where to restore)'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check rm forget repair source store destination completion manpages help" -f -a "completion" -d 'Print a shell completion script'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check rm forget repair source store destination completion manpages help" -f -a "manpages" -d 'Write man pages into DIR (one per subcommand)'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and not __fish_seen_subcommand_from at create backup ls restore info check rm forget repair source store destination completion manpages help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from at" -f -a "create" -d 'Initialise a new store (asks for a passphrase twice, or reads KLOSET_PASSPHRASE)'
 complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from at" -f -a "backup" -d 'Back up a directory, file, s3:// location or @source into the store'
 complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from at" -f -a "ls" -d 'List snapshots, or the entries at ID[:/path] inside one'
 complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from at" -f -a "restore" -d 'Restore a snapshot (or ID:/sub/path) to a directory, s3:// location or @destination'
 complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from at" -f -a "info" -d 'Show the store, or one snapshot or entry'
 complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from at" -f -a "check" -d 'Verify the store: every snapshot\'s trees and blobs are indexed and every pack exists'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from at" -f -a "rm" -d 'Delete snapshots (their data stays until a prune)'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from at" -f -a "forget" -d 'Delete the snapshots a retention policy does not keep (restic\'s rules; local time)'
 complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from at" -f -a "repair" -d 'Rebuild what is damaged: `repair index` indexes packs from their own headers'
 complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from repair" -f -a "index" -d 'Index every pack no readable index file names, from its header; remove damaged index files'
 complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from source" -f -a "add" -d 'Register NAME: `add NAME location=... [key=value ...]` or `add NAME LOCATION [key=value ...]`'

@@ -80,6 +80,14 @@ pub enum StoreCommand {
         #[arg(long)]
         read_data: bool,
     },
+    /// Delete snapshots (their data stays until a prune).
+    Rm {
+        /// Snapshot id prefixes.
+        #[arg(required = true, value_name = "SNAPSHOT")]
+        snapshots: Vec<String>,
+    },
+    /// Delete the snapshots a retention policy does not keep (restic's rules; local time).
+    Forget(ForgetArgs),
     /// Rebuild what is damaged: `repair index` indexes packs from their own headers.
     Repair {
         #[command(subcommand)]
@@ -91,6 +99,49 @@ pub enum StoreCommand {
 pub enum RepairWhat {
     /// Index every pack no readable index file names, from its header; remove damaged index files.
     Index,
+}
+
+#[derive(Args, Debug)]
+pub struct ForgetArgs {
+    /// Keep the N newest snapshots.
+    #[arg(long, value_name = "N")]
+    pub keep_last: Option<usize>,
+    /// Keep the newest snapshot of each of the N most recent hours that have one.
+    #[arg(long, value_name = "N")]
+    pub keep_hourly: Option<usize>,
+    /// Keep the newest snapshot of each of the N most recent days that have one.
+    #[arg(long, value_name = "N")]
+    pub keep_daily: Option<usize>,
+    /// Keep the newest snapshot of each of the N most recent ISO weeks that have one.
+    #[arg(long, value_name = "N")]
+    pub keep_weekly: Option<usize>,
+    /// Keep the newest snapshot of each of the N most recent months that have one.
+    #[arg(long, value_name = "N")]
+    pub keep_monthly: Option<usize>,
+    /// Keep the newest snapshot of each of the N most recent years that have one.
+    #[arg(long, value_name = "N")]
+    pub keep_yearly: Option<usize>,
+    /// Keep snapshots younger than this, counted from the group's newest (e.g. 2d, 1y6m, 12h).
+    #[arg(long, value_name = "DURATION")]
+    pub keep_within: Option<String>,
+    /// Keep snapshots carrying all these tags (comma-separated; repeatable, any list).
+    #[arg(long, value_name = "TAGS")]
+    pub keep_tag: Vec<String>,
+    /// Only snapshots from this host.
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Only snapshots with this tag (repeatable: all of them).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Only snapshots of this source (as given to backup, or its key).
+    #[arg(long, value_name = "SOURCE")]
+    pub source: Option<String>,
+    /// Apply the policy to each group of snapshots: host, source, tags, or a comma list.
+    #[arg(long, default_value = "host,source", value_name = "FIELDS")]
+    pub group_by: String,
+    /// Show what would be removed, remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Args, Debug)]
@@ -116,6 +167,12 @@ pub struct BackupArgs {
     /// Read every file, ignoring the parent snapshot.
     #[arg(long)]
     pub force: bool,
+    /// Record this host name instead of this machine's.
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Record this time instead of now: 'YYYY-MM-DD HH:MM:SS' (local) or RFC 3339.
+    #[arg(long, value_name = "TIME")]
+    pub time: Option<String>,
 }
 
 #[derive(Args, Debug)]

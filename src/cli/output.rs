@@ -231,3 +231,63 @@ pub fn check(ctx: &Ctx, report: &CheckReport, read_data: bool) {
         );
     }
 }
+
+pub fn removed(ctx: &Ctx, ids: &[Id]) {
+    if ctx.json {
+        println!("{}", json!({ "removed": ids }));
+    } else {
+        for id in ids {
+            println!("removed snapshot {}", id.short());
+        }
+    }
+}
+
+pub fn forget(ctx: &Ctx, groups: &[crate::ops::forget::Group], dry_run: bool) -> Result<()> {
+    if ctx.json {
+        println!("{}", serde_json::to_string(groups)?);
+        return Ok(());
+    }
+    for g in groups {
+        let mut name = Vec::new();
+        if let Some(h) = &g.group.host {
+            name.push(format!("host {h}"));
+        }
+        if let Some(s) = &g.group.source {
+            name.push(format!("source {s}"));
+        }
+        if let Some(t) = &g.group.tags {
+            name.push(format!("tags [{}]", t.join(",")));
+        }
+        println!(
+            "{}: keep {}, {} {}",
+            if name.is_empty() {
+                "all snapshots".to_string()
+            } else {
+                name.join(", ")
+            },
+            g.keep.len(),
+            if dry_run { "would remove" } else { "removed" },
+            g.remove.len()
+        );
+        for j in &g.keep {
+            println!(
+                "  keep    {}  {}  {}",
+                j.id.short(),
+                j.time
+                    .with_timezone(&chrono::Local)
+                    .format("%Y-%m-%d %H:%M:%S"),
+                j.decision.reasons.join(", ")
+            );
+        }
+        for j in &g.remove {
+            println!(
+                "  remove  {}  {}",
+                j.id.short(),
+                j.time
+                    .with_timezone(&chrono::Local)
+                    .format("%Y-%m-%d %H:%M:%S")
+            );
+        }
+    }
+    Ok(())
+}

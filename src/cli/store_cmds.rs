@@ -30,6 +30,8 @@ pub async fn run(ctx: &Ctx, at: Option<String>, cmd: StoreCommand) -> Result<()>
         StoreCommand::Restore(a) => restore(ctx, &registry, &spec, a).await,
         StoreCommand::Info { snapshot } => info(ctx, &spec, snapshot).await,
         StoreCommand::Check { read_data } => run_check(ctx, &spec, read_data).await,
+        StoreCommand::Rm { snapshots } => rm(ctx, &spec, snapshots).await,
+        StoreCommand::Forget(a) => forget(ctx, &spec, a).await,
         StoreCommand::Repair {
             what: RepairWhat::Index,
         } => repair_index(ctx, &spec).await,
@@ -133,6 +135,8 @@ async fn run_backup(ctx: &Ctx, registry: &Registry, spec: &Spec, a: BackupArgs) 
         force: a.force,
         concurrency: spec.concurrency(),
         cancel: ctx.cancel.clone(),
+        host: a.host,
+        time: a.time.as_deref().map(parse_time).transpose()?,
     };
     let outcome = connectors::backup(repo, &source, opts).await?;
     output::backup(ctx, &outcome);
@@ -244,4 +248,93 @@ async fn repair_index(ctx: &Ctx, spec: &Spec) -> Result<()> {
         );
     }
     Ok(())
+}
+
+async fn rm(ctx: &Ctx, spec: &Spec, prefixes: Vec<String>) -> Result<()> {
+    let repo = open(ctx, spec, false).await?;
+    let mut ids = Vec::new();
+    for p in &prefixes {
+        if p == "latest" {
+            return Err(KlosetError::Usage(
+                "rm takes snapshot ids, not 'latest': run 'kloset ls' to see them".into(),
+            )
+            .into());
+        }
+        ids.push(repo.find_snapshot(p).await?.0);
+    }
+    crate::ops::forget::remove(&repo, &ids).await?;
+    output::removed(ctx, &ids);
+    Ok(())
+}
+
+async fn forget(ctx: &Ctx, spec: &Spec, a: crate::cli::args::ForgetArgs) -> Result<()> {
+    use crate::ops::forget::{self as f, Filter, GroupBy};
+    use crate::ops::retention::{parse_duration, Policy};
+    let within = match &a.keep_within {
+        Some(text) => Some(parse_duration(text).ok_or_else(|| {
+            KlosetError::Usage(format!(
+                "--keep-within {text}: give a duration such as 2d, 12h, 1y6m (y, m, w, d, h)"
+            ))
+        })?),
+        None => None,
+    };
+    let policy = Policy {
+        last: a.keep_last,
+        hourly: a.keep_hourly,
+        daily: a.keep_daily,
+        weekly: a.keep_weekly,
+        monthly: a.keep_monthly,
+        yearly: a.keep_yearly,
+        within,
+        tags: a
+            .keep_tag
+            .iter()
+            .map(|l| l.split(',').map(|t| t.trim().to_string()).collect())
+            .collect(),
+    };
+    if policy.is_empty() {
+        return Err(KlosetError::Usage(
+            "forget needs a policy, e.g. --keep-last 7 or --keep-daily 7; to delete given snapshots use 'kloset rm ID'".into(),
+        )
+        .into());
+    }
+    let group_by = GroupBy::parse(&a.group_by).ok_or_else(|| {
+        KlosetError::Usage(format!(
+            "--group-by {}: use host, source, tags or a comma list of them",
+            a.group_by
+        ))
+    })?;
+    let filter = Filter {
+        host: a.host,
+        tags: a.tags,
+        source: a.source,
+    };
+    let repo = open(ctx, spec, false).await?;
+    let groups = f::plan(repo.snapshots().await?, &policy, &filter, group_by);
+    if !a.dry_run {
+        let ids: Vec<_> = groups
+            .iter()
+            .flat_map(|g| g.remove.iter().map(|j| j.id))
+            .collect();
+        f::remove(&repo, &ids).await?;
+    }
+    output::forget(ctx, &groups, a.dry_run)
+}
+
+/// `2024-01-02 03:04:05` (local time) or RFC 3339.
+fn parse_time(text: &str) -> Result<chrono::DateTime<chrono::Utc>> {
+    use chrono::TimeZone;
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
+        .ok()
+        .and_then(|n| chrono::Local.from_local_datetime(&n).earliest())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .ok_or_else(|| {
+            KlosetError::Usage(format!(
+                "--time {text}: give 'YYYY-MM-DD HH:MM:SS' (local time) or an RFC 3339 time"
+            ))
+            .into()
+        })
 }

@@ -28,6 +28,9 @@ pub struct BackupOptions {
     /// Pack uploads in flight.
     pub concurrency: usize,
     pub cancel: Cancel,
+    /// Recorded instead of this machine's name and the current time (importing history).
+    pub host: Option<String>,
+    pub time: Option<chrono::DateTime<Utc>>,
 }
 
 pub struct BackupOutcome {
@@ -91,8 +94,8 @@ pub async fn backup<S: Source>(
         duration_secs: started.elapsed().as_secs_f64(),
     };
     let snapshot = Snapshot {
-        time: Utc::now(),
-        host: host_name(),
+        time: opts.time.unwrap_or_else(Utc::now),
+        host: opts.host.unwrap_or_else(host_name),
         user: std::env::var("USER").unwrap_or_default(),
         source: opts.source_display,
         source_key,

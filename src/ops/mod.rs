@@ -3,4 +3,6 @@
 pub mod backup;
 pub mod browse;
 pub mod check;
+pub mod forget;
 pub mod repair;
+pub mod retention;

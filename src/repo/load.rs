@@ -236,6 +236,13 @@ impl Repo {
         Ok(list)
     }
 
+    /// Removes a snapshot object; the blobs it referenced stay until a prune.
+    pub async fn delete_snapshot(&self, id: &Id) -> Result<()> {
+        self.backend
+            .delete(&format!("snapshots/{}", id.hex()))
+            .await
+    }
+
     /// Every snapshot that opens, oldest first.
     pub async fn snapshots(&self) -> Result<Vec<(Id, Snapshot)>> {
         Ok(self.snapshot_list().await?.good)

@@ -1,0 +1,152 @@
+//! `rm` and `forget`: removing snapshots. Only snapshot objects are deleted; the data they
+//! alone referenced stays until a prune, so both are cheap and cannot damage other snapshots.
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::retention::{self, Candidate, Decision, Policy};
+use crate::repo::id::Id;
+use crate::repo::snapshot::Snapshot;
+use crate::repo::Repo;
+
+/// Which snapshots a command considers: every given filter must match.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub host: Option<String>,
+    pub tags: Vec<String>,
+    /// A source as given to `backup`, or its stored key (`fs:host:/path`, `s3:...`).
+    pub source: Option<String>,
+}
+
+impl Filter {
+    pub fn matches(&self, snap: &Snapshot) -> bool {
+        self.host.as_ref().is_none_or(|h| &snap.host == h)
+            && self.tags.iter().all(|t| snap.tags.contains(t))
+            && self
+                .source
+                .as_ref()
+                .is_none_or(|s| &snap.source == s || &snap.source_key == s)
+    }
+}
+
+/// What snapshots are grouped by before the policy applies to each group.
+#[derive(Clone, Copy, Debug)]
+pub struct GroupBy {
+    pub host: bool,
+    pub source: bool,
+    pub tags: bool,
+}
+
+impl GroupBy {
+    /// `host,source` (the default), any subset of `host`, `source`, `tags`, or `` for one group.
+    pub fn parse(text: &str) -> Option<GroupBy> {
+        let mut g = GroupBy {
+            host: false,
+            source: false,
+            tags: false,
+        };
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part {
+                "host" => g.host = true,
+                "source" | "path" | "paths" => g.source = true,
+                "tags" => g.tags = true,
+                _ => return None,
+            }
+        }
+        Some(g)
+    }
+
+    fn key(&self, snap: &Snapshot) -> GroupKey {
+        let mut tags = snap.tags.clone();
+        tags.sort();
+        GroupKey {
+            host: self.host.then(|| snap.host.clone()),
+            // The stored key, so that an S3 source and a directory of the same name stay apart.
+            source: self.source.then(|| snap.source_key.clone()),
+            tags: self.tags.then_some(tags),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct GroupKey {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+}
+
+#[derive(Serialize)]
+pub struct Judged {
+    pub id: Id,
+    pub time: chrono::DateTime<chrono::Utc>,
+    pub source: String,
+    #[serde(flatten)]
+    pub decision: Decision,
+}
+
+#[derive(Serialize)]
+pub struct Group {
+    pub group: GroupKey,
+    pub keep: Vec<Judged>,
+    pub remove: Vec<Judged>,
+}
+
+/// Applies the policy to each group of the snapshots the filter selects, newest first.
+pub fn plan(
+    snaps: Vec<(Id, Snapshot)>,
+    policy: &Policy,
+    filter: &Filter,
+    group_by: GroupBy,
+) -> Vec<Group> {
+    let mut groups: std::collections::BTreeMap<GroupKey, Vec<(Id, Snapshot)>> = Default::default();
+    for (id, snap) in snaps.into_iter().filter(|(_, s)| filter.matches(s)) {
+        groups
+            .entry(group_by.key(&snap))
+            .or_default()
+            .push((id, snap));
+    }
+    groups
+        .into_iter()
+        .map(|(key, mut members)| {
+            members.sort_by(|a, b| b.1.time.cmp(&a.1.time).then(a.0.cmp(&b.0)));
+            let candidates: Vec<Candidate> = members
+                .iter()
+                .map(|(_, s)| Candidate {
+                    time: s.time,
+                    tags: &s.tags,
+                })
+                .collect();
+            let decisions = retention::apply(policy, &candidates);
+            let mut group = Group {
+                group: key,
+                keep: Vec::new(),
+                remove: Vec::new(),
+            };
+            for ((id, snap), decision) in members.into_iter().zip(decisions) {
+                let judged = Judged {
+                    id,
+                    time: snap.time,
+                    source: snap.source,
+                    decision,
+                };
+                if judged.decision.keep {
+                    group.keep.push(judged);
+                } else {
+                    group.remove.push(judged);
+                }
+            }
+            group
+        })
+        .collect()
+}
+
+/// Deletes snapshot objects; what only they referenced is reclaimed by a later prune.
+pub async fn remove(repo: &Repo, ids: &[Id]) -> Result<()> {
+    for id in ids {
+        repo.delete_snapshot(id).await?;
+    }
+    Ok(())
+}

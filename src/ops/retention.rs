@@ -1,0 +1,347 @@
+//! Which snapshots a `forget` policy keeps, following restic's documented rules: within each
+//! group, snapshots are taken newest first; `--keep-last n` keeps the n newest; each of
+//! `--keep-hourly/daily/weekly/monthly/yearly n` keeps the newest snapshot of each of the n
+//! most recent periods (local time) that have one; `--keep-within` keeps those younger than the
+//! duration, counted back from the group's newest snapshot; `--keep-tag` keeps those carrying
+//! every tag of one of its lists. A snapshot is kept when any rule keeps it.
+
+use chrono::{DateTime, Datelike, Local, Timelike, Utc};
+use serde::Serialize;
+
+#[derive(Clone, Debug, Default)]
+pub struct Policy {
+    pub last: Option<usize>,
+    pub hourly: Option<usize>,
+    pub daily: Option<usize>,
+    pub weekly: Option<usize>,
+    pub monthly: Option<usize>,
+    pub yearly: Option<usize>,
+    pub within: Option<chrono::Duration>,
+    /// Each entry: tags that must all be present.
+    pub tags: Vec<Vec<String>>,
+}
+
+impl Policy {
+    pub fn is_empty(&self) -> bool {
+        self.last.is_none()
+            && self.hourly.is_none()
+            && self.daily.is_none()
+            && self.weekly.is_none()
+            && self.monthly.is_none()
+            && self.yearly.is_none()
+            && self.within.is_none()
+            && self.tags.is_empty()
+    }
+}
+
+/// What the policy needs to know of a snapshot.
+pub struct Candidate<'a> {
+    pub time: DateTime<Utc>,
+    pub tags: &'a [String],
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    pub keep: bool,
+    /// Why it is kept (empty when it is not).
+    pub reasons: Vec<String>,
+}
+
+/// Decides for each candidate of one group, in the order given.
+pub fn apply(policy: &Policy, candidates: &[Candidate]) -> Vec<Decision> {
+    let mut order: Vec<usize> = (0..candidates.len()).collect();
+    order.sort_by(|&a, &b| candidates[b].time.cmp(&candidates[a].time));
+    let newest = order.first().map(|&i| candidates[i].time);
+    let mut buckets: Vec<Bucket> = [
+        (policy.last, "last snapshot", Period::Each),
+        (policy.hourly, "hourly snapshot", Period::Hour),
+        (policy.daily, "daily snapshot", Period::Day),
+        (policy.weekly, "weekly snapshot", Period::Week),
+        (policy.monthly, "monthly snapshot", Period::Month),
+        (policy.yearly, "yearly snapshot", Period::Year),
+    ]
+    .into_iter()
+    .filter_map(|(count, reason, period)| {
+        count.map(|left| Bucket {
+            left,
+            reason,
+            period,
+            last: None,
+        })
+    })
+    .collect();
+    let mut out = vec![
+        Decision {
+            keep: false,
+            reasons: Vec::new()
+        };
+        candidates.len()
+    ];
+    for (nth, &i) in order.iter().enumerate() {
+        let c = &candidates[i];
+        let mut reasons = Vec::new();
+        if policy
+            .tags
+            .iter()
+            .any(|want| want.iter().all(|t| c.tags.contains(t)))
+        {
+            reasons.push("has a kept tag".to_string());
+        }
+        if let (Some(within), Some(newest)) = (policy.within, newest) {
+            if c.time > newest - within {
+                reasons.push("within the kept duration".to_string());
+            }
+        }
+        for b in &mut buckets {
+            if b.left == 0 {
+                continue;
+            }
+            let value = b.period.of(c.time, nth);
+            if b.last != Some(value) {
+                b.last = Some(value);
+                b.left -= 1;
+                reasons.push(b.reason.to_string());
+            }
+        }
+        out[i] = Decision {
+            keep: !reasons.is_empty(),
+            reasons,
+        };
+    }
+    out
+}
+
+struct Bucket {
+    left: usize,
+    reason: &'static str,
+    period: Period,
+    last: Option<i64>,
+}
+
+#[derive(Clone, Copy)]
+enum Period {
+    Each,
+    Hour,
+    Day,
+    Week,
+    Month,
+    Year,
+}
+
+impl Period {
+    /// The period a time falls in, in local time; `Each` makes every snapshot its own.
+    fn of(self, time: DateTime<Utc>, nth: usize) -> i64 {
+        let t = time.with_timezone(&Local);
+        let (y, m, d, h) = (
+            t.year() as i64,
+            t.month() as i64,
+            t.day() as i64,
+            t.hour() as i64,
+        );
+        match self {
+            Period::Each => nth as i64,
+            Period::Hour => ((y * 100 + m) * 100 + d) * 100 + h,
+            Period::Day => (y * 100 + m) * 100 + d,
+            Period::Week => {
+                let w = t.iso_week();
+                w.year() as i64 * 100 + w.week() as i64
+            }
+            Period::Month => y * 100 + m,
+            Period::Year => y,
+        }
+    }
+}
+
+/// `2d`, `1y2m3d`, `12h`: years, months (30 days), weeks, days, hours, as restic accepts.
+pub fn parse_duration(text: &str) -> Option<chrono::Duration> {
+    let mut total = chrono::Duration::zero();
+    let mut number = String::new();
+    for ch in text.chars() {
+        if ch.is_ascii_digit() {
+            number.push(ch);
+            continue;
+        }
+        let n: i64 = number.parse().ok()?;
+        number.clear();
+        total += match ch {
+            'y' => chrono::Duration::days(365 * n),
+            'm' => chrono::Duration::days(30 * n),
+            'w' => chrono::Duration::weeks(n),
+            'd' => chrono::Duration::days(n),
+            'h' => chrono::Duration::hours(n),
+            _ => return None,
+        };
+    }
+    (number.is_empty() && !text.is_empty()).then_some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        let naive = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap();
+        Local
+            .from_local_datetime(&naive)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn kept(policy: &Policy, times: &[&str]) -> Vec<String> {
+        let tags: Vec<Vec<String>> = times
+            .iter()
+            .map(|t| {
+                if t.ends_with("release") {
+                    vec!["release".to_string()]
+                } else {
+                    vec![]
+                }
+            })
+            .collect();
+        let cands: Vec<Candidate> = times
+            .iter()
+            .zip(&tags)
+            .map(|(t, tags)| Candidate {
+                time: at(t.trim_end_matches(" release")),
+                tags,
+            })
+            .collect();
+        apply(policy, &cands)
+            .iter()
+            .zip(times)
+            .filter(|(d, _)| d.keep)
+            .map(|(_, t)| t.to_string())
+            .collect()
+    }
+
+    // restic's documented example: one snapshot a day... keep-daily 3 keeps the newest of the
+    // three most recent days that have snapshots, whatever the gaps.
+    #[test]
+    fn daily_keeps_the_newest_of_each_recent_day_with_snapshots() {
+        let times = [
+            "2024-01-01 10:00:00",
+            "2024-01-01 20:00:00",
+            "2024-01-03 09:00:00",
+            "2024-01-07 08:00:00",
+            "2024-01-07 09:00:00",
+            "2024-01-08 12:00:00",
+        ];
+        let p = Policy {
+            daily: Some(3),
+            ..Policy::default()
+        };
+        assert_eq!(
+            kept(&p, &times),
+            [
+                "2024-01-03 09:00:00",
+                "2024-01-07 09:00:00",
+                "2024-01-08 12:00:00"
+            ]
+        );
+    }
+
+    #[test]
+    fn last_and_periods_combine_and_cross_month_and_year_boundaries() {
+        let times = [
+            "2022-12-31 23:00:00",
+            "2023-01-01 00:30:00",
+            "2023-01-31 23:59:00",
+            "2023-02-01 00:01:00",
+            "2023-02-15 12:00:00",
+            "2023-02-28 12:00:00",
+        ];
+        let p = Policy {
+            monthly: Some(3),
+            ..Policy::default()
+        };
+        assert_eq!(
+            kept(&p, &times),
+            [
+                "2022-12-31 23:00:00",
+                "2023-01-31 23:59:00",
+                "2023-02-28 12:00:00"
+            ]
+        );
+        let p = Policy {
+            yearly: Some(5),
+            ..Policy::default()
+        };
+        assert_eq!(
+            kept(&p, &times),
+            ["2022-12-31 23:00:00", "2023-02-28 12:00:00"]
+        );
+        let p = Policy {
+            last: Some(2),
+            yearly: Some(1),
+            ..Policy::default()
+        };
+        assert_eq!(
+            kept(&p, &times),
+            ["2023-02-15 12:00:00", "2023-02-28 12:00:00"]
+        );
+    }
+
+    #[test]
+    fn weekly_uses_iso_weeks_and_hourly_hours() {
+        // 2024-01-07 is a Sunday (ISO week 1), 2024-01-08 a Monday (week 2).
+        let times = [
+            "2024-01-06 10:00:00",
+            "2024-01-07 10:00:00",
+            "2024-01-08 10:00:00",
+        ];
+        let p = Policy {
+            weekly: Some(5),
+            ..Policy::default()
+        };
+        assert_eq!(
+            kept(&p, &times),
+            ["2024-01-07 10:00:00", "2024-01-08 10:00:00"]
+        );
+        let times = [
+            "2024-01-08 10:05:00",
+            "2024-01-08 10:55:00",
+            "2024-01-08 11:00:00",
+        ];
+        let p = Policy {
+            hourly: Some(1),
+            ..Policy::default()
+        };
+        assert_eq!(kept(&p, &times), ["2024-01-08 11:00:00"]);
+    }
+
+    #[test]
+    fn within_counts_back_from_the_newest_snapshot_and_tags_keep() {
+        let times = [
+            "2024-01-01 00:00:00 release",
+            "2024-01-05 00:00:00",
+            "2024-01-09 00:00:00",
+            "2024-01-10 12:00:00",
+        ];
+        let p = Policy {
+            within: parse_duration("2d"),
+            tags: vec![vec!["release".into()]],
+            ..Policy::default()
+        };
+        assert_eq!(
+            kept(&p, &times),
+            [
+                "2024-01-01 00:00:00 release",
+                "2024-01-09 00:00:00",
+                "2024-01-10 12:00:00"
+            ]
+        );
+    }
+
+    #[test]
+    fn durations_parse_like_restics() {
+        assert_eq!(parse_duration("2d"), Some(chrono::Duration::days(2)));
+        assert_eq!(
+            parse_duration("1y2m3d4h"),
+            Some(chrono::Duration::days(365 + 60 + 3) + chrono::Duration::hours(4))
+        );
+        assert_eq!(parse_duration("3"), None);
+        assert_eq!(parse_duration("x"), None);
+        assert_eq!(parse_duration(""), None);
+    }
+}
