@@ -49,6 +49,9 @@ _kloset() {
             kloset,manpages)
                 cmd="kloset__subcmd__manpages"
                 ;;
+            kloset,prune)
+                cmd="kloset__subcmd__prune"
+                ;;
             kloset,repair)
                 cmd="kloset__subcmd__repair"
                 ;;
@@ -85,6 +88,9 @@ _kloset() {
             kloset__subcmd__at,ls)
                 cmd="kloset__subcmd__at__subcmd__ls"
                 ;;
+            kloset__subcmd__at,prune)
+                cmd="kloset__subcmd__at__subcmd__prune"
+                ;;
             kloset__subcmd__at,repair)
                 cmd="kloset__subcmd__at__subcmd__repair"
                 ;;
@@ -114,6 +120,9 @@ _kloset() {
                 ;;
             kloset__subcmd__at__subcmd__help,ls)
                 cmd="kloset__subcmd__at__subcmd__help__subcmd__ls"
+                ;;
+            kloset__subcmd__at__subcmd__help,prune)
+                cmd="kloset__subcmd__at__subcmd__help__subcmd__prune"
                 ;;
             kloset__subcmd__at__subcmd__help,repair)
                 cmd="kloset__subcmd__at__subcmd__help__subcmd__repair"
@@ -226,6 +235,9 @@ _kloset() {
             kloset__subcmd__help,manpages)
                 cmd="kloset__subcmd__help__subcmd__manpages"
                 ;;
+            kloset__subcmd__help,prune)
+                cmd="kloset__subcmd__help__subcmd__prune"
+                ;;
             kloset__subcmd__help,repair)
                 cmd="kloset__subcmd__help__subcmd__repair"
                 ;;
@@ -258,6 +270,9 @@ _kloset() {
                 ;;
             kloset__subcmd__help__subcmd__at,ls)
                 cmd="kloset__subcmd__help__subcmd__at__subcmd__ls"
+                ;;
+            kloset__subcmd__help__subcmd__at,prune)
+                cmd="kloset__subcmd__help__subcmd__at__subcmd__prune"
                 ;;
             kloset__subcmd__help__subcmd__at,repair)
                 cmd="kloset__subcmd__help__subcmd__at__subcmd__repair"
@@ -473,7 +488,7 @@ _kloset() {
 
     case "${cmd}" in
         kloset)
-            opts="-q -o -h -V --quiet --json --keyfile --option --help --version at create backup ls restore info check rm forget repair source store destination completion manpages help"
+            opts="-q -o -h -V --quiet --json --keyfile --option --help --version at create backup ls restore info check rm forget prune repair source store destination completion manpages help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -499,7 +514,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at)
-            opts="-q -o -h --quiet --json --keyfile --option --help create backup ls restore info check rm forget repair help"
+            opts="-q -o -h --quiet --json --keyfile --option --help create backup ls restore info check rm forget prune repair help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -627,7 +642,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at__subcmd__forget)
-            opts="-q -o -h --keep-last --keep-hourly --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --keep-tag --host --tag --source --group-by --dry-run --quiet --json --keyfile --option --help"
+            opts="-q -o -h --keep-last --keep-hourly --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --keep-tag --host --tag --source --group-by --dry-run --prune --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -701,7 +716,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at__subcmd__help)
-            opts="create backup ls restore info check rm forget repair help"
+            opts="create backup ls restore info check rm forget prune repair help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -812,6 +827,20 @@ _kloset() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kloset__subcmd__at__subcmd__help__subcmd__prune)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kloset__subcmd__at__subcmd__help__subcmd__repair)
             opts="index"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -901,6 +930,44 @@ _kloset() {
                 return 0
             fi
             case "${prev}" in
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__prune)
+            opts="-q -o -h --dry-run --max-unused --max-repack --delete-delay --quiet --json --keyfile --option --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --max-unused)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-repack)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --delete-delay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --keyfile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1573,7 +1640,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__forget)
-            opts="-q -o -h --keep-last --keep-hourly --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --keep-tag --host --tag --source --group-by --dry-run --quiet --json --keyfile --option --help"
+            opts="-q -o -h --keep-last --keep-hourly --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --keep-tag --host --tag --source --group-by --dry-run --prune --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1647,7 +1714,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help)
-            opts="at create backup ls restore info check rm forget repair source store destination completion manpages help"
+            opts="at create backup ls restore info check rm forget prune repair source store destination completion manpages help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1661,7 +1728,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help__subcmd__at)
-            opts="create backup ls restore info check rm forget repair"
+            opts="create backup ls restore info check rm forget prune repair"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1745,6 +1812,20 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help__subcmd__at__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__help__subcmd__at__subcmd__prune)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2053,6 +2134,20 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help__subcmd__manpages)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__help__subcmd__prune)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2433,6 +2528,44 @@ _kloset() {
                 return 0
             fi
             case "${prev}" in
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__prune)
+            opts="-q -o -h --dry-run --max-unused --max-repack --delete-delay --quiet --json --keyfile --option --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --max-unused)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-repack)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --delete-delay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --keyfile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

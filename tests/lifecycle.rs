@@ -95,3 +95,232 @@ fn forget_keeps_what_the_policy_says_per_host_and_source_and_rm_removes_by_id() 
         bad.stderr
     );
 }
+
+/// A store of 1 MiB packs and a tree of 30 incompressible files written with `seed`.
+fn small_pack_store(env: &Env) -> String {
+    let store = env.path("store").to_str().unwrap().to_string();
+    env.run(&[
+        "at",
+        &store,
+        "create",
+        "--kdf-memory-mib",
+        "8",
+        "--kdf-iterations",
+        "1",
+        "--pack-size-mib",
+        "1",
+    ])
+    .ok();
+    store
+}
+
+fn write_tree(dir: &std::path::Path, seeds: impl Fn(u64) -> u64) {
+    fs::create_dir_all(dir).unwrap();
+    for i in 0..30u64 {
+        fs::write(
+            dir.join(format!("f{i:02}")),
+            common::pseudo_random(seeds(i), 60_000),
+        )
+        .unwrap();
+    }
+}
+
+fn backup_id(env: &Env, store: &str, dir: &std::path::Path) -> String {
+    env.backup(store, dir.to_str().unwrap())["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn store_size(dir: &std::path::Path) -> u64 {
+    common::files_under(dir)
+        .iter()
+        .map(|p| fs::metadata(p).unwrap().len())
+        .sum()
+}
+
+#[test]
+fn forget_and_prune_bring_the_store_within_ten_percent_of_a_fresh_one() {
+    let env = Env::new();
+    let store = small_pack_store(&env);
+    let src = env.path("src");
+    write_tree(&src, |i| i);
+    backup_id(&env, &store, &src);
+    write_tree(&src, |i| if i < 15 { i + 100 } else { i });
+    backup_id(&env, &store, &src);
+    write_tree(&src, |i| if i < 15 { i + 100 } else { i + 200 });
+    let last = backup_id(&env, &store, &src);
+    env.run(&["at", &store, "forget", "--keep-last", "1"]).ok();
+    let before = store_size(std::path::Path::new(&store));
+    let dry = env
+        .run(&[
+            "--json",
+            "at",
+            &store,
+            "prune",
+            "--dry-run",
+            "--delete-delay",
+            "0",
+        ])
+        .ok()
+        .json();
+    assert!(dry["packs_deleted"].as_u64().unwrap() > 0, "{dry}");
+    assert_eq!(
+        store_size(std::path::Path::new(&store)),
+        before,
+        "a dry run changes nothing"
+    );
+    let r = env
+        .run(&[
+            "--json",
+            "at",
+            &store,
+            "prune",
+            "--delete-delay",
+            "0",
+            "--max-unused",
+            "0%",
+        ])
+        .ok()
+        .json();
+    assert!(r["bytes_freed"].as_u64().unwrap() > 0, "{r}");
+    let fresh_env = Env::new();
+    let fresh = small_pack_store(&fresh_env);
+    fresh_env.backup(&fresh, src.to_str().unwrap());
+    let (pruned, fresh) = (
+        store_size(std::path::Path::new(&store)),
+        store_size(std::path::Path::new(&fresh)),
+    );
+    assert!(
+        pruned * 10 <= fresh * 11,
+        "pruned {pruned} against fresh {fresh}"
+    );
+    env.run(&["at", &store, "check", "--read-data"]).ok();
+    let out = env.path("out");
+    env.restore(&store, &out, &last).ok();
+    common::assert_same_tree(&src, &out);
+    // Bad input: one line, exit 2.
+    let bad = env
+        .run(&["at", &store, "prune", "--max-unused", "five"])
+        .code(2);
+    assert!(
+        bad.one_line_error().contains("percentage"),
+        "{}",
+        bad.stderr
+    );
+}
+
+#[test]
+fn prune_marks_first_deletes_later_and_keeps_what_a_late_snapshot_needs() {
+    let env = Env::new();
+    let store = small_pack_store(&env);
+    let (old, new) = (env.path("old"), env.path("new"));
+    write_tree(&old, |i| i);
+    write_tree(&new, |i| i + 1000);
+    let a = backup_id(&env, &store, &old);
+    let b = backup_id(&env, &store, &new);
+    let snap_a = std::path::Path::new(&store).join("snapshots").join(&a);
+    let saved_a = fs::read(&snap_a).unwrap();
+    env.run(&["at", &store, "rm", &a]).ok();
+    // Phase one: with the default delay, packs are only marked.
+    let packs_before = common::files_under(&std::path::Path::new(&store).join("packs")).len();
+    let r = env.run(&["--json", "at", &store, "prune"]).ok().json();
+    assert!(r["packs_marked"].as_u64().unwrap() > 0, "{r}");
+    assert_eq!(r["packs_deleted"].as_u64().unwrap(), 0, "{r}");
+    assert_eq!(
+        common::files_under(&std::path::Path::new(&store).join("packs")).len(),
+        packs_before
+    );
+    env.run(&["at", &store, "check", "--read-data"]).ok();
+    // A backup that loaded the index before the marks commits a snapshot needing them (here:
+    // snapshot A put back). The next prune withdraws the marks instead of deleting.
+    fs::write(&snap_a, saved_a).unwrap();
+    let r = env
+        .run(&["--json", "at", &store, "prune", "--delete-delay", "0"])
+        .ok()
+        .json();
+    assert!(r["packs_recovered"].as_u64().unwrap() > 0, "{r}");
+    env.run(&["at", &store, "check", "--read-data"]).ok();
+    let out = env.path("out-a");
+    env.restore(&store, &out, &a).ok();
+    common::assert_same_tree(&old, &out);
+    // A backup after the marks saves their blobs anew rather than refer to them.
+    env.run(&["at", &store, "rm", &a]).ok();
+    env.run(&["at", &store, "prune"]).ok();
+    let again = env.backup(&store, old.to_str().unwrap());
+    assert!(
+        again["snapshot"]["summary"]["new_bytes"].as_u64().unwrap() > 1_000_000,
+        "{again}"
+    );
+    let c = again["id"].as_str().unwrap().to_string();
+    env.run(&["at", &store, "prune", "--delete-delay", "0"])
+        .ok();
+    let markers = std::path::Path::new(&store).join("retiring");
+    assert!(!markers.exists() || common::files_under(&markers).is_empty());
+    env.run(&["at", &store, "check", "--read-data"]).ok();
+    for (id, dir, name) in [(&b, &new, "out-b"), (&c, &old, "out-c")] {
+        let out = env.path(name);
+        env.restore(&store, &out, id).ok();
+        common::assert_same_tree(dir, &out);
+    }
+}
+
+#[test]
+fn a_prune_killed_at_any_step_leaves_a_sound_store_and_the_next_one_finishes() {
+    let mut env = Env::new();
+    let store = small_pack_store(&env);
+    let src = env.path("src");
+    let mut last = String::new();
+    for (round, point) in [
+        "prune:copied",
+        "prune:marked",
+        "prune:index-written",
+        "prune:old-index-deleted",
+        "prune:pack-deleted",
+    ]
+    .iter()
+    .enumerate()
+    {
+        // New garbage each round: half the files change.
+        write_tree(&src, |i| {
+            if i % 2 == round as u64 % 2 {
+                i + 100 * round as u64
+            } else {
+                i
+            }
+        });
+        last = backup_id(&env, &store, &src);
+        env.run(&["at", &store, "forget", "--keep-last", "1"]).ok();
+        env.extra_env
+            .push(("KLOSET_KILL_AT".into(), point.to_string()));
+        let r = env.run(&[
+            "at",
+            &store,
+            "prune",
+            "--delete-delay",
+            "0",
+            "--max-unused",
+            "0%",
+        ]);
+        env.extra_env.pop();
+        assert_eq!(r.code, -1, "killed at {point}: {}", r.stderr);
+        env.run(&["at", &store, "check", "--read-data"]).ok();
+        let out = env.path(&format!("out-{round}"));
+        env.restore(&store, &out, &last).ok();
+        common::assert_same_tree(&src, &out);
+    }
+    env.run(&[
+        "at",
+        &store,
+        "prune",
+        "--delete-delay",
+        "0",
+        "--max-unused",
+        "0%",
+    ])
+    .ok();
+    env.run(&["at", &store, "check", "--read-data"]).ok();
+    let out = env.path("out-final");
+    env.restore(&store, &out, &last).ok();
+    common::assert_same_tree(&src, &out);
+}

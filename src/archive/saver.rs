@@ -50,6 +50,8 @@ pub struct BlobSaver {
     tx: Mutex<Option<mpsc::Sender<FinishedPack>>>,
     sealing: BufferPool,
     trainer: Option<Trainer>,
+    /// Packs of the store this run refers to: checked to be still there before the commit.
+    reused: Mutex<HashSet<u32>>,
     pub stats: SaverStats,
 }
 
@@ -72,6 +74,7 @@ impl BlobSaver {
             tx: Mutex::new(Some(tx)),
             sealing: BufferPool::new(32),
             trainer: Trainer::new(repo.clone()),
+            reused: Mutex::new(HashSet::new()),
             stats: SaverStats::default(),
         });
         let uploader = tokio::spawn(upload_packs(repo, rx, concurrency));
@@ -79,7 +82,28 @@ impl BlobSaver {
     }
 
     pub fn is_known(&self, id: &Id) -> bool {
-        self.repo.has_blob(id) || self.saved.lock().expect("saved set").contains(id)
+        self.in_store(id) || self.saved.lock().expect("saved set").contains(id)
+    }
+
+    /// The store holds the blob in a usable pack; that pack is then one this run relies on.
+    fn in_store(&self, id: &Id) -> bool {
+        match self.repo.blob(id) {
+            Some(loc) if self.repo.has_blob(id) => {
+                self.reused.lock().expect("reused").insert(loc.pack);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The store's packs this run refers to.
+    pub fn reused_packs(&self) -> Vec<u32> {
+        self.reused
+            .lock()
+            .expect("reused")
+            .iter()
+            .copied()
+            .collect()
     }
 
     /// Stores one blob unless the store (or this run) already has it.
@@ -110,7 +134,7 @@ impl BlobSaver {
     /// that filled it.
     fn pack(&self, kind: BlobKind, data: &[u8]) -> Result<(Id, Option<PackBuilder>)> {
         let id = self.keys.blob_id(data);
-        if self.repo.has_blob(&id) || !self.saved.lock().expect("saved set").insert(id) {
+        if self.in_store(&id) || !self.saved.lock().expect("saved set").insert(id) {
             return Ok((id, None));
         }
         let mut sealed = self.sealing.take();

@@ -88,6 +88,9 @@ pub enum StoreCommand {
     },
     /// Delete the snapshots a retention policy does not keep (restic's rules; local time).
     Forget(ForgetArgs),
+    /// Reclaim space: delete packs no snapshot needs, repack partly used ones, compact the
+    /// index. Safe beside running backups (two phases, see FORMAT.md).
+    Prune(PruneArgs),
     /// Rebuild what is damaged: `repair index` indexes packs from their own headers.
     Repair {
         #[command(subcommand)]
@@ -142,6 +145,26 @@ pub struct ForgetArgs {
     /// Show what would be removed, remove nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Prune afterwards (with prune's defaults).
+    #[arg(long)]
+    pub prune: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PruneArgs {
+    /// Show what would be done, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Unused space left in partly used packs, as a share of the store (e.g. 5%, 0%).
+    #[arg(long, default_value = "5%", value_name = "PERCENT")]
+    pub max_unused: String,
+    /// Repack at most this much in one run (e.g. 2GiB, 500MiB).
+    #[arg(long, value_name = "SIZE")]
+    pub max_repack: Option<String>,
+    /// Marked packs are deleted by a prune this much later: longer than any backup runs.
+    /// 0 deletes at once, safe only when no backup is running.
+    #[arg(long, default_value = "24h", value_name = "DURATION")]
+    pub delete_delay: String,
 }
 
 #[derive(Args, Debug)]

@@ -291,3 +291,35 @@ pub fn forget(ctx: &Ctx, groups: &[crate::ops::forget::Group], dry_run: bool) ->
     }
     Ok(())
 }
+
+pub fn prune(ctx: &Ctx, r: &crate::ops::prune::PruneReport) -> Result<()> {
+    if ctx.json {
+        println!("{}", serde_json::to_string(r)?);
+        return Ok(());
+    }
+    let verb = if r.dry_run { "would be" } else { "were" };
+    println!(
+        "{} snapshots; {} packs ({}), {} unused",
+        r.snapshots,
+        r.packs,
+        HumanBytes(r.stored_bytes),
+        HumanBytes(r.unused_bytes)
+    );
+    println!(
+        "{} packs {verb} deleted ({} freed), {} repacked into {}, {} marked for deletion by a later prune, {} waiting for their delay, {} marks withdrawn (a snapshot needs them)",
+        r.packs_deleted + r.unindexed_deleted,
+        HumanBytes(r.bytes_freed),
+        r.packs_repacked,
+        r.packs_written,
+        r.packs_marked,
+        r.packs_waiting,
+        r.packs_recovered
+    );
+    if !r.dry_run {
+        println!(
+            "index: {} files -> {}",
+            r.index_files_before, r.index_files_after
+        );
+    }
+    Ok(())
+}

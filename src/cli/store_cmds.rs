@@ -32,6 +32,7 @@ pub async fn run(ctx: &Ctx, at: Option<String>, cmd: StoreCommand) -> Result<()>
         StoreCommand::Check { read_data } => run_check(ctx, &spec, read_data).await,
         StoreCommand::Rm { snapshots } => rm(ctx, &spec, snapshots).await,
         StoreCommand::Forget(a) => forget(ctx, &spec, a).await,
+        StoreCommand::Prune(a) => run_prune(ctx, &spec, prune_options(&a)?).await,
         StoreCommand::Repair {
             what: RepairWhat::Index,
         } => repair_index(ctx, &spec).await,
@@ -318,7 +319,74 @@ async fn forget(ctx: &Ctx, spec: &Spec, a: crate::cli::args::ForgetArgs) -> Resu
             .collect();
         f::remove(&repo, &ids).await?;
     }
-    output::forget(ctx, &groups, a.dry_run)
+    output::forget(ctx, &groups, a.dry_run)?;
+    if a.prune && !a.dry_run {
+        let opts = prune_options(&crate::cli::args::PruneArgs {
+            dry_run: false,
+            max_unused: "5%".into(),
+            max_repack: None,
+            delete_delay: "24h".into(),
+        })?;
+        run_prune(ctx, spec, opts).await?;
+    }
+    Ok(())
+}
+
+fn prune_options(a: &crate::cli::args::PruneArgs) -> Result<crate::ops::prune::PruneOptions> {
+    let max_unused = a
+        .max_unused
+        .strip_suffix('%')
+        .and_then(|n| n.trim().parse::<f64>().ok())
+        .filter(|n| (0.0..=100.0).contains(n))
+        .ok_or_else(|| {
+            KlosetError::Usage(format!(
+                "--max-unused {}: give a percentage such as 5% or 0%",
+                a.max_unused
+            ))
+        })?;
+    let max_repack = match &a.max_repack {
+        Some(text) => parse_size(text).ok_or_else(|| {
+            KlosetError::Usage(format!(
+                "--max-repack {text}: give a size such as 2GiB, 500MiB or 1000000"
+            ))
+        })?,
+        None => u64::MAX,
+    };
+    let delete_delay = crate::ops::retention::parse_duration(&a.delete_delay).ok_or_else(|| {
+        KlosetError::Usage(format!(
+            "--delete-delay {}: give a duration such as 24h, 2d, 30s or 0",
+            a.delete_delay
+        ))
+    })?;
+    Ok(crate::ops::prune::PruneOptions {
+        dry_run: a.dry_run,
+        max_unused: max_unused / 100.0,
+        max_repack,
+        delete_delay,
+    })
+}
+
+/// `2GiB`, `500MiB`, `64KiB`, `1G`, or bytes.
+fn parse_size(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let n: u64 = n.parse().ok()?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" | "kb" => 1 << 10,
+        "m" | "mib" | "mb" => 1 << 20,
+        "g" | "gib" | "gb" => 1 << 30,
+        "t" | "tib" | "tb" => 1 << 40,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+async fn run_prune(ctx: &Ctx, spec: &Spec, opts: crate::ops::prune::PruneOptions) -> Result<()> {
+    let repo = open(ctx, spec, true).await?;
+    let report = crate::ops::prune::prune(&repo, &opts).await?;
+    output::prune(ctx, &report)
 }
 
 /// `2024-01-02 03:04:05` (local time) or RFC 3339.

@@ -104,6 +104,7 @@ pub async fn backup<S: Source>(
         parent: parent.map(|(id, _)| id),
         summary,
     };
+    repo.verify_packs_present(&saver.reused_packs()).await?;
     let id = repo.save_snapshot(&snapshot).await?;
     Ok(BackupOutcome {
         id,

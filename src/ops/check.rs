@@ -126,7 +126,7 @@ pub async fn check(repo: &Repo, read_data: bool, concurrency: usize) -> Result<C
         Visit::Node { node, .. } => {
             trees.extend(node.subtree.filter(|_| node.kind == NodeKind::Dir));
             for blob in &node.content {
-                if !repo.has_blob(blob) || damaged_blobs.contains(blob) {
+                if !repo.is_readable(blob) || damaged_blobs.contains(blob) {
                     lost.insert(*blob);
                 }
             }

@@ -4,5 +4,6 @@ pub mod backup;
 pub mod browse;
 pub mod check;
 pub mod forget;
+pub mod prune;
 pub mod repair;
 pub mod retention;

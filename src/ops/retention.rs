@@ -152,8 +152,12 @@ impl Period {
     }
 }
 
-/// `2d`, `1y2m3d`, `12h`: years, months (30 days), weeks, days, hours, as restic accepts.
+/// `2d`, `1y2m3d`, `12h`: years, months (30 days), weeks, days, hours, as restic accepts; also
+/// seconds (`30s`) and a bare `0`.
 pub fn parse_duration(text: &str) -> Option<chrono::Duration> {
+    if text == "0" {
+        return Some(chrono::Duration::zero());
+    }
     let mut total = chrono::Duration::zero();
     let mut number = String::new();
     for ch in text.chars() {
@@ -169,6 +173,7 @@ pub fn parse_duration(text: &str) -> Option<chrono::Duration> {
             'w' => chrono::Duration::weeks(n),
             'd' => chrono::Duration::days(n),
             'h' => chrono::Duration::hours(n),
+            's' => chrono::Duration::seconds(n),
             _ => return None,
         };
     }

@@ -187,6 +187,21 @@ impl Backend {
             .collect())
     }
 
+    /// (key, size, last modified) of every object under `prefix`.
+    pub async fn list_with_time(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(String, u64, chrono::DateTime<chrono::Utc>)>> {
+        let path = Path::from(prefix);
+        let metas: Vec<object_store::ObjectMeta> = self
+            .retrying(|| self.store.list(Some(&path)).try_collect())
+            .await?;
+        Ok(metas
+            .into_iter()
+            .map(|m| (m.location.to_string(), m.size, m.last_modified))
+            .collect())
+    }
+
     pub fn remote(&self, e: object_store::Error) -> anyhow::Error {
         if !self.remote && !matches!(e, object_store::Error::NotFound { .. }) {
             // A local disk: its failures are I/O errors (exit 1), said plainly.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::id::Id;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BlobKind {
     Data,
@@ -60,6 +60,8 @@ pub struct Index {
     unusable: HashSet<u32>,
     /// Packs holding tree blobs (writers keep them apart from data packs).
     tree_packs: HashSet<u32>,
+    /// Packs a prune marked for deletion: readable, but writers save their blobs anew.
+    retiring: HashSet<u32>,
 }
 
 impl Index {
@@ -110,11 +112,58 @@ impl Index {
         self.blobs.get(id).copied()
     }
 
-    /// Stored in a pack that is there and sound.
+    /// Stored in a pack that is there, sound, and not being retired by a prune.
     pub fn contains(&self, id: &Id) -> bool {
         self.blobs
             .get(id)
-            .is_some_and(|l| !self.unusable.contains(&l.pack))
+            .is_some_and(|l| !self.unusable.contains(&l.pack) && !self.retiring.contains(&l.pack))
+    }
+
+    /// A pack that `add_files` was told is not usable is marked for deletion, not damaged.
+    pub fn set_retiring(&mut self, id: &Id) {
+        if let Some(&n) = self.pack_numbers.get(id) {
+            self.unusable.remove(&n);
+            self.retiring.insert(n);
+        }
+    }
+
+    pub fn is_retiring(&self, pack: u32) -> bool {
+        self.retiring.contains(&pack)
+    }
+
+    pub fn is_tree_pack_number(&self, pack: u32) -> bool {
+        self.tree_packs.contains(&pack)
+    }
+
+    /// Each pack's blobs as the index locates them: a blob stored twice appears only in the
+    /// pack it is read from.
+    pub fn pack_entries(&self) -> Vec<PackEntry> {
+        let mut entries: Vec<PackEntry> = self
+            .packs
+            .iter()
+            .map(|id| PackEntry {
+                id: *id,
+                blobs: Vec::new(),
+            })
+            .collect();
+        for (id, l) in &self.blobs {
+            let kind = if self.tree_packs.contains(&l.pack) {
+                BlobKind::Tree
+            } else {
+                BlobKind::Data
+            };
+            entries[l.pack as usize].blobs.push(BlobEntry {
+                id: *id,
+                kind,
+                offset: l.offset,
+                length: l.length,
+                raw_length: l.raw_length,
+            });
+        }
+        for e in &mut entries {
+            e.blobs.sort_by_key(|b| b.offset);
+        }
+        entries
     }
 
     pub fn is_unusable(&self, pack: u32) -> bool {

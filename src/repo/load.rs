@@ -84,9 +84,13 @@ impl Repo {
             ..Health::default()
         };
         let mut files = Vec::new();
+        let mut loaded_keys = Vec::new();
         for (key, file) in loaded {
             match file {
-                Ok(f) => files.push(f),
+                Ok(f) => {
+                    files.push(f);
+                    loaded_keys.push(key);
+                }
                 Err(e) if is_damage(&e) => health.damaged_index.push((key, format!("{e:#}"))),
                 Err(e) => return Err(e),
             }
@@ -112,8 +116,16 @@ impl Repo {
                 Some(_) => {}
             }
         }
+        let retiring = self.retiring_markers().await?;
         let mut index = Index::default();
-        index.add_files(&files, |id| !bad.contains_key(id));
+        index.add_files(&files, |id| {
+            !bad.contains_key(id) && !retiring.contains_key(id)
+        });
+        for id in retiring.keys().filter(|id| !bad.contains_key(id)) {
+            index.set_retiring(id);
+        }
+        self.retiring = retiring;
+        self.index_keys = loaded_keys;
         if !health.damaged_index.is_empty() {
             let unnamed: Vec<Id> = stored
                 .keys()
@@ -308,7 +320,7 @@ pub(super) fn is_damage(e: &anyhow::Error) -> bool {
     })
 }
 
-fn id_of_key(key: &str) -> Option<Id> {
+pub(super) fn id_of_key(key: &str) -> Option<Id> {
     key.rsplit('/').next().and_then(|name| Id::parse(name).ok())
 }
 

@@ -9,6 +9,7 @@ pub mod dictionary;
 pub mod id;
 pub mod index;
 pub mod load;
+pub mod maintenance;
 pub mod pack;
 pub mod snapshot;
 pub mod tree;
@@ -55,6 +56,10 @@ pub struct Repo {
     health: load::Health,
     /// Whole tree packs fetched at once for the cache: each can be a full pack in memory.
     whole_tree_packs: Arc<tokio::sync::Semaphore>,
+    /// Packs a prune marked for deletion, with when (see `maintenance`).
+    retiring: HashMap<Id, chrono::DateTime<chrono::Utc>>,
+    /// The index files the index was loaded from (prune replaces exactly these).
+    index_keys: Vec<String>,
 }
 
 /// Where a blob is: which pack, and the sealed range inside it.
@@ -114,6 +119,8 @@ impl Repo {
             bypass_cache: false,
             health: load::Health::default(),
             whole_tree_packs: Arc::new(tokio::sync::Semaphore::new(WHOLE_TREE_PACKS)),
+            retiring: HashMap::new(),
+            index_keys: Vec::new(),
         })
     }
 
@@ -140,8 +147,16 @@ impl Repo {
         &self.backend.display
     }
 
+    /// Stored where writers may refer to it (not in a damaged, missing or retiring pack).
     pub fn has_blob(&self, id: &Id) -> bool {
         self.index.contains(id)
+    }
+
+    /// Can be read now: indexed in a pack that is there and sound (retiring packs are).
+    pub fn is_readable(&self, id: &Id) -> bool {
+        self.index
+            .get(id)
+            .is_some_and(|l| !self.index.is_unusable(l.pack))
     }
 
     pub fn blob(&self, id: &Id) -> Option<BlobRef> {

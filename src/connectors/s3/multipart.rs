@@ -75,6 +75,16 @@ impl S3Api {
                 Bytes::from(xml),
             )
             .await?;
+        // A completion whose answer was lost is retried and then told the upload is gone:
+        // it is done when the object is there with the multipart ETag of these parts.
+        if r.status == StatusCode::NOT_FOUND
+            && xml_field(&r.body, "Code").as_deref() == Some("NoSuchUpload")
+        {
+            let stored = self.head(rel).await?.and_then(|h| h.header("etag"));
+            if stored.is_some_and(|e| e.trim_matches('"') == multipart_etag(etags)) {
+                return Ok(());
+            }
+        }
         // S3 may report a failure inside a 200 response.
         if !r.status.is_success() || xml_field(&r.body, "Code").is_some() {
             return Err(self.status_error(&format!("completing the upload of '{rel}'"), &r));
@@ -97,4 +107,16 @@ impl S3Api {
         }
         Ok(())
     }
+}
+
+/// S3's ETag of a multipart object: MD5 of the parts' binary MD5s, then `-` and their count.
+fn multipart_etag(parts: &[String]) -> String {
+    use md5::{Digest, Md5};
+    let mut all = Md5::new();
+    for p in parts {
+        if let Ok(bytes) = hex::decode(p.trim_matches('"')) {
+            all.update(bytes);
+        }
+    }
+    format!("{}-{}", hex::encode(all.finalize()), parts.len())
 }
