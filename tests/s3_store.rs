@@ -652,3 +652,121 @@ fn a_store_that_lost_its_config_is_not_offered_create() {
         r.stderr
     );
 }
+
+/// Two hosts back up in a loop into one S3 store while a third runs forget and prune with a
+/// short delete delay: no snapshot ever points at deleted data, and every one left restores.
+#[test]
+fn prune_beside_backups_from_two_processes_loses_nothing() {
+    let env = Env::new();
+    let prefix = unique("prune-race");
+    let store = s3_store(&env, garage(), "s", &prefix);
+    env.run(&[
+        "at",
+        &store,
+        "create",
+        "--kdf-memory-mib",
+        "8",
+        "--kdf-iterations",
+        "1",
+        "--pack-size-mib",
+        "1",
+    ])
+    .ok();
+    let made: std::sync::Mutex<Vec<(String, std::path::PathBuf)>> = Default::default();
+    std::thread::scope(|scope| {
+        for p in 0..2u64 {
+            let (env, store, made) = (&env, &store, &made);
+            scope.spawn(move || {
+                let src = env.path(&format!("src-{p}"));
+                for round in 0..6u64 {
+                    fs::create_dir_all(&src).unwrap();
+                    for i in 0..12u64 {
+                        // Each round changes a third of the files.
+                        let seed = if i % 3 == round % 3 {
+                            p * 1000 + round * 20 + i
+                        } else {
+                            p * 1000 + i
+                        };
+                        fs::write(
+                            src.join(format!("f{i:02}")),
+                            common::pseudo_random(seed, 40_000),
+                        )
+                        .unwrap();
+                    }
+                    let r = env.run(&[
+                        "--json",
+                        "at",
+                        store,
+                        "backup",
+                        "--host",
+                        &format!("h{p}"),
+                        src.to_str().unwrap(),
+                    ]);
+                    if r.code != 0 {
+                        assert!(r.stderr.contains("deleted by a prune"), "{}", r.stderr);
+                        continue;
+                    }
+                    let expect = env.path(&format!("expect-{p}-{round}"));
+                    fs::create_dir_all(&expect).unwrap();
+                    for f in common::files_under(&src) {
+                        fs::copy(&f, expect.join(f.file_name().unwrap())).unwrap();
+                    }
+                    made.lock()
+                        .unwrap()
+                        .push((r.json()["id"].as_str().unwrap().to_string(), expect));
+                }
+            });
+        }
+        let (env, store) = (&env, &store);
+        scope.spawn(move || {
+            for _ in 0..6 {
+                env.run(&["at", store, "forget", "--keep-last", "2"]).ok();
+                env.run(&[
+                    "at",
+                    store,
+                    "prune",
+                    "--delete-delay",
+                    "1s",
+                    "--max-unused",
+                    "0%",
+                ])
+                .ok();
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        });
+    });
+    env.run(&[
+        "at",
+        &store,
+        "prune",
+        "--delete-delay",
+        "0",
+        "--max-unused",
+        "0%",
+    ])
+    .ok();
+    env.run(&["at", &store, "check", "--read-data"]).ok();
+    let listed = env.run(&["--json", "at", &store, "ls"]).ok().json();
+    let left: Vec<String> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(left.len() >= 2, "{left:?}");
+    let made = made.into_inner().unwrap();
+    for id in &left {
+        let (_, expect) = made
+            .iter()
+            .find(|(m, _)| m == id)
+            .expect("a snapshot we made");
+        let out = env.path(&format!("out-{}", &id[..8]));
+        env.restore(&store, &out, id).ok();
+        let files = common::files_under(expect);
+        assert_eq!(files.len(), common::files_under(&out).len());
+        for f in files {
+            let restored = fs::read(out.join(f.file_name().unwrap())).unwrap();
+            assert!(restored == fs::read(&f).unwrap(), "{id}: {f:?} differs");
+        }
+    }
+}
