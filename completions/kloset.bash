@@ -43,6 +43,9 @@ _kloset() {
             kloset,info)
                 cmd="kloset__subcmd__info"
                 ;;
+            kloset,key)
+                cmd="kloset__subcmd__key"
+                ;;
             kloset,ls)
                 cmd="kloset__subcmd__ls"
                 ;;
@@ -85,6 +88,9 @@ _kloset() {
             kloset__subcmd__at,info)
                 cmd="kloset__subcmd__at__subcmd__info"
                 ;;
+            kloset__subcmd__at,key)
+                cmd="kloset__subcmd__at__subcmd__key"
+                ;;
             kloset__subcmd__at,ls)
                 cmd="kloset__subcmd__at__subcmd__ls"
                 ;;
@@ -118,6 +124,9 @@ _kloset() {
             kloset__subcmd__at__subcmd__help,info)
                 cmd="kloset__subcmd__at__subcmd__help__subcmd__info"
                 ;;
+            kloset__subcmd__at__subcmd__help,key)
+                cmd="kloset__subcmd__at__subcmd__help__subcmd__key"
+                ;;
             kloset__subcmd__at__subcmd__help,ls)
                 cmd="kloset__subcmd__at__subcmd__help__subcmd__ls"
                 ;;
@@ -133,8 +142,50 @@ _kloset() {
             kloset__subcmd__at__subcmd__help,rm)
                 cmd="kloset__subcmd__at__subcmd__help__subcmd__rm"
                 ;;
+            kloset__subcmd__at__subcmd__help__subcmd__key,add)
+                cmd="kloset__subcmd__at__subcmd__help__subcmd__key__subcmd__add"
+                ;;
+            kloset__subcmd__at__subcmd__help__subcmd__key,list)
+                cmd="kloset__subcmd__at__subcmd__help__subcmd__key__subcmd__list"
+                ;;
+            kloset__subcmd__at__subcmd__help__subcmd__key,passwd)
+                cmd="kloset__subcmd__at__subcmd__help__subcmd__key__subcmd__passwd"
+                ;;
+            kloset__subcmd__at__subcmd__help__subcmd__key,rm)
+                cmd="kloset__subcmd__at__subcmd__help__subcmd__key__subcmd__rm"
+                ;;
             kloset__subcmd__at__subcmd__help__subcmd__repair,index)
                 cmd="kloset__subcmd__at__subcmd__help__subcmd__repair__subcmd__index"
+                ;;
+            kloset__subcmd__at__subcmd__key,add)
+                cmd="kloset__subcmd__at__subcmd__key__subcmd__add"
+                ;;
+            kloset__subcmd__at__subcmd__key,help)
+                cmd="kloset__subcmd__at__subcmd__key__subcmd__help"
+                ;;
+            kloset__subcmd__at__subcmd__key,list)
+                cmd="kloset__subcmd__at__subcmd__key__subcmd__list"
+                ;;
+            kloset__subcmd__at__subcmd__key,passwd)
+                cmd="kloset__subcmd__at__subcmd__key__subcmd__passwd"
+                ;;
+            kloset__subcmd__at__subcmd__key,rm)
+                cmd="kloset__subcmd__at__subcmd__key__subcmd__rm"
+                ;;
+            kloset__subcmd__at__subcmd__key__subcmd__help,add)
+                cmd="kloset__subcmd__at__subcmd__key__subcmd__help__subcmd__add"
+                ;;
+            kloset__subcmd__at__subcmd__key__subcmd__help,help)
+                cmd="kloset__subcmd__at__subcmd__key__subcmd__help__subcmd__help"
+                ;;
+            kloset__subcmd__at__subcmd__key__subcmd__help,list)
+                cmd="kloset__subcmd__at__subcmd__key__subcmd__help__subcmd__list"
+                ;;
+            kloset__subcmd__at__subcmd__key__subcmd__help,passwd)
+                cmd="kloset__subcmd__at__subcmd__key__subcmd__help__subcmd__passwd"
+                ;;
+            kloset__subcmd__at__subcmd__key__subcmd__help,rm)
+                cmd="kloset__subcmd__at__subcmd__key__subcmd__help__subcmd__rm"
                 ;;
             kloset__subcmd__at__subcmd__repair,help)
                 cmd="kloset__subcmd__at__subcmd__repair__subcmd__help"
@@ -229,6 +280,9 @@ _kloset() {
             kloset__subcmd__help,info)
                 cmd="kloset__subcmd__help__subcmd__info"
                 ;;
+            kloset__subcmd__help,key)
+                cmd="kloset__subcmd__help__subcmd__key"
+                ;;
             kloset__subcmd__help,ls)
                 cmd="kloset__subcmd__help__subcmd__ls"
                 ;;
@@ -268,6 +322,9 @@ _kloset() {
             kloset__subcmd__help__subcmd__at,info)
                 cmd="kloset__subcmd__help__subcmd__at__subcmd__info"
                 ;;
+            kloset__subcmd__help__subcmd__at,key)
+                cmd="kloset__subcmd__help__subcmd__at__subcmd__key"
+                ;;
             kloset__subcmd__help__subcmd__at,ls)
                 cmd="kloset__subcmd__help__subcmd__at__subcmd__ls"
                 ;;
@@ -282,6 +339,18 @@ _kloset() {
                 ;;
             kloset__subcmd__help__subcmd__at,rm)
                 cmd="kloset__subcmd__help__subcmd__at__subcmd__rm"
+                ;;
+            kloset__subcmd__help__subcmd__at__subcmd__key,add)
+                cmd="kloset__subcmd__help__subcmd__at__subcmd__key__subcmd__add"
+                ;;
+            kloset__subcmd__help__subcmd__at__subcmd__key,list)
+                cmd="kloset__subcmd__help__subcmd__at__subcmd__key__subcmd__list"
+                ;;
+            kloset__subcmd__help__subcmd__at__subcmd__key,passwd)
+                cmd="kloset__subcmd__help__subcmd__at__subcmd__key__subcmd__passwd"
+                ;;
+            kloset__subcmd__help__subcmd__at__subcmd__key,rm)
+                cmd="kloset__subcmd__help__subcmd__at__subcmd__key__subcmd__rm"
                 ;;
             kloset__subcmd__help__subcmd__at__subcmd__repair,index)
                 cmd="kloset__subcmd__help__subcmd__at__subcmd__repair__subcmd__index"
@@ -309,6 +378,18 @@ _kloset() {
                 ;;
             kloset__subcmd__help__subcmd__destination,unset)
                 cmd="kloset__subcmd__help__subcmd__destination__subcmd__unset"
+                ;;
+            kloset__subcmd__help__subcmd__key,add)
+                cmd="kloset__subcmd__help__subcmd__key__subcmd__add"
+                ;;
+            kloset__subcmd__help__subcmd__key,list)
+                cmd="kloset__subcmd__help__subcmd__key__subcmd__list"
+                ;;
+            kloset__subcmd__help__subcmd__key,passwd)
+                cmd="kloset__subcmd__help__subcmd__key__subcmd__passwd"
+                ;;
+            kloset__subcmd__help__subcmd__key,rm)
+                cmd="kloset__subcmd__help__subcmd__key__subcmd__rm"
                 ;;
             kloset__subcmd__help__subcmd__repair,index)
                 cmd="kloset__subcmd__help__subcmd__repair__subcmd__index"
@@ -360,6 +441,36 @@ _kloset() {
                 ;;
             kloset__subcmd__help__subcmd__store,unset)
                 cmd="kloset__subcmd__help__subcmd__store__subcmd__unset"
+                ;;
+            kloset__subcmd__key,add)
+                cmd="kloset__subcmd__key__subcmd__add"
+                ;;
+            kloset__subcmd__key,help)
+                cmd="kloset__subcmd__key__subcmd__help"
+                ;;
+            kloset__subcmd__key,list)
+                cmd="kloset__subcmd__key__subcmd__list"
+                ;;
+            kloset__subcmd__key,passwd)
+                cmd="kloset__subcmd__key__subcmd__passwd"
+                ;;
+            kloset__subcmd__key,rm)
+                cmd="kloset__subcmd__key__subcmd__rm"
+                ;;
+            kloset__subcmd__key__subcmd__help,add)
+                cmd="kloset__subcmd__key__subcmd__help__subcmd__add"
+                ;;
+            kloset__subcmd__key__subcmd__help,help)
+                cmd="kloset__subcmd__key__subcmd__help__subcmd__help"
+                ;;
+            kloset__subcmd__key__subcmd__help,list)
+                cmd="kloset__subcmd__key__subcmd__help__subcmd__list"
+                ;;
+            kloset__subcmd__key__subcmd__help,passwd)
+                cmd="kloset__subcmd__key__subcmd__help__subcmd__passwd"
+                ;;
+            kloset__subcmd__key__subcmd__help,rm)
+                cmd="kloset__subcmd__key__subcmd__help__subcmd__rm"
                 ;;
             kloset__subcmd__repair,help)
                 cmd="kloset__subcmd__repair__subcmd__help"
@@ -488,7 +599,7 @@ _kloset() {
 
     case "${cmd}" in
         kloset)
-            opts="-q -o -h -V --quiet --json --keyfile --option --help --version at create backup ls restore info check rm forget prune repair source store destination completion manpages help"
+            opts="-q -o -h -V --quiet --json --keyfile --option --help --version at create backup ls restore info check rm forget prune key repair source store destination completion manpages help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -514,7 +625,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at)
-            opts="-q -o -h --quiet --json --keyfile --option --help create backup ls restore info check rm forget prune repair help"
+            opts="-q -o -h --quiet --json --keyfile --option --help create backup ls restore info check rm forget prune key repair help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -578,12 +689,16 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at__subcmd__check)
-            opts="-q -o -h --read-data --quiet --json --keyfile --option --help"
+            opts="-q -o -h --read-data --read-data-subset --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --read-data-subset)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --keyfile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -716,7 +831,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at__subcmd__help)
-            opts="create backup ls restore info check rm forget prune repair help"
+            opts="create backup ls restore info check rm forget prune key repair help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -802,6 +917,76 @@ _kloset() {
         kloset__subcmd__at__subcmd__help__subcmd__info)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__help__subcmd__key)
+            opts="list add rm passwd"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__help__subcmd__key__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__help__subcmd__key__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__help__subcmd__key__subcmd__passwd)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__help__subcmd__key__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -900,6 +1085,228 @@ _kloset() {
         kloset__subcmd__at__subcmd__info)
             opts="-q -o -h --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__key)
+            opts="-q -o -h --quiet --json --keyfile --option --help list add rm passwd help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__key__subcmd__add)
+            opts="-q -o -h --new-keyfile --quiet --json --keyfile --option --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --new-keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__key__subcmd__help)
+            opts="list add rm passwd help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__key__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__key__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__key__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__key__subcmd__help__subcmd__passwd)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__key__subcmd__help__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__key__subcmd__list)
+            opts="-q -o -h --quiet --json --keyfile --option --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__key__subcmd__passwd)
+            opts="-q -o -h --new-keyfile --quiet --json --keyfile --option --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --new-keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__key__subcmd__rm)
+            opts="-q -o -h --force --quiet --json --keyfile --option --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1176,12 +1583,16 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__check)
-            opts="-q -o -h --read-data --quiet --json --keyfile --option --help"
+            opts="-q -o -h --read-data --read-data-subset --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --read-data-subset)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --keyfile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1714,7 +2125,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help)
-            opts="at create backup ls restore info check rm forget prune repair source store destination completion manpages help"
+            opts="at create backup ls restore info check rm forget prune key repair source store destination completion manpages help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1728,7 +2139,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help__subcmd__at)
-            opts="create backup ls restore info check rm forget prune repair"
+            opts="create backup ls restore info check rm forget prune key repair"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1800,6 +2211,76 @@ _kloset() {
         kloset__subcmd__help__subcmd__at__subcmd__info)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__help__subcmd__at__subcmd__key)
+            opts="list add rm passwd"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__help__subcmd__at__subcmd__key__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__help__subcmd__at__subcmd__key__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__help__subcmd__at__subcmd__key__subcmd__passwd)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__help__subcmd__at__subcmd__key__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2108,6 +2589,76 @@ _kloset() {
         kloset__subcmd__help__subcmd__info)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__help__subcmd__key)
+            opts="list add rm passwd"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__help__subcmd__key__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__help__subcmd__key__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__help__subcmd__key__subcmd__passwd)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__help__subcmd__key__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2472,6 +3023,228 @@ _kloset() {
         kloset__subcmd__info)
             opts="-q -o -h --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__key)
+            opts="-q -o -h --quiet --json --keyfile --option --help list add rm passwd help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__key__subcmd__add)
+            opts="-q -o -h --new-keyfile --quiet --json --keyfile --option --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --new-keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__key__subcmd__help)
+            opts="list add rm passwd help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__key__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__key__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__key__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__key__subcmd__help__subcmd__passwd)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__key__subcmd__help__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__key__subcmd__list)
+            opts="-q -o -h --quiet --json --keyfile --option --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__key__subcmd__passwd)
+            opts="-q -o -h --new-keyfile --quiet --json --keyfile --option --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --new-keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__key__subcmd__rm)
+            opts="-q -o -h --force --quiet --json --keyfile --option --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -51,6 +51,20 @@ impl PassphraseSource {
     }
 }
 
+/// A passphrase for a new key (`key add`, `key passwd`): `--new-keyfile`, else
+/// `KLOSET_NEW_PASSPHRASE`, else asked twice on the terminal.
+pub fn new_passphrase(keyfile: Option<&std::path::Path>) -> Result<String> {
+    if let Some(path) = keyfile {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| config(format!("cannot read keyfile {}: {e}", path.display())))?;
+        return non_empty(first_line(&text), "the new keyfile");
+    }
+    if let Ok(p) = std::env::var("KLOSET_NEW_PASSPHRASE") {
+        return non_empty(p, "KLOSET_NEW_PASSPHRASE");
+    }
+    prompt(true)
+}
+
 fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or("").to_string()
 }

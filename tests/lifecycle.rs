@@ -324,3 +324,98 @@ fn a_prune_killed_at_any_step_leaves_a_sound_store_and_the_next_one_finishes() {
     env.restore(&store, &out, &last).ok();
     common::assert_same_tree(&src, &out);
 }
+
+#[test]
+fn several_passphrases_open_one_store_and_the_last_key_cannot_go() {
+    let mut env = Env::new();
+    let store = env.path("store").to_str().unwrap().to_string();
+    env.create(&store).ok();
+    let src = env.path("src");
+    common::make_fixture(&src);
+    let id = backup_id(&env, &store, &src);
+    let keys = |env: &Env| {
+        env.run(&["--json", "at", &store, "key", "list"])
+            .ok()
+            .json()
+    };
+    let listed = keys(&env);
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["name"], "config");
+    assert_eq!(listed[0]["in_use"], true);
+    // A second passphrase.
+    env.extra_env
+        .push(("KLOSET_NEW_PASSPHRASE".into(), "second".into()));
+    env.run(&["at", &store, "key", "add"]).ok();
+    env.extra_env.pop();
+    env.extra_env
+        .push(("KLOSET_PASSPHRASE".into(), "second".into()));
+    let listed = keys(&env);
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    assert_eq!(listed[0]["in_use"], false, "{listed}");
+    assert_eq!(listed[1]["in_use"], true, "{listed}");
+    // The creating passphrase can go (the config is rewritten without it) ...
+    env.run(&["at", &store, "key", "rm", "config"]).ok();
+    // ... and then the last key cannot.
+    let name = keys(&env)[0]["name"].as_str().unwrap().to_string();
+    let r = env.run(&["at", &store, "key", "rm", &name[..8]]).code(2);
+    assert!(r.one_line_error().contains("only key"), "{}", r.stderr);
+    env.extra_env.pop();
+    env.run(&["at", &store, "ls"]).code(12);
+    // passwd: the new passphrase opens the store, the old one no longer does.
+    env.extra_env
+        .push(("KLOSET_PASSPHRASE".into(), "second".into()));
+    env.extra_env
+        .push(("KLOSET_NEW_PASSPHRASE".into(), "third".into()));
+    env.run(&["at", &store, "key", "passwd"]).ok();
+    env.run(&["at", &store, "ls"]).code(12);
+    env.extra_env.clear();
+    env.extra_env
+        .push(("KLOSET_PASSPHRASE".into(), "third".into()));
+    // The key in use goes only with --force, and only while another remains.
+    env.extra_env
+        .push(("KLOSET_NEW_PASSPHRASE".into(), "fourth".into()));
+    env.run(&["at", &store, "key", "add"]).ok();
+    let in_use = keys(&env)
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["in_use"] == true)
+        .unwrap()["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = env.run(&["at", &store, "key", "rm", &in_use[..8]]).code(2);
+    assert!(r.one_line_error().contains("--force"), "{}", r.stderr);
+    env.run(&["at", &store, "check", "--read-data"]).ok();
+    let out = env.path("out");
+    env.restore(&store, &out, &id).ok();
+    common::assert_same_tree(&src, &out);
+}
+
+#[test]
+fn check_reads_a_rotating_slice_or_a_share_of_the_packs() {
+    let env = Env::new();
+    let store = small_pack_store(&env);
+    let src = env.path("src");
+    write_tree(&src, |i| i);
+    backup_id(&env, &store, &src);
+    let read = |args: &[&str]| {
+        let mut all = vec!["--json", "at", &store, "check"];
+        all.extend_from_slice(args);
+        env.run(&all).ok().json()["blobs_read"].as_u64().unwrap()
+    };
+    let total = read(&["--read-data"]);
+    assert!(total > 30);
+    let slices: u64 = ["1/3", "2/3", "3/3"]
+        .iter()
+        .map(|s| read(&["--read-data-subset", s]))
+        .sum();
+    assert_eq!(slices, total);
+    assert_eq!(read(&["--read-data-subset", "100%"]), total);
+    for bad in ["0/3", "4/3", "0%", "half"] {
+        let r = env
+            .run(&["at", &store, "check", "--read-data-subset", bad])
+            .code(2);
+        assert!(r.one_line_error().contains("1/10"), "{}", r.stderr);
+    }
+}

@@ -79,6 +79,9 @@ pub enum StoreCommand {
         /// Also download every pack, re-hash it and decrypt every blob.
         #[arg(long)]
         read_data: bool,
+        /// Read only a slice of the packs: `1/10` (then 2/10 next time...) or `5%` at random.
+        #[arg(long, value_name = "SUBSET", conflicts_with = "read_data")]
+        read_data_subset: Option<String>,
     },
     /// Delete snapshots (their data stays until a prune).
     Rm {
@@ -91,10 +94,40 @@ pub enum StoreCommand {
     /// Reclaim space: delete packs no snapshot needs, repack partly used ones, compact the
     /// index. Safe beside running backups (two phases, see FORMAT.md).
     Prune(PruneArgs),
+    /// Passphrases that open the store: list, add, rm, passwd.
+    Key {
+        #[command(subcommand)]
+        what: KeyWhat,
+    },
     /// Rebuild what is damaged: `repair index` indexes packs from their own headers.
     Repair {
         #[command(subcommand)]
         what: RepairWhat,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyWhat {
+    /// The keys, the one in use marked with *.
+    List,
+    /// Add a passphrase (from --new-keyfile, KLOSET_NEW_PASSPHRASE, or asked twice).
+    Add {
+        /// Read the new passphrase from this file's first line.
+        #[arg(long, value_name = "FILE")]
+        new_keyfile: Option<std::path::PathBuf>,
+    },
+    /// Remove a key by name or prefix (never the last; the one in use only with --force).
+    Rm {
+        #[arg(value_name = "KEY")]
+        name: String,
+        #[arg(long)]
+        force: bool,
+    },
+    /// Change the passphrase in use: add the new one, then remove the one in use.
+    Passwd {
+        /// Read the new passphrase from this file's first line.
+        #[arg(long, value_name = "FILE")]
+        new_keyfile: Option<std::path::PathBuf>,
     },
 }
 

@@ -323,3 +323,37 @@ pub fn prune(ctx: &Ctx, r: &crate::ops::prune::PruneReport) -> Result<()> {
     }
     Ok(())
 }
+
+pub fn keys(ctx: &Ctx, keys: &[crate::repo::keys::KeyInfo]) -> Result<()> {
+    if ctx.json {
+        println!("{}", serde_json::to_string(keys)?);
+        return Ok(());
+    }
+    for k in keys {
+        let short = if k.name.len() > 8 {
+            &k.name[..8]
+        } else {
+            &k.name
+        };
+        println!(
+            "{} {:<8}  {}  {}@{}",
+            if k.in_use { "*" } else { " " },
+            short,
+            k.created
+                .with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M:%S"),
+            k.user,
+            k.host
+        );
+    }
+    Ok(())
+}
+
+pub fn key_done(ctx: &Ctx, what: &str, name: &str) {
+    let short = if name.len() > 8 { &name[..8] } else { name };
+    if ctx.json {
+        println!("{}", json!({ what: name }));
+    } else {
+        println!("{what} key {short}");
+    }
+}

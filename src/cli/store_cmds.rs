@@ -29,9 +29,24 @@ pub async fn run(ctx: &Ctx, at: Option<String>, cmd: StoreCommand) -> Result<()>
         StoreCommand::Ls(a) => ls(ctx, &spec, a).await,
         StoreCommand::Restore(a) => restore(ctx, &registry, &spec, a).await,
         StoreCommand::Info { snapshot } => info(ctx, &spec, snapshot).await,
-        StoreCommand::Check { read_data } => run_check(ctx, &spec, read_data).await,
+        StoreCommand::Check {
+            read_data,
+            read_data_subset,
+        } => {
+            let read = match (read_data, read_data_subset) {
+                (_, Some(text)) => check::ReadData::parse_subset(&text).ok_or_else(|| {
+                    KlosetError::Usage(format!(
+                        "--read-data-subset {text}: give n/m (e.g. 1/10) or a percentage (e.g. 5%)"
+                    ))
+                })?,
+                (true, None) => check::ReadData::All,
+                (false, None) => check::ReadData::None,
+            };
+            run_check(ctx, &spec, read).await
+        }
         StoreCommand::Rm { snapshots } => rm(ctx, &spec, snapshots).await,
         StoreCommand::Forget(a) => forget(ctx, &spec, a).await,
+        StoreCommand::Key { what } => key(ctx, &spec, what).await,
         StoreCommand::Prune(a) => run_prune(ctx, &spec, prune_options(&a)?).await,
         StoreCommand::Repair {
             what: RepairWhat::Index,
@@ -216,10 +231,10 @@ async fn info(ctx: &Ctx, spec: &Spec, snapshot: Option<String>) -> Result<()> {
     Ok(())
 }
 
-async fn run_check(ctx: &Ctx, spec: &Spec, read_data: bool) -> Result<()> {
+async fn run_check(ctx: &Ctx, spec: &Spec, read: check::ReadData) -> Result<()> {
     let repo = open_as(ctx, spec, true, true).await?;
-    let report = check::check(&repo, read_data, spec.concurrency()).await?;
-    output::check(ctx, &report, read_data);
+    let report = check::check(&repo, read, spec.concurrency()).await?;
+    output::check(ctx, &report, !matches!(read, check::ReadData::None));
     if !report.problems.is_empty() {
         return Err(KlosetError::Integrity(format!(
             "{} problems found (listed above, with what to do)",
@@ -405,4 +420,32 @@ fn parse_time(text: &str) -> Result<chrono::DateTime<chrono::Utc>> {
             ))
             .into()
         })
+}
+
+async fn key(ctx: &Ctx, spec: &Spec, what: crate::cli::args::KeyWhat) -> Result<()> {
+    use crate::cli::args::KeyWhat;
+    let mut repo = open(ctx, spec, false).await?;
+    match what {
+        KeyWhat::List => output::keys(ctx, &repo.list_keys().await?),
+        KeyWhat::Add { new_keyfile } => {
+            let pass = crate::passphrase::new_passphrase(new_keyfile.as_deref())?;
+            let name = repo.add_key(&pass).await?;
+            output::key_done(ctx, "added", &name);
+            Ok(())
+        }
+        KeyWhat::Rm { name, force } => {
+            let name = repo.remove_key(&name, force).await?;
+            output::key_done(ctx, "removed", &name);
+            Ok(())
+        }
+        KeyWhat::Passwd { new_keyfile } => {
+            let pass = crate::passphrase::new_passphrase(new_keyfile.as_deref())?;
+            let old = repo.key_in_use().0.clone();
+            let name = repo.add_key(&pass).await?;
+            repo.remove_key(&old, true).await?;
+            output::key_done(ctx, "added", &name);
+            output::key_done(ctx, "removed", &old);
+            Ok(())
+        }
+    }
 }

@@ -32,7 +32,42 @@ pub struct CheckReport {
     pub advice: Vec<String>,
 }
 
-pub async fn check(repo: &Repo, read_data: bool, concurrency: usize) -> Result<CheckReport> {
+/// Which packs `check` downloads and verifies.
+#[derive(Clone, Copy, Debug)]
+pub enum ReadData {
+    None,
+    All,
+    /// `n/m`: the packs whose id falls in the n-th of m slices (run 1/m ... m/m in turn).
+    Slice(u32, u32),
+    /// A random share of the packs, 0 < p <= 1.
+    Share(f64),
+}
+
+impl ReadData {
+    /// `1/10` or `5%`.
+    pub fn parse_subset(text: &str) -> Option<ReadData> {
+        if let Some(p) = text.strip_suffix('%') {
+            let p: f64 = p.trim().parse().ok()?;
+            return (p > 0.0 && p <= 100.0).then_some(ReadData::Share(p / 100.0));
+        }
+        let (n, m) = text.split_once('/')?;
+        let (n, m): (u32, u32) = (n.trim().parse().ok()?, m.trim().parse().ok()?);
+        (n >= 1 && n <= m).then_some(ReadData::Slice(n, m))
+    }
+
+    fn wants(&self, pack: &Id) -> bool {
+        match *self {
+            ReadData::None => false,
+            ReadData::All => true,
+            ReadData::Slice(n, m) => {
+                u32::from_le_bytes(pack.0[..4].try_into().expect("4 bytes")) % m == n - 1
+            }
+            ReadData::Share(p) => rand::random::<f64>() < p,
+        }
+    }
+}
+
+pub async fn check(repo: &Repo, read: ReadData, concurrency: usize) -> Result<CheckReport> {
     let mut report = CheckReport::default();
     let health = repo.health();
     let indexed: HashSet<String> = repo.indexed_pack_keys().into_iter().collect();
@@ -101,8 +136,8 @@ pub async fn check(repo: &Repo, read_data: bool, concurrency: usize) -> Result<C
     }
 
     let mut damaged_blobs: HashSet<Id> = HashSet::new();
-    if read_data {
-        let (read, bad) = read_packs(repo, concurrency, &mut report.problems).await;
+    if !matches!(read, ReadData::None) {
+        let (read, bad) = read_packs(repo, read, concurrency, &mut report.problems).await;
         report.blobs_read = read;
         damaged_blobs = bad;
     }
@@ -212,6 +247,7 @@ async fn affected(
 /// Downloads every indexed pack whole. Returns the blobs read and those found damaged.
 async fn read_packs(
     repo: &Repo,
+    which: ReadData,
     concurrency: usize,
     problems: &mut Vec<String>,
 ) -> (usize, HashSet<Id>) {
@@ -219,6 +255,7 @@ async fn read_packs(
     for (id, loc) in repo.blobs() {
         by_pack.entry(loc.pack).or_default().push((id, loc));
     }
+    by_pack.retain(|&pack, _| which.wants(&repo.pack_id(pack)));
     let results: Vec<(u32, usize, Vec<Id>, Option<String>)> = stream::iter(by_pack)
         .map(|(pack, blobs)| async move {
             let n = blobs.len();

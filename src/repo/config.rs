@@ -48,6 +48,7 @@ pub struct StoreConfig {
     pub pack_size: u64,
     pub kdf: KdfParams,
     /// Hex of `nonce || AES-256-GCM(kek, master key) || tag`, with the store id as AAD.
+    /// Empty once `key rm config` removed this key (the store then opens with `keys/` only).
     pub master_key: String,
     /// The first 16 bytes of BLAKE3(wrapped master key), hex: tells a damaged `master_key`
     /// from a wrong passphrase (both fail the same tag). Absent in stores made before it.
@@ -109,6 +110,41 @@ impl StoreConfig {
             .to_string())
     }
 
+    /// The config still holds the key it was created with.
+    pub fn has_own_key(&self) -> bool {
+        !self.master_key.is_empty()
+    }
+
+    /// The same config without its own key (`key rm config`), with its mac made anew.
+    pub fn without_own_key(&self, master: &[u8; 32]) -> Result<StoreConfig> {
+        let config = StoreConfig {
+            master_key: String::new(),
+            master_key_check: None,
+            mac: None,
+            ..self.clone()
+        };
+        Ok(StoreConfig {
+            mac: Some(config.mac_with(master)?),
+            ..config
+        })
+    }
+
+    /// A key object's master key must also match the config's mac: a config altered by
+    /// someone without the key is told apart from a wrong passphrase.
+    pub fn verify_mac(&self, master: &[u8; 32]) -> Result<()> {
+        if self
+            .mac
+            .as_ref()
+            .is_some_and(|m| *m != self.mac_with(master).unwrap_or_default())
+        {
+            return Err(KlosetError::Integrity(
+                "the store's config is damaged (its fields were changed after it was made): put back a copy of the config object".into(),
+            )
+            .into());
+        }
+        Ok(())
+    }
+
     /// None means the passphrase is wrong. A damaged or altered config is an integrity error.
     pub fn unlock(&self, passphrase: &str) -> Result<Option<[u8; 32]>> {
         let damaged = |what: &str| {
@@ -144,7 +180,7 @@ fn key_check(wrapped: &[u8]) -> String {
     hex::encode(&blake3::hash(wrapped).as_bytes()[..16])
 }
 
-fn derive_kek(passphrase: &str, kdf: &KdfParams) -> Result<[u8; 32]> {
+pub(super) fn derive_kek(passphrase: &str, kdf: &KdfParams) -> Result<[u8; 32]> {
     if kdf.algorithm != "argon2id" {
         return Err(anyhow!("config: unsupported KDF '{}'", kdf.algorithm));
     }

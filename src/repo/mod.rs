@@ -8,6 +8,7 @@ pub mod crypto;
 pub mod dictionary;
 pub mod id;
 pub mod index;
+pub mod keys;
 pub mod load;
 pub mod maintenance;
 pub mod pack;
@@ -60,6 +61,9 @@ pub struct Repo {
     retiring: HashMap<Id, chrono::DateTime<chrono::Utc>>,
     /// The index files the index was loaded from (prune replaces exactly these).
     index_keys: Vec<String>,
+    /// Wrapped anew by `key add`.
+    master: [u8; 32],
+    key_in_use: keys::KeyName,
 }
 
 /// Where a blob is: which pack, and the sealed range inside it.
@@ -102,8 +106,8 @@ impl Repo {
     /// Opens the store without loading the index (enough for listing snapshots).
     pub async fn open(backend: Backend, passphrase: &str) -> Result<Repo> {
         let config = Self::read_config(&backend).await?;
-        let master = config
-            .unlock(passphrase)?
+        let (master, key_in_use) = keys::unlock(&backend, &config, passphrase)
+            .await?
             .ok_or_else(|| KlosetError::WrongPassphrase(backend.display.clone()))?;
         let cache = if backend.remote {
             Cache::for_store(&config.id)
@@ -121,6 +125,8 @@ impl Repo {
             whole_tree_packs: Arc::new(tokio::sync::Semaphore::new(WHOLE_TREE_PACKS)),
             retiring: HashMap::new(),
             index_keys: Vec::new(),
+            master,
+            key_in_use,
         })
     }
 
@@ -184,6 +190,10 @@ impl Repo {
         self.index
             .blob_ids()
             .filter_map(|id| Some((*id, self.blob(id)?)))
+    }
+
+    pub fn pack_id(&self, pack: u32) -> Id {
+        self.index.pack_id(pack)
     }
 
     /// The object key of an indexed pack (by the number in a `BlobRef`).
