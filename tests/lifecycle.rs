@@ -361,6 +361,21 @@ fn several_passphrases_open_one_store_and_the_last_key_cannot_go() {
     assert!(r.one_line_error().contains("only key"), "{}", r.stderr);
     env.extra_env.pop();
     env.run(&["at", &store, "ls"]).code(12);
+    // A passwd killed between its two steps leaves both passphrases working.
+    env.extra_env
+        .push(("KLOSET_PASSPHRASE".into(), "second".into()));
+    env.extra_env
+        .push(("KLOSET_NEW_PASSPHRASE".into(), "interim".into()));
+    env.extra_env
+        .push(("KLOSET_KILL_AT".into(), "key:added".into()));
+    assert_eq!(env.run(&["at", &store, "key", "passwd"]).code, -1);
+    env.extra_env.truncate(env.extra_env.len() - 2);
+    env.run(&["at", &store, "ls"]).ok();
+    env.extra_env.pop();
+    env.extra_env
+        .push(("KLOSET_PASSPHRASE".into(), "interim".into()));
+    env.run(&["at", &store, "check"]).ok();
+    env.extra_env.pop();
     // passwd: the new passphrase opens the store, the old one no longer does.
     env.extra_env
         .push(("KLOSET_PASSPHRASE".into(), "second".into()));

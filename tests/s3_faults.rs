@@ -152,3 +152,54 @@ fn a_source_that_never_answers_is_a_clear_error_not_a_hang() {
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }
+
+#[test]
+fn prune_and_key_changes_on_an_s3_store_survive_faults() {
+    let server = garage();
+    let proxy = Proxy::start(&server.host);
+    let mut env = Env::new();
+    let store = add(
+        &env,
+        "store",
+        "s",
+        &through(server, &proxy),
+        &server.bucket,
+        &unique("faulty-prune"),
+    );
+    env.create(&store).ok();
+    let src = env.path("src");
+    tree(&src);
+    env.backup(&store, src.to_str().unwrap());
+    for i in 0..20u64 {
+        let f = src.join(format!("d{}", i % 4)).join(format!("f{i:02}"));
+        fs::write(f, pseudo_random(i + 500, 20_000)).unwrap();
+    }
+    let id = env.backup(&store, src.to_str().unwrap())["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.run(&["at", &store, "forget", "--keep-last", "1"]).ok();
+    proxy.set_fault_rate(RATE_PER_THOUSAND);
+    env.run(&[
+        "at",
+        &store,
+        "prune",
+        "--delete-delay",
+        "0",
+        "--max-unused",
+        "0%",
+    ])
+    .ok();
+    env.extra_env
+        .push(("KLOSET_NEW_PASSPHRASE".into(), "second".into()));
+    env.run(&["at", &store, "key", "add"]).ok();
+    assert!(proxy.faults_injected() > 0);
+    proxy.set_fault_rate(0);
+    env.extra_env.clear();
+    env.extra_env
+        .push(("KLOSET_PASSPHRASE".into(), "second".into()));
+    env.run(&["at", &store, "check", "--read-data"]).ok();
+    let out = env.path("out");
+    env.restore(&store, &out, &id).ok();
+    assert_same_tree(&src, &out);
+}

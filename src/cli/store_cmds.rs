@@ -47,7 +47,7 @@ pub async fn run(ctx: &Ctx, at: Option<String>, cmd: StoreCommand) -> Result<()>
         StoreCommand::Rm { snapshots } => rm(ctx, &spec, snapshots).await,
         StoreCommand::Forget(a) => forget(ctx, &spec, a).await,
         StoreCommand::Key { what } => key(ctx, &spec, what).await,
-        StoreCommand::Prune(a) => run_prune(ctx, &spec, prune_options(&a)?).await,
+        StoreCommand::Prune(a) => run_prune(ctx, &spec, prune_options(&a, ctx.quiet)?).await,
         StoreCommand::Repair {
             what: RepairWhat::Index,
         } => repair_index(ctx, &spec).await,
@@ -336,18 +336,24 @@ async fn forget(ctx: &Ctx, spec: &Spec, a: crate::cli::args::ForgetArgs) -> Resu
     }
     output::forget(ctx, &groups, a.dry_run)?;
     if a.prune && !a.dry_run {
-        let opts = prune_options(&crate::cli::args::PruneArgs {
-            dry_run: false,
-            max_unused: "5%".into(),
-            max_repack: None,
-            delete_delay: "24h".into(),
-        })?;
+        let opts = prune_options(
+            &crate::cli::args::PruneArgs {
+                dry_run: false,
+                max_unused: "5%".into(),
+                max_repack: None,
+                delete_delay: "24h".into(),
+            },
+            ctx.quiet,
+        )?;
         run_prune(ctx, spec, opts).await?;
     }
     Ok(())
 }
 
-fn prune_options(a: &crate::cli::args::PruneArgs) -> Result<crate::ops::prune::PruneOptions> {
+fn prune_options(
+    a: &crate::cli::args::PruneArgs,
+    quiet: bool,
+) -> Result<crate::ops::prune::PruneOptions> {
     let max_unused = a
         .max_unused
         .strip_suffix('%')
@@ -378,6 +384,7 @@ fn prune_options(a: &crate::cli::args::PruneArgs) -> Result<crate::ops::prune::P
         max_unused: max_unused / 100.0,
         max_repack,
         delete_delay,
+        quiet,
     })
 }
 
@@ -399,8 +406,8 @@ fn parse_size(text: &str) -> Option<u64> {
 }
 
 async fn run_prune(ctx: &Ctx, spec: &Spec, opts: crate::ops::prune::PruneOptions) -> Result<()> {
-    let repo = open(ctx, spec, true).await?;
-    let report = crate::ops::prune::prune(&repo, &opts).await?;
+    let mut repo = open(ctx, spec, false).await?;
+    let report = crate::ops::prune::prune(&mut repo, &opts).await?;
     output::prune(ctx, &report)
 }
 
@@ -442,6 +449,8 @@ async fn key(ctx: &Ctx, spec: &Spec, what: crate::cli::args::KeyWhat) -> Result<
             let pass = crate::passphrase::new_passphrase(new_keyfile.as_deref())?;
             let old = repo.key_in_use().0.clone();
             let name = repo.add_key(&pass).await?;
+            // Killed here, both passphrases open the store; nothing is lost.
+            crate::kill_point::here("key:added");
             repo.remove_key(&old, true).await?;
             output::key_done(ctx, "added", &name);
             output::key_done(ctx, "removed", &old);

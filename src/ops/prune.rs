@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::error::KlosetError;
 use crate::kill_point;
+use crate::progress::Progress;
 use crate::repo::id::Id;
 use crate::repo::index::{BlobKind, IndexFile, PackEntry};
 use crate::repo::pack::PackBuilder;
@@ -31,6 +32,7 @@ pub struct PruneOptions {
     pub max_repack: u64,
     /// How long a pack stays marked before a prune may delete it: longer than any backup.
     pub delete_delay: Duration,
+    pub quiet: bool,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -52,8 +54,14 @@ pub struct PruneReport {
     pub index_files_after: usize,
 }
 
-/// Runs one prune; the repo must have its index loaded.
-pub async fn prune(repo: &Repo, opts: &PruneOptions) -> Result<PruneReport> {
+/// Runs one prune on a repo opened without its index.
+pub async fn prune(repo: &mut Repo, opts: &PruneOptions) -> Result<PruneReport> {
+    // Snapshots first, then the index: a backup writes its index files before its snapshot,
+    // so every snapshot listed here finds its blobs in the index loaded after. Snapshots
+    // committed later are protected by the marks (see the module comment).
+    let list = repo.snapshot_list().await?;
+    repo.load_index().await?;
+    let repo = &*repo;
     let health = repo.health();
     if !health.damaged_index.is_empty() {
         return Err(KlosetError::Usage(
@@ -67,7 +75,9 @@ pub async fn prune(repo: &Repo, opts: &PruneOptions) -> Result<PruneReport> {
         )
         .into());
     };
-    let outcome = run(repo, opts, &mut lock).await;
+    let progress = Progress::new(opts.quiet, "prune", None);
+    let outcome = run(repo, opts, list, &mut lock, &progress).await;
+    progress.finish();
     let released = lock.release(repo).await;
     let report = outcome?;
     released?;
@@ -77,9 +87,11 @@ pub async fn prune(repo: &Repo, opts: &PruneOptions) -> Result<PruneReport> {
 async fn run(
     repo: &Repo,
     opts: &PruneOptions,
+    list: crate::repo::load::SnapshotList,
     lock: &mut crate::repo::maintenance::PruneLock,
+    progress: &Progress,
 ) -> Result<PruneReport> {
-    let list = repo.snapshot_list().await?;
+    progress.set_message("finding the blobs snapshots use".into());
     if let Some((id, why)) = list.damaged.first() {
         return Err(KlosetError::Usage(format!(
             "snapshot {} does not open ({why}): prune cannot tell what it needs; remove it with 'kloset rm {}' first",
@@ -175,7 +187,8 @@ async fn run(
     }
     lock.renew(repo).await?;
     // 1. Copies first: the blobs still needed from packs about to retire.
-    let written = copy_needed(repo, &repack, &used).await?;
+    progress.set_message(format!("repacking {} packs", repack.len()));
+    let written = copy_needed(repo, &repack, &used, progress).await?;
     kill_point::here("prune:copied");
     report.packs_written = written.len();
     if !written.is_empty() {
@@ -200,6 +213,7 @@ async fn run(
     }
     lock.renew(repo).await?;
     // 3. A compacted index without the packs about to go, then the old index files.
+    progress.set_message("writing the index".into());
     keep.extend(written);
     let deleting: HashSet<Id> = delete.iter().map(|d| d.0.id).collect();
     keep.retain(|e| !deleting.contains(&e.id));
@@ -214,6 +228,7 @@ async fn run(
     }
     kill_point::here("prune:old-index-deleted");
     // 4. Only now the packs: an index never names a pack that is gone.
+    progress.set_message(format!("deleting {} packs", delete.len()));
     for (entry, size) in &delete {
         repo.delete_pack(&entry.id).await?;
         report.bytes_freed += size;
@@ -293,6 +308,7 @@ async fn copy_needed(
     repo: &Repo,
     packs: &[PackEntry],
     used: &HashSet<Id>,
+    progress: &Progress,
 ) -> Result<Vec<PackEntry>> {
     let pack_size = repo.config().pack_size as usize;
     let mut builders: HashMap<BlobKind, PackBuilder> = HashMap::new();
@@ -313,6 +329,7 @@ async fn copy_needed(
         let data = repo.read_pack_ranges(number, &ranges).await?;
         for (b, sealed) in blobs.iter().zip(data) {
             open_blob(repo.keys(), &b.id, &sealed)?;
+            progress.add_bytes(sealed.len() as u64);
             let builder = builders.entry(b.kind).or_default();
             builder.add(b.id, b.kind, &sealed, b.raw_length as usize);
             if builder.len() >= pack_size {

@@ -239,6 +239,12 @@ impl Repo {
             match s {
                 Ok(s) => list.good.push((id, s)),
                 Err(e) if is_damage(&e) => list.damaged.push((id, format!("{e:#}"))),
+                // Removed by a forget or rm since the listing: it is simply gone.
+                Err(e)
+                    if matches!(
+                        e.downcast_ref::<KlosetError>(),
+                        Some(KlosetError::UnknownSnapshot(_))
+                    ) => {}
                 Err(e) => return Err(e),
             }
         }
