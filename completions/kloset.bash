@@ -651,7 +651,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at__subcmd__backup)
-            opts="-q -o -h --tag --force --host --time --quiet --json --keyfile --option --help"
+            opts="-q -o -h --tag --force --host --exclude --iexclude --exclude-file --time --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -662,6 +662,18 @@ _kloset() {
                     return 0
                     ;;
                 --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --iexclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1545,7 +1557,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__backup)
-            opts="-q -o -h --tag --force --host --time --quiet --json --keyfile --option --help"
+            opts="-q -o -h --tag --force --host --exclude --iexclude --exclude-file --time --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1556,6 +1568,18 @@ _kloset() {
                     return 0
                     ;;
                 --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --iexclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

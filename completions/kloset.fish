@@ -75,6 +75,9 @@ complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcom
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -l tag -d 'Tag the snapshot (repeatable)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -l host -d 'Record this host name instead of this machine\'s' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -l exclude -d 'Leave out paths (or object keys) matching this gitignore-style pattern (repeatable)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -l iexclude -d 'Like --exclude, ignoring case' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -l exclude-file -d 'Read exclude patterns from a file, one a line (repeatable)' -r -F
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -l time -d 'Record this time instead of now: \'YYYY-MM-DD HH:MM:SS\' (local) or RFC 3339' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
@@ -180,6 +183,9 @@ complete -c kloset -n "__fish_kloset_using_subcommand create" -l json -d 'Machin
 complete -c kloset -n "__fish_kloset_using_subcommand create" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand backup" -l tag -d 'Tag the snapshot (repeatable)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand backup" -l host -d 'Record this host name instead of this machine\'s' -r
+complete -c kloset -n "__fish_kloset_using_subcommand backup" -l exclude -d 'Leave out paths (or object keys) matching this gitignore-style pattern (repeatable)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand backup" -l iexclude -d 'Like --exclude, ignoring case' -r
+complete -c kloset -n "__fish_kloset_using_subcommand backup" -l exclude-file -d 'Read exclude patterns from a file, one a line (repeatable)' -r -F
 complete -c kloset -n "__fish_kloset_using_subcommand backup" -l time -d 'Record this time instead of now: \'YYYY-MM-DD HH:MM:SS\' (local) or RFC 3339' -r
 complete -c kloset -n "__fish_kloset_using_subcommand backup" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
 complete -c kloset -n "__fish_kloset_using_subcommand backup" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r

@@ -14,6 +14,7 @@ pub mod cancel;
 pub mod cli;
 pub mod connectors;
 pub mod error;
+pub mod filter;
 pub mod kill_point;
 pub mod location;
 pub mod ops;

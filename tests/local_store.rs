@@ -301,3 +301,77 @@ fn small_things_done_right() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn exclude_patterns_leave_out_files_and_directories() {
+    let env = Env::new();
+    let store = env.path("store").to_str().unwrap().to_string();
+    env.create(&store).ok();
+    let src = env.path("src");
+    for f in [
+        "a.c",
+        "a.o",
+        "lib/b.o",
+        "lib/keep.o",
+        "web/node_modules/x.js",
+        "web/app.js",
+        "build/out",
+        "src/build/kept",
+        "Photo.JPG",
+        "notes.tmp",
+    ] {
+        let p = src.join(f);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, f).unwrap();
+    }
+    let list = env.path("excludes.txt");
+    fs::write(&list, "# comments and blank lines are skipped\n\n*.tmp\n").unwrap();
+    let id = env
+        .run(&[
+            "--json",
+            "at",
+            &store,
+            "backup",
+            "--exclude",
+            "*.o",
+            "--exclude",
+            "!keep.o",
+            "--exclude",
+            "node_modules/",
+            "--exclude",
+            "/build",
+            "--iexclude",
+            "*.jpg",
+            "--exclude-file",
+            list.to_str().unwrap(),
+            src.to_str().unwrap(),
+        ])
+        .ok()
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = env.path("out");
+    env.restore(&store, &out, &id).ok();
+    let mut got: Vec<String> = common::files_under(&out)
+        .iter()
+        .map(|p| p.strip_prefix(&out).unwrap().to_string_lossy().into_owned())
+        .collect();
+    got.sort();
+    assert_eq!(got, ["a.c", "lib/keep.o", "src/build/kept", "web/app.js"]);
+    let bad = env
+        .run(&[
+            "at",
+            &store,
+            "backup",
+            "--exclude-file",
+            "/nonexistent",
+            src.to_str().unwrap(),
+        ])
+        .code(2);
+    assert!(
+        bad.one_line_error().contains("--exclude-file"),
+        "{}",
+        bad.stderr
+    );
+}

@@ -663,3 +663,39 @@ fn tags_a_server_cannot_keep_are_reported_not_silently_lost() {
         r.stderr
     );
 }
+
+#[test]
+fn exclude_patterns_apply_to_object_keys() {
+    let env = Env::new();
+    let server = garage();
+    let bucket = unique("excl");
+    for key in [
+        "logs/2024/a.log",
+        "logs/b.log",
+        "site/index.html",
+        "site/cache/x.bin",
+        "TMP.DAT",
+    ] {
+        server.tool(&["put", &bucket, key, key]);
+    }
+    add(&env, "source", "bucket", server, &bucket, "");
+    let store = env.path("store");
+    let store = store.to_str().unwrap();
+    env.create(store).ok();
+    let r = env.run(&[
+        "--json",
+        "at",
+        store,
+        "backup",
+        "--exclude",
+        "logs/**",
+        "--exclude",
+        "cache/",
+        "--iexclude",
+        "*.dat",
+        "@bucket",
+    ]);
+    let id = r.ok().json()["id"].as_str().unwrap().to_string();
+    let keys: Vec<String> = objects(&env, store, &id).into_keys().collect();
+    assert_eq!(keys, vec!["site/index.html".to_string()]);
+}

@@ -226,6 +226,15 @@ pub struct BackupArgs {
     /// Record this host name instead of this machine's.
     #[arg(long, value_name = "HOST")]
     pub host: Option<String>,
+    /// Leave out paths (or object keys) matching this gitignore-style pattern (repeatable).
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+    /// Like --exclude, ignoring case.
+    #[arg(long, value_name = "PATTERN")]
+    pub iexclude: Vec<String>,
+    /// Read exclude patterns from a file, one a line (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub exclude_file: Vec<std::path::PathBuf>,
     /// Record this time instead of now: 'YYYY-MM-DD HH:MM:SS' (local) or RFC 3339.
     #[arg(long, value_name = "TIME")]
     pub time: Option<String>,

@@ -153,6 +153,7 @@ async fn run_backup(ctx: &Ctx, registry: &Registry, spec: &Spec, a: BackupArgs) 
         cancel: ctx.cancel.clone(),
         host: a.host,
         time: a.time.as_deref().map(parse_time).transpose()?,
+        excludes: crate::filter::Excludes::new(&a.exclude, &a.iexclude, &a.exclude_file)?,
     };
     let outcome = connectors::backup(repo, &source, opts).await?;
     output::backup(ctx, &outcome);

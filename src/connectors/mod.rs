@@ -176,11 +176,12 @@ pub async fn backup(repo: Arc<Repo>, source: &Spec, opts: BackupOptions) -> Resu
                     path.display()
                 )));
             }
-            backup::backup(repo, fs::source::FsSource::new(&path)?, opts).await
+            let source = fs::source::FsSource::new(&path, opts.excludes.clone())?;
+            backup::backup(repo, source, opts).await
         }
         Location::S3(loc) => {
             let api = Arc::new(S3Api::new(&source.s3(loc)?)?);
-            let s3 = s3::source::S3Source::open(api, source.concurrency()).await?;
+            let s3 = s3::source::S3Source::open(api, source.concurrency(), &opts.excludes).await?;
             backup::backup(repo, s3, opts).await
         }
     }

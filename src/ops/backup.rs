@@ -31,6 +31,8 @@ pub struct BackupOptions {
     /// Recorded instead of this machine's name and the current time (importing history).
     pub host: Option<String>,
     pub time: Option<chrono::DateTime<Utc>>,
+    /// Paths (or object keys) left out.
+    pub excludes: crate::filter::Excludes,
 }
 
 pub struct BackupOutcome {

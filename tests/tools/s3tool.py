@@ -56,7 +56,7 @@ FOLDER_MARKER = "dir/"
 TAGS = {"meta/everything.json": "team=storage&tier=gold", "a": "kind=file"}
 
 
-def fill(with_tags):
+def ensure_bucket():
     try:
         s3.create_bucket(Bucket=bucket)
     except s3.exceptions.BucketAlreadyOwnedByYou:
@@ -64,6 +64,10 @@ def fill(with_tags):
     except Exception as e:  # noqa: BLE001
         if "BucketAlreadyExists" not in str(e) and "BucketAlreadyOwnedByYou" not in str(e):
             raise
+
+
+def fill(with_tags):
+    ensure_bucket()
     for k, body, extra in FIXTURE:
         args = dict(Bucket=bucket, Key=k, Body=body, **extra)
         if with_tags and k in TAGS:
@@ -115,6 +119,7 @@ if cmd == "fill":
 elif cmd == "dump":
     dump(rest[0] if rest else "")
 elif cmd == "put":
+    ensure_bucket()
     s3.put_object(Bucket=bucket, Key=rest[0], Body=rest[1].encode())
 elif cmd == "delete":
     s3.delete_object(Bucket=bucket, Key=rest[0])

@@ -80,8 +80,13 @@ pub enum Handle {
 
 impl S3Source {
     /// Lists the whole source first.
-    pub async fn open(api: Arc<S3Api>, concurrency: usize) -> Result<S3Source> {
-        let listed = api.list().await?;
+    pub async fn open(
+        api: Arc<S3Api>,
+        concurrency: usize,
+        excludes: &crate::filter::Excludes,
+    ) -> Result<S3Source> {
+        let mut listed = api.list().await?;
+        listed.retain(|o| !excludes.excludes_key(&o.key));
         if let Some(ms) = std::env::var("KLOSET_TEST_PAUSE_AFTER_LIST_MS")
             .ok()
             .and_then(|v| v.parse().ok())
