@@ -22,6 +22,9 @@ _kloset() {
             kloset,backup)
                 cmd="kloset__subcmd__backup"
                 ;;
+            kloset,cat)
+                cmd="kloset__subcmd__cat"
+                ;;
             kloset,check)
                 cmd="kloset__subcmd__check"
                 ;;
@@ -73,6 +76,9 @@ _kloset() {
             kloset__subcmd__at,backup)
                 cmd="kloset__subcmd__at__subcmd__backup"
                 ;;
+            kloset__subcmd__at,cat)
+                cmd="kloset__subcmd__at__subcmd__cat"
+                ;;
             kloset__subcmd__at,check)
                 cmd="kloset__subcmd__at__subcmd__check"
                 ;;
@@ -108,6 +114,9 @@ _kloset() {
                 ;;
             kloset__subcmd__at__subcmd__help,backup)
                 cmd="kloset__subcmd__at__subcmd__help__subcmd__backup"
+                ;;
+            kloset__subcmd__at__subcmd__help,cat)
+                cmd="kloset__subcmd__at__subcmd__help__subcmd__cat"
                 ;;
             kloset__subcmd__at__subcmd__help,check)
                 cmd="kloset__subcmd__at__subcmd__help__subcmd__check"
@@ -259,6 +268,9 @@ _kloset() {
             kloset__subcmd__help,backup)
                 cmd="kloset__subcmd__help__subcmd__backup"
                 ;;
+            kloset__subcmd__help,cat)
+                cmd="kloset__subcmd__help__subcmd__cat"
+                ;;
             kloset__subcmd__help,check)
                 cmd="kloset__subcmd__help__subcmd__check"
                 ;;
@@ -309,6 +321,9 @@ _kloset() {
                 ;;
             kloset__subcmd__help__subcmd__at,backup)
                 cmd="kloset__subcmd__help__subcmd__at__subcmd__backup"
+                ;;
+            kloset__subcmd__help__subcmd__at,cat)
+                cmd="kloset__subcmd__help__subcmd__at__subcmd__cat"
                 ;;
             kloset__subcmd__help__subcmd__at,check)
                 cmd="kloset__subcmd__help__subcmd__at__subcmd__check"
@@ -599,7 +614,7 @@ _kloset() {
 
     case "${cmd}" in
         kloset)
-            opts="-q -o -h -V --quiet --json --keyfile --option --help --version at create backup ls restore info check rm forget prune key repair source store destination completion manpages help"
+            opts="-q -o -h -V --quiet --json --keyfile --option --help --version at create backup ls restore cat info check rm forget prune key repair source store destination completion manpages help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -625,7 +640,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at)
-            opts="-q -o -h --quiet --json --keyfile --option --help create backup ls restore info check rm forget prune key repair help"
+            opts="-q -o -h --quiet --json --keyfile --option --help create backup ls restore cat info check rm forget prune key repair help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -681,6 +696,32 @@ _kloset() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__cat)
+            opts="-q -o -h --quiet --json --keyfile --option --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --keyfile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -843,7 +884,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at__subcmd__help)
-            opts="create backup ls restore info check rm forget prune key repair help"
+            opts="create backup ls restore cat info check rm forget prune key repair help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -857,6 +898,20 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at__subcmd__help__subcmd__backup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__help__subcmd__cat)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1343,12 +1398,24 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at__subcmd__ls)
-            opts="-l -R -q -o -h --long --recursive --quiet --json --keyfile --option --help"
+            opts="-l -R -q -o -h --long --recursive --host --tag --source --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --keyfile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1501,13 +1568,25 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at__subcmd__restore)
-            opts="-q -o -h --to --force --quiet --json --keyfile --option --help"
+            opts="-q -o -h --to --force --host --tag --source --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1587,6 +1666,32 @@ _kloset() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__cat)
+            opts="-q -o -h --quiet --json --keyfile --option --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --keyfile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2149,7 +2254,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help)
-            opts="at create backup ls restore info check rm forget prune key repair source store destination completion manpages help"
+            opts="at create backup ls restore cat info check rm forget prune key repair source store destination completion manpages help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2163,7 +2268,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help__subcmd__at)
-            opts="create backup ls restore info check rm forget prune key repair"
+            opts="create backup ls restore cat info check rm forget prune key repair"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2177,6 +2282,20 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help__subcmd__at__subcmd__backup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__help__subcmd__at__subcmd__cat)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2401,6 +2520,20 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help__subcmd__backup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__help__subcmd__cat)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -3293,12 +3426,24 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__ls)
-            opts="-l -R -q -o -h --long --recursive --quiet --json --keyfile --option --help"
+            opts="-l -R -q -o -h --long --recursive --host --tag --source --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --keyfile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -3477,13 +3622,25 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__restore)
-            opts="-q -o -h --to --force --quiet --json --keyfile --option --help"
+            opts="-q -o -h --to --force --host --tag --source --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -43,6 +43,36 @@ fn forget_keeps_what_the_policy_says_per_host_and_source_and_rm_removes_by_id() 
             .json();
         by_day.push(v["id"].as_str().unwrap().to_string());
     }
+    // Filters: listings and `latest` take --host/--tag/--source.
+    let web2 = env
+        .run(&["--json", "at", &store, "ls", "--host", "web2"])
+        .ok()
+        .json();
+    assert_eq!(web2.as_array().unwrap().len(), 1, "{web2}");
+    let out = env.path("latest-web1");
+    env.run(&[
+        "at",
+        &store,
+        "restore",
+        "-to",
+        out.to_str().unwrap(),
+        "latest",
+        "--host",
+        "web1",
+    ])
+    .ok();
+    assert_eq!(fs::read(out.join("f")).unwrap(), b"day 3 on web1");
+    env.run(&[
+        "at",
+        &store,
+        "restore",
+        "-to",
+        "/tmp/never",
+        "latest",
+        "--host",
+        "web9",
+    ])
+    .code(14);
     // No policy: one line, exit 2, nothing removed.
     let r = env.run(&["at", &store, "forget"]).code(2);
     assert!(r.one_line_error().contains("--keep-last"), "{}", r.stderr);

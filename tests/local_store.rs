@@ -375,3 +375,34 @@ fn exclude_patterns_leave_out_files_and_directories() {
         bad.stderr
     );
 }
+
+#[test]
+fn cat_prints_one_file_byte_for_byte() {
+    let env = Env::new();
+    let store = env.path("store").to_str().unwrap().to_string();
+    env.create(&store).ok();
+    let src = env.path("src");
+    fs::create_dir_all(src.join("d")).unwrap();
+    let big = common::pseudo_random(3, 3_000_000);
+    fs::write(src.join("d/big.bin"), &big).unwrap();
+    fs::write(src.join("empty"), b"").unwrap();
+    let id = env.backup(&store, src.to_str().unwrap())["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = env
+        .command(&["at", &store, "cat", &format!("{}:/d/big.bin", &id[..8])])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(out.stdout == big, "cat differs from the file");
+    let out = env
+        .command(&["at", &store, "cat", &format!("{id}:/empty")])
+        .output()
+        .unwrap();
+    assert!(out.status.success() && out.stdout.is_empty());
+    let r = env.run(&["at", &store, "cat", &format!("{id}:/d")]).code(2);
+    assert!(r.one_line_error().contains("not a file"), "{}", r.stderr);
+    env.run(&["at", &store, "cat", &format!("{id}:/nope")])
+        .code(2);
+}

@@ -72,6 +72,11 @@ pub enum StoreCommand {
     Ls(LsArgs),
     /// Restore a snapshot (or ID:/sub/path) to a directory, s3:// location or @destination.
     Restore(RestoreArgs),
+    /// Print one file (or S3 object) of a snapshot to stdout: ID:/path/to/file.
+    Cat {
+        #[arg(value_name = "SNAPSHOT:PATH")]
+        target: String,
+    },
     /// Show the store, or one snapshot or entry.
     Info { snapshot: Option<String> },
     /// Verify the store: every snapshot's trees and blobs are indexed and every pack exists.
@@ -250,6 +255,22 @@ pub struct LsArgs {
     /// Everything below the path, with full paths.
     #[arg(short = 'R', long)]
     pub recursive: bool,
+    #[command(flatten)]
+    pub filter: SnapshotFilter,
+}
+
+/// Which snapshots a listing, or `latest`, considers.
+#[derive(Args, Debug, Default)]
+pub struct SnapshotFilter {
+    /// Only snapshots from this host.
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Only snapshots with this tag (repeatable: all of them).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Only snapshots of this source (as given to backup, or its key).
+    #[arg(long, value_name = "SOURCE")]
+    pub source: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -262,6 +283,8 @@ pub struct RestoreArgs {
     /// Restore into a non-empty target, overwriting what is there.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub filter: SnapshotFilter,
 }
 
 #[derive(Subcommand, Debug)]

@@ -47,6 +47,7 @@ pub async fn run(ctx: &Ctx, at: Option<String>, cmd: StoreCommand) -> Result<()>
         StoreCommand::Rm { snapshots } => rm(ctx, &spec, snapshots).await,
         StoreCommand::Forget(a) => forget(ctx, &spec, a).await,
         StoreCommand::Key { what } => key(ctx, &spec, what).await,
+        StoreCommand::Cat { target } => cat(ctx, &spec, &target).await,
         StoreCommand::Prune(a) => run_prune(ctx, &spec, prune_options(&a, ctx.quiet)?).await,
         StoreCommand::Repair {
             what: RepairWhat::Index,
@@ -164,13 +165,15 @@ async fn run_backup(ctx: &Ctx, registry: &Registry, spec: &Spec, a: BackupArgs) 
 }
 
 async fn ls(ctx: &Ctx, spec: &Spec, a: LsArgs) -> Result<()> {
+    let filter = snapshot_filter(a.filter);
     let Some(snap) = a.snapshot else {
         let repo = open(ctx, spec, false).await?;
-        let list = repo.snapshot_list().await?;
+        let mut list = repo.snapshot_list().await?;
+        list.good.retain(|(_, s)| filter.matches(s));
         return output::snapshots(ctx, &list.good, &list.damaged);
     };
     let repo = open(ctx, spec, true).await?;
-    let resolved = browse::resolve(&repo, &snap).await?;
+    let resolved = browse::resolve_with(&repo, &snap, &filter).await?;
     if let (true, Found::Dir(id, _)) = (a.recursive, &resolved.found) {
         let (_, path) = browse::split_spec(&snap);
         let all = browse::walk_all(&repo, *id, path).await?;
@@ -186,7 +189,7 @@ async fn ls(ctx: &Ctx, spec: &Spec, a: LsArgs) -> Result<()> {
 async fn restore(ctx: &Ctx, registry: &Registry, spec: &Spec, a: RestoreArgs) -> Result<()> {
     let dest = resolve(ctx, registry, Role::Destination, &a.to)?;
     let repo = Arc::new(open(ctx, spec, true).await?);
-    let resolved = browse::resolve(&repo, &a.snapshot).await?;
+    let resolved = browse::resolve_with(&repo, &a.snapshot, &snapshot_filter(a.filter)).await?;
     let root = match resolved.found {
         Found::Dir(id, _) => RestoreRoot::Tree(id),
         Found::File(node) => RestoreRoot::Node(Box::new(node)),
@@ -457,5 +460,35 @@ async fn key(ctx: &Ctx, spec: &Spec, what: crate::cli::args::KeyWhat) -> Result<
             output::key_done(ctx, "removed", &old);
             Ok(())
         }
+    }
+}
+
+/// Writes a file's content to stdout blob by blob, each verified against its id.
+async fn cat(ctx: &Ctx, spec: &Spec, target: &str) -> Result<()> {
+    use std::io::Write;
+    let repo = open(ctx, spec, true).await?;
+    let node = match browse::resolve(&repo, target).await?.found {
+        Found::File(node) if node.kind == crate::repo::tree::NodeKind::File => node,
+        _ => {
+            return Err(KlosetError::Usage(format!(
+                "{target} is not a file: name one as ID:/path/to/file ('kloset ls ID:/path' lists a directory; 'restore' writes a tree)"
+            ))
+            .into())
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    for id in &node.content {
+        let data = repo.read_blob(id).await?;
+        out.write_all(&data)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn snapshot_filter(a: crate::cli::args::SnapshotFilter) -> crate::ops::forget::Filter {
+    crate::ops::forget::Filter {
+        host: a.host,
+        tags: a.tags,
+        source: a.source,
     }
 }

@@ -3,6 +3,7 @@
 use anyhow::Result;
 
 use crate::error::KlosetError;
+use crate::ops::forget::Filter;
 use crate::repo::id::Id;
 use crate::repo::snapshot::Snapshot;
 use crate::repo::tree::{Node, NodeKind, Tree};
@@ -30,8 +31,22 @@ pub struct Resolved {
 }
 
 pub async fn resolve(repo: &Repo, spec: &str) -> Result<Resolved> {
+    resolve_with(repo, spec, &Filter::default()).await
+}
+
+/// Like `resolve`; `latest` is the newest snapshot the filter selects.
+pub async fn resolve_with(repo: &Repo, spec: &str, filter: &Filter) -> Result<Resolved> {
     let (prefix, path) = split_spec(spec);
-    let (id, snapshot) = repo.find_snapshot(prefix).await?;
+    let (id, snapshot) = if prefix == "latest" && !filter.is_empty() {
+        repo.snapshots()
+            .await?
+            .into_iter()
+            .rev()
+            .find(|(_, s)| filter.matches(s))
+            .ok_or_else(|| KlosetError::UnknownSnapshot(format!("latest {}", filter.describe())))?
+    } else {
+        repo.find_snapshot(prefix).await?
+    };
     let found = walk(repo, snapshot.tree, path, spec).await?;
     Ok(Resolved {
         id,

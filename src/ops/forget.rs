@@ -19,6 +19,25 @@ pub struct Filter {
 }
 
 impl Filter {
+    pub fn is_empty(&self) -> bool {
+        self.host.is_none() && self.tags.is_empty() && self.source.is_none()
+    }
+
+    /// For messages: `(host web1, tag nightly)`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(h) = &self.host {
+            parts.push(format!("host {h}"));
+        }
+        for t in &self.tags {
+            parts.push(format!("tag {t}"));
+        }
+        if let Some(s) = &self.source {
+            parts.push(format!("source {s}"));
+        }
+        format!("({})", parts.join(", "))
+    }
+
     pub fn matches(&self, snap: &Snapshot) -> bool {
         self.host.as_ref().is_none_or(|h| &snap.host == h)
             && self.tags.iter().all(|t| snap.tags.contains(t))
