@@ -37,6 +37,9 @@ _kloset() {
             kloset,destination)
                 cmd="kloset__subcmd__destination"
                 ;;
+            kloset,diff)
+                cmd="kloset__subcmd__diff"
+                ;;
             kloset,forget)
                 cmd="kloset__subcmd__forget"
                 ;;
@@ -85,6 +88,9 @@ _kloset() {
             kloset__subcmd__at,create)
                 cmd="kloset__subcmd__at__subcmd__create"
                 ;;
+            kloset__subcmd__at,diff)
+                cmd="kloset__subcmd__at__subcmd__diff"
+                ;;
             kloset__subcmd__at,forget)
                 cmd="kloset__subcmd__at__subcmd__forget"
                 ;;
@@ -123,6 +129,9 @@ _kloset() {
                 ;;
             kloset__subcmd__at__subcmd__help,create)
                 cmd="kloset__subcmd__at__subcmd__help__subcmd__create"
+                ;;
+            kloset__subcmd__at__subcmd__help,diff)
+                cmd="kloset__subcmd__at__subcmd__help__subcmd__diff"
                 ;;
             kloset__subcmd__at__subcmd__help,forget)
                 cmd="kloset__subcmd__at__subcmd__help__subcmd__forget"
@@ -283,6 +292,9 @@ _kloset() {
             kloset__subcmd__help,destination)
                 cmd="kloset__subcmd__help__subcmd__destination"
                 ;;
+            kloset__subcmd__help,diff)
+                cmd="kloset__subcmd__help__subcmd__diff"
+                ;;
             kloset__subcmd__help,forget)
                 cmd="kloset__subcmd__help__subcmd__forget"
                 ;;
@@ -330,6 +342,9 @@ _kloset() {
                 ;;
             kloset__subcmd__help__subcmd__at,create)
                 cmd="kloset__subcmd__help__subcmd__at__subcmd__create"
+                ;;
+            kloset__subcmd__help__subcmd__at,diff)
+                cmd="kloset__subcmd__help__subcmd__at__subcmd__diff"
                 ;;
             kloset__subcmd__help__subcmd__at,forget)
                 cmd="kloset__subcmd__help__subcmd__at__subcmd__forget"
@@ -614,7 +629,7 @@ _kloset() {
 
     case "${cmd}" in
         kloset)
-            opts="-q -o -h -V --quiet --json --keyfile --option --help --version at create backup ls restore cat info check rm forget prune key repair source store destination completion manpages help"
+            opts="-q -o -h -V --quiet --json --keyfile --option --help --version at create backup ls restore diff cat info check rm forget prune key repair source store destination completion manpages help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -640,7 +655,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at)
-            opts="-q -o -h --quiet --json --keyfile --option --help create backup ls restore cat info check rm forget prune key repair help"
+            opts="-q -o -h --quiet --json --keyfile --option --help create backup ls restore diff cat info check rm forget prune key repair help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -809,6 +824,32 @@ _kloset() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kloset__subcmd__at__subcmd__diff)
+            opts="-q -o -h --quiet --json --keyfile --option --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kloset__subcmd__at__subcmd__forget)
             opts="-q -o -h --keep-last --keep-hourly --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --keep-tag --host --tag --source --group-by --dry-run --prune --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -884,7 +925,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at__subcmd__help)
-            opts="create backup ls restore cat info check rm forget prune key repair help"
+            opts="create backup ls restore diff cat info check rm forget prune key repair help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -940,6 +981,20 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at__subcmd__help__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__help__subcmd__diff)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2179,6 +2234,32 @@ _kloset() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kloset__subcmd__diff)
+            opts="-q -o -h --quiet --json --keyfile --option --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kloset__subcmd__forget)
             opts="-q -o -h --keep-last --keep-hourly --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --keep-tag --host --tag --source --group-by --dry-run --prune --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -2254,7 +2335,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help)
-            opts="at create backup ls restore cat info check rm forget prune key repair source store destination completion manpages help"
+            opts="at create backup ls restore diff cat info check rm forget prune key repair source store destination completion manpages help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2268,7 +2349,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help__subcmd__at)
-            opts="create backup ls restore cat info check rm forget prune key repair"
+            opts="create backup ls restore diff cat info check rm forget prune key repair"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2324,6 +2405,20 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help__subcmd__at__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__help__subcmd__at__subcmd__diff)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2704,6 +2799,20 @@ _kloset() {
         kloset__subcmd__help__subcmd__destination__subcmd__unset)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__help__subcmd__diff)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

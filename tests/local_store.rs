@@ -406,3 +406,68 @@ fn cat_prints_one_file_byte_for_byte() {
     env.run(&["at", &store, "cat", &format!("{id}:/nope")])
         .code(2);
 }
+
+#[test]
+fn diff_reports_added_removed_modified_and_metadata_changes() {
+    let env = Env::new();
+    let store = env.path("store").to_str().unwrap().to_string();
+    env.create(&store).ok();
+    let src = env.path("src");
+    for f in ["same", "gone", "edited", "chmodded", "sub/kept"] {
+        let p = src.join(f);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, f).unwrap();
+    }
+    let a = env.backup(&store, src.to_str().unwrap())["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    fs::remove_file(src.join("gone")).unwrap();
+    fs::write(src.join("edited"), "new content").unwrap();
+    fs::set_permissions(src.join("chmodded"), fs::Permissions::from_mode(0o600)).unwrap();
+    fs::create_dir_all(src.join("new/deeper")).unwrap();
+    fs::write(src.join("new/deeper/file"), "x").unwrap();
+    let b = env.backup(&store, src.to_str().unwrap())["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let v = env
+        .run(&["--json", "at", &store, "diff", &a[..8], &b[..8]])
+        .ok()
+        .json();
+    let got: Vec<(String, String)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["path"].as_str().unwrap().to_string(),
+                c["change"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String)> = [
+        ("/chmodded", "metadata"),
+        ("/edited", "modified"),
+        ("/gone", "removed"),
+        ("/new/", "added"),
+        ("/new/deeper/", "added"),
+        ("/new/deeper/file", "added"),
+    ]
+    .iter()
+    .map(|(p, c)| (p.to_string(), c.to_string()))
+    .collect();
+    assert_eq!(got, want);
+    let text = env.run(&["at", &store, "diff", &a, &b]).ok().stdout;
+    assert!(
+        text.contains("M    /edited") && text.contains("-    /gone"),
+        "{text}"
+    );
+    assert_eq!(
+        env.run(&["--json", "at", &store, "diff", &b, &b])
+            .ok()
+            .stdout
+            .trim(),
+        "[]"
+    );
+}

@@ -72,6 +72,13 @@ pub enum StoreCommand {
     Ls(LsArgs),
     /// Restore a snapshot (or ID:/sub/path) to a directory, s3:// location or @destination.
     Restore(RestoreArgs),
+    /// What changed between two snapshots: + added, - removed, M modified, U metadata only.
+    Diff {
+        #[arg(value_name = "SNAPSHOT")]
+        from: String,
+        #[arg(value_name = "SNAPSHOT")]
+        to: String,
+    },
     /// Print one file (or S3 object) of a snapshot to stdout: ID:/path/to/file.
     Cat {
         #[arg(value_name = "SNAPSHOT:PATH")]

@@ -357,3 +357,21 @@ pub fn key_done(ctx: &Ctx, what: &str, name: &str) {
         println!("{what} key {short}");
     }
 }
+
+pub fn diff(ctx: &Ctx, changes: &[crate::ops::diff::Changed]) -> Result<()> {
+    use crate::ops::diff::Change;
+    if ctx.json {
+        println!("{}", serde_json::to_string(changes)?);
+        return Ok(());
+    }
+    for c in changes {
+        let mark = match c.change {
+            Change::Added => "+",
+            Change::Removed => "-",
+            Change::Modified => "M",
+            Change::Metadata => "U",
+        };
+        println!("{mark}    {}", c.path);
+    }
+    Ok(())
+}

@@ -48,6 +48,15 @@ pub async fn run(ctx: &Ctx, at: Option<String>, cmd: StoreCommand) -> Result<()>
         StoreCommand::Forget(a) => forget(ctx, &spec, a).await,
         StoreCommand::Key { what } => key(ctx, &spec, what).await,
         StoreCommand::Cat { target } => cat(ctx, &spec, &target).await,
+        StoreCommand::Diff { from, to } => {
+            let repo = open(ctx, &spec, true).await?;
+            let (a, b) = (
+                repo.find_snapshot(&from).await?.1.tree,
+                repo.find_snapshot(&to).await?.1.tree,
+            );
+            let changes = crate::ops::diff::diff(&repo, a, b).await?;
+            output::diff(ctx, &changes)
+        }
         StoreCommand::Prune(a) => run_prune(ctx, &spec, prune_options(&a, ctx.quiet)?).await,
         StoreCommand::Repair {
             what: RepairWhat::Index,

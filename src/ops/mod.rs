@@ -3,6 +3,7 @@
 pub mod backup;
 pub mod browse;
 pub mod check;
+pub mod diff;
 pub mod forget;
 pub mod prune;
 pub mod repair;
