@@ -19,18 +19,7 @@ fn setup(env: &Env) -> (String, PathBuf, String) {
         fs::write(dir.join(format!("f{i:02}")), pseudo_random(i, 50_000)).unwrap();
     }
     let store = env.path("store").to_str().unwrap().to_string();
-    env.run(&[
-        "at",
-        &store,
-        "create",
-        "--kdf-memory-mib",
-        "8",
-        "--kdf-iterations",
-        "1",
-        "--pack-size-mib",
-        "1",
-    ])
-    .ok();
+    env.create_small_packs(&store).ok();
     let id = env.backup(&store, src.to_str().unwrap())["id"]
         .as_str()
         .unwrap()

@@ -126,21 +126,10 @@ fn forget_keeps_what_the_policy_says_per_host_and_source_and_rm_removes_by_id() 
     );
 }
 
-/// A store of 1 MiB packs and a tree of 30 incompressible files written with `seed`.
+/// A store of 1 MiB packs.
 fn small_pack_store(env: &Env) -> String {
     let store = env.path("store").to_str().unwrap().to_string();
-    env.run(&[
-        "at",
-        &store,
-        "create",
-        "--kdf-memory-mib",
-        "8",
-        "--kdf-iterations",
-        "1",
-        "--pack-size-mib",
-        "1",
-    ])
-    .ok();
+    env.create_small_packs(&store).ok();
     store
 }
 

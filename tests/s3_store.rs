@@ -660,18 +660,7 @@ fn prune_beside_backups_from_two_processes_loses_nothing() {
     let env = Env::new();
     let prefix = unique("prune-race");
     let store = s3_store(&env, garage(), "s", &prefix);
-    env.run(&[
-        "at",
-        &store,
-        "create",
-        "--kdf-memory-mib",
-        "8",
-        "--kdf-iterations",
-        "1",
-        "--pack-size-mib",
-        "1",
-    ])
-    .ok();
+    env.create_small_packs(&store).ok();
     let made: std::sync::Mutex<Vec<(String, std::path::PathBuf)>> = Default::default();
     std::thread::scope(|scope| {
         for p in 0..2u64 {

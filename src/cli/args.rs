@@ -175,15 +175,8 @@ pub struct ForgetArgs {
     /// Keep snapshots carrying all these tags (comma-separated; repeatable, any list).
     #[arg(long, value_name = "TAGS")]
     pub keep_tag: Vec<String>,
-    /// Only snapshots from this host.
-    #[arg(long, value_name = "HOST")]
-    pub host: Option<String>,
-    /// Only snapshots with this tag (repeatable: all of them).
-    #[arg(long = "tag", value_name = "TAG")]
-    pub tags: Vec<String>,
-    /// Only snapshots of this source (as given to backup, or its key).
-    #[arg(long, value_name = "SOURCE")]
-    pub source: Option<String>,
+    #[command(flatten)]
+    pub filter: SnapshotFilter,
     /// Apply the policy to each group of snapshots: host, source, tags, or a comma list.
     #[arg(long, default_value = "host,source", value_name = "FIELDS")]
     pub group_by: String,

@@ -297,7 +297,7 @@ async fn rm(ctx: &Ctx, spec: &Spec, prefixes: Vec<String>) -> Result<()> {
 }
 
 async fn forget(ctx: &Ctx, spec: &Spec, a: crate::cli::args::ForgetArgs) -> Result<()> {
-    use crate::ops::forget::{self as f, Filter, GroupBy};
+    use crate::ops::forget::{self as f, GroupBy};
     use crate::ops::retention::{parse_duration, Policy};
     let within = match &a.keep_within {
         Some(text) => Some(parse_duration(text).ok_or_else(|| {
@@ -333,11 +333,7 @@ async fn forget(ctx: &Ctx, spec: &Spec, a: crate::cli::args::ForgetArgs) -> Resu
             a.group_by
         ))
     })?;
-    let filter = Filter {
-        host: a.host,
-        tags: a.tags,
-        source: a.source,
-    };
+    let filter = snapshot_filter(a.filter);
     let repo = open(ctx, spec, false).await?;
     let groups = f::plan(repo.snapshots().await?, &policy, &filter, group_by);
     if !a.dry_run {

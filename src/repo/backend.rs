@@ -177,13 +177,11 @@ impl Backend {
 
     /// (key relative to the store, size) of every object under `prefix`.
     pub async fn list(&self, prefix: &str) -> Result<Vec<(String, u64)>> {
-        let path = Path::from(prefix);
-        let metas: Vec<object_store::ObjectMeta> = self
-            .retrying(|| self.store.list(Some(&path)).try_collect())
-            .await?;
-        Ok(metas
+        Ok(self
+            .list_with_time(prefix)
+            .await?
             .into_iter()
-            .map(|m| (m.location.to_string(), m.size))
+            .map(|(key, size, _)| (key, size))
             .collect())
     }
 

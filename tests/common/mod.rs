@@ -122,6 +122,21 @@ impl Env {
         ])
     }
 
+    /// `create` with a cheap KDF and 1 MiB packs: small trees then span several packs.
+    pub fn create_small_packs(&self, store: &str) -> Run {
+        self.run(&[
+            "at",
+            store,
+            "create",
+            "--kdf-memory-mib",
+            "8",
+            "--kdf-iterations",
+            "1",
+            "--pack-size-mib",
+            "1",
+        ])
+    }
+
     /// Starts kloset in the background with its output captured, for tests that interrupt it.
     pub fn spawn(&self, args: &[&str]) -> std::process::Child {
         self.command(args)
