@@ -471,3 +471,56 @@ fn diff_reports_added_removed_modified_and_metadata_changes() {
         "[]"
     );
 }
+
+#[test]
+fn find_names_the_snapshots_and_paths_that_match() {
+    let env = Env::new();
+    let store = env.path("store").to_str().unwrap().to_string();
+    env.create(&store).ok();
+    let src = env.path("src");
+    fs::create_dir_all(src.join("docs/old")).unwrap();
+    fs::write(src.join("docs/a.pdf"), "a").unwrap();
+    fs::write(src.join("docs/old/B.PDF"), "bb").unwrap();
+    fs::write(src.join("notes.txt"), "n").unwrap();
+    let first = env.backup(&store, src.to_str().unwrap())["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    fs::remove_file(src.join("docs/a.pdf")).unwrap();
+    let second = env.backup(&store, src.to_str().unwrap())["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let hits = |args: &[&str]| -> Vec<(String, String)> {
+        let mut all = vec!["--json", "at", &store, "find"];
+        all.extend_from_slice(args);
+        env.run(&all)
+            .ok()
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                (
+                    h["snapshot"].as_str().unwrap()[..8].to_string(),
+                    h["path"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        hits(&["*.pdf"]),
+        vec![(first[..8].to_string(), "/docs/a.pdf".to_string())]
+    );
+    assert_eq!(
+        hits(&["-i", "*.pdf", "--snapshot", &second[..8]]),
+        vec![(second[..8].to_string(), "/docs/old/B.PDF".to_string())]
+    );
+    assert_eq!(
+        hits(&["/docs/**/*.PDF"]).len(),
+        2,
+        "a path pattern, in both snapshots"
+    );
+    assert!(hits(&["*.doc"]).is_empty());
+    env.run(&["at", &store, "find", "[unclosed"]).code(2);
+}

@@ -79,6 +79,19 @@ pub enum StoreCommand {
         #[arg(value_name = "SNAPSHOT")]
         to: String,
     },
+    /// Which snapshots hold entries matching a glob: `*.pdf` matches names, `/etc/**/x`
+    /// whole paths.
+    Find {
+        pattern: String,
+        /// Only this snapshot.
+        #[arg(long, value_name = "SNAPSHOT")]
+        snapshot: Option<String>,
+        /// Match regardless of case.
+        #[arg(short = 'i', long)]
+        ignore_case: bool,
+        #[command(flatten)]
+        filter: SnapshotFilter,
+    },
     /// Print one file (or S3 object) of a snapshot to stdout: ID:/path/to/file.
     Cat {
         #[arg(value_name = "SNAPSHOT:PATH")]

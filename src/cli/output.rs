@@ -375,3 +375,25 @@ pub fn diff(ctx: &Ctx, changes: &[crate::ops::diff::Changed]) -> Result<()> {
     }
     Ok(())
 }
+
+pub fn found(ctx: &Ctx, hits: &[crate::ops::find::Hit]) -> Result<()> {
+    if ctx.json {
+        println!("{}", serde_json::to_string(hits)?);
+        return Ok(());
+    }
+    let mut last = None;
+    for h in hits {
+        if last != Some(h.snapshot) {
+            println!(
+                "snapshot {} of {}:",
+                h.snapshot.short(),
+                h.time
+                    .with_timezone(&chrono::Local)
+                    .format("%Y-%m-%d %H:%M:%S")
+            );
+            last = Some(h.snapshot);
+        }
+        println!("  {}  {}", h.path, HumanBytes(h.size));
+    }
+    Ok(())
+}

@@ -48,6 +48,25 @@ pub async fn run(ctx: &Ctx, at: Option<String>, cmd: StoreCommand) -> Result<()>
         StoreCommand::Forget(a) => forget(ctx, &spec, a).await,
         StoreCommand::Key { what } => key(ctx, &spec, what).await,
         StoreCommand::Cat { target } => cat(ctx, &spec, &target).await,
+        StoreCommand::Find {
+            pattern,
+            snapshot,
+            ignore_case,
+            filter,
+        } => {
+            let repo = open(ctx, &spec, true).await?;
+            let snaps = match snapshot {
+                Some(s) => vec![repo.find_snapshot(&s).await?],
+                None => {
+                    let filter = snapshot_filter(filter);
+                    let mut all = repo.snapshots().await?;
+                    all.retain(|(_, s)| filter.matches(s));
+                    all
+                }
+            };
+            let hits = crate::ops::find::find(&repo, &snaps, &pattern, ignore_case).await?;
+            output::found(ctx, &hits)
+        }
         StoreCommand::Diff { from, to } => {
             let repo = open(ctx, &spec, true).await?;
             let (a, b) = (
