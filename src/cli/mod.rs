@@ -1,6 +1,8 @@
 //! Command-line front end: parse, dispatch, and the output of each command.
 
 pub mod args;
+pub mod lifecycle_cmds;
+mod opening;
 pub mod registry_cmds;
 pub mod store_cmds;
 

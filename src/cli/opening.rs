@@ -1,0 +1,50 @@
+//! Opening a store for a command: its passphrase, its index when needed, and which snapshots
+//! the command's filter selects.
+
+use anyhow::Result;
+
+use super::Ctx;
+use crate::connectors::{self, Spec};
+use crate::passphrase::PassphraseSource;
+use crate::repo::Repo;
+
+pub(super) fn passphrase(ctx: &Ctx, spec: &Spec) -> PassphraseSource {
+    PassphraseSource {
+        keyfile: ctx.keyfile.clone(),
+        passphrase: spec.option("passphrase").map(str::to_string),
+        passphrase_cmd: spec.option("passphrase_cmd").map(str::to_string),
+    }
+}
+
+pub(super) async fn open(ctx: &Ctx, spec: &Spec, with_index: bool) -> Result<Repo> {
+    open_as(ctx, spec, with_index, false).await
+}
+
+/// `from_store`: read metadata from the store itself, not the local cache (checks).
+pub(super) async fn open_as(
+    ctx: &Ctx,
+    spec: &Spec,
+    with_index: bool,
+    from_store: bool,
+) -> Result<Repo> {
+    let backend = connectors::open_store(spec, false).await?;
+    // Fail on a missing or unreachable store before asking for a passphrase.
+    Repo::read_config(&backend).await?;
+    let pass = passphrase(ctx, spec).get(false)?;
+    let mut repo = Repo::open(backend, &pass).await?;
+    if from_store {
+        repo.bypass_cache();
+    }
+    if with_index {
+        repo.load_index().await?;
+    }
+    Ok(repo)
+}
+
+pub(super) fn snapshot_filter(a: crate::cli::args::SnapshotFilter) -> crate::ops::forget::Filter {
+    crate::ops::forget::Filter {
+        host: a.host,
+        tags: a.tags,
+        source: a.source,
+    }
+}
