@@ -312,15 +312,7 @@ fn a_prune_killed_at_any_step_leaves_a_sound_store_and_the_next_one_finishes() {
         env.run(&["at", &store, "forget", "--keep-last", "1"]).ok();
         env.extra_env
             .push(("KLOSET_KILL_AT".into(), point.to_string()));
-        let r = env.run(&[
-            "at",
-            &store,
-            "prune",
-            "--delete-delay",
-            "0",
-            "--max-unused",
-            "0%",
-        ]);
+        let r = env.prune_now(&store);
         env.extra_env.pop();
         assert_eq!(r.code, -1, "killed at {point}: {}", r.stderr);
         env.run(&["at", &store, "check", "--read-data"]).ok();
@@ -328,16 +320,7 @@ fn a_prune_killed_at_any_step_leaves_a_sound_store_and_the_next_one_finishes() {
         env.restore(&store, &out, &last).ok();
         common::assert_same_tree(&src, &out);
     }
-    env.run(&[
-        "at",
-        &store,
-        "prune",
-        "--delete-delay",
-        "0",
-        "--max-unused",
-        "0%",
-    ])
-    .ok();
+    env.prune_now(&store).ok();
     env.run(&["at", &store, "check", "--read-data"]).ok();
     let out = env.path("out-final");
     env.restore(&store, &out, &last).ok();

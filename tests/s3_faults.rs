@@ -180,16 +180,7 @@ fn prune_and_key_changes_on_an_s3_store_survive_faults() {
         .to_string();
     env.run(&["at", &store, "forget", "--keep-last", "1"]).ok();
     proxy.set_fault_rate(RATE_PER_THOUSAND);
-    env.run(&[
-        "at",
-        &store,
-        "prune",
-        "--delete-delay",
-        "0",
-        "--max-unused",
-        "0%",
-    ])
-    .ok();
+    env.prune_now(&store).ok();
     env.extra_env
         .push(("KLOSET_NEW_PASSPHRASE".into(), "second".into()));
     env.run(&["at", &store, "key", "add"]).ok();

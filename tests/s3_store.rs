@@ -724,16 +724,7 @@ fn prune_beside_backups_from_two_processes_loses_nothing() {
             }
         });
     });
-    env.run(&[
-        "at",
-        &store,
-        "prune",
-        "--delete-delay",
-        "0",
-        "--max-unused",
-        "0%",
-    ])
-    .ok();
+    env.prune_now(&store).ok();
     env.run(&["at", &store, "check", "--read-data"]).ok();
     let listed = env.run(&["--json", "at", &store, "ls"]).ok().json();
     let left: Vec<String> = listed

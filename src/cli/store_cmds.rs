@@ -236,8 +236,8 @@ async fn info(ctx: &Ctx, spec: &Spec, snapshot: Option<String>) -> Result<()> {
 }
 
 async fn run_check(ctx: &Ctx, spec: &Spec, read: check::ReadData) -> Result<()> {
-    let repo = open_as(ctx, spec, true, true).await?;
-    let report = check::check(&repo, read, spec.concurrency()).await?;
+    let mut repo = open_as(ctx, spec, false, true).await?;
+    let report = check::check(&mut repo, read, spec.concurrency()).await?;
     output::check(ctx, &report, !matches!(read, check::ReadData::None));
     if !report.problems.is_empty() {
         return Err(KlosetError::Integrity(format!(

@@ -67,7 +67,13 @@ impl ReadData {
     }
 }
 
-pub async fn check(repo: &Repo, read: ReadData, concurrency: usize) -> Result<CheckReport> {
+/// Checks a repo opened without its index.
+pub async fn check(repo: &mut Repo, read: ReadData, concurrency: usize) -> Result<CheckReport> {
+    // Snapshots first, then the index: a backup writes its index files before its snapshot, so
+    // one committing meanwhile is either not listed or fully indexed, never reported as broken.
+    let list = repo.snapshot_list().await?;
+    repo.load_index().await?;
+    let repo = &*repo;
     let mut report = CheckReport::default();
     let health = repo.health();
     let indexed: HashSet<String> = repo.indexed_pack_keys().into_iter().collect();
@@ -122,7 +128,6 @@ pub async fn check(repo: &Repo, read: ReadData, concurrency: usize) -> Result<Ch
             .map(|(id, why)| format!("pack {} is damaged: {why}", id.short())),
     );
 
-    let list = repo.snapshot_list().await?;
     report.snapshots = list.good.len() + list.damaged.len();
     for (id, why) in &list.damaged {
         report

@@ -118,7 +118,7 @@ async fn run(
     let mut retire: Vec<(PackEntry, u64)> = Vec::new();
     let mut recover: Vec<Id> = Vec::new();
     let mut partly: Vec<(PackEntry, u64, u64)> = Vec::new();
-    for (number, entry) in entries.into_iter().enumerate() {
+    for entry in entries {
         let size = pack_size(&entry);
         report.stored_bytes += size;
         if damaged.contains(&entry.id) {
@@ -144,7 +144,6 @@ async fn run(
             }
             continue;
         }
-        debug_assert!(!repo.is_retiring(number as u32));
         if needed == 0 {
             retire.push((entry, size));
             report.unused_bytes += size;

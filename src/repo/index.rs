@@ -127,14 +127,6 @@ impl Index {
         }
     }
 
-    pub fn is_retiring(&self, pack: u32) -> bool {
-        self.retiring.contains(&pack)
-    }
-
-    pub fn is_tree_pack_number(&self, pack: u32) -> bool {
-        self.tree_packs.contains(&pack)
-    }
-
     /// Each pack's blobs as the index locates them: a blob stored twice appears only in the
     /// pack it is read from.
     pub fn pack_entries(&self) -> Vec<PackEntry> {

@@ -90,10 +90,6 @@ impl Repo {
         self.index.pack_entries()
     }
 
-    pub fn is_retiring(&self, pack: u32) -> bool {
-        self.index.is_retiring(pack)
-    }
-
     /// Stored packs with their size and upload time.
     pub async fn stored_packs_with_time(&self) -> Result<Vec<(Id, u64, DateTime<Utc>)>> {
         Ok(self

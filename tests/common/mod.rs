@@ -109,6 +109,15 @@ impl Env {
 
     /// `kloset at STORE create` with a cheap KDF so tests stay fast.
     pub fn create(&self, store: &str) -> Run {
+        self.create_with_packs(store, "4")
+    }
+
+    /// `create` with 1 MiB packs: small trees then span several packs.
+    pub fn create_small_packs(&self, store: &str) -> Run {
+        self.create_with_packs(store, "1")
+    }
+
+    fn create_with_packs(&self, store: &str, pack_mib: &str) -> Run {
         self.run(&[
             "at",
             store,
@@ -118,22 +127,21 @@ impl Env {
             "--kdf-iterations",
             "1",
             "--pack-size-mib",
-            "4",
+            pack_mib,
         ])
     }
 
-    /// `create` with a cheap KDF and 1 MiB packs: small trees then span several packs.
-    pub fn create_small_packs(&self, store: &str) -> Run {
+    /// `prune` that deletes at once and repacks everything partly used: for tests where no
+    /// backup runs meanwhile.
+    pub fn prune_now(&self, store: &str) -> Run {
         self.run(&[
             "at",
             store,
-            "create",
-            "--kdf-memory-mib",
-            "8",
-            "--kdf-iterations",
-            "1",
-            "--pack-size-mib",
-            "1",
+            "prune",
+            "--delete-delay",
+            "0",
+            "--max-unused",
+            "0%",
         ])
     }
 
