@@ -27,6 +27,8 @@ pub enum KlosetError {
         "snapshot prefix '{0}' is ambiguous ({1} snapshots match): give more characters of the id"
     )]
     AmbiguousSnapshot(String, usize),
+    #[error("'latest' is ambiguous: this store holds snapshots of several sources ({0}): add --source SOURCE or --host HOST, or give a snapshot id")]
+    AmbiguousLatest(String),
     #[error("restore target {0} exists and is not empty: choose an empty or new directory, or pass --force to overwrite")]
     TargetExists(String),
     #[error("integrity error: {0}")]
@@ -55,6 +57,7 @@ impl KlosetError {
             KlosetError::NoPassphrase => 13,
             KlosetError::UnknownSnapshot(_) => 14,
             KlosetError::AmbiguousSnapshot(..) => 15,
+            KlosetError::AmbiguousLatest(_) => 15,
             KlosetError::TargetExists(_) => 16,
             KlosetError::Integrity(_) => 17,
             KlosetError::Config(_) => 18,

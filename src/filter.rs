@@ -1,6 +1,7 @@
-//! What a backup leaves out: gitignore-style patterns (`*.o`, `/build`, `node_modules/`,
-//! `logs/**`, `!keep.o`), matched against paths relative to the backup's root, for files and
-//! S3 object keys alike. `--iexclude` patterns ignore case.
+//! Gitignore-style patterns (`*.o`, `/build`, `node_modules/`, `logs/**`, `!keep.o`), matched
+//! against paths relative to a backup's or a restore's root, for files and S3 object keys
+//! alike: what a backup leaves out, what a restore includes or leaves out. `--iexclude` and
+//! `--iinclude` patterns ignore case.
 
 use anyhow::Result;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
@@ -8,31 +9,34 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use crate::error::KlosetError;
 
 #[derive(Clone)]
-pub struct Excludes {
+pub struct Patterns {
     exact: Gitignore,
     any_case: Gitignore,
 }
 
-impl Default for Excludes {
+impl Default for Patterns {
     fn default() -> Self {
-        Excludes {
+        Patterns {
             exact: Gitignore::empty(),
             any_case: Gitignore::empty(),
         }
     }
 }
 
-impl Excludes {
-    /// `exclude_files`: files of patterns, one a line (`#` comments and blank lines skipped).
+impl Patterns {
+    /// `files`: files of patterns, one a line (`#` comments and blank lines skipped).
     pub fn new(
-        exclude: &[String],
-        iexclude: &[String],
-        exclude_files: &[std::path::PathBuf],
-    ) -> Result<Excludes> {
-        let mut patterns: Vec<String> = exclude.to_vec();
-        for file in exclude_files {
+        exact: &[String],
+        any_case: &[String],
+        files: &[std::path::PathBuf],
+    ) -> Result<Patterns> {
+        let mut patterns: Vec<String> = exact.to_vec();
+        for file in files {
             let text = std::fs::read_to_string(file).map_err(|e| {
-                KlosetError::Usage(format!("--exclude-file {}: {e}", file.display()))
+                KlosetError::Usage(format!(
+                    "pattern file {}: {e}: give a readable file of patterns",
+                    file.display()
+                ))
             })?;
             patterns.extend(
                 text.lines()
@@ -41,9 +45,9 @@ impl Excludes {
                     .map(str::to_string),
             );
         }
-        Ok(Excludes {
+        Ok(Patterns {
             exact: build(&patterns, false)?,
-            any_case: build(iexclude, true)?,
+            any_case: build(any_case, true)?,
         })
     }
 
@@ -52,20 +56,24 @@ impl Excludes {
     }
 
     /// `path`: relative to the backup's root, `/`-separated, without a leading `/`.
-    pub fn excludes(&self, path: &str, is_dir: bool) -> bool {
+    pub fn matches(&self, path: &str, is_dir: bool) -> bool {
         self.exact.matched(path, is_dir).is_ignore()
             || self.any_case.matched(path, is_dir).is_ignore()
     }
 
-    /// Like `excludes`, also when a directory above the path is excluded (S3 keys, which are
+    /// Like `matches`, also when a directory above the path matches (S3 keys, which are
     /// listed whole rather than walked).
-    pub fn excludes_key(&self, key: &str) -> bool {
+    pub fn matches_key(&self, key: &str) -> bool {
+        self.matches_path_or_parents(key, false)
+    }
+
+    fn matches_path_or_parents(&self, path: &str, is_dir: bool) -> bool {
         self.exact
-            .matched_path_or_any_parents(key, false)
+            .matched_path_or_any_parents(path, is_dir)
             .is_ignore()
             || self
                 .any_case
-                .matched_path_or_any_parents(key, false)
+                .matched_path_or_any_parents(path, is_dir)
                 .is_ignore()
     }
 }
@@ -77,7 +85,7 @@ fn build(patterns: &[String], any_case: bool) -> Result<Gitignore> {
     for p in patterns {
         b.add_line(None, p).map_err(|e| {
             KlosetError::Usage(format!(
-                "--exclude '{p}': {e}: see README, 'Choosing what to back up'"
+                "pattern '{p}': {e}: see README, 'Choosing what to back up'"
             ))
         })?;
     }
@@ -85,30 +93,54 @@ fn build(patterns: &[String], any_case: bool) -> Result<Gitignore> {
         .map_err(|e| KlosetError::Usage(format!("exclude patterns: {e}")).into())
 }
 
+/// What a restore writes: everything, or what `include` names (with the directories on the
+/// way), less what `exclude` names.
+#[derive(Clone, Default)]
+pub struct RestoreFilter {
+    pub include: Patterns,
+    pub exclude: Patterns,
+}
+
+impl RestoreFilter {
+    pub fn is_empty(&self) -> bool {
+        self.include.is_empty() && self.exclude.is_empty()
+    }
+
+    /// `path` relative to the restore's root. An excluded directory takes its contents along.
+    pub fn excluded(&self, path: &str, is_dir: bool) -> bool {
+        self.exclude.matches(path, is_dir)
+    }
+
+    /// A file (or link, or device) the includes name, itself or by a directory above it.
+    pub fn included(&self, path: &str, is_dir: bool) -> bool {
+        self.include.is_empty() || self.include.matches_path_or_parents(path, is_dir)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn ex(patterns: &[&str]) -> Excludes {
+    fn ex(patterns: &[&str]) -> Patterns {
         let p: Vec<String> = patterns.iter().map(|s| s.to_string()).collect();
-        Excludes::new(&p, &[], &[]).unwrap()
+        Patterns::new(&p, &[], &[]).unwrap()
     }
 
     #[test]
     fn gitignore_forms() {
         let e = ex(&["*.o", "/build", "node_modules/", "logs/**", "!keep.o"]);
-        assert!(e.excludes("a.o", false));
-        assert!(e.excludes("src/deep/a.o", false));
-        assert!(!e.excludes("src/keep.o", false), "negated");
-        assert!(e.excludes("build", true));
-        assert!(!e.excludes("src/build", true), "anchored to the root");
-        assert!(e.excludes("web/node_modules", true));
-        assert!(!e.excludes("web/node_modules", false), "directories only");
-        assert!(e.excludes("logs/2024/a.txt", false));
-        assert!(e.excludes_key("logs/2024/a.txt"));
-        assert!(e.excludes_key("web/node_modules/x/y.js") || e.excludes_key("web/node_modules/x"));
-        assert!(!e.excludes("src/main.c", false));
-        let i = Excludes::new(&[], &["*.JPG".into()], &[]).unwrap();
-        assert!(i.excludes("photo.jpg", false) && i.excludes("b/PHOTO.Jpg", false));
+        assert!(e.matches("a.o", false));
+        assert!(e.matches("src/deep/a.o", false));
+        assert!(!e.matches("src/keep.o", false), "negated");
+        assert!(e.matches("build", true));
+        assert!(!e.matches("src/build", true), "anchored to the root");
+        assert!(e.matches("web/node_modules", true));
+        assert!(!e.matches("web/node_modules", false), "directories only");
+        assert!(e.matches("logs/2024/a.txt", false));
+        assert!(e.matches_key("logs/2024/a.txt"));
+        assert!(e.matches_key("web/node_modules/x/y.js") || e.matches_key("web/node_modules/x"));
+        assert!(!e.matches("src/main.c", false));
+        let i = Patterns::new(&[], &["*.JPG".into()], &[]).unwrap();
+        assert!(i.matches("photo.jpg", false) && i.matches("b/PHOTO.Jpg", false));
     }
 }

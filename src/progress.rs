@@ -8,6 +8,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 #[derive(Clone)]
 pub struct Progress {
     bar: ProgressBar,
+    verb: String,
 }
 
 impl Progress {
@@ -22,16 +23,37 @@ impl Progress {
         } else {
             bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(8));
         }
-        let template = if total.is_some() {
-            format!("{verb} {{bar:30}} {{binary_bytes}}/{{binary_total_bytes}} {{binary_bytes_per_sec}} {{msg}} eta {{eta}}")
+        let progress = Progress {
+            bar,
+            verb: verb.to_string(),
+        };
+        progress.style(total.is_some());
+        progress.bar.enable_steady_tick(Duration::from_millis(250));
+        progress
+    }
+
+    fn style(&self, bounded: bool) {
+        let verb = &self.verb;
+        let template = if bounded {
+            format!("{verb} {{bar:30}} {{percent}}% {{binary_bytes}}/{{binary_total_bytes}} {{binary_bytes_per_sec}} {{msg}} eta {{eta}}")
         } else {
             format!(
                 "{verb} {{spinner}} {{binary_bytes}} {{binary_bytes_per_sec}} {{msg}} {{elapsed}}"
             )
         };
-        bar.set_style(ProgressStyle::with_template(&template).expect("valid progress template"));
-        bar.enable_steady_tick(Duration::from_millis(250));
-        Progress { bar }
+        self.bar
+            .set_style(ProgressStyle::with_template(&template).expect("valid progress template"));
+    }
+
+    /// Whether anything is drawn: work done only for the bar can be skipped when not.
+    pub fn is_visible(&self) -> bool {
+        !self.bar.is_hidden()
+    }
+
+    /// The total became known (a scan finished): the spinner becomes a bar with an ETA.
+    pub fn set_total(&self, total: u64) {
+        self.bar.set_length(total.max(self.bar.position()));
+        self.style(true);
     }
 
     pub fn add_bytes(&self, n: u64) {

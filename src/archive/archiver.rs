@@ -212,6 +212,7 @@ impl<S: Source> Archiver<S> {
                 count(&self.stats.symlinks, 1);
                 Ok(Some(entry.node))
             }
+            NodeKind::Fifo | NodeKind::Chardev | NodeKind::Blockdev => Ok(Some(entry.node)),
             NodeKind::File => {
                 let reusable = prev.filter(|p| self.reusable(&entry.node, p));
                 let node = match reusable {

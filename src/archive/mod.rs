@@ -32,6 +32,11 @@ pub trait Source: Send + Sync + 'static {
     /// with the same key.
     fn source_key(&self) -> String;
 
+    /// The absolute paths covered, for a filesystem source.
+    fn paths(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Entries read at once.
     fn concurrency(&self) -> usize;
 
@@ -39,6 +44,9 @@ pub trait Source: Send + Sync + 'static {
     fn total_bytes(&self) -> Option<u64> {
         None
     }
+
+    /// Starts working out `total_bytes` in the background, for a progress bar that is shown.
+    fn estimate(&self, _progress: &Progress) {}
 
     /// The root: a directory, or a single file (the snapshot then holds just that entry).
     async fn root(&self) -> Result<Entry<Self::Handle>>;

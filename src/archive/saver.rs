@@ -52,6 +52,8 @@ pub struct BlobSaver {
     trainer: Option<Trainer>,
     /// Packs of the store this run refers to: checked to be still there before the commit.
     reused: Mutex<HashSet<u32>>,
+    /// Count what would be new, seal and store nothing.
+    dry_run: bool,
     pub stats: SaverStats,
 }
 
@@ -60,6 +62,7 @@ impl BlobSaver {
     pub fn start(
         repo: Arc<Repo>,
         concurrency: usize,
+        dry_run: bool,
     ) -> (Arc<BlobSaver>, tokio::task::JoinHandle<Result<()>>) {
         let (tx, rx) = mpsc::channel(1);
         let pack_size = repo.config().pack_size as usize;
@@ -73,8 +76,9 @@ impl BlobSaver {
             tree_packer: Mutex::new(PackBuilder::default()),
             tx: Mutex::new(Some(tx)),
             sealing: BufferPool::new(32),
-            trainer: Trainer::new(repo.clone()),
+            trainer: Trainer::new(repo.clone()).filter(|_| !dry_run),
             reused: Mutex::new(HashSet::new()),
+            dry_run,
             stats: SaverStats::default(),
         });
         let uploader = tokio::spawn(upload_packs(repo, rx, concurrency));
@@ -135,6 +139,12 @@ impl BlobSaver {
     fn pack(&self, kind: BlobKind, data: &[u8]) -> Result<(Id, Option<PackBuilder>)> {
         let id = self.keys.blob_id(data);
         if self.in_store(&id) || !self.saved.lock().expect("saved set").insert(id) {
+            return Ok((id, None));
+        }
+        if self.dry_run {
+            self.stats.new_blobs.fetch_add(1, Ordering::Relaxed);
+            let len = data.len() as u64;
+            self.stats.new_bytes.fetch_add(len, Ordering::Relaxed);
             return Ok((id, None));
         }
         let mut sealed = self.sealing.take();

@@ -97,6 +97,15 @@ pub enum StoreCommand {
         #[arg(value_name = "SNAPSHOT:PATH")]
         target: String,
     },
+    /// Write a directory of a snapshot to stdout as a tar or zip archive (a file: its content).
+    Dump {
+        #[arg(value_name = "SNAPSHOT[:PATH]")]
+        target: String,
+        #[arg(long, value_enum, default_value = "tar")]
+        format: crate::ops::dump::Format,
+        #[command(flatten)]
+        filter: SnapshotFilter,
+    },
     /// Show the store, or one snapshot or entry.
     Info { snapshot: Option<String> },
     /// Verify the store: every snapshot's trees and blobs are indexed and every pack exists.
@@ -233,8 +242,10 @@ pub struct CreateArgs {
 
 #[derive(Args, Debug)]
 pub struct BackupArgs {
-    /// A path, s3://host/bucket[/prefix], or @source[:sub/path].
-    pub source: String,
+    /// A path, s3://host/bucket[/prefix], or @source[:sub/path]. Several paths make one
+    /// snapshot whose tree starts at `/`.
+    #[arg(required = true, value_name = "SOURCE")]
+    pub sources: Vec<String>,
     /// Tag the snapshot (repeatable).
     #[arg(long = "tag", value_name = "TAG")]
     pub tags: Vec<String>,
@@ -253,6 +264,19 @@ pub struct BackupArgs {
     /// Read exclude patterns from a file, one a line (repeatable).
     #[arg(long, value_name = "FILE")]
     pub exclude_file: Vec<std::path::PathBuf>,
+    /// Leave out the contents of directories holding a valid CACHEDIR.TAG.
+    #[arg(long)]
+    pub exclude_caches: bool,
+    /// Leave out the contents of directories holding this file: NAME or NAME:HEADER
+    /// (repeatable).
+    #[arg(long, value_name = "NAME[:HEADER]")]
+    pub exclude_if_present: Vec<String>,
+    /// Stay on the filesystems of the paths given (mount points are kept, empty).
+    #[arg(short = 'x', long)]
+    pub one_file_system: bool,
+    /// Read the source and report what would be stored; write nothing to the store.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
     /// Record this time instead of now: 'YYYY-MM-DD HH:MM:SS' (local) or RFC 3339.
     #[arg(long, value_name = "TIME")]
     pub time: Option<String>,
@@ -296,6 +320,19 @@ pub struct RestoreArgs {
     /// Restore into a non-empty target, overwriting what is there.
     #[arg(long)]
     pub force: bool,
+    /// Restore only paths matching this gitignore-style pattern, with the directories on the
+    /// way (repeatable).
+    #[arg(long, value_name = "PATTERN")]
+    pub include: Vec<String>,
+    /// Like --include, ignoring case.
+    #[arg(long, value_name = "PATTERN")]
+    pub iinclude: Vec<String>,
+    /// Leave out paths matching this pattern; a directory takes its contents along (repeatable).
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+    /// Like --exclude, ignoring case.
+    #[arg(long, value_name = "PATTERN")]
+    pub iexclude: Vec<String>,
     #[command(flatten)]
     pub filter: SnapshotFilter,
 }

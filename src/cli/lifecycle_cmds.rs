@@ -22,7 +22,11 @@ pub(super) async fn rm(ctx: &Ctx, spec: &Spec, prefixes: Vec<String>) -> Result<
             )
             .into());
         }
-        ids.push(repo.find_snapshot(p).await?.0);
+        ids.push(
+            crate::ops::browse::pick(&repo, p, &Default::default(), None)
+                .await?
+                .0,
+        );
     }
     crate::ops::forget::remove(&repo, &ids).await?;
     output::removed(ctx, &ids);

@@ -16,10 +16,29 @@ use crate::restore::planner::RestoreSummary;
 
 pub fn backup(ctx: &Ctx, outcome: &BackupOutcome) {
     let s = &outcome.snapshot.summary;
-    if ctx.json {
+    if ctx.json && outcome.dry_run {
+        println!(
+            "{}",
+            json!({"dry_run": true, "summary": s, "errors": outcome.errors})
+        );
+    } else if ctx.json {
         println!(
             "{}",
             json!({"id": outcome.id, "snapshot": outcome.snapshot, "errors": outcome.errors})
+        );
+    } else if outcome.dry_run {
+        println!(
+            "dry run, nothing written: would back up {} files, {} dirs, {} ({} files to read, {} new in {} blobs){}",
+            s.files,
+            s.dirs,
+            HumanBytes(s.bytes),
+            s.files_read,
+            HumanBytes(s.new_bytes),
+            s.new_blobs,
+            match outcome.errors.len() {
+                0 => String::new(),
+                n => format!("; {n} entries unreadable (listed above)"),
+            }
         );
     } else {
         println!(
@@ -104,7 +123,7 @@ fn print_node(n: &Node, long: bool) {
     let name = match n.kind {
         NodeKind::Dir => format!("{}/", n.name),
         NodeKind::Symlink => format!("{} -> {}", n.name, n.target.as_deref().unwrap_or("")),
-        NodeKind::File => n.name.clone(),
+        _ => n.name.clone(),
     };
     if !long {
         println!("{name}");
@@ -114,6 +133,9 @@ fn print_node(n: &Node, long: bool) {
         NodeKind::Dir => 'd',
         NodeKind::Symlink => 'l',
         NodeKind::File => '-',
+        NodeKind::Fifo => 'p',
+        NodeKind::Chardev => 'c',
+        NodeKind::Blockdev => 'b',
     };
     let time = chrono::DateTime::from_timestamp_nanos(n.mtime)
         .with_timezone(&chrono::Local)

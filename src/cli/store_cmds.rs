@@ -8,6 +8,7 @@ use serde_json::json;
 use super::opening::{open, open_as, passphrase, snapshot_filter};
 use super::{lifecycle_cmds, output, Ctx};
 use crate::cli::args::{BackupArgs, CreateArgs, LsArgs, RepairWhat, RestoreArgs, StoreCommand};
+use crate::connectors::fs::select::{SelectOptions, CACHEDIR_TAG};
 use crate::connectors::options::Role;
 use crate::connectors::{self, Spec};
 use crate::error::{usage, KlosetError};
@@ -48,6 +49,11 @@ pub async fn run(ctx: &Ctx, at: Option<String>, cmd: StoreCommand) -> Result<()>
         StoreCommand::Forget(a) => lifecycle_cmds::forget(ctx, &spec, a).await,
         StoreCommand::Key { what } => lifecycle_cmds::key(ctx, &spec, what).await,
         StoreCommand::Cat { target } => cat(ctx, &spec, &target).await,
+        StoreCommand::Dump {
+            target,
+            format,
+            filter,
+        } => dump(ctx, &spec, &target, format, snapshot_filter(filter)).await,
         StoreCommand::Find {
             pattern,
             snapshot,
@@ -56,7 +62,7 @@ pub async fn run(ctx: &Ctx, at: Option<String>, cmd: StoreCommand) -> Result<()>
         } => {
             let repo = open(ctx, &spec, true).await?;
             let snaps = match snapshot {
-                Some(s) => vec![repo.find_snapshot(&s).await?],
+                Some(s) => vec![browse::pick(&repo, &s, &Default::default(), None).await?],
                 None => {
                     let filter = snapshot_filter(filter);
                     let mut all = repo.snapshots().await?;
@@ -70,8 +76,14 @@ pub async fn run(ctx: &Ctx, at: Option<String>, cmd: StoreCommand) -> Result<()>
         StoreCommand::Diff { from, to } => {
             let repo = open(ctx, &spec, true).await?;
             let (a, b) = (
-                repo.find_snapshot(&from).await?.1.tree,
-                repo.find_snapshot(&to).await?.1.tree,
+                browse::pick(&repo, &from, &Default::default(), None)
+                    .await?
+                    .1
+                    .tree,
+                browse::pick(&repo, &to, &Default::default(), None)
+                    .await?
+                    .1
+                    .tree,
             );
             let changes = crate::ops::diff::diff(&repo, a, b).await?;
             output::diff(ctx, &changes)
@@ -143,10 +155,27 @@ async fn create(ctx: &Ctx, spec: &Spec, a: CreateArgs) -> Result<()> {
 }
 
 async fn run_backup(ctx: &Ctx, registry: &Registry, spec: &Spec, a: BackupArgs) -> Result<()> {
-    let source = resolve(ctx, registry, Role::Source, &a.source)?;
+    let sources = a
+        .sources
+        .iter()
+        .map(|s| resolve(ctx, registry, Role::Source, s))
+        .collect::<Result<Vec<_>>>()?;
+    let mut if_present = a.exclude_if_present;
+    if a.exclude_caches {
+        if_present.push(CACHEDIR_TAG.to_string());
+    }
+    let select = SelectOptions {
+        excludes: crate::filter::Patterns::new(&a.exclude, &a.iexclude, &a.exclude_file)?,
+        if_present,
+        one_file_system: a.one_file_system,
+    };
     let repo = Arc::new(open(ctx, spec, true).await?);
     let opts = BackupOptions {
-        source_display: source.display.clone(),
+        source_display: sources
+            .iter()
+            .map(|s| s.display.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
         tags: a.tags,
         quiet: ctx.quiet,
         force: a.force,
@@ -154,11 +183,11 @@ async fn run_backup(ctx: &Ctx, registry: &Registry, spec: &Spec, a: BackupArgs) 
         cancel: ctx.cancel.clone(),
         host: a.host,
         time: a.time.as_deref().map(parse_time).transpose()?,
-        excludes: crate::filter::Excludes::new(&a.exclude, &a.iexclude, &a.exclude_file)?,
+        dry_run: a.dry_run,
     };
-    let outcome = connectors::backup(repo, &source, opts).await?;
+    let outcome = connectors::backup(repo, &sources, select, opts).await?;
     output::backup(ctx, &outcome);
-    if !outcome.errors.is_empty() {
+    if !outcome.errors.is_empty() && !outcome.dry_run {
         return Err(KlosetError::PartialBackup(outcome.errors.len(), outcome.id.short()).into());
     }
     Ok(())
@@ -173,7 +202,7 @@ async fn ls(ctx: &Ctx, spec: &Spec, a: LsArgs) -> Result<()> {
         return output::snapshots(ctx, &list.good, &list.damaged);
     };
     let repo = open(ctx, spec, true).await?;
-    let resolved = browse::resolve_with(&repo, &snap, &filter).await?;
+    let resolved = browse::resolve_with(&repo, &snap, &filter, None).await?;
     if let (true, Found::Dir(id, _)) = (a.recursive, &resolved.found) {
         let (_, path) = browse::split_spec(&snap);
         let all = browse::walk_all(&repo, *id, path).await?;
@@ -188,14 +217,31 @@ async fn ls(ctx: &Ctx, spec: &Spec, a: LsArgs) -> Result<()> {
 
 async fn restore(ctx: &Ctx, registry: &Registry, spec: &Spec, a: RestoreArgs) -> Result<()> {
     let dest = resolve(ctx, registry, Role::Destination, &a.to)?;
+    let filter = crate::filter::RestoreFilter {
+        include: crate::filter::Patterns::new(&a.include, &a.iinclude, &[])?,
+        exclude: crate::filter::Patterns::new(&a.exclude, &a.iexclude, &[])?,
+    };
     let repo = Arc::new(open(ctx, spec, true).await?);
-    let resolved = browse::resolve_with(&repo, &a.snapshot, &snapshot_filter(a.filter)).await?;
+    let at_hand = match &dest.location {
+        Location::Fs(p) => std::path::absolute(p)?.display().to_string(),
+        Location::S3(_) => dest.display.clone(),
+    };
+    let which = snapshot_filter(a.filter);
+    let resolved = browse::resolve_with(&repo, &a.snapshot, &which, Some(&at_hand)).await?;
     let root = match resolved.found {
         Found::Dir(id, _) => RestoreRoot::Tree(id),
         Found::File(node) => RestoreRoot::Node(Box::new(node)),
     };
-    let summary =
-        connectors::restore(repo, root, &dest, a.force, ctx.quiet, spec.concurrency()).await?;
+    let summary = connectors::restore(
+        repo,
+        root,
+        &dest,
+        a.force,
+        ctx.quiet,
+        filter,
+        spec.concurrency(),
+    )
+    .await?;
     output::restore(ctx, &resolved.id, &summary);
     if !summary.damaged.is_empty() {
         let shown: Vec<&str> = summary.damaged.iter().take(5).map(String::as_str).collect();
@@ -288,9 +334,43 @@ fn parse_time(text: &str) -> Result<chrono::DateTime<chrono::Utc>> {
         })
 }
 
-/// Writes a file's content to stdout blob by blob, each verified against its id.
+async fn dump(
+    ctx: &Ctx,
+    spec: &Spec,
+    target: &str,
+    format: crate::ops::dump::Format,
+    filter: crate::ops::forget::Filter,
+) -> Result<()> {
+    let repo = Arc::new(open(ctx, spec, true).await?);
+    let resolved = browse::resolve_with(&repo, target, &filter, None).await?;
+    let (tree, name) = match resolved.found {
+        Found::File(node) if node.kind == crate::repo::tree::NodeKind::File => {
+            return write_content(&repo, &node).await
+        }
+        Found::File(_) => {
+            return Err(usage(format!(
+                "{target} is not a file or directory: dump a directory above it"
+            )))
+        }
+        Found::Dir(id, node) => (id, node),
+    };
+    let base = name.as_ref().map_or(String::new(), |n| n.name.clone());
+    let mut entries = browse::walk_all(&repo, tree, &format!("/{base}")).await?;
+    for (path, _) in entries.iter_mut() {
+        *path = path.trim_start_matches('/').to_string();
+    }
+    if let Some(node) = name {
+        entries.insert(0, (base, node));
+    }
+    tokio::task::spawn_blocking(move || {
+        let out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+        crate::ops::dump::write(repo, entries, format, out, &|line| eprintln!("{line}"))
+    })
+    .await?
+}
+
+/// One file of a snapshot to stdout.
 async fn cat(ctx: &Ctx, spec: &Spec, target: &str) -> Result<()> {
-    use std::io::Write;
     let repo = open(ctx, spec, true).await?;
     let node = match browse::resolve(&repo, target).await?.found {
         Found::File(node) if node.kind == crate::repo::tree::NodeKind::File => node,
@@ -301,6 +381,12 @@ async fn cat(ctx: &Ctx, spec: &Spec, target: &str) -> Result<()> {
             .into())
         }
     };
+    write_content(&repo, &node).await
+}
+
+/// A file's content to stdout, blob by blob, each verified against its id.
+async fn write_content(repo: &Repo, node: &crate::repo::tree::Node) -> Result<()> {
+    use std::io::Write;
     let mut out = std::io::stdout().lock();
     for id in &node.content {
         let data = repo.read_blob(id).await?;

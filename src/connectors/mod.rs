@@ -165,26 +165,46 @@ async fn create_bucket_if_missing(config: &S3Config) -> Result<()> {
     Ok(())
 }
 
-/// Backs `source` up into `repo` with the archiver its kind needs.
-pub async fn backup(repo: Arc<Repo>, source: &Spec, opts: BackupOptions) -> Result<BackupOutcome> {
-    match &source.location {
-        Location::Fs(path) => {
-            let path = source.fs_path(path);
-            if std::fs::symlink_metadata(&path).is_err() {
-                return Err(usage(format!(
-                    "source {} does not exist: check the path",
-                    path.display()
-                )));
+/// Backs `sources` up into `repo` as one snapshot: one source of any kind, or several paths.
+pub async fn backup(
+    repo: Arc<Repo>,
+    sources: &[Spec],
+    select: fs::select::SelectOptions,
+    opts: BackupOptions,
+) -> Result<BackupOutcome> {
+    let mut paths = Vec::new();
+    for source in sources {
+        match &source.location {
+            Location::Fs(path) => paths.push(source.fs_path(path)),
+            Location::S3(loc) if sources.len() == 1 => {
+                if !select.if_present.is_empty() || select.one_file_system {
+                    return Err(usage(
+                        "--exclude-if-present, --exclude-caches and --one-file-system apply to filesystem sources: use --exclude patterns on object keys",
+                    ));
+                }
+                let api = Arc::new(S3Api::new(&source.s3(loc)?)?);
+                let s3 =
+                    s3::source::S3Source::open(api, source.concurrency(), &select.excludes).await?;
+                return backup::backup(repo, s3, opts).await;
             }
-            let source = fs::source::FsSource::new(&path, opts.excludes.clone())?;
-            backup::backup(repo, source, opts).await
-        }
-        Location::S3(loc) => {
-            let api = Arc::new(S3Api::new(&source.s3(loc)?)?);
-            let s3 = s3::source::S3Source::open(api, source.concurrency(), &opts.excludes).await?;
-            backup::backup(repo, s3, opts).await
+            Location::S3(_) => {
+                return Err(usage(format!(
+                    "{}: one backup takes several paths, or one S3 source: back the bucket up on its own",
+                    source.display
+                )))
+            }
         }
     }
+    for path in &paths {
+        if std::fs::symlink_metadata(path).is_err() {
+            return Err(usage(format!(
+                "source {} does not exist: check the path",
+                path.display()
+            )));
+        }
+    }
+    let source = fs::source::FsSource::new(&paths, select)?;
+    backup::backup(repo, source, opts).await
 }
 
 /// Restores `root` into `dest`, whichever kind it is.
@@ -194,6 +214,7 @@ pub async fn restore(
     dest: &Spec,
     force: bool,
     quiet: bool,
+    filter: crate::filter::RestoreFilter,
     store_concurrency: usize,
 ) -> Result<RestoreSummary> {
     match &dest.location {
@@ -201,6 +222,7 @@ pub async fn restore(
             let d = fs::destination::FsDestination::new(dest.fs_path(path), force);
             let opts = RestoreOptions {
                 quiet,
+                filter,
                 concurrency: store_concurrency,
             };
             planner::restore(repo, root, &d, opts).await
@@ -210,6 +232,7 @@ pub async fn restore(
             let d = s3::destination::S3Destination::new(api, force);
             let opts = RestoreOptions {
                 quiet,
+                filter,
                 concurrency: dest.concurrency().max(store_concurrency),
             };
             planner::restore(repo, root, &d, opts).await

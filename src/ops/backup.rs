@@ -31,12 +31,14 @@ pub struct BackupOptions {
     /// Recorded instead of this machine's name and the current time (importing history).
     pub host: Option<String>,
     pub time: Option<chrono::DateTime<Utc>>,
-    /// Paths (or object keys) left out.
-    pub excludes: crate::filter::Excludes,
+    /// Walk and read the source, count what is new, write nothing to the store.
+    pub dry_run: bool,
 }
 
 pub struct BackupOutcome {
+    /// Of the snapshot written, or of the one a dry run would have written.
     pub id: Id,
+    pub dry_run: bool,
     pub snapshot: Snapshot,
     pub errors: Vec<String>,
 }
@@ -54,8 +56,12 @@ pub async fn backup<S: Source>(
     } else {
         latest_for(&repo, &source_key).await?
     };
-    let (saver, uploader) = BlobSaver::start(repo.clone(), opts.concurrency);
+    let (saver, uploader) = BlobSaver::start(repo.clone(), opts.concurrency, opts.dry_run);
     let progress = Progress::new(opts.quiet, "backup", source.total_bytes());
+    if progress.is_visible() && source.total_bytes().is_none() {
+        source.estimate(&progress);
+    }
+    let paths = source.paths();
     let work = Arc::new(Work::new(saver.clone(), progress.clone()));
     let archiver = Arc::new(Archiver::new(
         repo.clone(),
@@ -101,15 +107,25 @@ pub async fn backup<S: Source>(
         user: std::env::var("USER").unwrap_or_default(),
         source: opts.source_display,
         source_key,
+        paths,
         tags: opts.tags,
         tree,
         parent: parent.map(|(id, _)| id),
         summary,
     };
+    if opts.dry_run {
+        return Ok(BackupOutcome {
+            id: Id::of_bytes(&serde_json::to_vec(&snapshot)?),
+            dry_run: true,
+            snapshot,
+            errors,
+        });
+    }
     repo.verify_packs_present(&saver.reused_packs()).await?;
     let id = repo.save_snapshot(&snapshot).await?;
     Ok(BackupOutcome {
         id,
+        dry_run: false,
         snapshot,
         errors,
     })

@@ -1,5 +1,7 @@
 //! Naming things inside snapshots: `ID[:/path]`, and walking a tree to that path.
 
+use std::collections::BTreeSet;
+
 use anyhow::Result;
 
 use crate::error::KlosetError;
@@ -31,28 +33,70 @@ pub struct Resolved {
 }
 
 pub async fn resolve(repo: &Repo, spec: &str) -> Result<Resolved> {
-    resolve_with(repo, spec, &Filter::default()).await
+    resolve_with(repo, spec, &Filter::default(), None).await
 }
 
-/// Like `resolve`; `latest` is the newest snapshot the filter selects.
-pub async fn resolve_with(repo: &Repo, spec: &str, filter: &Filter) -> Result<Resolved> {
+/// Like `resolve`, with `latest` chosen by `pick`.
+pub async fn resolve_with(
+    repo: &Repo,
+    spec: &str,
+    filter: &Filter,
+    at_hand: Option<&str>,
+) -> Result<Resolved> {
     let (prefix, path) = split_spec(spec);
-    let (id, snapshot) = if prefix == "latest" && !filter.is_empty() {
-        repo.snapshots()
-            .await?
-            .into_iter()
-            .rev()
-            .find(|(_, s)| filter.matches(s))
-            .ok_or_else(|| KlosetError::UnknownSnapshot(format!("latest {}", filter.describe())))?
-    } else {
-        repo.find_snapshot(prefix).await?
-    };
+    let (id, snapshot) = pick(repo, prefix, filter, at_hand).await?;
     let found = walk(repo, snapshot.tree, path, spec).await?;
     Ok(Resolved {
         id,
         snapshot,
         found,
     })
+}
+
+/// A snapshot by id prefix, or `latest`: the newest the filter selects. With no filter in a
+/// store holding several sources, the newest of the source at hand (a restore's target that
+/// is also a source), else an error naming the filters to add: never another source's newest.
+pub async fn pick(
+    repo: &Repo,
+    prefix: &str,
+    filter: &Filter,
+    at_hand: Option<&str>,
+) -> Result<(Id, Snapshot)> {
+    if prefix != "latest" {
+        return repo.find_snapshot(prefix).await;
+    }
+    let mut all = repo.snapshots().await?;
+    all.retain(|(_, s)| filter.matches(s));
+    if filter.is_empty() {
+        let sources: BTreeSet<&str> = all.iter().map(|(_, s)| s.source_key.as_str()).collect();
+        if sources.len() > 1 {
+            let here: Vec<(Id, Snapshot)> = match at_hand {
+                Some(h) => all
+                    .iter()
+                    .filter(|(_, s)| is_source(s, h))
+                    .cloned()
+                    .collect(),
+                None => Vec::new(),
+            };
+            if here.is_empty() {
+                let shown: BTreeSet<String> = all
+                    .iter()
+                    .map(|(_, s)| format!("{} on {}", s.source, s.host))
+                    .collect();
+                return Err(KlosetError::AmbiguousLatest(
+                    shown.into_iter().collect::<Vec<_>>().join(", "),
+                )
+                .into());
+            }
+            all = here;
+        }
+    }
+    all.pop()
+        .ok_or_else(|| KlosetError::UnknownSnapshot(format!("latest {}", filter.describe())).into())
+}
+
+fn is_source(snap: &Snapshot, at_hand: &str) -> bool {
+    snap.source == at_hand || snap.paths.iter().any(|p| p == at_hand)
 }
 
 async fn walk(repo: &Repo, root: Id, path: &str, spec: &str) -> Result<Found> {

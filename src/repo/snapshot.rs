@@ -32,6 +32,9 @@ pub struct Snapshot {
     pub source: String,
     /// A stable key for choosing the parent of the next backup of the same source.
     pub source_key: String,
+    /// The absolute paths a filesystem backup covered (several: the tree starts at `/`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<String>,
     #[serde(default)]
     pub tags: Vec<String>,
     pub tree: Id,

@@ -13,6 +13,21 @@ pub enum NodeKind {
     File,
     Dir,
     Symlink,
+    Fifo,
+    /// Character device node (`rdev` says which).
+    Chardev,
+    /// Block device node.
+    Blockdev,
+}
+
+impl NodeKind {
+    /// FIFOs and device nodes: no content, recreated rather than written.
+    pub fn is_special(self) -> bool {
+        matches!(
+            self,
+            NodeKind::Fifo | NodeKind::Chardev | NodeKind::Blockdev
+        )
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -50,9 +65,32 @@ pub struct Node {
     pub target: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_raw: Option<String>,
+    /// Hard links: entries of a snapshot with `links > 1` and the same `device` and `inode`
+    /// are one file.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub links: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub device: u64,
+    /// The device a device node stands for.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rdev: u64,
+    /// Extended attributes (POSIX ACLs among them), in the order listed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub xattrs: Vec<Xattr>,
     /// Present for entries that came from an S3 source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub s3: Option<Box<S3Meta>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Xattr {
+    pub name: String,
+    /// Hex of the raw value.
+    pub value: String,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// What S3 keeps about an object beside its bytes. `None` in an optional field means the
@@ -101,6 +139,10 @@ impl Node {
             subtree: None,
             target: None,
             target_raw: None,
+            links: 0,
+            device: 0,
+            rdev: 0,
+            xattrs: Vec::new(),
             s3: None,
         }
     }

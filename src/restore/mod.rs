@@ -34,6 +34,8 @@ pub struct Plan {
     pub files: Vec<PlannedFile>,
     pub dirs: Vec<(Vec<u8>, Node)>,
     pub links: Vec<(Vec<u8>, Node)>,
+    /// FIFOs and device nodes.
+    pub specials: Vec<(Vec<u8>, Node)>,
     /// Said to the user, not failures.
     pub notes: Vec<String>,
     /// Entries that will not be restored.

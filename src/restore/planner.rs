@@ -1,11 +1,13 @@
 //! The one restore planner: walk once, let the destination accept and prepare, feed content,
 //! finish, and account for every entry.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use anyhow::Result;
 
 use super::{Destination, Plan, PlannedFile, Reader};
+use crate::filter::RestoreFilter;
 use crate::progress::Progress;
 use crate::repo::id::Id;
 use crate::repo::tree::{Node, NodeKind};
@@ -20,6 +22,7 @@ pub enum RestoreRoot {
 
 pub struct RestoreOptions {
     pub quiet: bool,
+    pub filter: RestoreFilter,
     /// Store reads in flight.
     pub concurrency: usize,
 }
@@ -55,15 +58,20 @@ pub async fn restore<D: Destination>(
                 vec![(Vec::new(), id)],
                 WalkOptions::default(),
                 |v| match v {
-                    Visit::Node { parent, node } => place(dest, &mut plan, parent, node),
+                    Visit::Node { parent, node } => {
+                        place(dest, &opts.filter, &mut plan, parent, node)
+                    }
                     Visit::Broken { .. } => false,
                 },
             )
             .await?
         }
         RestoreRoot::Node(node) => {
-            place(dest, &mut plan, b"", &node);
+            place(dest, &opts.filter, &mut plan, b"", &node);
         }
+    }
+    if !opts.filter.include.is_empty() {
+        keep_dirs_on_the_way(&mut plan, &opts.filter);
     }
     let planned_files = plan.files.len() as u64;
     let planned_bytes: u64 = plan.files.iter().map(|f| f.node.size).sum();
@@ -101,11 +109,24 @@ pub async fn restore<D: Destination>(
 }
 
 /// Adds an accepted node to the plan; true to descend into it.
-fn place<D: Destination>(dest: &D, plan: &mut Plan, parent: &[u8], node: &Node) -> bool {
+fn place<D: Destination>(
+    dest: &D,
+    filter: &RestoreFilter,
+    plan: &mut Plan,
+    parent: &[u8],
+    node: &Node,
+) -> bool {
+    let path = child_path(parent, node);
+    if !filter.is_empty() {
+        let rel = String::from_utf8_lossy(&path[1..]);
+        let is_dir = node.kind == NodeKind::Dir;
+        if filter.excluded(&rel, is_dir) || (!is_dir && !filter.included(&rel, false)) {
+            return false;
+        }
+    }
     if !dest.accept(parent, node, plan) {
         return false;
     }
-    let path = child_path(parent, node);
     match node.kind {
         NodeKind::Dir => {
             plan.dirs.push((path, node.clone()));
@@ -122,7 +143,36 @@ fn place<D: Destination>(dest: &D, plan: &mut Plan, parent: &[u8], node: &Node) 
             plan.links.push((path, node.clone()));
             false
         }
+        NodeKind::Fifo | NodeKind::Chardev | NodeKind::Blockdev => {
+            plan.specials.push((path, node.clone()));
+            false
+        }
     }
+}
+
+/// With --include, directories are walked whatever their name; keep those that hold
+/// something included, or are included themselves.
+fn keep_dirs_on_the_way(plan: &mut Plan, filter: &RestoreFilter) {
+    let mut needed: HashSet<&[u8]> = HashSet::new();
+    let kept = plan.files.iter().map(|f| f.path.as_slice()).chain(
+        plan.links
+            .iter()
+            .chain(&plan.specials)
+            .map(|(p, _)| p.as_slice()),
+    );
+    for path in kept {
+        let mut p = path;
+        while let Some(cut) = p.iter().rposition(|c| *c == b'/') {
+            p = &p[..cut];
+            if !needed.insert(p) {
+                break;
+            }
+        }
+    }
+    let needed: HashSet<Vec<u8>> = needed.into_iter().map(<[u8]>::to_vec).collect();
+    plan.dirs.retain(|(path, _)| {
+        needed.contains(path) || filter.included(&String::from_utf8_lossy(&path[1..]), true)
+    });
 }
 
 fn show(file: &PlannedFile) -> String {

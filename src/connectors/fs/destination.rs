@@ -5,19 +5,25 @@
 //! finished. Nothing is followed through a symlink: temporary files are opened with
 //! O_NOFOLLOW, renames replace a link rather than write through it, and a link or file where
 //! the snapshot has a directory is replaced by a real directory before anything goes in it.
-//! Directories get their metadata last, deepest first.
+//! Directories get their metadata last, deepest first. Runs of zeros are not written, so
+//! sparse files come back sparse; entries that shared an inode come back as hard links.
 
+use std::collections::hash_map::{Entry, HashMap};
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileExt, PermissionsExt};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, Result};
 use async_trait::async_trait;
 use bytes::Bytes;
 
+use super::meta::{
+    apply_dir_meta, apply_file_meta, apply_xattrs, restore_hard_link, restore_special,
+    restore_symlink,
+};
 use crate::error::KlosetError;
 use crate::repo::tree::{Node, NodeKind};
 use crate::restore::{ContentSink, Destination, Plan, PlannedFile, Reader, SegmentWrite};
@@ -29,6 +35,10 @@ pub struct FsDestination {
     target: PathBuf,
     force: bool,
     owner: bool,
+    /// Second and later names of hard-linked files, with the first name: linked at the end.
+    hard_links: Mutex<Vec<(Vec<u8>, Vec<u8>)>>,
+    /// Metadata that could not be put back on an entry that was itself restored.
+    problems: Arc<Mutex<Vec<String>>>,
 }
 
 impl FsDestination {
@@ -38,6 +48,8 @@ impl FsDestination {
             force,
             // SAFETY: geteuid has no preconditions and cannot fail.
             owner: unsafe { libc::geteuid() == 0 },
+            hard_links: Mutex::new(Vec::new()),
+            problems: Arc::new(Mutex::new(Vec::new())),
         }
     }
 
@@ -79,6 +91,7 @@ impl ContentSink for FsDestination {
     /// One blocking task for a whole pack read's worth of small writes.
     async fn write_batch(&self, batch: Vec<SegmentWrite<'_>>) -> Vec<Result<()>> {
         let owner = self.owner;
+        let problems = self.problems.clone();
         let jobs: Vec<Job> = batch
             .into_iter()
             .map(|w| Job {
@@ -96,7 +109,9 @@ impl ContentSink for FsDestination {
                 .map(|j| {
                     write_at(&j.temp, j.offset, &j.data)
                         .and_then(|f| match &j.node {
-                            Some(node) => put_in_place(&f, &j.temp, &j.path, node, owner),
+                            Some(node) => {
+                                put_in_place(&f, &j.temp, &j.path, node, owner, &problems)
+                            }
                             None => Ok(()),
                         })
                         .map_err(|e| describe_write_error(j.s3_key.as_deref(), e))
@@ -137,10 +152,11 @@ impl ContentSink for FsDestination {
         let path = self.path_of(&planned.path);
         let node = planned.node.clone();
         let owner = self.owner;
+        let problems = self.problems.clone();
         let s3_key = planned.node.s3.as_ref().map(|m| m.key.clone());
         tokio::task::spawn_blocking(move || {
             let f = open_no_follow(&temp)?;
-            put_in_place(&f, &temp, &path, &node, owner)
+            put_in_place(&f, &temp, &path, &node, owner, &problems)
         })
         .await?
         .map_err(|e| describe_write_error(s3_key.as_deref(), e))
@@ -226,6 +242,7 @@ impl Destination for FsDestination {
             let path = self.path_of(rel);
             real_dir(&path).map_err(|e| anyhow!("cannot create {}: {e}", path.display()))?;
         }
+        *self.hard_links.lock().expect("hard links") = split_hard_links(&mut plan.files);
         if had_content {
             // An interrupted restore into the same target left its unfinished files.
             let dirs = plan.dirs.iter().map(|(rel, _)| self.path_of(rel));
@@ -237,21 +254,65 @@ impl Destination for FsDestination {
     }
 
     async fn finish(&self, plan: &mut Plan, errors: &mut Vec<String>) -> Result<()> {
+        let hard_links = std::mem::take(&mut *self.hard_links.lock().expect("hard links"));
+        for (rel, first) in &hard_links {
+            let (path, first) = (self.path_of(rel), self.path_of(first));
+            if let Err(e) = restore_hard_link(&first, &path) {
+                errors.push(format!(
+                    "{}: hard link to {} not made: {e}",
+                    path.display(),
+                    first.display()
+                ));
+            }
+        }
         for (rel, node) in &plan.links {
             let path = self.path_of(rel);
             if let Err(e) = restore_symlink(&path, node, self.owner) {
                 errors.push(format!("{}: {e}", path.display()));
             }
         }
+        for (rel, node) in &plan.specials {
+            let path = self.path_of(rel);
+            if let Err(e) = restore_special(&path, node, self.owner) {
+                errors.push(format!("{}: {e}", path.display()));
+            }
+        }
+        let mut problems = std::mem::take(&mut *self.problems.lock().expect("problems"));
         // Deepest first, so setting a parent's mtime comes after its children are done.
         for (rel, node) in plan.dirs.iter().rev() {
             let path = self.path_of(rel);
+            let set = |name: &str, value: &[u8]| xattr::set(&path, name, value);
+            apply_xattrs(&path, node, set, &mut problems);
             if let Err(e) = apply_dir_meta(&path, node, self.owner) {
                 errors.push(format!("{}: {e}", path.display()));
             }
         }
+        errors.extend(problems);
         Ok(())
     }
+}
+
+/// Takes the second and later names of each hard-linked file out of the files to write:
+/// (path, path of the first name).
+fn split_hard_links(files: &mut Vec<PlannedFile>) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut first: HashMap<(u64, u64), Vec<u8>> = HashMap::new();
+    let mut links = Vec::new();
+    files.retain(|f| {
+        if f.node.links < 2 {
+            return true;
+        }
+        match first.entry((f.node.device, f.node.inode)) {
+            Entry::Occupied(e) => {
+                links.push((f.path.clone(), e.get().clone()));
+                false
+            }
+            Entry::Vacant(v) => {
+                v.insert(f.path.clone());
+                true
+            }
+        }
+    });
+    links
 }
 
 struct Job {
@@ -310,8 +371,35 @@ fn open_no_follow(path: &Path) -> std::io::Result<File> {
 
 fn write_at(temp: &Path, offset: u64, data: &[u8]) -> std::io::Result<File> {
     let file = open_no_follow(temp)?;
-    file.write_all_at(data, offset)?;
+    write_sparse(&file, offset, data)?;
     Ok(file)
+}
+
+/// Filesystem blocks of zeros are left unwritten: a new file reads zeros there without
+/// holding blocks (its length is set when it is complete).
+fn write_sparse(file: &File, offset: u64, data: &[u8]) -> std::io::Result<()> {
+    const BLOCK: u64 = 4096;
+    let mut run: Option<usize> = None;
+    let mut i = 0;
+    while i < data.len() {
+        let next_boundary = ((offset + i as u64) / BLOCK + 1) * BLOCK;
+        let end = ((next_boundary - offset) as usize).min(data.len());
+        // No early exit: an OR over the block vectorises, and most blocks are not zero.
+        let zero = data[i..end].iter().fold(0u8, |acc, b| acc | b) == 0;
+        match (zero, run) {
+            (false, None) => run = Some(i),
+            (true, Some(start)) => {
+                file.write_all_at(&data[start..i], offset + start as u64)?;
+                run = None;
+            }
+            _ => {}
+        }
+        i = end;
+    }
+    if let Some(start) = run {
+        file.write_all_at(&data[start..], offset + start as u64)?;
+    }
+    Ok(())
 }
 
 /// The file is complete and verified: its metadata goes on, then it takes its final name
@@ -322,7 +410,14 @@ fn put_in_place(
     path: &Path,
     node: &Node,
     owner: bool,
+    problems: &Mutex<Vec<String>>,
 ) -> std::io::Result<()> {
+    if !node.xattrs.is_empty() {
+        use xattr::FileExt;
+        let mut found = Vec::new();
+        apply_xattrs(path, node, |n, v| file.set_xattr(n, v), &mut found);
+        problems.lock().expect("problems").extend(found);
+    }
     apply_file_meta(file, node, owner)?;
     fs::rename(temp, path)
 }
@@ -333,48 +428,5 @@ fn describe_write_error(s3_key: Option<&str>, e: std::io::Error) -> anyhow::Erro
             "not restored: key '{key}' is a file where other keys make a folder of the same name"
         ),
         _ => e.into(),
-    }
-}
-
-fn apply_file_meta(file: &File, node: &Node, owner: bool) -> std::io::Result<()> {
-    // Trims a longer file left behind at the target (restore --force).
-    file.set_len(node.size)?;
-    if owner {
-        std::os::unix::fs::fchown(file, Some(node.uid), Some(node.gid))?;
-    }
-    file.set_permissions(fs::Permissions::from_mode(node.mode))?;
-    let t = time_of(node.mtime);
-    file.set_times(fs::FileTimes::new().set_modified(t).set_accessed(t))?;
-    Ok(())
-}
-
-fn restore_symlink(path: &Path, node: &Node, owner: bool) -> Result<()> {
-    if fs::symlink_metadata(path).is_ok() {
-        fs::remove_file(path)?;
-    }
-    std::os::unix::fs::symlink(OsStr::from_bytes(&node.target_bytes()), path)?;
-    if owner {
-        std::os::unix::fs::lchown(path, Some(node.uid), Some(node.gid))?;
-    }
-    let t = filetime::FileTime::from_system_time(time_of(node.mtime));
-    filetime::set_symlink_file_times(path, t, t)?;
-    Ok(())
-}
-
-fn apply_dir_meta(path: &Path, node: &Node, owner: bool) -> Result<()> {
-    if owner {
-        std::os::unix::fs::lchown(path, Some(node.uid), Some(node.gid))?;
-    }
-    fs::set_permissions(path, fs::Permissions::from_mode(node.mode))?;
-    let t = filetime::FileTime::from_system_time(time_of(node.mtime));
-    filetime::set_file_times(path, t, t)?;
-    Ok(())
-}
-
-fn time_of(ns: i64) -> SystemTime {
-    if ns >= 0 {
-        UNIX_EPOCH + Duration::from_nanos(ns as u64)
-    } else {
-        UNIX_EPOCH - Duration::from_nanos(ns.unsigned_abs())
     }
 }

@@ -2,4 +2,7 @@
 //! `LocalFileSystem`, built in `connectors`).
 
 pub mod destination;
+pub mod meta;
+mod scan;
+pub mod select;
 pub mod source;

@@ -195,12 +195,14 @@ impl Destination for S3Destination {
     }
 
     fn accept(&self, parent: &[u8], node: &Node, plan: &mut Plan) -> bool {
-        if node.kind != NodeKind::Symlink {
-            return true;
-        }
+        let what = match node.kind {
+            NodeKind::Symlink => "symlink",
+            k if k.is_special() => "FIFO or device node",
+            _ => return true,
+        };
         let key = crate::repo::walk::child_path(parent, node);
         plan.notes.push(format!(
-            "symlink '{}' is not restored to S3 (S3 has no links)",
+            "{what} '{}' is not restored to S3 (S3 holds objects only)",
             String::from_utf8_lossy(&key[1..])
         ));
         false

@@ -83,10 +83,10 @@ impl S3Source {
     pub async fn open(
         api: Arc<S3Api>,
         concurrency: usize,
-        excludes: &crate::filter::Excludes,
+        excludes: &crate::filter::Patterns,
     ) -> Result<S3Source> {
         let mut listed = api.list().await?;
-        listed.retain(|o| !excludes.excludes_key(&o.key));
+        listed.retain(|o| !excludes.matches_key(&o.key));
         if let Some(ms) = std::env::var("KLOSET_TEST_PAUSE_AFTER_LIST_MS")
             .ok()
             .and_then(|v| v.parse().ok())
