@@ -40,6 +40,9 @@ _kloset() {
             kloset,diff)
                 cmd="kloset__subcmd__diff"
                 ;;
+            kloset,dump)
+                cmd="kloset__subcmd__dump"
+                ;;
             kloset,find)
                 cmd="kloset__subcmd__find"
                 ;;
@@ -94,6 +97,9 @@ _kloset() {
             kloset__subcmd__at,diff)
                 cmd="kloset__subcmd__at__subcmd__diff"
                 ;;
+            kloset__subcmd__at,dump)
+                cmd="kloset__subcmd__at__subcmd__dump"
+                ;;
             kloset__subcmd__at,find)
                 cmd="kloset__subcmd__at__subcmd__find"
                 ;;
@@ -138,6 +144,9 @@ _kloset() {
                 ;;
             kloset__subcmd__at__subcmd__help,diff)
                 cmd="kloset__subcmd__at__subcmd__help__subcmd__diff"
+                ;;
+            kloset__subcmd__at__subcmd__help,dump)
+                cmd="kloset__subcmd__at__subcmd__help__subcmd__dump"
                 ;;
             kloset__subcmd__at__subcmd__help,find)
                 cmd="kloset__subcmd__at__subcmd__help__subcmd__find"
@@ -304,6 +313,9 @@ _kloset() {
             kloset__subcmd__help,diff)
                 cmd="kloset__subcmd__help__subcmd__diff"
                 ;;
+            kloset__subcmd__help,dump)
+                cmd="kloset__subcmd__help__subcmd__dump"
+                ;;
             kloset__subcmd__help,find)
                 cmd="kloset__subcmd__help__subcmd__find"
                 ;;
@@ -357,6 +369,9 @@ _kloset() {
                 ;;
             kloset__subcmd__help__subcmd__at,diff)
                 cmd="kloset__subcmd__help__subcmd__at__subcmd__diff"
+                ;;
+            kloset__subcmd__help__subcmd__at,dump)
+                cmd="kloset__subcmd__help__subcmd__at__subcmd__dump"
                 ;;
             kloset__subcmd__help__subcmd__at,find)
                 cmd="kloset__subcmd__help__subcmd__at__subcmd__find"
@@ -644,7 +659,7 @@ _kloset() {
 
     case "${cmd}" in
         kloset)
-            opts="-q -o -h -V --quiet --json --keyfile --option --help --version at create backup ls restore diff find cat info check rm forget prune key repair source store destination completion manpages help"
+            opts="-q -o -h -V --quiet --json --keyfile --option --help --version at create backup ls restore diff find cat dump info check rm forget prune key repair source store destination completion manpages help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -670,7 +685,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at)
-            opts="-q -o -h --quiet --json --keyfile --option --help create backup ls restore diff find cat info check rm forget prune key repair help"
+            opts="-q -o -h --quiet --json --keyfile --option --help create backup ls restore diff find cat dump info check rm forget prune key repair help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -696,7 +711,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at__subcmd__backup)
-            opts="-q -o -h --tag --force --host --exclude --iexclude --exclude-file --time --quiet --json --keyfile --option --help"
+            opts="-x -n -q -o -h --tag --force --host --exclude --iexclude --exclude-file --exclude-caches --exclude-if-present --one-file-system --dry-run --time --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -719,6 +734,10 @@ _kloset() {
                     return 0
                     ;;
                 --exclude-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude-if-present)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -865,6 +884,48 @@ _kloset() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kloset__subcmd__at__subcmd__dump)
+            opts="-q -o -h --format --host --tag --source --quiet --json --keyfile --option --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "tar zip" -- "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kloset__subcmd__at__subcmd__find)
             opts="-i -q -o -h --snapshot --ignore-case --host --tag --source --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -982,7 +1043,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at__subcmd__help)
-            opts="create backup ls restore diff find cat info check rm forget prune key repair help"
+            opts="create backup ls restore diff find cat dump info check rm forget prune key repair help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1052,6 +1113,20 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at__subcmd__help__subcmd__diff)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__help__subcmd__dump)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1694,13 +1769,29 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at__subcmd__restore)
-            opts="-q -o -h --to --force --host --tag --source --quiet --json --keyfile --option --help"
+            opts="-q -o -h --to --force --include --iinclude --exclude --iexclude --host --tag --source --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --include)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --iinclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --iexclude)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1762,7 +1853,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__backup)
-            opts="-q -o -h --tag --force --host --exclude --iexclude --exclude-file --time --quiet --json --keyfile --option --help"
+            opts="-x -n -q -o -h --tag --force --host --exclude --iexclude --exclude-file --exclude-caches --exclude-if-present --one-file-system --dry-run --time --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1785,6 +1876,10 @@ _kloset() {
                     return 0
                     ;;
                 --exclude-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude-if-present)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2331,6 +2426,48 @@ _kloset() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kloset__subcmd__dump)
+            opts="-q -o -h --format --host --tag --source --quiet --json --keyfile --option --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "tar zip" -- "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kloset__subcmd__find)
             opts="-i -q -o -h --snapshot --ignore-case --host --tag --source --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -2448,7 +2585,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help)
-            opts="at create backup ls restore diff find cat info check rm forget prune key repair source store destination completion manpages help"
+            opts="at create backup ls restore diff find cat dump info check rm forget prune key repair source store destination completion manpages help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2462,7 +2599,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help__subcmd__at)
-            opts="create backup ls restore diff find cat info check rm forget prune key repair"
+            opts="create backup ls restore diff find cat dump info check rm forget prune key repair"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2532,6 +2669,20 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help__subcmd__at__subcmd__diff)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__help__subcmd__at__subcmd__dump)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2938,6 +3089,20 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help__subcmd__diff)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__help__subcmd__dump)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -3872,13 +4037,29 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__restore)
-            opts="-q -o -h --to --force --host --tag --source --quiet --json --keyfile --option --help"
+            opts="-q -o -h --to --force --include --iinclude --exclude --iexclude --host --tag --source --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --include)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --iinclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --iexclude)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

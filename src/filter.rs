@@ -34,7 +34,7 @@ impl Patterns {
         for file in files {
             let text = std::fs::read_to_string(file).map_err(|e| {
                 KlosetError::Usage(format!(
-                    "pattern file {}: {e}: give a readable file of patterns",
+                    "--exclude-file {}: {e}: give a readable file of patterns, one a line",
                     file.display()
                 ))
             })?;

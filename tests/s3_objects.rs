@@ -699,3 +699,95 @@ fn exclude_patterns_apply_to_object_keys() {
     let keys: Vec<String> = objects(&env, store, &id).into_keys().collect();
     assert_eq!(keys, vec!["site/index.html".to_string()]);
 }
+
+#[test]
+fn cat_diff_and_find_speak_in_object_keys_and_metadata() {
+    let env = Env::new();
+    let server = garage();
+    let bucket = unique("daily");
+    for key in [
+        "site/index.html",
+        "site/old.html",
+        "site/img/logo.png",
+        "data/report.csv",
+    ] {
+        server.tool(&["put", &bucket, key, &format!("content of {key}")]);
+    }
+    add(&env, "source", "bucket", server, &bucket, "");
+    let store = env.path("store");
+    let store = store.to_str().unwrap();
+    env.create(store).ok();
+    let first = env.backup(store, "@bucket")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    server.tool(&["put", &bucket, "site/index.html", "a new front page"]);
+    server.tool(&["delete", &bucket, "site/old.html"]);
+    server.tool(&["put", &bucket, "site/new.html", "added"]);
+    server.tool(&["meta", &bucket, "data/report.csv", "owner=bob"]);
+    let second = env.backup(store, "@bucket")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let out = env
+        .command(&["at", store, "cat", &format!("{first}:/site/index.html")])
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, b"content of site/index.html");
+    let out = env
+        .command(&["at", store, "cat", &format!("{second}:/site/index.html")])
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, b"a new front page");
+
+    let changes = env
+        .run(&["--json", "at", store, "diff", &first, &second])
+        .ok()
+        .json();
+    let got: Vec<(String, String)> = changes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let s = |k: &str| c[k].as_str().unwrap().to_string();
+            (s("path"), s("change"))
+        })
+        .collect();
+    let want = [
+        ("/data/report.csv", "metadata"),
+        ("/site/index.html", "modified"),
+        ("/site/new.html", "added"),
+        ("/site/old.html", "removed"),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(p, c)| (p.to_string(), c.to_string()))
+        .collect();
+    assert_eq!(got, want);
+    let meta = objects(&env, store, &second)["data/report.csv"]["s3"]["user_metadata"].clone();
+    assert_eq!(meta, serde_json::json!({"owner": "bob"}));
+
+    let found = env
+        .run(&["--json", "at", store, "find", "*.html"])
+        .ok()
+        .json();
+    let mut hits: Vec<(String, String)> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            let s = |k: &str| h[k].as_str().unwrap().to_string();
+            (s("snapshot")[..8].to_string(), s("path"))
+        })
+        .collect();
+    hits.sort();
+    let mut want = vec![
+        (first[..8].to_string(), "/site/index.html".to_string()),
+        (first[..8].to_string(), "/site/old.html".to_string()),
+        (second[..8].to_string(), "/site/index.html".to_string()),
+        (second[..8].to_string(), "/site/new.html".to_string()),
+    ];
+    want.sort();
+    assert_eq!(hits, want);
+}

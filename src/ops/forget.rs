@@ -14,7 +14,7 @@ use crate::repo::Repo;
 pub struct Filter {
     pub host: Option<String>,
     pub tags: Vec<String>,
-    /// A source as given to `backup`, or its stored key (`fs:host:/path`, `s3:...`).
+    /// A source as given to `backup`, one of its paths, or its stored key (`fs:host:/path`).
     pub source: Option<String>,
 }
 
@@ -41,10 +41,9 @@ impl Filter {
     pub fn matches(&self, snap: &Snapshot) -> bool {
         self.host.as_ref().is_none_or(|h| &snap.host == h)
             && self.tags.iter().all(|t| snap.tags.contains(t))
-            && self
-                .source
-                .as_ref()
-                .is_none_or(|s| &snap.source == s || &snap.source_key == s)
+            && self.source.as_ref().is_none_or(|s| {
+                &snap.source == s || &snap.source_key == s || snap.paths.contains(s)
+            })
     }
 }
 

@@ -5,6 +5,7 @@
   s3tool.py ENDPOINT KEY SECRET dump BUCKET [PREFIX]    JSON: every object's bytes hash, headers, tags
   s3tool.py ENDPOINT KEY SECRET put BUCKET KEY TEXT     one object
   s3tool.py ENDPOINT KEY SECRET delete BUCKET KEY       delete one object
+  s3tool.py ENDPOINT KEY SECRET meta BUCKET KEY K=V     replace an object's user metadata
   s3tool.py ENDPOINT KEY SECRET big BUCKET KEY MIB      a pseudo-random object of MIB MiB
   s3tool.py ENDPOINT KEY SECRET uploads BUCKET          JSON: multipart uploads in progress
 """
@@ -123,6 +124,10 @@ elif cmd == "put":
     s3.put_object(Bucket=bucket, Key=rest[0], Body=rest[1].encode())
 elif cmd == "delete":
     s3.delete_object(Bucket=bucket, Key=rest[0])
+elif cmd == "meta":
+    name, value = rest[1].split("=", 1)
+    s3.copy_object(Bucket=bucket, Key=rest[0], CopySource={"Bucket": bucket, "Key": rest[0]},
+                   Metadata={name: value}, MetadataDirective="REPLACE")
 elif cmd == "big":
     big(bucket, rest[0], rest[1])
 elif cmd == "uploads":

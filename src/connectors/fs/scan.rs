@@ -26,7 +26,8 @@ pub fn start(selection: Arc<Selection>, progress: Progress) {
         .filter_entry(move |e| {
             let is_dir = e.file_type().is_some_and(|t| t.is_dir());
             let excluded = sel.has_patterns() && sel.excluded(e.path(), is_dir);
-            !excluded && !(is_dir && e.depth() > 0 && sel.skip_contents(e.path()))
+            let tagged = is_dir && e.depth() > 0 && sel.skip_contents(e.path());
+            !excluded && !tagged
         });
     std::thread::spawn(move || {
         let total = AtomicU64::new(0);

@@ -165,17 +165,21 @@ impl Source for S3Source {
         let (Some(now), Some(then)) = (&node.s3, &prev.s3) else {
             return false;
         };
+        // Metadata changes only by rewriting the object (a copy onto itself), which moves
+        // Last-Modified even when the ETag stays: such an object is read again.
         prev.size == node.size
             && now.key == then.key
             && then.etag.is_some()
             && then.etag == now.etag
+            && then.last_modified == now.last_modified
     }
 
     fn reuse(&self, node: Node, prev: &Node) -> Node {
-        // Metadata and tags come from the parent; what the listing says is refreshed.
+        // Metadata and tags come from the parent (tags changed in place, which moves neither
+        // ETag nor Last-Modified, are seen by `backup --force`); the listing's storage class
+        // is refreshed.
         let mut reused = prev.clone();
         if let (Some(m), Some(now)) = (reused.s3.as_mut(), &node.s3) {
-            m.last_modified = now.last_modified.clone();
             if now.storage_class.is_some() {
                 m.storage_class = now.storage_class.clone();
             }
