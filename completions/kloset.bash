@@ -82,6 +82,9 @@ _kloset() {
             kloset,store)
                 cmd="kloset__subcmd__store"
                 ;;
+            kloset,sync)
+                cmd="kloset__subcmd__sync"
+                ;;
             kloset__subcmd__at,backup)
                 cmd="kloset__subcmd__at__subcmd__backup"
                 ;;
@@ -130,6 +133,9 @@ _kloset() {
             kloset__subcmd__at,rm)
                 cmd="kloset__subcmd__at__subcmd__rm"
                 ;;
+            kloset__subcmd__at,sync)
+                cmd="kloset__subcmd__at__subcmd__sync"
+                ;;
             kloset__subcmd__at__subcmd__help,backup)
                 cmd="kloset__subcmd__at__subcmd__help__subcmd__backup"
                 ;;
@@ -177,6 +183,9 @@ _kloset() {
                 ;;
             kloset__subcmd__at__subcmd__help,rm)
                 cmd="kloset__subcmd__at__subcmd__help__subcmd__rm"
+                ;;
+            kloset__subcmd__at__subcmd__help,sync)
+                cmd="kloset__subcmd__at__subcmd__help__subcmd__sync"
                 ;;
             kloset__subcmd__at__subcmd__help__subcmd__key,add)
                 cmd="kloset__subcmd__at__subcmd__help__subcmd__key__subcmd__add"
@@ -355,6 +364,9 @@ _kloset() {
             kloset__subcmd__help,store)
                 cmd="kloset__subcmd__help__subcmd__store"
                 ;;
+            kloset__subcmd__help,sync)
+                cmd="kloset__subcmd__help__subcmd__sync"
+                ;;
             kloset__subcmd__help__subcmd__at,backup)
                 cmd="kloset__subcmd__help__subcmd__at__subcmd__backup"
                 ;;
@@ -399,6 +411,9 @@ _kloset() {
                 ;;
             kloset__subcmd__help__subcmd__at,rm)
                 cmd="kloset__subcmd__help__subcmd__at__subcmd__rm"
+                ;;
+            kloset__subcmd__help__subcmd__at,sync)
+                cmd="kloset__subcmd__help__subcmd__at__subcmd__sync"
                 ;;
             kloset__subcmd__help__subcmd__at__subcmd__key,add)
                 cmd="kloset__subcmd__help__subcmd__at__subcmd__key__subcmd__add"
@@ -659,7 +674,7 @@ _kloset() {
 
     case "${cmd}" in
         kloset)
-            opts="-q -o -h -V --quiet --json --keyfile --option --help --version at create backup ls restore diff find cat dump info check rm forget prune key repair source store destination completion manpages help"
+            opts="-q -o -h -V --quiet --json --keyfile --option --help --version at create backup ls restore diff find cat dump info check rm forget prune sync key repair source store destination completion manpages help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -685,7 +700,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at)
-            opts="-q -o -h --quiet --json --keyfile --option --help create backup ls restore diff find cat dump info check rm forget prune key repair help"
+            opts="-q -o -h --quiet --json --keyfile --option --help create backup ls restore diff find cat dump info check rm forget prune sync key repair help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -821,7 +836,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at__subcmd__create)
-            opts="-q -o -h --kdf-memory-mib --kdf-iterations --pack-size-mib --quiet --json --keyfile --option --help"
+            opts="-q -o -h --kdf-memory-mib --kdf-iterations --pack-size-mib --like --other-keyfile --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -836,6 +851,14 @@ _kloset() {
                     return 0
                     ;;
                 --pack-size-mib)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --like)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --other-keyfile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1043,7 +1066,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at__subcmd__help)
-            opts="create backup ls restore diff find cat dump info check rm forget prune key repair help"
+            opts="create backup ls restore diff find cat dump info check rm forget prune sync key repair help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1337,6 +1360,20 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at__subcmd__help__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__help__subcmd__sync)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1852,6 +1889,48 @@ _kloset() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kloset__subcmd__at__subcmd__sync)
+            opts="-q -o -h --host --tag --source --other-keyfile --quiet --json --keyfile --option --help to from"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --other-keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kloset__subcmd__backup)
             opts="-x -n -q -o -h --tag --force --host --exclude --iexclude --exclude-file --exclude-caches --exclude-if-present --one-file-system --dry-run --time --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1989,7 +2068,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__create)
-            opts="-q -o -h --kdf-memory-mib --kdf-iterations --pack-size-mib --quiet --json --keyfile --option --help"
+            opts="-q -o -h --kdf-memory-mib --kdf-iterations --pack-size-mib --like --other-keyfile --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2004,6 +2083,14 @@ _kloset() {
                     return 0
                     ;;
                 --pack-size-mib)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --like)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --other-keyfile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2585,7 +2672,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help)
-            opts="at create backup ls restore diff find cat dump info check rm forget prune key repair source store destination completion manpages help"
+            opts="at create backup ls restore diff find cat dump info check rm forget prune sync key repair source store destination completion manpages help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2599,7 +2686,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help__subcmd__at)
-            opts="create backup ls restore diff find cat dump info check rm forget prune key repair"
+            opts="create backup ls restore diff find cat dump info check rm forget prune sync key repair"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2879,6 +2966,20 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help__subcmd__at__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__help__subcmd__at__subcmd__sync)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -3581,6 +3682,20 @@ _kloset() {
         kloset__subcmd__help__subcmd__store__subcmd__unset)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__help__subcmd__sync)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -4849,6 +4964,48 @@ _kloset() {
                 return 0
             fi
             case "${prev}" in
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__sync)
+            opts="-q -o -h --host --tag --source --other-keyfile --quiet --json --keyfile --option --help to from"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --other-keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --keyfile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

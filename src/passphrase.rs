@@ -1,5 +1,7 @@
 //! Where a store's passphrase comes from, in order: `--keyfile`, the store's `passphrase`
-//! option, its `passphrase_cmd`, `KLOSET_PASSPHRASE`, then a prompt on the terminal.
+//! option, its `passphrase_cmd`, `KLOSET_PASSPHRASE`, then a prompt on the terminal. The
+//! second store of `sync` and `create --like` reads `--other-keyfile` and
+//! `KLOSET_OTHER_PASSPHRASE` instead.
 
 use std::process::Command;
 
@@ -12,6 +14,8 @@ pub struct PassphraseSource {
     pub keyfile: Option<std::path::PathBuf>,
     pub passphrase: Option<String>,
     pub passphrase_cmd: Option<String>,
+    /// The second store of a command that opens two.
+    pub other: bool,
 }
 
 impl PassphraseSource {
@@ -44,8 +48,15 @@ impl PassphraseSource {
                 "passphrase_cmd",
             );
         }
-        if let Ok(p) = std::env::var("KLOSET_PASSPHRASE") {
-            return non_empty(p, "KLOSET_PASSPHRASE");
+        let var = match self.other {
+            true => "KLOSET_OTHER_PASSPHRASE",
+            false => "KLOSET_PASSPHRASE",
+        };
+        if let Ok(p) = std::env::var(var) {
+            return non_empty(p, var);
+        }
+        if self.other {
+            return prompt_as("passphrase of the other store: ", false);
         }
         prompt(confirm)
     }
@@ -78,9 +89,12 @@ fn non_empty(p: String, from: &str) -> Result<String> {
 }
 
 fn prompt(confirm: bool) -> Result<String> {
+    prompt_as("passphrase: ", confirm)
+}
+
+fn prompt_as(label: &str, confirm: bool) -> Result<String> {
     // rpassword reads from /dev/tty; without one this fails at once instead of hanging.
-    let first =
-        rpassword::prompt_password("passphrase: ").map_err(|_| KlosetError::NoPassphrase)?;
+    let first = rpassword::prompt_password(label).map_err(|_| KlosetError::NoPassphrase)?;
     if first.is_empty() {
         return Err(config("empty passphrase: a store needs a passphrase"));
     }

@@ -155,6 +155,11 @@ fn latest_never_means_another_sources_newest() {
     env.run(&["--json", "at", &store, "backup", "--tag", "web", b_s])
         .ok();
 
+    let listing = env.run(&["at", &store, "ls"]).ok().stdout;
+    assert!(
+        listing.contains(&format!("{b_s} [web]")),
+        "ls shows tags: {listing}"
+    );
     let r = env.run(&["at", &store, "ls", "latest"]).code(15);
     let line = r.one_line_error();
     assert!(

@@ -128,6 +128,22 @@ pub enum StoreCommand {
     /// Reclaim space: delete packs no snapshot needs, repack partly used ones, compact the
     /// index. Safe beside running backups (two phases, see FORMAT.md).
     Prune(PruneArgs),
+    /// Copy snapshots to or from another store (only the data it lacks; incremental).
+    Sync {
+        direction: SyncDirection,
+        /// The other store: a path, s3://... or @name.
+        #[arg(value_name = "STORE")]
+        other: String,
+        /// Snapshots of the sending store (default: all that the filters select).
+        #[arg(value_name = "SNAPSHOT")]
+        snapshots: Vec<String>,
+        #[command(flatten)]
+        filter: SnapshotFilter,
+        /// Read the other store's passphrase from the first line of FILE (else its
+        /// passphrase option, KLOSET_OTHER_PASSPHRASE, or a prompt).
+        #[arg(long, value_name = "FILE")]
+        other_keyfile: Option<PathBuf>,
+    },
     /// Passphrases that open the store: list, add, rm, passwd.
     Key {
         #[command(subcommand)]
@@ -238,6 +254,21 @@ pub struct CreateArgs {
     /// Target pack size in MiB.
     #[arg(long, default_value_t = 16, value_name = "MIB")]
     pub pack_size_mib: u64,
+    /// Share another store's chunker parameters and blob ids (and so its master key), so
+    /// `sync` between them moves data without re-chunking.
+    #[arg(long, value_name = "STORE")]
+    pub like: Option<String>,
+    /// Read the other store's passphrase from the first line of FILE.
+    #[arg(long, value_name = "FILE")]
+    pub other_keyfile: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum SyncDirection {
+    /// From the store at hand to STORE.
+    To,
+    /// From STORE to the store at hand.
+    From,
 }
 
 #[derive(Args, Debug)]

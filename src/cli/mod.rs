@@ -5,6 +5,7 @@ pub mod lifecycle_cmds;
 mod opening;
 pub mod registry_cmds;
 pub mod store_cmds;
+mod sync_cmd;
 
 pub mod output;
 

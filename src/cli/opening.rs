@@ -13,7 +13,29 @@ pub(super) fn passphrase(ctx: &Ctx, spec: &Spec) -> PassphraseSource {
         keyfile: ctx.keyfile.clone(),
         passphrase: spec.option("passphrase").map(str::to_string),
         passphrase_cmd: spec.option("passphrase_cmd").map(str::to_string),
+        other: false,
     }
+}
+
+/// The second store of `sync` or `create --like`, with its own passphrase.
+pub(super) async fn open_other(
+    spec: &Spec,
+    keyfile: Option<std::path::PathBuf>,
+    with_index: bool,
+) -> Result<Repo> {
+    let backend = connectors::open_store(spec, false).await?;
+    Repo::read_config(&backend).await?;
+    let source = PassphraseSource {
+        keyfile,
+        passphrase: spec.option("passphrase").map(str::to_string),
+        passphrase_cmd: spec.option("passphrase_cmd").map(str::to_string),
+        other: true,
+    };
+    let mut repo = Repo::open(backend, &source.get(false)?).await?;
+    if with_index {
+        repo.load_index().await?;
+    }
+    Ok(repo)
 }
 
 pub(super) async fn open(ctx: &Ctx, spec: &Spec, with_index: bool) -> Result<Repo> {

@@ -70,7 +70,7 @@ pub fn snapshots(ctx: &Ctx, snaps: &[(Id, Snapshot)], damaged: &[(Id, String)]) 
         return Ok(());
     }
     println!(
-        "{:<8}  {:<19}  {:<12}  {:>10}  {:>8}  source",
+        "{:<8}  {:<19}  {:<12}  {:>10}  {:>8}  source [tags]",
         "id", "time", "host", "size", "files"
     );
     for (id, s) in snaps {
@@ -83,7 +83,10 @@ pub fn snapshots(ctx: &Ctx, snaps: &[(Id, Snapshot)], damaged: &[(Id, String)]) 
             s.host,
             HumanBytes(s.summary.bytes).to_string(),
             s.summary.files,
-            s.source
+            match s.tags.is_empty() {
+                true => s.source.clone(),
+                false => format!("{} [{}]", s.source, s.tags.join(",")),
+            }
         );
     }
     for (id, why) in damaged {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use anyhow::Result;
 use serde_json::json;
 
-use super::opening::{open, open_as, passphrase, snapshot_filter};
+use super::opening::{open, open_as, open_other, passphrase, snapshot_filter};
 use super::{lifecycle_cmds, output, Ctx};
 use crate::cli::args::{BackupArgs, CreateArgs, LsArgs, RepairWhat, RestoreArgs, StoreCommand};
 use crate::connectors::fs::select::{SelectOptions, CACHEDIR_TAG};
@@ -89,6 +89,23 @@ pub async fn run(ctx: &Ctx, at: Option<String>, cmd: StoreCommand) -> Result<()>
             output::diff(ctx, &changes)
         }
         StoreCommand::Prune(a) => lifecycle_cmds::prune(ctx, &spec, &a).await,
+        StoreCommand::Sync {
+            direction,
+            other,
+            snapshots,
+            filter,
+            other_keyfile,
+        } => {
+            let other = resolve(ctx, &registry, Role::Store, &other)?;
+            let a = super::sync_cmd::SyncArgs {
+                direction,
+                other,
+                snapshots,
+                filter,
+                other_keyfile,
+            };
+            super::sync_cmd::run(ctx, &spec, a).await
+        }
         StoreCommand::Repair {
             what: RepairWhat::Index,
         } => repair_index(ctx, &spec).await,
@@ -136,6 +153,18 @@ async fn create(ctx: &Ctx, spec: &Spec, a: CreateArgs) -> Result<()> {
             "--kdf-memory-mib must be at least 8 and --kdf-iterations at least 1",
         ));
     }
+    let like = match &a.like {
+        Some(other) => {
+            let registry = Registry::load()?;
+            let other = resolve(ctx, &registry, Role::Store, other)?;
+            Some(
+                open_other(&other, a.other_keyfile.clone(), false)
+                    .await?
+                    .template(),
+            )
+        }
+        None => None,
+    };
     let backend = connectors::open_store(spec, true).await?;
     if Repo::read_config(&backend).await.is_ok() {
         return Err(KlosetError::AlreadyInitialised(spec.display.clone()).into());
@@ -145,7 +174,8 @@ async fn create(ctx: &Ctx, spec: &Spec, a: CreateArgs) -> Result<()> {
         memory_kib: a.kdf_memory_mib * 1024,
         iterations: a.kdf_iterations,
     };
-    let config = Repo::create(&backend, &pass, cost, a.pack_size_mib * 1024 * 1024).await?;
+    let pack_size = a.pack_size_mib * 1024 * 1024;
+    let config = Repo::create(&backend, &pass, cost, pack_size, like.as_ref()).await?;
     if ctx.json {
         println!("{}", json!({"id": config.id, "location": spec.display}));
     } else {

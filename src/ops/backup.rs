@@ -111,6 +111,7 @@ pub async fn backup<S: Source>(
         tags: opts.tags,
         tree,
         parent: parent.map(|(id, _)| id),
+        original: None,
         summary,
     };
     if opts.dry_run {

@@ -10,3 +10,4 @@ pub mod forget;
 pub mod prune;
 pub mod repair;
 pub mod retention;
+pub mod sync;

@@ -65,10 +65,24 @@ pub struct KdfCost {
     pub iterations: u32,
 }
 
+/// What a store made with `create --like` takes from another: its master key (so blob ids,
+/// the chunker's seed and the data key are the same, and synced data moves without
+/// re-chunking) and its chunker parameters. Its id, passphrase and KDF are its own.
+#[derive(Clone)]
+pub struct Template {
+    pub master: [u8; 32],
+    pub chunker: ChunkerParams,
+}
+
 impl StoreConfig {
     /// A new store config and its fresh random master key.
-    pub fn new(passphrase: &str, cost: KdfCost, pack_size: u64) -> Result<(StoreConfig, [u8; 32])> {
-        let master: [u8; 32] = random_bytes();
+    pub fn new(
+        passphrase: &str,
+        cost: KdfCost,
+        pack_size: u64,
+        like: Option<&Template>,
+    ) -> Result<(StoreConfig, [u8; 32])> {
+        let master: [u8; 32] = like.map_or_else(random_bytes, |t| t.master);
         let id = Id(random_bytes());
         let kdf = KdfParams {
             algorithm: "argon2id".into(),
@@ -84,7 +98,7 @@ impl StoreConfig {
             version: FORMAT_VERSION,
             id,
             created: Utc::now(),
-            chunker: ChunkerParams::default(),
+            chunker: like.map_or_else(ChunkerParams::default, |t| t.chunker.clone()),
             pack_size,
             kdf,
             master_key_check: Some(key_check(&wrapped)),

@@ -9,7 +9,7 @@ use anyhow::Result;
 use bytes::Bytes;
 
 use super::backend::Backend;
-use super::config::{KdfCost, StoreConfig};
+use super::config::{KdfCost, StoreConfig, Template};
 use super::crypto::random_bytes;
 use super::{Repo, CONFIG_KEY};
 use crate::error::KlosetError;
@@ -24,6 +24,7 @@ impl Repo {
         passphrase: &str,
         cost: KdfCost,
         pack_size: u64,
+        like: Option<&Template>,
     ) -> Result<StoreConfig> {
         if backend.get(CONFIG_KEY).await?.is_some() {
             return Err(KlosetError::AlreadyInitialised(backend.display.clone()).into());
@@ -31,7 +32,7 @@ impl Repo {
         if Self::holds_data(backend).await? {
             return Err(KlosetError::ConfigLost(backend.display.clone()).into());
         }
-        let (config, _master) = StoreConfig::new(passphrase, cost, pack_size)?;
+        let (config, _master) = StoreConfig::new(passphrase, cost, pack_size, like)?;
         let marker = if backend.remote {
             Some(announce(backend).await?)
         } else {

@@ -144,6 +144,25 @@ impl Repo {
         &self.config
     }
 
+    /// For `create --like`: what another store needs to share this one's blob ids.
+    pub fn template(&self) -> config::Template {
+        config::Template {
+            master: self.master,
+            chunker: self.config.chunker.clone(),
+        }
+    }
+
+    /// Blob ids and chunk boundaries here are the same as in `other` (one made `--like` the
+    /// other): data moves between them as it is.
+    pub fn shares_ids_with(&self, other: &Repo) -> bool {
+        let probe = b"kloset: do these stores name blobs alike?";
+        let c = (&self.config.chunker, &other.config.chunker);
+        self.keys.blob_id(probe) == other.keys.blob_id(probe)
+            && self.keys.chunker_seed == other.keys.chunker_seed
+            && (c.0.min_size, c.0.avg_size, c.0.max_size)
+                == (c.1.min_size, c.1.avg_size, c.1.max_size)
+    }
+
     pub fn keys(&self) -> &Arc<Keys> {
         &self.keys
     }

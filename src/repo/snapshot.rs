@@ -40,5 +40,9 @@ pub struct Snapshot {
     pub tree: Id,
     #[serde(default)]
     pub parent: Option<Id>,
+    /// A copy made by `sync`: the id of the snapshot in the store where it was taken, so the
+    /// same snapshot is never copied twice, in either direction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original: Option<Id>,
     pub summary: Summary,
 }
