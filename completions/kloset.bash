@@ -780,12 +780,24 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at__subcmd__cat)
-            opts="-q -o -h --quiet --json --keyfile --option --help"
+            opts="-q -o -h --host --tag --source --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --keyfile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -882,12 +894,24 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at__subcmd__diff)
-            opts="-q -o -h --quiet --json --keyfile --option --help"
+            opts="-q -o -h --host --tag --source --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --keyfile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1986,12 +2010,24 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__cat)
-            opts="-q -o -h --quiet --json --keyfile --option --help"
+            opts="-q -o -h --host --tag --source --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --keyfile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2488,12 +2524,24 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__diff)
-            opts="-q -o -h --quiet --json --keyfile --option --help"
+            opts="-q -o -h --host --tag --source --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --keyfile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

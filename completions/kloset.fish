@@ -125,6 +125,9 @@ complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcom
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from diff" -l host -d 'Only snapshots from this host' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from diff" -l tag -d 'Only snapshots with this tag (repeatable: all of them)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from diff" -l source -d 'Only snapshots of this source (as given to backup, or its key)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from diff" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from diff" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from diff" -s q -l quiet -d 'No progress output'
@@ -140,6 +143,9 @@ complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcom
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from find" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from find" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from find" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from cat" -l host -d 'Only snapshots from this host' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from cat" -l tag -d 'Only snapshots with this tag (repeatable: all of them)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from cat" -l source -d 'Only snapshots of this source (as given to backup, or its key)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from cat" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from cat" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from cat" -s q -l quiet -d 'No progress output'
@@ -293,6 +299,9 @@ complete -c kloset -n "__fish_kloset_using_subcommand restore" -l force -d 'Rest
 complete -c kloset -n "__fish_kloset_using_subcommand restore" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand restore" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand restore" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand diff" -l host -d 'Only snapshots from this host' -r
+complete -c kloset -n "__fish_kloset_using_subcommand diff" -l tag -d 'Only snapshots with this tag (repeatable: all of them)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand diff" -l source -d 'Only snapshots of this source (as given to backup, or its key)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand diff" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
 complete -c kloset -n "__fish_kloset_using_subcommand diff" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand diff" -s q -l quiet -d 'No progress output'
@@ -308,6 +317,9 @@ complete -c kloset -n "__fish_kloset_using_subcommand find" -s i -l ignore-case 
 complete -c kloset -n "__fish_kloset_using_subcommand find" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand find" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand find" -s h -l help -d 'Print help'
+complete -c kloset -n "__fish_kloset_using_subcommand cat" -l host -d 'Only snapshots from this host' -r
+complete -c kloset -n "__fish_kloset_using_subcommand cat" -l tag -d 'Only snapshots with this tag (repeatable: all of them)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand cat" -l source -d 'Only snapshots of this source (as given to backup, or its key)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand cat" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
 complete -c kloset -n "__fish_kloset_using_subcommand cat" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand cat" -s q -l quiet -d 'No progress output'

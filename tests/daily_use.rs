@@ -212,6 +212,12 @@ fn latest_never_means_another_sources_newest() {
         .ok();
     assert_eq!(listed(&a), ["from-a"]);
 
+    let out = env
+        .command(&["at", &store, "cat", "latest:/from-b", "--tag", "web"])
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, b"b");
+    env.run(&["at", &store, "cat", "latest:/from-b"]).code(15);
     let r = env
         .run(&["at", &store, "ls", "latest", "--host", "nowhere"])
         .code(14);

@@ -78,6 +78,9 @@ pub enum StoreCommand {
         from: String,
         #[arg(value_name = "SNAPSHOT")]
         to: String,
+        /// Which snapshots `latest` considers.
+        #[command(flatten)]
+        filter: SnapshotFilter,
     },
     /// Which snapshots hold entries matching a glob: `*.pdf` matches names, `/etc/**/x`
     /// whole paths.
@@ -96,6 +99,8 @@ pub enum StoreCommand {
     Cat {
         #[arg(value_name = "SNAPSHOT:PATH")]
         target: String,
+        #[command(flatten)]
+        filter: SnapshotFilter,
     },
     /// Write a directory of a snapshot to stdout as a tar or zip archive (a file: its content).
     Dump {

@@ -48,7 +48,9 @@ pub async fn run(ctx: &Ctx, at: Option<String>, cmd: StoreCommand) -> Result<()>
         StoreCommand::Rm { snapshots } => lifecycle_cmds::rm(ctx, &spec, snapshots).await,
         StoreCommand::Forget(a) => lifecycle_cmds::forget(ctx, &spec, a).await,
         StoreCommand::Key { what } => lifecycle_cmds::key(ctx, &spec, what).await,
-        StoreCommand::Cat { target } => cat(ctx, &spec, &target).await,
+        StoreCommand::Cat { target, filter } => {
+            cat(ctx, &spec, &target, snapshot_filter(filter)).await
+        }
         StoreCommand::Dump {
             target,
             format,
@@ -73,17 +75,12 @@ pub async fn run(ctx: &Ctx, at: Option<String>, cmd: StoreCommand) -> Result<()>
             let hits = crate::ops::find::find(&repo, &snaps, &pattern, ignore_case).await?;
             output::found(ctx, &hits)
         }
-        StoreCommand::Diff { from, to } => {
+        StoreCommand::Diff { from, to, filter } => {
             let repo = open(ctx, &spec, true).await?;
+            let filter = snapshot_filter(filter);
             let (a, b) = (
-                browse::pick(&repo, &from, &Default::default(), None)
-                    .await?
-                    .1
-                    .tree,
-                browse::pick(&repo, &to, &Default::default(), None)
-                    .await?
-                    .1
-                    .tree,
+                browse::pick(&repo, &from, &filter, None).await?.1.tree,
+                browse::pick(&repo, &to, &filter, None).await?.1.tree,
             );
             let changes = crate::ops::diff::diff(&repo, a, b).await?;
             output::diff(ctx, &changes)
@@ -400,9 +397,14 @@ async fn dump(
 }
 
 /// One file of a snapshot to stdout.
-async fn cat(ctx: &Ctx, spec: &Spec, target: &str) -> Result<()> {
+async fn cat(
+    ctx: &Ctx,
+    spec: &Spec,
+    target: &str,
+    filter: crate::ops::forget::Filter,
+) -> Result<()> {
     let repo = open(ctx, spec, true).await?;
-    let node = match browse::resolve(&repo, target).await?.found {
+    let node = match browse::resolve_with(&repo, target, &filter, None).await?.found {
         Found::File(node) if node.kind == crate::repo::tree::NodeKind::File => node,
         _ => {
             return Err(KlosetError::Usage(format!(
