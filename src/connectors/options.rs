@@ -29,6 +29,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "secret_access_key",
     "passphrase",
     "session_token",
+    "sse_customer_key",
 ];
 
 const S3_KEYS: &[&str] = &[
@@ -45,6 +46,9 @@ const S3_KEYS: &[&str] = &[
     "storage_class",
     "concurrency",
     "timeout",
+    "sse",
+    "sse_kms_key_id",
+    "sse_customer_key",
 ];
 const FS_KEYS: &[&str] = &["location", "concurrency"];
 const STORE_KEYS: &[&str] = &["passphrase", "passphrase_cmd"];

@@ -141,7 +141,11 @@ impl S3Api {
                 .uri(&uri)
                 .body(HttpRequestBody::from(body.clone()))
                 .map_err(|e| anyhow!("bad S3 request for {}: {e}", self.display()))?;
-            for (name, value) in headers {
+            let sse = match (&self.config.sse, key) {
+                (Some(sse), Some(_)) => sse.headers(&method, query),
+                _ => Vec::new(),
+            };
+            for (name, value) in headers.iter().chain(&sse) {
                 let v = HeaderValue::from_str(value)
                     .map_err(|_| anyhow!("header {name} has a value S3 cannot carry"))?;
                 req.headers_mut().insert(name.clone(), v);

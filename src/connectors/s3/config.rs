@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
-use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
+
+use super::sse::Sse;
 use object_store::prefix::PrefixStore;
 use object_store::{BackoffConfig, Certificate, ClientOptions, ObjectStore, RetryConfig};
 
@@ -34,6 +36,7 @@ pub struct S3Config {
     pub retry: RetryConfig,
     /// How long object requests wait for a server that says nothing (option `timeout`, s).
     pub timeout: Duration,
+    pub sse: Option<Sse>,
 }
 
 #[derive(Clone)]
@@ -81,8 +84,10 @@ impl S3Config {
             })?),
             None => Duration::from_secs(30),
         };
+        let sse = Sse::from_options(opts, display)?;
         Ok(S3Config {
             timeout,
+            sse,
             display: display.to_string(),
             bucket: loc.bucket.clone(),
             prefix: loc.prefix.clone(),
@@ -182,6 +187,10 @@ impl S3Config {
             .with_virtual_hosted_style_request(self.virtual_host);
         if !self.aws_default {
             builder = builder.with_endpoint(&self.endpoint);
+        }
+        for (key, value) in self.sse.iter().flat_map(Sse::object_store_config) {
+            let key: AmazonS3ConfigKey = key.parse().expect("object_store knows its own keys");
+            builder = builder.with_config(key, value);
         }
         if let Some(k) = &self.explicit_keys {
             builder = builder

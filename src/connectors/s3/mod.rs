@@ -5,4 +5,5 @@ pub mod config;
 pub mod destination;
 mod multipart;
 pub mod source;
+pub mod sse;
 mod xml;
