@@ -13,6 +13,8 @@ pub enum RemoteKind {
     PreconditionFailed,
     /// A range the object does not hold (a truncated object).
     BadRange,
+    /// With SSE-C: the server will not decrypt with the key given.
+    SseKey,
     Other,
 }
 
@@ -23,11 +25,23 @@ impl RemoteKind {
             RemoteKind::MissingBucket => Some("the bucket does not exist: run 'create' (which makes it when the credentials allow) or create it with your S3 tools"),
             RemoteKind::AccessDenied => Some("access denied: check access_key and secret_access_key (or the AWS credentials in the environment), and the key's permissions"),
             RemoteKind::Unreachable => Some("cannot reach the endpoint: check the host, port and that the server is running"),
+            RemoteKind::SseKey => Some("the server refused the SSE-C key: these objects were written with another sse_customer_key; give the one they were written with (a 403 can also mean wrong credentials)"),
             RemoteKind::Tls => Some("TLS mismatch: check use_tls (true for https, false for http, e.g. '-o use_tls=false') and the server certificate"),
             RemoteKind::NotFound
             | RemoteKind::PreconditionFailed
             | RemoteKind::BadRange
             | RemoteKind::Other => None,
+        }
+    }
+
+    /// Like `of_status`, for a request that carried an SSE-C key: 400 and 403 are how
+    /// servers refuse a key that does not match (Garage 400, AWS 403).
+    pub fn of_status_with_sse_c(status: u16, code: &str) -> RemoteKind {
+        match (status, code) {
+            (400 | 403, "" | "InvalidRequest" | "AccessDenied" | "Forbidden" | "BadRequest") => {
+                RemoteKind::SseKey
+            }
+            _ => RemoteKind::of_status(status, code),
         }
     }
 

@@ -138,6 +138,7 @@ pub async fn open_store(spec: &Spec, creating: bool) -> Result<Backend> {
                 create_bucket_if_missing(&config).await?;
             }
             let mut backend = Backend::new(config.object_store()?, spec.display.clone(), true);
+            backend.sse_customer = config.sse.as_ref().is_some_and(|s| s.is_customer());
             if let Some(class) = spec.option("storage_class") {
                 backend.set_pack_attribute(Attribute::StorageClass, class.to_string());
             }

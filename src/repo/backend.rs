@@ -24,6 +24,8 @@ pub struct Backend {
     pack_attributes: Attributes,
     /// The directory of a local store.
     local_root: Option<std::path::PathBuf>,
+    /// Requests carry an SSE-C key: a refusal is told as a key mismatch.
+    pub sse_customer: bool,
 }
 
 impl Backend {
@@ -34,6 +36,7 @@ impl Backend {
             remote,
             pack_attributes: Attributes::new(),
             local_root: None,
+            sse_customer: false,
         }
     }
 
@@ -212,7 +215,12 @@ impl Backend {
             }
             return anyhow::anyhow!("store {}: {e}", self.display);
         }
+        let text = crate::remote::chain_text(&e);
+        let refused = ["400 bad request", "403 forbidden"]
+            .iter()
+            .any(|s| text.contains(s));
         let kind = match &e {
+            _ if self.sse_customer && refused => RemoteKind::SseKey,
             object_store::Error::NotFound { .. } if !is_missing_bucket(&e) => RemoteKind::NotFound,
             object_store::Error::Precondition { .. } => RemoteKind::PreconditionFailed,
             _ => RemoteKind::of_error(&e),

@@ -141,6 +141,15 @@ impl S3Server {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// Whether s3tool succeeded, for commands whose failure is the answer.
+    pub fn tool_ok(&self, args: &[&str]) -> bool {
+        self.tool_command(args)
+            .output()
+            .expect("python3")
+            .status
+            .success()
+    }
+
     fn tool_command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new("python3");
         cmd.arg(concat!(

@@ -6,6 +6,9 @@
   s3tool.py ENDPOINT KEY SECRET put BUCKET KEY TEXT     one object
   s3tool.py ENDPOINT KEY SECRET delete BUCKET KEY       delete one object
   s3tool.py ENDPOINT KEY SECRET meta BUCKET KEY K=V     replace an object's user metadata
+  s3tool.py ENDPOINT KEY SECRET sse BUCKET [KEYFILE]    JSON: each object's encryption headers
+                                                        (KEYFILE: SSE-C key to read with)
+  s3tool.py ENDPOINT KEY SECRET get BUCKET KEY          exit 0 if a plain GET works, 1 if refused
   s3tool.py ENDPOINT KEY SECRET big BUCKET KEY MIB      a pseudo-random object of MIB MiB
   s3tool.py ENDPOINT KEY SECRET uploads BUCKET          JSON: multipart uploads in progress
 """
@@ -128,6 +131,21 @@ elif cmd == "meta":
     name, value = rest[1].split("=", 1)
     s3.copy_object(Bucket=bucket, Key=rest[0], CopySource={"Bucket": bucket, "Key": rest[0]},
                    Metadata={name: value}, MetadataDirective="REPLACE")
+elif cmd == "sse":
+    extra = {}
+    if rest:
+        extra = dict(SSECustomerAlgorithm="AES256", SSECustomerKey=open(rest[0], "rb").read())
+    out = {}
+    for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
+        h = s3.head_object(Bucket=bucket, Key=o["Key"], **extra)
+        out[o["Key"]] = [h.get("ServerSideEncryption"), h.get("SSEKMSKeyId"), h.get("SSECustomerAlgorithm")]
+    print(json.dumps(out, sort_keys=True))
+elif cmd == "get":
+    try:
+        s3.get_object(Bucket=bucket, Key=rest[0])["Body"].read()
+    except Exception as e:  # noqa: BLE001
+        print(e)
+        sys.exit(1)
 elif cmd == "big":
     big(bucket, rest[0], rest[1])
 elif cmd == "uploads":

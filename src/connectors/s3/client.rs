@@ -234,7 +234,11 @@ impl S3Api {
     /// Turns an error status into a typed, one-line error naming the fix.
     pub fn status_error(&self, what: &str, r: &Response) -> anyhow::Error {
         let code = xml_field(&r.body, "Code").unwrap_or_default();
-        let kind = RemoteKind::of_status(r.status.as_u16(), &code);
+        let customer_key = self.config.sse.as_ref().is_some_and(|s| s.is_customer());
+        let kind = match customer_key {
+            true => RemoteKind::of_status_with_sse_c(r.status.as_u16(), &code),
+            false => RemoteKind::of_status(r.status.as_u16(), &code),
+        };
         let detail = format!("{what}: the server answered {} {code}", r.status.as_u16());
         remote::error(self.display(), kind, &detail)
     }

