@@ -39,6 +39,12 @@ pub enum KlosetError {
     PartialBackup(usize, String),
     #[error("{0} entries could not be restored (listed above); everything else was")]
     PartialRestore(usize),
+    #[error("{count} packs this restore needs are in the {class} storage class and must be thawed first ({shown}...): run the restore again with --thaw (S3 restores them, which takes minutes to hours, and kloset waits), or restore them with your S3 tools")]
+    Frozen {
+        count: usize,
+        class: String,
+        shown: String,
+    },
     #[error("interrupted: no snapshot was written; run the same command again, data already uploaded is reused")]
     Interrupted,
 }
@@ -62,6 +68,7 @@ impl KlosetError {
             KlosetError::Integrity(_) => 17,
             KlosetError::Config(_) => 18,
             KlosetError::PartialRestore(_) => 4,
+            KlosetError::Frozen { .. } => 20,
             KlosetError::Interrupted => 130,
         }
     }

@@ -15,6 +15,8 @@ pub enum RemoteKind {
     BadRange,
     /// With SSE-C: the server will not decrypt with the key given.
     SseKey,
+    /// The server does not offer the storage class asked for.
+    StorageClass,
     Other,
 }
 
@@ -25,6 +27,7 @@ impl RemoteKind {
             RemoteKind::MissingBucket => Some("the bucket does not exist: run 'create' (which makes it when the credentials allow) or create it with your S3 tools"),
             RemoteKind::AccessDenied => Some("access denied: check access_key and secret_access_key (or the AWS credentials in the environment), and the key's permissions"),
             RemoteKind::Unreachable => Some("cannot reach the endpoint: check the host, port and that the server is running"),
+            RemoteKind::StorageClass => Some("the server refused the storage class: set the store's storage_class to one it offers (e.g. STANDARD_IA, GLACIER, DEEP_ARCHIVE) or unset it"),
             RemoteKind::SseKey => Some("the server refused the SSE-C key: these objects were written with another sse_customer_key; give the one they were written with (a 403 can also mean wrong credentials)"),
             RemoteKind::Tls => Some("TLS mismatch: check use_tls (true for https, false for http, e.g. '-o use_tls=false') and the server certificate"),
             RemoteKind::NotFound
@@ -49,6 +52,7 @@ impl RemoteKind {
     pub fn of_status(status: u16, code: &str) -> RemoteKind {
         match (status, code) {
             (_, "NoSuchBucket") => RemoteKind::MissingBucket,
+            (_, "InvalidStorageClass") => RemoteKind::StorageClass,
             (403, _) | (_, "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "AccessDenied") => {
                 RemoteKind::AccessDenied
             }
@@ -66,6 +70,8 @@ impl RemoteKind {
         let any = |words: &[&str]| words.iter().any(|w| all.contains(w));
         if any(&["nosuchbucket", "bucket does not exist"]) {
             RemoteKind::MissingBucket
+        } else if any(&["invalidstorageclass"]) {
+            RemoteKind::StorageClass
         } else if any(&[
             "range not satisfiable",
             "status 416",

@@ -131,3 +131,65 @@ fn sse_s3_store_and_kms_destination_on_moto() {
     let r = env.run(&["at", &store, "ls"]).code(18);
     assert!(r.one_line_error().contains("sse=AES256"), "{}", r.stderr);
 }
+
+#[test]
+fn archive_class_for_data_packs_only_and_restores_say_what_to_thaw() {
+    let env = Env::new();
+    let server = moto();
+    let bucket = unique("cold");
+    let store = common::add_s3(&env, "store", "cold", server, &bucket, "");
+    env.run(&["store", "set", "cold", "storage_class=DEEP_ARCHIVE"])
+        .ok();
+    env.create(&store).ok();
+    let src = env.path("src");
+    common::make_fixture(&src);
+    env.backup(&store, src.to_str().unwrap());
+    let classes: Value = serde_json::from_str(&server.tool(&["classes", &bucket])).unwrap();
+    let (mut cold, mut warm) = (0, 0);
+    for (key, class) in classes.as_object().unwrap() {
+        if class == "DEEP_ARCHIVE" {
+            assert!(key.starts_with("packs/"), "{key} is in the archive class");
+            cold += 1;
+        } else {
+            warm += 1;
+        }
+    }
+    assert!(cold >= 1 && warm >= 4, "{classes}");
+    // Listing, browsing and the next backup read trees and index only: no thaw needed.
+    env.run(&["at", &store, "ls", "-R", "latest"]).ok();
+    let again = env.backup(&store, src.to_str().unwrap());
+    assert_eq!(again["snapshot"]["summary"]["files_read"], 0);
+
+    let out = env.path("out");
+    let r = env.restore(&store, &out, "latest").code(20);
+    let line = r.one_line_error();
+    assert!(
+        line.contains("DEEP_ARCHIVE") && line.contains("--thaw"),
+        "{line}"
+    );
+    assert!(
+        !out.exists(),
+        "a restore that cannot read its data wrote something"
+    );
+    env.run(&[
+        "at",
+        &store,
+        "restore",
+        "--thaw",
+        "-to",
+        out.to_str().unwrap(),
+        "latest",
+    ])
+    .ok();
+    assert_same_tree(&src, &out);
+
+    let bogus = unique("bogus");
+    let store = common::add_s3(&env, "store", "bogus", server, &bogus, "");
+    env.run(&["store", "set", "bogus", "storage_class=FROZEN_SOLID"])
+        .ok();
+    env.create(&store).ok();
+    let r = env
+        .run(&["at", &store, "backup", src.to_str().unwrap()])
+        .code(19);
+    assert!(r.one_line_error().contains("storage_class"), "{}", r.stderr);
+}

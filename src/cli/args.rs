@@ -369,6 +369,9 @@ pub struct RestoreArgs {
     /// Like --exclude, ignoring case.
     #[arg(long, value_name = "PATTERN")]
     pub iexclude: Vec<String>,
+    /// Packs in an archive storage class: ask S3 to restore them, wait, then restore.
+    #[arg(long)]
+    pub thaw: bool,
     #[command(flatten)]
     pub filter: SnapshotFilter,
 }

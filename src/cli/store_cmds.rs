@@ -259,16 +259,13 @@ async fn restore(ctx: &Ctx, registry: &Registry, spec: &Spec, a: RestoreArgs) ->
         Found::Dir(id, _) => RestoreRoot::Tree(id),
         Found::File(node) => RestoreRoot::Node(Box::new(node)),
     };
-    let summary = connectors::restore(
-        repo,
-        root,
-        &dest,
-        a.force,
-        ctx.quiet,
+    let opts = crate::restore::planner::RestoreOptions {
+        quiet: ctx.quiet,
         filter,
-        spec.concurrency(),
-    )
-    .await?;
+        thaw: a.thaw,
+        concurrency: spec.concurrency(),
+    };
+    let summary = connectors::restore(repo, root, &dest, a.force, opts).await?;
     output::restore(ctx, &resolved.id, &summary);
     if !summary.damaged.is_empty() {
         let shown: Vec<&str> = summary.damaged.iter().take(5).map(String::as_str).collect();

@@ -141,6 +141,8 @@ pub async fn open_store(spec: &Spec, creating: bool) -> Result<Backend> {
             backend.sse_customer = config.sse.as_ref().is_some_and(|s| s.is_customer());
             if let Some(class) = spec.option("storage_class") {
                 backend.set_pack_attribute(Attribute::StorageClass, class.to_string());
+                let api = S3Api::new(&config)?;
+                backend.cold = Some(Arc::new(s3::cold::S3Cold::new(api)));
             }
             Ok(backend)
         }
@@ -214,28 +216,17 @@ pub async fn restore(
     root: RestoreRoot,
     dest: &Spec,
     force: bool,
-    quiet: bool,
-    filter: crate::filter::RestoreFilter,
-    store_concurrency: usize,
+    mut opts: RestoreOptions,
 ) -> Result<RestoreSummary> {
     match &dest.location {
         Location::Fs(path) => {
             let d = fs::destination::FsDestination::new(dest.fs_path(path), force);
-            let opts = RestoreOptions {
-                quiet,
-                filter,
-                concurrency: store_concurrency,
-            };
             planner::restore(repo, root, &d, opts).await
         }
         Location::S3(loc) => {
             let api = Arc::new(S3Api::new(&dest.s3(loc)?)?);
             let d = s3::destination::S3Destination::new(api, force);
-            let opts = RestoreOptions {
-                quiet,
-                filter,
-                concurrency: dest.concurrency().max(store_concurrency),
-            };
+            opts.concurrency = opts.concurrency.max(dest.concurrency());
             planner::restore(repo, root, &d, opts).await
         }
     }

@@ -26,6 +26,17 @@ pub struct Backend {
     local_root: Option<std::path::PathBuf>,
     /// Requests carry an SSE-C key: a refusal is told as a key mismatch.
     pub sse_customer: bool,
+    /// Set when packs are written in an archive storage class.
+    pub cold: Option<Arc<dyn ColdStorage>>,
+}
+
+/// A store whose data packs may sit in an archive storage class.
+#[async_trait::async_trait]
+pub trait ColdStorage: Send + Sync {
+    /// Of these object keys, the ones that cannot be read until thawed, with their class.
+    async fn frozen(&self, keys: &[String]) -> Result<Vec<(String, String)>>;
+    /// Asks for readable copies of these keys and waits until all are, checking every `poll`.
+    async fn thaw(&self, keys: &[String], poll: std::time::Duration) -> Result<()>;
 }
 
 impl Backend {
@@ -37,6 +48,7 @@ impl Backend {
             pack_attributes: Attributes::new(),
             local_root: None,
             sse_customer: false,
+            cold: None,
         }
     }
 
@@ -74,15 +86,20 @@ impl Backend {
         self.pack_attributes.insert(key, value.into());
     }
 
-    pub async fn put_pack(&self, key: &str, data: Bytes) -> Result<()> {
+    /// `data`: a data pack, which takes the pack attributes (storage class); tree packs stay
+    /// in the default class so listing and backing up never wait for a thaw.
+    pub async fn put_pack(&self, key: &str, bytes: Bytes, data: bool) -> Result<()> {
         let opts = PutOptions {
-            attributes: self.pack_attributes.clone(),
+            attributes: match data {
+                true => self.pack_attributes.clone(),
+                false => Attributes::new(),
+            },
             ..Default::default()
         };
         let path = Path::from(key);
         self.retrying(|| {
             self.store
-                .put_opts(&path, PutPayload::from(data.clone()), opts.clone())
+                .put_opts(&path, PutPayload::from(bytes.clone()), opts.clone())
         })
         .await?;
         Ok(())

@@ -243,12 +243,42 @@ impl Repo {
         self.backend.partial_writes("packs")
     }
 
+    /// Before data packs are read: packs in an archive storage class are thawed (`thaw`) or
+    /// named in one error, instead of failing one read at a time.
+    pub async fn ensure_readable(&self, packs: &[u32], thaw: bool) -> Result<()> {
+        let Some(cold) = &self.backend.cold else {
+            return Ok(());
+        };
+        let keys: Vec<String> = packs.iter().map(|p| self.pack_key_of(*p)).collect();
+        let frozen = cold.frozen(&keys).await?;
+        if frozen.is_empty() {
+            return Ok(());
+        }
+        let frozen_keys: Vec<String> = frozen.iter().map(|(k, _)| k.clone()).collect();
+        if thaw {
+            let poll = std::env::var("KLOSET_THAW_POLL_SECS")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(60);
+            return cold
+                .thaw(&frozen_keys, std::time::Duration::from_secs(poll))
+                .await;
+        }
+        let shown: Vec<&str> = frozen_keys.iter().take(3).map(String::as_str).collect();
+        Err(KlosetError::Frozen {
+            count: frozen.len(),
+            class: frozen[0].1.clone(),
+            shown: shown.join(", "),
+        }
+        .into())
+    }
+
     /// Tree packs of a remote store also go to the local cache: the next backup compares
     /// with these trees, and reading them back one range at a time is what made S3
     /// re-backups slow.
     pub async fn save_pack(&self, entry: &PackEntry, bytes: Bytes) -> Result<()> {
         self.backend
-            .put_pack(&pack_key(&entry.id), bytes.clone())
+            .put_pack(&pack_key(&entry.id), bytes.clone(), !entry.holds_trees())
             .await?;
         if entry.holds_trees() {
             self.cache.put(TREE_PACKS, &entry.id, &bytes);

@@ -1,7 +1,7 @@
 //! The one restore planner: walk once, let the destination accept and prepare, feed content,
 //! finish, and account for every entry.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use anyhow::Result;
@@ -23,6 +23,8 @@ pub enum RestoreRoot {
 pub struct RestoreOptions {
     pub quiet: bool,
     pub filter: RestoreFilter,
+    /// Have S3 restore packs in an archive storage class, and wait for them.
+    pub thaw: bool,
     /// Store reads in flight.
     pub concurrency: usize,
 }
@@ -73,6 +75,14 @@ pub async fn restore<D: Destination>(
     if !opts.filter.include.is_empty() {
         keep_dirs_on_the_way(&mut plan, &opts.filter);
     }
+    let packs: BTreeSet<u32> = plan
+        .files
+        .iter()
+        .flat_map(|f| &f.node.content)
+        .filter_map(|id| repo.blob(id).map(|b| b.pack))
+        .collect();
+    repo.ensure_readable(&packs.into_iter().collect::<Vec<_>>(), opts.thaw)
+        .await?;
     let planned_files = plan.files.len() as u64;
     let planned_bytes: u64 = plan.files.iter().map(|f| f.node.size).sum();
     let reader = Reader::new(repo, opts.concurrency);

@@ -9,6 +9,7 @@
   s3tool.py ENDPOINT KEY SECRET sse BUCKET [KEYFILE]    JSON: each object's encryption headers
                                                         (KEYFILE: SSE-C key to read with)
   s3tool.py ENDPOINT KEY SECRET get BUCKET KEY          exit 0 if a plain GET works, 1 if refused
+  s3tool.py ENDPOINT KEY SECRET classes BUCKET          JSON: each object's storage class
   s3tool.py ENDPOINT KEY SECRET big BUCKET KEY MIB      a pseudo-random object of MIB MiB
   s3tool.py ENDPOINT KEY SECRET uploads BUCKET          JSON: multipart uploads in progress
 """
@@ -139,6 +140,12 @@ elif cmd == "sse":
     for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
         h = s3.head_object(Bucket=bucket, Key=o["Key"], **extra)
         out[o["Key"]] = [h.get("ServerSideEncryption"), h.get("SSEKMSKeyId"), h.get("SSECustomerAlgorithm")]
+    print(json.dumps(out, sort_keys=True))
+elif cmd == "classes":
+    out = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for o in page.get("Contents", []):
+            out[o["Key"]] = o.get("StorageClass", "STANDARD")
     print(json.dumps(out, sort_keys=True))
 elif cmd == "get":
     try:

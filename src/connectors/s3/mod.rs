@@ -1,6 +1,7 @@
 //! S3 as a source, a destination and a store, through one connection config.
 
 pub mod client;
+pub mod cold;
 pub mod config;
 pub mod destination;
 mod multipart;
