@@ -122,6 +122,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcom
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -l force -d 'Restore into a non-empty target, overwriting what is there'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -l thaw -d 'Packs in an archive storage class: ask S3 to restore them, wait, then restore'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -s h -l help -d 'Print help'
@@ -296,6 +297,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand restore" -l source -d 'Onl
 complete -c kloset -n "__fish_kloset_using_subcommand restore" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
 complete -c kloset -n "__fish_kloset_using_subcommand restore" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand restore" -l force -d 'Restore into a non-empty target, overwriting what is there'
+complete -c kloset -n "__fish_kloset_using_subcommand restore" -l thaw -d 'Packs in an archive storage class: ask S3 to restore them, wait, then restore'
 complete -c kloset -n "__fish_kloset_using_subcommand restore" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand restore" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand restore" -s h -l help -d 'Print help'

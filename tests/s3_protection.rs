@@ -193,3 +193,94 @@ fn archive_class_for_data_packs_only_and_restores_say_what_to_thaw() {
         .code(19);
     assert!(r.one_line_error().contains("storage_class"), "{}", r.stderr);
 }
+
+fn prune_json(env: &Env, store: &str) -> Value {
+    env.run(&[
+        "--json",
+        "at",
+        store,
+        "prune",
+        "--delete-delay",
+        "0",
+        "--max-unused",
+        "0%",
+    ])
+    .ok()
+    .json()
+}
+
+#[test]
+fn object_lock_keeps_retained_packs_and_prune_reclaims_what_expired() {
+    let env = Env::new();
+    let server = moto();
+    // A bucket made without Object Lock cannot get it: create says so.
+    let plain = unique("plain");
+    server.tool(&["put", &plain, "other", "data"]);
+    let store = common::add_s3(&env, "store", "plain", server, &plain, "kloset");
+    env.run(&["store", "set", "plain", "object_lock_days=1"])
+        .ok();
+    let r = env.create(&store).code(18);
+    assert!(r.one_line_error().contains("Object Lock"), "{}", r.stderr);
+    env.run(&["store", "set", "plain", "object_lock_mode=forever"])
+        .ok();
+    env.run(&["at", &store, "ls"]).code(18);
+
+    // A bucket kloset makes gets Object Lock, and every object a default retention.
+    let bucket = unique("vault");
+    let store = common::add_s3(&env, "store", "vault", server, &bucket, "");
+    env.run(&[
+        "store",
+        "set",
+        "vault",
+        "object_lock_days=1",
+        "object_lock_mode=governance",
+    ])
+    .ok();
+    env.create(&store).ok();
+    let src = env.path("src");
+    common::make_fixture(&src);
+    env.backup(&store, src.to_str().unwrap());
+    fs::write(src.join("big.bin"), common::pseudo_random(42, 3_000_000)).unwrap();
+    env.backup(&store, src.to_str().unwrap());
+    let dates: Value = serde_json::from_str(&server.tool(&["retention", &bucket])).unwrap();
+    for (key, until) in dates.as_object().unwrap() {
+        if ["packs/", "index/", "snapshots/", "config"]
+            .iter()
+            .any(|p| key.starts_with(p))
+        {
+            assert!(until.is_string(), "{key} has no retention");
+        }
+    }
+
+    // Retained packs are not deleted, whatever forget and prune say.
+    env.run(&["at", &store, "forget", "--keep-last", "1"]).ok();
+    let first = prune_json(&env, &store);
+    assert!(first["packs_retained"].as_u64().unwrap() > 0, "{first}");
+    assert_eq!(first["packs_deleted"], 0, "{first}");
+    env.run(&["at", &store, "check", "--read-data"]).ok();
+    let out = env.path("out1");
+    env.restore(&store, &out, "latest").ok();
+    assert_same_tree(&src, &out);
+
+    // Once the retention ends, prune reclaims them, and what is in use is retained again.
+    server.tool(&["expire", &bucket, "2"]);
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let second = prune_json(&env, &store);
+    assert!(second["packs_deleted"].as_u64().unwrap() > 0, "{second}");
+    assert!(
+        second["retention_extended"].as_u64().unwrap() > 0,
+        "{second}"
+    );
+    let dates: Value = serde_json::from_str(&server.tool(&["retention", &bucket])).unwrap();
+    let soon = chrono::Utc::now() + chrono::Duration::hours(1);
+    for (key, until) in dates.as_object().unwrap() {
+        if key.starts_with("packs/") || key.starts_with("snapshots/") {
+            let until = chrono::DateTime::parse_from_rfc3339(until.as_str().unwrap()).unwrap();
+            assert!(until > soon, "{key} in use but retained only until {until}");
+        }
+    }
+    env.run(&["at", &store, "check", "--read-data"]).ok();
+    let out = env.path("out2");
+    env.restore(&store, &out, "latest").ok();
+    assert_same_tree(&src, &out);
+}

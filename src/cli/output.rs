@@ -346,6 +346,12 @@ pub fn prune(ctx: &Ctx, r: &crate::ops::prune::PruneReport) -> Result<()> {
             r.index_files_before, r.index_files_after
         );
     }
+    if r.packs_retained > 0 || r.retention_extended > 0 {
+        println!(
+            "Object Lock: {} packs kept until their retention ends (a later prune deletes them), {} objects in use retained for another period",
+            r.packs_retained, r.retention_extended
+        );
+    }
     Ok(())
 }
 

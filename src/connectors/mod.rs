@@ -134,11 +134,19 @@ pub async fn open_store(spec: &Spec, creating: bool) -> Result<Backend> {
         }
         Location::S3(loc) => {
             let config = spec.s3(loc)?;
+            let lock = s3::lock::LockPolicy::from_options(&spec.options, &spec.display)?;
             if creating {
-                create_bucket_if_missing(&config).await?;
+                create_bucket_if_missing(&config, lock.is_some()).await?;
             }
             let mut backend = Backend::new(config.object_store()?, spec.display.clone(), true);
             backend.sse_customer = config.sse.as_ref().is_some_and(|s| s.is_customer());
+            if let Some(policy) = lock {
+                let lock = s3::lock::S3Lock::new(S3Api::new(&config)?, policy);
+                if creating {
+                    lock.prepare_bucket().await?;
+                }
+                backend.lock = Some(Arc::new(lock));
+            }
             if let Some(class) = spec.option("storage_class") {
                 backend.set_pack_attribute(Attribute::StorageClass, class.to_string());
                 let api = S3Api::new(&config)?;
@@ -149,12 +157,13 @@ pub async fn open_store(spec: &Spec, creating: bool) -> Result<Backend> {
     }
 }
 
-async fn create_bucket_if_missing(config: &S3Config) -> Result<()> {
+/// `object_lock`: a new bucket is made with Object Lock, which most servers allow only then.
+async fn create_bucket_if_missing(config: &S3Config, object_lock: bool) -> Result<()> {
     let api = S3Api::new(config)?;
     if !api.bucket_missing().await? {
         return Ok(());
     }
-    if !api.create_bucket().await? {
+    if !api.create_bucket(object_lock).await? {
         return Err(remote::error(
             &config.display,
             RemoteKind::MissingBucket,

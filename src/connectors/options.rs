@@ -52,6 +52,7 @@ const S3_KEYS: &[&str] = &[
 ];
 const FS_KEYS: &[&str] = &["location", "concurrency"];
 const STORE_KEYS: &[&str] = &["passphrase", "passphrase_cmd"];
+const S3_STORE_KEYS: &[&str] = &["object_lock_days", "object_lock_mode"];
 const BOOL_KEYS: &[&str] = &["use_tls", "virtual_host", "tls_insecure_no_verify"];
 
 pub fn is_secret(key: &str) -> bool {
@@ -65,6 +66,9 @@ pub fn valid_keys(role: Role, location: &Location) -> Vec<&'static str> {
     };
     if role == Role::Store {
         keys.extend_from_slice(STORE_KEYS);
+        if matches!(location, Location::S3(_)) {
+            keys.extend_from_slice(S3_STORE_KEYS);
+        }
     }
     keys
 }

@@ -14,7 +14,7 @@ use crate::error::KlosetError;
 use crate::kill_point;
 use crate::progress::Progress;
 use crate::repo::id::Id;
-use crate::repo::index::{BlobKind, IndexFile, PackEntry};
+use crate::repo::index::{pack_key, BlobKind, IndexFile, PackEntry};
 use crate::repo::pack::PackBuilder;
 use crate::repo::walk::{Visit, WalkOptions};
 use crate::repo::{open_blob, Repo};
@@ -52,6 +52,11 @@ pub struct PruneReport {
     pub bytes_freed: u64,
     pub index_files_before: usize,
     pub index_files_after: usize,
+    /// Object Lock: packs due for deletion kept because they (or an index file naming them)
+    /// are still retained; a later prune deletes them once the retention ends.
+    pub packs_retained: usize,
+    /// Object Lock: objects in use whose retention was extended by a period.
+    pub retention_extended: usize,
 }
 
 /// Runs one prune on a repo opened without its index.
@@ -210,6 +215,27 @@ async fn run(
         report.packs_marked = retire.len();
         keep.extend(retire.into_iter().map(|(entry, _)| entry));
     }
+    // Object Lock: nothing still retained is deleted, nor any pack a retained index file
+    // names (that file stays, and an index never names a pack that is gone).
+    let retained_index = repo.still_retained(repo.index_keys()).await?;
+    let mut blocked: HashSet<Id> = retained_index
+        .iter()
+        .flat_map(|k| repo.packs_named_by(k).iter().copied())
+        .collect();
+    let pack_keys: Vec<String> = delete.iter().map(|(e, _)| pack_key(&e.id)).collect();
+    let retained_packs = repo.still_retained(&pack_keys).await?;
+    blocked.extend(
+        delete
+            .iter()
+            .filter(|(e, _)| retained_packs.contains(&pack_key(&e.id)))
+            .map(|(e, _)| e.id),
+    );
+    let (held, go): (Vec<_>, Vec<_>) = delete
+        .into_iter()
+        .partition(|(e, _)| blocked.contains(&e.id));
+    report.packs_retained = held.len();
+    keep.extend(held.into_iter().map(|(entry, _)| entry));
+    let delete = go;
     lock.renew(repo).await?;
     // 3. A compacted index without the packs about to go, then the old index files.
     progress.set_message("writing the index".into());
@@ -223,7 +249,9 @@ async fn run(
     }
     kill_point::here("prune:index-written");
     for key in repo.index_keys() {
-        repo.delete_index_file(key).await?;
+        if !retained_index.contains(key) {
+            repo.delete_index_file(key).await?;
+        }
     }
     kill_point::here("prune:old-index-deleted");
     // 4. Only now the packs: an index never names a pack that is gone.
@@ -242,12 +270,33 @@ async fn run(
     let grace = opts
         .delete_delay
         .max(Duration::hours(UNINDEXED_GRACE_HOURS));
-    for (id, size, at) in repo.stored_packs_with_time().await? {
-        if !indexed.contains(&id) && !deleting.contains(&id) && at + grace <= now {
+    let unindexed: Vec<(Id, u64)> = repo
+        .stored_packs_with_time()
+        .await?
+        .into_iter()
+        .filter(|(id, _, at)| {
+            !indexed.contains(id)
+                && !deleting.contains(id)
+                && !blocked.contains(id)
+                && *at + grace <= now
+        })
+        .map(|(id, size, _)| (id, size))
+        .collect();
+    let keys: Vec<String> = unindexed.iter().map(|(id, _)| pack_key(id)).collect();
+    let retained = repo.still_retained(&keys).await?;
+    for (id, size) in unindexed {
+        if !retained.contains(&pack_key(&id)) {
             repo.delete_pack(&id).await?;
             report.unindexed_deleted += 1;
             report.bytes_freed += size;
         }
+    }
+    // Object Lock: what the store still needs stays protected for another period.
+    if repo.backend_has_lock() {
+        progress.set_message("extending Object Lock retention".into());
+        let mut in_use: Vec<String> = indexed.iter().map(pack_key).collect();
+        in_use.extend(repo.protected_keys().await?);
+        report.retention_extended = repo.extend_retention(&in_use).await?;
     }
     Ok(report)
 }

@@ -28,6 +28,8 @@ pub struct Backend {
     pub sse_customer: bool,
     /// Set when packs are written in an archive storage class.
     pub cold: Option<Arc<dyn ColdStorage>>,
+    /// Set for a store under Object Lock.
+    pub lock: Option<Arc<dyn ObjectLock>>,
 }
 
 /// A store whose data packs may sit in an archive storage class.
@@ -37,6 +39,18 @@ pub trait ColdStorage: Send + Sync {
     async fn frozen(&self, keys: &[String]) -> Result<Vec<(String, String)>>;
     /// Asks for readable copies of these keys and waits until all are, checking every `poll`.
     async fn thaw(&self, keys: &[String], poll: std::time::Duration) -> Result<()>;
+}
+
+/// A store under S3 Object Lock: what prune asks before deleting, and how it keeps what is
+/// in use protected.
+#[async_trait::async_trait]
+pub trait ObjectLock: Send + Sync {
+    /// The retention period objects get, in days.
+    fn days(&self) -> u32;
+    /// When the object's retention ends (None: not retained, or not there).
+    async fn retained_until(&self, key: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>>;
+    /// Retains the object until `until` (servers refuse to shorten a retention).
+    async fn extend(&self, key: &str, until: chrono::DateTime<chrono::Utc>) -> Result<()>;
 }
 
 impl Backend {
@@ -49,6 +63,7 @@ impl Backend {
             local_root: None,
             sse_customer: false,
             cold: None,
+            lock: None,
         }
     }
 

@@ -85,9 +85,11 @@ impl Repo {
         };
         let mut files = Vec::new();
         let mut loaded_keys = Vec::new();
+        let mut index_packs = HashMap::new();
         for (key, file) in loaded {
             match file {
                 Ok(f) => {
+                    index_packs.insert(key.clone(), f.packs.iter().map(|p| p.id).collect());
                     files.push(f);
                     loaded_keys.push(key);
                 }
@@ -126,6 +128,7 @@ impl Repo {
         }
         self.retiring = retiring;
         self.index_keys = loaded_keys;
+        self.index_packs = index_packs;
         if !health.damaged_index.is_empty() {
             let unnamed: Vec<Id> = stored
                 .keys()

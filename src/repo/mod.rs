@@ -61,6 +61,9 @@ pub struct Repo {
     retiring: HashMap<Id, chrono::DateTime<chrono::Utc>>,
     /// The index files the index was loaded from (prune replaces exactly these).
     index_keys: Vec<String>,
+    /// The packs each of those index files names (Object Lock: a retained index file keeps
+    /// its packs).
+    index_packs: HashMap<String, Vec<Id>>,
     /// Wrapped anew by `key add`.
     master: [u8; 32],
     key_in_use: keys::KeyName,
@@ -125,6 +128,7 @@ impl Repo {
             whole_tree_packs: Arc::new(tokio::sync::Semaphore::new(WHOLE_TREE_PACKS)),
             retiring: HashMap::new(),
             index_keys: Vec::new(),
+            index_packs: HashMap::new(),
             master,
             key_in_use,
         })

@@ -10,6 +10,9 @@
                                                         (KEYFILE: SSE-C key to read with)
   s3tool.py ENDPOINT KEY SECRET get BUCKET KEY          exit 0 if a plain GET works, 1 if refused
   s3tool.py ENDPOINT KEY SECRET classes BUCKET          JSON: each object's storage class
+  s3tool.py ENDPOINT KEY SECRET retention BUCKET        JSON: each current object's retain-until date
+  s3tool.py ENDPOINT KEY SECRET expire BUCKET SECS      shorten every retention to SECS from now
+                                                        (governance bypass: what an admin may do)
   s3tool.py ENDPOINT KEY SECRET big BUCKET KEY MIB      a pseudo-random object of MIB MiB
   s3tool.py ENDPOINT KEY SECRET uploads BUCKET          JSON: multipart uploads in progress
 """
@@ -147,6 +150,22 @@ elif cmd == "classes":
         for o in page.get("Contents", []):
             out[o["Key"]] = o.get("StorageClass", "STANDARD")
     print(json.dumps(out, sort_keys=True))
+elif cmd == "retention":
+    out = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for o in page.get("Contents", []):
+            h = s3.head_object(Bucket=bucket, Key=o["Key"])
+            d = h.get("ObjectLockRetainUntilDate")
+            out[o["Key"]] = d.isoformat() if d else None
+    print(json.dumps(out, sort_keys=True))
+elif cmd == "expire":
+    import datetime
+    until = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=int(rest[0]))
+    versions = s3.list_object_versions(Bucket=bucket).get("Versions", [])
+    for v in versions:
+        s3.put_object_retention(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"],
+                                Retention={"Mode": "GOVERNANCE", "RetainUntilDate": until},
+                                BypassGovernanceRetention=True)
 elif cmd == "get":
     try:
         s3.get_object(Bucket=bucket, Key=rest[0])["Body"].read()

@@ -399,8 +399,9 @@ impl S3Api {
         Ok(())
     }
 
-    /// CreateBucket; Ok(false) when the server refuses (typically: no permission).
-    pub async fn create_bucket(&self) -> Result<bool> {
+    /// CreateBucket, with Object Lock when asked; Ok(false) when the server refuses
+    /// (typically: no permission).
+    pub async fn create_bucket(&self, object_lock: bool) -> Result<bool> {
         let region = &self.config.region;
         let body = if region == "us-east-1" {
             Bytes::new()
@@ -410,7 +411,15 @@ impl S3Api {
                 region
             ))
         };
-        let r = self.send(Method::PUT, None, &[], &[], body).await?;
+        let lock = (
+            HeaderName::from_static("x-amz-bucket-object-lock-enabled"),
+            "true".to_string(),
+        );
+        let headers = match object_lock {
+            true => vec![lock],
+            false => Vec::new(),
+        };
+        let r = self.send(Method::PUT, None, &[], &headers, body).await?;
         let code = xml_field(&r.body, "Code").unwrap_or_default();
         Ok(r.status.is_success() || code == "BucketAlreadyOwnedByYou")
     }

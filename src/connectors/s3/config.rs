@@ -178,15 +178,30 @@ impl S3Config {
     /// object_store's client for the bucket: the store backend, and the credential chain
     /// (environment, web identity, container and instance metadata) for object requests.
     pub fn bucket_client(&self) -> Result<AmazonS3> {
+        let mut client = self.client_options()?;
+        // A bucket with a default Object Lock retention takes uploads only with an integrity
+        // checksum, announced by this header.
+        let locked = self.options.contains_key("object_lock_days");
+        if locked {
+            let mut headers = http::HeaderMap::new();
+            headers.insert(
+                "x-amz-sdk-checksum-algorithm",
+                http::HeaderValue::from_static("SHA256"),
+            );
+            client = client.with_default_headers(headers);
+        }
         let mut builder = AmazonS3Builder::from_env()
             .with_bucket_name(&self.bucket)
             .with_region(&self.region)
-            .with_client_options(self.client_options()?)
+            .with_client_options(client)
             .with_retry(self.retry.clone())
             .with_allow_http(!self.use_tls)
             .with_virtual_hosted_style_request(self.virtual_host);
         if !self.aws_default {
             builder = builder.with_endpoint(&self.endpoint);
+        }
+        if locked {
+            builder = builder.with_checksum_algorithm(object_store::aws::Checksum::SHA256);
         }
         for (key, value) in self.sse.iter().flat_map(Sse::object_store_config) {
             let key: AmazonS3ConfigKey = key.parse().expect("object_store knows its own keys");

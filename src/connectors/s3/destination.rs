@@ -215,7 +215,7 @@ impl Destination for S3Destination {
                 .map(|o| (o.key, (o.size, o.etag)))
                 .collect(),
             Err(e) if remote::kind_of(&e) == Some(RemoteKind::MissingBucket) => {
-                if !self.api.create_bucket().await? {
+                if !self.api.create_bucket(false).await? {
                     return Err(e);
                 }
                 HashMap::new()
