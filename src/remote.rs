@@ -17,6 +17,8 @@ pub enum RemoteKind {
     SseKey,
     /// The server does not offer the storage class asked for.
     StorageClass,
+    /// An object written with SSE-C, read without a key.
+    NeedsSseKey,
     Other,
 }
 
@@ -27,6 +29,7 @@ impl RemoteKind {
             RemoteKind::MissingBucket => Some("the bucket does not exist: run 'create' (which makes it when the credentials allow) or create it with your S3 tools"),
             RemoteKind::AccessDenied => Some("access denied: check access_key and secret_access_key (or the AWS credentials in the environment), and the key's permissions"),
             RemoteKind::Unreachable => Some("cannot reach the endpoint: check the host, port and that the server is running"),
+            RemoteKind::NeedsSseKey => Some("the object is encrypted with a customer key (SSE-C): set sse_customer_key=@FILE on this source or destination"),
             RemoteKind::StorageClass => Some("the server refused the storage class: set the store's storage_class to one it offers (e.g. STANDARD_IA, GLACIER, DEEP_ARCHIVE) or unset it"),
             RemoteKind::SseKey => Some("the server refused the SSE-C key: these objects were written with another sse_customer_key; give the one they were written with (a 403 can also mean wrong credentials)"),
             RemoteKind::Tls => Some("TLS mismatch: check use_tls (true for https, false for http, e.g. '-o use_tls=false') and the server certificate"),

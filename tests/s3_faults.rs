@@ -194,3 +194,39 @@ fn prune_and_key_changes_on_an_s3_store_survive_faults() {
     env.restore(&store, &out, &id).ok();
     assert_same_tree(&src, &out);
 }
+
+#[test]
+fn sync_both_ways_survives_faults() {
+    let server = garage();
+    let proxy = Proxy::start(&server.host);
+    let mut env = Env::new();
+    env.extra_env
+        .push(("KLOSET_OTHER_PASSPHRASE".into(), "correct horse".into()));
+    let local = env.path("local").to_str().unwrap().to_string();
+    env.create(&local).ok();
+    let src = env.path("src");
+    tree(&src);
+    env.backup(&local, src.to_str().unwrap());
+    let remote = add(
+        &env,
+        "store",
+        "s",
+        &through(server, &proxy),
+        &server.bucket,
+        &unique("faulty-sync"),
+    );
+    env.create(&remote).ok();
+    proxy.set_fault_rate(RATE_PER_THOUSAND);
+    env.run(&["at", &local, "sync", "to", &remote]).ok();
+    let back = env.path("back").to_str().unwrap().to_string();
+    env.create(&back).ok();
+    env.run(&["at", &back, "sync", "from", &remote]).ok();
+    assert!(proxy.faults_injected() > 0);
+    proxy.set_fault_rate(0);
+    for store in [&remote, &back] {
+        env.run(&["at", store, "check", "--read-data"]).ok();
+        let out = env.path(&format!("out-{}", store.len()));
+        env.restore(store, &out, "latest").ok();
+        assert_same_tree(&src, &out);
+    }
+}

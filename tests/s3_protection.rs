@@ -84,6 +84,41 @@ fn sse_c_store_on_garage_needs_its_key() {
 }
 
 #[test]
+fn sse_c_objects_of_a_source_bucket_are_read_with_its_key() {
+    let env = Env::new();
+    let server = garage();
+    let key = env.path("sse.key");
+    fs::write(&key, common::pseudo_random(8, 32)).unwrap();
+    let bucket = unique("ssecsrc");
+    for name in ["a.txt", "dir/b.txt"] {
+        let text = format!("secret {name}");
+        server.tool(&["putc", &bucket, name, &text, key.to_str().unwrap()]);
+    }
+    let store = env.path("store").to_str().unwrap().to_string();
+    env.create(&store).ok();
+    let source = common::add_s3(&env, "source", "enc", server, &bucket, "");
+    // Without the key each object is refused, said, and counted.
+    let r = env.run(&["at", &store, "backup", &source]).code(3);
+    assert!(r.stderr.contains("set sse_customer_key"), "{}", r.stderr);
+    env.run(&[
+        "source",
+        "set",
+        "enc",
+        &format!("sse_customer_key=@{}", key.display()),
+    ])
+    .ok();
+    let id = env.backup(&store, &source)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = env
+        .command(&["at", &store, "cat", &format!("{id}:/dir/b.txt")])
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, b"secret dir/b.txt");
+}
+
+#[test]
 fn sse_s3_store_and_kms_destination_on_moto() {
     let env = Env::new();
     let server = moto();

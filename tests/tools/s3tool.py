@@ -9,6 +9,7 @@
   s3tool.py ENDPOINT KEY SECRET sse BUCKET [KEYFILE]    JSON: each object's encryption headers
                                                         (KEYFILE: SSE-C key to read with)
   s3tool.py ENDPOINT KEY SECRET get BUCKET KEY          exit 0 if a plain GET works, 1 if refused
+  s3tool.py ENDPOINT KEY SECRET putc BUCKET KEY TEXT KEYFILE   one object, SSE-C encrypted
   s3tool.py ENDPOINT KEY SECRET classes BUCKET          JSON: each object's storage class
   s3tool.py ENDPOINT KEY SECRET retention BUCKET        JSON: each current object's retain-until date
   s3tool.py ENDPOINT KEY SECRET expire BUCKET SECS      shorten every retention to SECS from now
@@ -166,6 +167,10 @@ elif cmd == "expire":
         s3.put_object_retention(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"],
                                 Retention={"Mode": "GOVERNANCE", "RetainUntilDate": until},
                                 BypassGovernanceRetention=True)
+elif cmd == "putc":
+    ensure_bucket()
+    s3.put_object(Bucket=bucket, Key=rest[0], Body=rest[1].encode(),
+                  SSECustomerAlgorithm="AES256", SSECustomerKey=open(rest[2], "rb").read())
 elif cmd == "get":
     try:
         s3.get_object(Bucket=bucket, Key=rest[0])["Body"].read()

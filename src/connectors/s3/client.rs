@@ -235,9 +235,10 @@ impl S3Api {
     pub fn status_error(&self, what: &str, r: &Response) -> anyhow::Error {
         let code = xml_field(&r.body, "Code").unwrap_or_default();
         let customer_key = self.config.sse.as_ref().is_some_and(|s| s.is_customer());
-        let kind = match customer_key {
-            true => RemoteKind::of_status_with_sse_c(r.status.as_u16(), &code),
-            false => RemoteKind::of_status(r.status.as_u16(), &code),
+        let kind = match (customer_key, r.status.as_u16(), code.as_str()) {
+            (true, status, _) => RemoteKind::of_status_with_sse_c(status, &code),
+            (false, 400, "InvalidRequest") => RemoteKind::NeedsSseKey,
+            (false, status, _) => RemoteKind::of_status(status, &code),
         };
         let detail = format!("{what}: the server answered {} {code}", r.status.as_u16());
         remote::error(self.display(), kind, &detail)
