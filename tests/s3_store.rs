@@ -338,7 +338,7 @@ fn the_metadata_cache_saves_downloads_and_is_never_trusted_blindly() {
 }
 
 #[test]
-fn storage_class_is_applied_to_packs() {
+fn storage_class_is_applied_to_data_packs() {
     let env = Env::new();
     let server = common::servers::moto();
     let bucket = format!("classy-{}", rand_suffix());
@@ -365,10 +365,16 @@ fn storage_class_is_applied_to_packs() {
         .iter()
         .filter(|(k, _)| k.starts_with("packs/"))
         .collect();
-    assert!(!packs.is_empty());
-    for (key, o) in packs {
-        assert_eq!(o["StorageClass"], "STANDARD_IA", "{key}");
-    }
+    // One data pack and one tree pack: only the data pack takes the class.
+    let classes: Vec<&str> = packs
+        .iter()
+        .map(|(_, o)| o["StorageClass"].as_str().unwrap_or("STANDARD"))
+        .collect();
+    assert_eq!(classes.len(), 2, "{objects}");
+    assert!(
+        classes.contains(&"STANDARD_IA") && classes.contains(&"STANDARD"),
+        "{classes:?}"
+    );
     assert!(objects["config"]
         .get("StorageClass")
         .is_none_or(|c| c == "STANDARD"));
