@@ -217,6 +217,22 @@ fn archive_class_for_data_packs_only_and_restores_say_what_to_thaw() {
     ])
     .ok();
     assert_same_tree(&src, &out);
+    // Prune deletes wholly unused packs without reading them, and repacks nothing.
+    env.run(&["at", &store, "forget", "--keep-last", "1"]).ok();
+    let pruned = env
+        .run(&[
+            "--json",
+            "at",
+            &store,
+            "prune",
+            "--delete-delay",
+            "0",
+            "--max-unused",
+            "0%",
+        ])
+        .ok()
+        .json();
+    assert_eq!(pruned["packs_written"], 0, "{pruned}");
 
     let bogus = unique("bogus");
     let store = common::add_s3(&env, "store", "bogus", server, &bogus, "");

@@ -346,6 +346,9 @@ pub fn prune(ctx: &Ctx, r: &crate::ops::prune::PruneReport) -> Result<()> {
             r.index_files_before, r.index_files_after
         );
     }
+    if r.repack_skipped_cold {
+        println!("partly used packs were not repacked: the store's storage_class archives data packs, which cannot be read without a thaw");
+    }
     if r.packs_retained > 0 || r.retention_extended > 0 {
         println!(
             "Object Lock: {} packs kept until their retention ends (a later prune deletes them), {} objects in use retained for another period",

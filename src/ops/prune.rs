@@ -57,6 +57,8 @@ pub struct PruneReport {
     pub packs_retained: usize,
     /// Object Lock: objects in use whose retention was extended by a period.
     pub retention_extended: usize,
+    /// Partly used packs left as they are: the store's storage class archives data packs.
+    pub repack_skipped_cold: bool,
 }
 
 /// Runs one prune on a repo opened without its index.
@@ -165,11 +167,18 @@ async fn run(
         free(b).total_cmp(&free(a))
     });
     let allowed = (opts.max_unused * report.stored_bytes as f64) as u64;
+    // Repacking reads data packs, which an archive storage class keeps frozen: on such a
+    // store only wholly unused packs go.
+    let max_repack = match repo.has_cold_storage() {
+        true => 0,
+        false => opts.max_repack,
+    };
+    report.repack_skipped_cold = repo.has_cold_storage() && !partly.is_empty();
     let mut unused_left = partly.iter().map(|p| p.1 - p.2).sum::<u64>();
     let mut repack: Vec<PackEntry> = Vec::new();
     let mut repack_bytes = 0u64;
     for (entry, size, used_bytes) in partly {
-        if unused_left > allowed && repack_bytes + size <= opts.max_repack {
+        if unused_left > allowed && repack_bytes + size <= max_repack {
             unused_left -= size - used_bytes;
             repack_bytes += size;
             repack.push(entry.clone());

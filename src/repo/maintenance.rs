@@ -137,6 +137,10 @@ impl Repo {
         Ok(keys)
     }
 
+    pub fn has_cold_storage(&self) -> bool {
+        self.backend.cold.is_some()
+    }
+
     pub fn backend_has_lock(&self) -> bool {
         self.backend.lock.is_some()
     }
