@@ -1,12 +1,11 @@
 //! What prune needs of the store: packs marked for deletion ("retiring"), the prune lock, and
 //! the deletes. The rules these follow are in FORMAT.md ("Prune").
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use anyhow::Result;
 use bytes::Bytes;
 use chrono::{DateTime, TimeZone, Utc};
-use futures::{StreamExt, TryStreamExt};
 
 use super::crypto::random_bytes;
 use super::id::Id;
@@ -14,8 +13,6 @@ use super::index::{pack_key, PackEntry};
 use super::Repo;
 
 const RETIRING: &str = "retiring";
-/// HEAD and retention requests in flight.
-const LOCK_CONCURRENCY: usize = 16;
 const LOCKS: &str = "locks";
 /// A prune lock older than this was left by a prune that died (a live one renews it).
 pub const LOCK_LIFETIME_MS: i64 = 30 * 60 * 1000;
@@ -84,67 +81,6 @@ impl Repo {
     }
 
     /// The index files the loaded index came from.
-    /// Object Lock: of these keys, the ones still under retention (never to be deleted).
-    pub async fn still_retained(&self, keys: &[String]) -> Result<HashSet<String>> {
-        let Some(lock) = &self.backend.lock else {
-            return Ok(HashSet::new());
-        };
-        let now = Utc::now();
-        let until: Vec<(String, Option<DateTime<Utc>>)> =
-            futures::stream::iter(keys)
-                .map(|k| async move {
-                    Ok::<_, anyhow::Error>((k.clone(), lock.retained_until(k).await?))
-                })
-                .buffer_unordered(LOCK_CONCURRENCY)
-                .try_collect()
-                .await?;
-        Ok(until
-            .into_iter()
-            .filter(|(_, u)| u.is_some_and(|u| u > now))
-            .map(|(k, _)| k)
-            .collect())
-    }
-
-    /// Object Lock: objects still in use whose retention has less than half its period left
-    /// are retained for a whole period again. Returns how many were extended.
-    pub async fn extend_retention(&self, keys: &[String]) -> Result<usize> {
-        let Some(lock) = &self.backend.lock else {
-            return Ok(0);
-        };
-        let period = chrono::Duration::days(lock.days() as i64);
-        let now = Utc::now();
-        let extended: Vec<bool> = futures::stream::iter(keys)
-            .map(|k| async move {
-                let until = lock.retained_until(k).await?;
-                if until.is_some_and(|u| u > now + period / 2) {
-                    return Ok::<_, anyhow::Error>(false);
-                }
-                lock.extend(k, now + period).await?;
-                Ok(true)
-            })
-            .buffer_unordered(LOCK_CONCURRENCY)
-            .try_collect()
-            .await?;
-        Ok(extended.into_iter().filter(|e| *e).count())
-    }
-
-    /// Every object that holds the store's data or opens it: what Object Lock protects.
-    pub async fn protected_keys(&self) -> Result<Vec<String>> {
-        let mut keys = vec![super::CONFIG_KEY.to_string()];
-        for prefix in ["keys", "index", "snapshots", "dicts"] {
-            keys.extend(self.backend.list(prefix).await?.into_iter().map(|(k, _)| k));
-        }
-        Ok(keys)
-    }
-
-    pub fn has_cold_storage(&self) -> bool {
-        self.backend.cold.is_some()
-    }
-
-    pub fn backend_has_lock(&self) -> bool {
-        self.backend.lock.is_some()
-    }
-
     /// Packs the given index file names.
     pub fn packs_named_by(&self, index_key: &str) -> &[Id] {
         self.index_packs.get(index_key).map_or(&[], Vec::as_slice)

@@ -12,6 +12,7 @@ pub mod keys;
 pub mod load;
 pub mod maintenance;
 pub mod pack;
+pub mod protection;
 pub mod snapshot;
 pub mod tree;
 pub mod walk;
@@ -245,36 +246,6 @@ impl Repo {
     /// Leftovers of failed pack writes (local stores).
     pub fn partial_pack_writes(&self) -> Vec<String> {
         self.backend.partial_writes("packs")
-    }
-
-    /// Before data packs are read: packs in an archive storage class are thawed (`thaw`) or
-    /// named in one error, instead of failing one read at a time.
-    pub async fn ensure_readable(&self, packs: &[u32], thaw: bool) -> Result<()> {
-        let Some(cold) = &self.backend.cold else {
-            return Ok(());
-        };
-        let keys: Vec<String> = packs.iter().map(|p| self.pack_key_of(*p)).collect();
-        let frozen = cold.frozen(&keys).await?;
-        if frozen.is_empty() {
-            return Ok(());
-        }
-        let frozen_keys: Vec<String> = frozen.iter().map(|(k, _)| k.clone()).collect();
-        if thaw {
-            let poll = std::env::var("KLOSET_THAW_POLL_SECS")
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(60);
-            return cold
-                .thaw(&frozen_keys, std::time::Duration::from_secs(poll))
-                .await;
-        }
-        let shown: Vec<&str> = frozen_keys.iter().take(3).map(String::as_str).collect();
-        Err(KlosetError::Frozen {
-            count: frozen.len(),
-            class: frozen[0].1.clone(),
-            shown: shown.join(", "),
-        }
-        .into())
     }
 
     /// Tree packs of a remote store also go to the local cache: the next backup compares
