@@ -14,6 +14,8 @@ use anyhow::{anyhow, Result};
 use crate::repo::tree::{Node, NodeKind, Xattr};
 
 /// Ok(None): a socket, which kloset does not back up (as restic does not restore them).
+/// A regular file's extended attributes are left to `with_xattrs`: one whose metadata shows
+/// it unchanged (changing an attribute moves ctime) takes its parent's without a syscall.
 pub fn node_of(path: &Path, name: OsString, meta: &Metadata) -> Result<Option<Node>> {
     let ft = meta.file_type();
     let kind = if ft.is_dir() {
@@ -35,8 +37,16 @@ pub fn node_of(path: &Path, name: OsString, meta: &Metadata) -> Result<Option<No
     if kind == NodeKind::Symlink {
         set_target(&mut node, fs::read_link(path)?);
     }
-    node.xattrs = read_xattrs(path)?;
+    if kind != NodeKind::File {
+        node.xattrs = read_xattrs(path)?;
+    }
     Ok(Some(node))
+}
+
+/// A file about to be read: its extended attributes as they are now.
+pub fn with_xattrs(mut node: Node, path: &Path) -> Result<Node> {
+    node.xattrs = read_xattrs(path)?;
+    Ok(node)
 }
 
 fn node_from_meta(name: OsString, kind: NodeKind, meta: &Metadata) -> Node {

@@ -13,7 +13,7 @@ use anyhow::{anyhow, Result};
 use async_trait::async_trait;
 use tokio::sync::Semaphore;
 
-use super::meta::node_of;
+use super::meta::{node_of, with_xattrs};
 use super::scan;
 use super::select::{SelectOptions, Selection};
 use crate::archive::buffers::BufferPool;
@@ -135,6 +135,7 @@ impl Source for FsSource {
 
     fn reuse(&self, mut node: Node, prev: &Node) -> Node {
         node.content = prev.content.clone();
+        node.xattrs = prev.xattrs.clone();
         node
     }
 
@@ -160,12 +161,13 @@ impl Source for FsSource {
             entries
                 .into_iter()
                 .map(|Entry { mut node, handle }| {
-                    match read_file(&handle, &saver, &buffers, &|n| progress.add_bytes(n)) {
-                        Ok((content, size)) => {
-                            node.content = content;
-                            node.size = size;
-                            Ok(node)
-                        }
+                    let read = read_file(&handle, &saver, &buffers, &|n| progress.add_bytes(n));
+                    match read.and_then(|(content, size)| {
+                        node.content = content;
+                        node.size = size;
+                        with_xattrs(node, &handle)
+                    }) {
+                        Ok(node) => Ok(node),
                         Err(e) => Err(format!("{}: {e}", handle.display())),
                     }
                 })
