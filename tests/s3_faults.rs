@@ -10,19 +10,10 @@ use std::path::Path;
 
 use common::proxy::Proxy;
 use common::servers::{garage, moto, S3Server};
-use common::{assert_same_tree, pseudo_random, Env};
+use common::{assert_same_tree, pseudo_random, unique, Env};
 use serde_json::Value;
 
 const RATE_PER_THOUSAND: u64 = 100;
-
-fn unique(tag: &str) -> String {
-    let n = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos()
-        % 1_000_000_007;
-    format!("{tag}-{}-{n}", std::process::id())
-}
 
 fn tree(root: &Path) {
     for i in 0..40u64 {

@@ -8,20 +8,11 @@ use std::fs;
 use std::time::Duration;
 
 use common::servers::{garage, moto, PrivateGarage, S3Server};
-use common::{pseudo_random, Env};
+use common::{pseudo_random, unique, Env};
 use serde_json::Value;
 
 fn dump(server: &S3Server, bucket: &str, prefix: &str) -> Value {
     serde_json::from_str(&server.tool(&["dump", bucket, prefix])).unwrap()
-}
-
-fn unique(tag: &str) -> String {
-    let n = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos()
-        % 1_000_000_007;
-    format!("{tag}-{}-{n}", std::process::id())
 }
 
 fn add(env: &Env, role: &str, name: &str, server: &S3Server, bucket: &str, prefix: &str) -> String {

@@ -7,17 +7,8 @@ mod common;
 use std::fs;
 
 use common::servers::{garage, moto};
-use common::{assert_same_tree, Env};
+use common::{assert_same_tree, unique, Env};
 use serde_json::Value;
-
-fn unique(tag: &str) -> String {
-    let n = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos()
-        % 1_000_000_007;
-    format!("{tag}-{}-{n}", std::process::id())
-}
 
 fn restore_same(env: &Env, store: &str, src: &std::path::Path, name: &str) {
     let out = env.path(name);

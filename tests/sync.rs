@@ -7,17 +7,8 @@ mod common;
 use std::fs;
 
 use common::servers::garage;
-use common::{assert_same_tree, Env, Run};
+use common::{assert_same_tree, unique, Env, Run};
 use serde_json::Value;
-
-fn unique(tag: &str) -> String {
-    let n = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos()
-        % 1_000_000_007;
-    format!("{tag}-{}-{n}", std::process::id())
-}
 
 fn sync(env: &Env, at: &str, dir: &str, other: &str) -> Value {
     env.run(&["--json", "at", at, "sync", dir, other])

@@ -358,6 +358,16 @@ pub fn assert_same_tree(source: &Path, restored: &Path) {
     );
 }
 
+/// A name no other test (or earlier run) uses: for buckets and prefixes on shared servers.
+pub fn unique(tag: &str) -> String {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+        % 1_000_000_007;
+    format!("{tag}-{}-{n}", std::process::id())
+}
+
 pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
