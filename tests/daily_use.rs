@@ -40,8 +40,7 @@ fn store_objects(store: &str) -> usize {
 #[test]
 fn several_paths_tagged_directories_and_dry_run() {
     let env = Env::new();
-    let store = env.path("store").to_str().unwrap().to_string();
-    env.create(&store).ok();
+    let store = env.local_store();
     let (src, docs) = (env.path("data/src"), env.path("data/docs"));
     write(
         &src,
@@ -143,8 +142,7 @@ fn several_paths_tagged_directories_and_dry_run() {
 #[test]
 fn latest_never_means_another_sources_newest() {
     let env = Env::new();
-    let store = env.path("store").to_str().unwrap().to_string();
-    env.create(&store).ok();
+    let store = env.local_store();
     let (a, b) = (env.path("a"), env.path("b"));
     write(&a, &[("from-a", "a")]);
     write(&b, &[("from-b", "b")]);
@@ -229,8 +227,7 @@ fn latest_never_means_another_sources_newest() {
 #[test]
 fn restore_include_and_exclude() {
     let env = Env::new();
-    let store = env.path("store").to_str().unwrap().to_string();
-    env.create(&store).ok();
+    let store = env.local_store();
     let src = env.path("src");
     write(
         &src,
@@ -294,8 +291,7 @@ fn restore_include_and_exclude() {
 #[test]
 fn dump_writes_tar_and_zip_archives() {
     let env = Env::new();
-    let store = env.path("store").to_str().unwrap().to_string();
-    env.create(&store).ok();
+    let store = env.local_store();
     let src = env.path("src");
     let big = common::pseudo_random(9, 2_500_000);
     write(
@@ -396,8 +392,7 @@ fn acl_blob() -> Vec<u8> {
 #[test]
 fn restore_keeps_links_holes_attributes_and_special_files() {
     let env = Env::new();
-    let store = env.path("store").to_str().unwrap().to_string();
-    env.create(&store).ok();
+    let store = env.local_store();
     let src = env.path("src");
     write(&src, &[("a", "linked content"), ("dir/plain", "p")]);
     fs::hard_link(src.join("a"), src.join("dir/b")).unwrap();

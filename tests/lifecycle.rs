@@ -189,19 +189,7 @@ fn forget_and_prune_bring_the_store_within_ten_percent_of_a_fresh_one() {
         before,
         "a dry run changes nothing"
     );
-    let r = env
-        .run(&[
-            "--json",
-            "at",
-            &store,
-            "prune",
-            "--delete-delay",
-            "0",
-            "--max-unused",
-            "0%",
-        ])
-        .ok()
-        .json();
+    let r = env.prune_now_json(&store);
     assert!(r["bytes_freed"].as_u64().unwrap() > 0, "{r}");
     let fresh_env = Env::new();
     let fresh = small_pack_store(&fresh_env);

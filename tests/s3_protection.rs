@@ -210,19 +210,7 @@ fn archive_class_for_data_packs_only_and_restores_say_what_to_thaw() {
     assert_same_tree(&src, &out);
     // Prune deletes wholly unused packs without reading them, and repacks nothing.
     env.run(&["at", &store, "forget", "--keep-last", "1"]).ok();
-    let pruned = env
-        .run(&[
-            "--json",
-            "at",
-            &store,
-            "prune",
-            "--delete-delay",
-            "0",
-            "--max-unused",
-            "0%",
-        ])
-        .ok()
-        .json();
+    let pruned = env.prune_now_json(&store);
     assert_eq!(pruned["packs_written"], 0, "{pruned}");
 
     let bogus = unique("bogus");
@@ -234,21 +222,6 @@ fn archive_class_for_data_packs_only_and_restores_say_what_to_thaw() {
         .run(&["at", &store, "backup", src.to_str().unwrap()])
         .code(19);
     assert!(r.one_line_error().contains("storage_class"), "{}", r.stderr);
-}
-
-fn prune_json(env: &Env, store: &str) -> Value {
-    env.run(&[
-        "--json",
-        "at",
-        store,
-        "prune",
-        "--delete-delay",
-        "0",
-        "--max-unused",
-        "0%",
-    ])
-    .ok()
-    .json()
 }
 
 #[test]
@@ -296,7 +269,7 @@ fn object_lock_keeps_retained_packs_and_prune_reclaims_what_expired() {
 
     // Retained packs are not deleted, whatever forget and prune say.
     env.run(&["at", &store, "forget", "--keep-last", "1"]).ok();
-    let first = prune_json(&env, &store);
+    let first = env.prune_now_json(&store);
     assert!(first["packs_retained"].as_u64().unwrap() > 0, "{first}");
     assert_eq!(first["packs_deleted"], 0, "{first}");
     env.run(&["at", &store, "check", "--read-data"]).ok();
@@ -307,7 +280,7 @@ fn object_lock_keeps_retained_packs_and_prune_reclaims_what_expired() {
     // Once the retention ends, prune reclaims them, and what is in use is retained again.
     server.tool(&["expire", &bucket, "2"]);
     std::thread::sleep(std::time::Duration::from_secs(3));
-    let second = prune_json(&env, &store);
+    let second = env.prune_now_json(&store);
     assert!(second["packs_deleted"].as_u64().unwrap() > 0, "{second}");
     assert!(
         second["retention_extended"].as_u64().unwrap() > 0,

@@ -145,6 +145,29 @@ impl Env {
         ])
     }
 
+    /// `prune_now` with `--json`: its report.
+    pub fn prune_now_json(&self, store: &str) -> serde_json::Value {
+        self.run(&[
+            "--json",
+            "at",
+            store,
+            "prune",
+            "--delete-delay",
+            "0",
+            "--max-unused",
+            "0%",
+        ])
+        .ok()
+        .json()
+    }
+
+    /// A new store at `store` under the test's directory; returns its path.
+    pub fn local_store(&self) -> String {
+        let store = self.path("store").to_str().unwrap().to_string();
+        self.create(&store).ok();
+        store
+    }
+
     /// Starts kloset in the background with its output captured, for tests that interrupt it.
     pub fn spawn(&self, args: &[&str]) -> std::process::Child {
         self.command(args)

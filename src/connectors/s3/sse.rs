@@ -143,10 +143,10 @@ fn customer_key(source: &str, display: &str) -> Result<[u8; 32]> {
     } else {
         source.as_bytes().to_vec()
     };
-    if let Ok(key) = <[u8; 32]>::try_from(raw.as_slice()) {
-        if std::str::from_utf8(&key).is_err() || source.strip_prefix('@').is_some() {
-            return Ok(key);
-        }
+    // A file or a command may hold the raw bytes; anything else is text.
+    let outside = source.starts_with('@') || source.starts_with('!');
+    if let (true, Ok(key)) = (outside, <[u8; 32]>::try_from(raw.as_slice())) {
+        return Ok(key);
     }
     let text = String::from_utf8_lossy(&raw).trim().to_string();
     let decoded = hex::decode(&text)
