@@ -12,6 +12,7 @@
 pub mod archive;
 pub mod cancel;
 pub mod cli;
+pub mod clock;
 pub mod connectors;
 pub mod error;
 pub mod filter;

@@ -102,7 +102,7 @@ pub async fn backup<S: Source>(
         duration_secs: started.elapsed().as_secs_f64(),
     };
     let snapshot = Snapshot {
-        time: opts.time.unwrap_or_else(Utc::now),
+        time: opts.time.unwrap_or_else(|| repo.now()),
         host: opts.host.unwrap_or_else(host_name),
         user: std::env::var("USER").unwrap_or_default(),
         source: opts.source_display,

@@ -108,7 +108,7 @@ async fn run(
         .into());
     }
     let used = used_blobs(repo, &list.good).await?;
-    let now = Utc::now();
+    let now = repo.now();
     let entries = repo.pack_entries();
     let damaged: HashSet<Id> = health_bad_packs(repo);
     let mut report = PruneReport {

@@ -11,6 +11,7 @@ use futures::TryStreamExt;
 use object_store::path::Path;
 use object_store::{Attribute, Attributes, ObjectStore, PutMode, PutOptions, PutPayload};
 
+use crate::clock::Clock;
 use crate::remote::{self, RemoteKind};
 
 #[derive(Clone)]
@@ -30,6 +31,8 @@ pub struct Backend {
     pub cold: Option<Arc<dyn ColdStorage>>,
     /// Set for a store under Object Lock.
     pub lock: Option<Arc<dyn ObjectLock>>,
+    /// This host's clock (the simulation gives each simulated host its own).
+    clock: Arc<dyn Clock>,
 }
 
 /// A store whose data packs may sit in an archive storage class.
@@ -64,7 +67,17 @@ impl Backend {
             sse_customer: false,
             cold: None,
             lock: None,
+            clock: crate::clock::system(),
         }
+    }
+
+    pub fn set_clock(&mut self, clock: Arc<dyn Clock>) {
+        self.clock = clock;
+    }
+
+    /// Now, by this host's clock: for what is recorded (snapshot times), never for ages.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 
     pub fn set_local_root(&mut self, root: std::path::PathBuf) {

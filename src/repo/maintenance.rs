@@ -110,7 +110,7 @@ impl Repo {
     /// Two prunes starting together may both give way; they never both go on.
     pub async fn lock_prune(&self) -> Result<Option<PruneLock>> {
         let lock = PruneLock::write(self).await?;
-        let now = Utc::now().timestamp_millis();
+        let now = self.now().timestamp_millis();
         let others = self.backend.list(LOCKS).await?;
         for (key, _) in &others {
             if key == &lock.key || lock_time(key).is_none_or(|t| now - t >= LOCK_LIFETIME_MS) {
@@ -141,7 +141,7 @@ pub struct PruneLock {
 
 impl PruneLock {
     async fn write(repo: &Repo) -> Result<PruneLock> {
-        let now = Utc::now().timestamp_millis();
+        let now = repo.now().timestamp_millis();
         let key = format!(
             "{LOCKS}/prune-{now:016}-{}",
             hex::encode(random_bytes::<8>())

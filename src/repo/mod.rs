@@ -172,6 +172,11 @@ impl Repo {
         &self.keys
     }
 
+    /// Now, by this host's clock (see `clock`).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.backend.now()
+    }
+
     /// How to name the store in messages.
     pub fn display(&self) -> &str {
         &self.backend.display

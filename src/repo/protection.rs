@@ -50,7 +50,7 @@ impl Repo {
         let Some(lock) = &self.backend.lock else {
             return Ok(HashSet::new());
         };
-        let now = Utc::now();
+        let now = self.now();
         let until: Vec<(String, Option<DateTime<Utc>>)> =
             futures::stream::iter(keys)
                 .map(|k| async move {
@@ -73,7 +73,7 @@ impl Repo {
             return Ok(0);
         };
         let period = chrono::Duration::days(lock.days() as i64);
-        let now = Utc::now();
+        let now = self.now();
         let extended: Vec<bool> = futures::stream::iter(keys)
             .map(|k| async move {
                 let until = lock.retained_until(k).await?;
