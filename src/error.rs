@@ -45,6 +45,14 @@ pub enum KlosetError {
         class: String,
         shown: String,
     },
+    #[error(
+        "nothing was committed: {0}; run the same command again (what was uploaded is reused)"
+    )]
+    CommitRefused(String),
+    #[error("{0} snapshots could not be copied (listed above); every other one was")]
+    PartialSync(usize),
+    #[error("{0}: run 'kloset repair index', then the command again")]
+    NeedsRepair(String),
     #[error("interrupted: no snapshot was written; run the same command again, data already uploaded is reused")]
     Interrupted,
 }
@@ -69,6 +77,9 @@ impl KlosetError {
             KlosetError::Config(_) => 18,
             KlosetError::PartialRestore(_) => 4,
             KlosetError::Frozen { .. } => 20,
+            KlosetError::CommitRefused(_) => 21,
+            KlosetError::PartialSync(_) => 5,
+            KlosetError::NeedsRepair(_) => 22,
             KlosetError::Interrupted => 130,
         }
     }

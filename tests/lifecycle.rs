@@ -229,9 +229,12 @@ fn prune_marks_first_deletes_later_and_keeps_what_a_late_snapshot_needs() {
     let snap_a = std::path::Path::new(&store).join("snapshots").join(&a);
     let saved_a = fs::read(&snap_a).unwrap();
     env.run(&["at", &store, "rm", &a]).ok();
-    // Phase one: with the default delay, packs are only marked.
+    // Phase one: with a delay, packs are only marked.
     let packs_before = common::files_under(&std::path::Path::new(&store).join("packs")).len();
-    let r = env.run(&["--json", "at", &store, "prune"]).ok().json();
+    let r = env
+        .run(&["--json", "at", &store, "prune", "--delete-delay", "24h"])
+        .ok()
+        .json();
     assert!(r["packs_marked"].as_u64().unwrap() > 0, "{r}");
     assert_eq!(r["packs_deleted"].as_u64().unwrap(), 0, "{r}");
     assert_eq!(
@@ -253,7 +256,8 @@ fn prune_marks_first_deletes_later_and_keeps_what_a_late_snapshot_needs() {
     common::assert_same_tree(&old, &out);
     // A backup after the marks saves their blobs anew rather than refer to them.
     env.run(&["at", &store, "rm", &a]).ok();
-    env.run(&["at", &store, "prune"]).ok();
+    env.run(&["at", &store, "prune", "--delete-delay", "24h"])
+        .ok();
     let again = env.backup(&store, old.to_str().unwrap());
     assert!(
         again["snapshot"]["summary"]["new_bytes"].as_u64().unwrap() > 1_000_000,

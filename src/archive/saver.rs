@@ -1,6 +1,6 @@
-//! The write half of a backup: chunk, id, dedup, seal and pack blobs on CPU threads, and upload
-//! finished packs with several requests in flight. Index files are written only for packs whose
-//! upload completed, so an interrupted backup leaves nothing that a later one cannot reuse.
+//! The write half of a backup: chunk, id, dedup and seal blobs on CPU threads; packing,
+//! uploading and indexing are the pack writer's (`repo::packer`). It also records every pack
+//! of the store the run refers to, which the commit checks are still there.
 
 use std::collections::HashSet;
 use std::io::Read;
@@ -9,24 +9,17 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, Result};
 use fastcdc::v2020::{FastCDC, Normalization, StreamCDC};
-use futures::StreamExt;
-use tokio::sync::mpsc;
 
 use super::buffers::BufferPool;
 use super::trainer::Trainer;
 use crate::repo::config::ChunkerParams;
 use crate::repo::crypto::Keys;
 use crate::repo::id::Id;
-use crate::repo::index::{BlobKind, IndexFile};
-use crate::repo::pack::{FinishedPack, PackBuilder};
+use crate::repo::index::BlobKind;
+use crate::repo::pack::PackBuilder;
+use crate::repo::packer::PackWriter;
 use crate::repo::tree::Tree;
 use crate::repo::Repo;
-
-/// Pack bytes being uploaded at once, at most.
-const UPLOAD_BUDGET: u64 = 48 * 1024 * 1024;
-
-/// Write an index file after this many uploaded packs so an interrupted run loses little.
-const PACKS_PER_INDEX: usize = 8;
 
 #[derive(Default)]
 pub struct SaverStats {
@@ -39,15 +32,9 @@ pub struct BlobSaver {
     repo: Arc<Repo>,
     keys: Arc<Keys>,
     params: ChunkerParams,
-    pack_size: usize,
     /// Blobs saved by this run; the store's own are asked of the repo's index.
     saved: Mutex<HashSet<Id>>,
-    /// Data and tree blobs go to separate packs, so walking a snapshot reads small, dense
-    /// tree packs instead of ranges scattered through data packs.
-    data_packer: Mutex<PackBuilder>,
-    tree_packer: Mutex<PackBuilder>,
-    /// Taken by `close`, which lets the uploader drain its queue and finish.
-    tx: Mutex<Option<mpsc::Sender<FinishedPack>>>,
+    pub writer: Arc<PackWriter>,
     sealing: BufferPool,
     trainer: Option<Trainer>,
     /// Packs of the store this run refers to: checked to be still there before the commit.
@@ -64,24 +51,19 @@ impl BlobSaver {
         concurrency: usize,
         dry_run: bool,
     ) -> (Arc<BlobSaver>, tokio::task::JoinHandle<Result<()>>) {
-        let (tx, rx) = mpsc::channel(1);
-        let pack_size = repo.config().pack_size as usize;
+        let (writer, uploader) = PackWriter::start(repo.sink(), concurrency, false);
         let saver = Arc::new(BlobSaver {
             keys: repo.keys().clone(),
             params: repo.config().chunker.clone(),
-            pack_size,
             repo: repo.clone(),
             saved: Mutex::new(HashSet::new()),
-            data_packer: Mutex::new(PackBuilder::default()),
-            tree_packer: Mutex::new(PackBuilder::default()),
-            tx: Mutex::new(Some(tx)),
+            writer,
             sealing: BufferPool::new(32),
             trainer: Trainer::new(repo.clone()).filter(|_| !dry_run),
             reused: Mutex::new(HashSet::new()),
             dry_run,
             stats: SaverStats::default(),
         });
-        let uploader = tokio::spawn(upload_packs(repo, rx, concurrency));
         (saver, uploader)
     }
 
@@ -114,7 +96,7 @@ impl BlobSaver {
     pub fn save(&self, kind: BlobKind, data: &[u8]) -> Result<Id> {
         let (id, full) = self.pack(kind, data)?;
         if let Some(pack) = full {
-            self.send(pack)?;
+            self.writer.send_blocking(pack)?;
         }
         Ok(id)
     }
@@ -125,11 +107,7 @@ impl BlobSaver {
         let json = serde_json::to_vec(tree)?;
         let (id, full) = self.pack(BlobKind::Tree, &json)?;
         if let Some(pack) = full {
-            let finished = pack.finish(&self.keys);
-            self.sender()?
-                .send(finished)
-                .await
-                .map_err(|_| uploader_stopped())?;
+            self.writer.send(pack).await?;
         }
         Ok(id)
     }
@@ -167,29 +145,10 @@ impl BlobSaver {
             stats
                 .stored_bytes
                 .fetch_add(sealed.len() as u64, Ordering::Relaxed);
-            self.add_sealed(id, kind, sealed, data.len())
+            self.writer.add_sealed(id, kind, sealed, data.len())
         };
         self.sealing.give(sealed);
         Ok((id, added))
-    }
-
-    fn add_sealed(
-        &self,
-        id: Id,
-        kind: BlobKind,
-        sealed: &[u8],
-        raw_length: usize,
-    ) -> Option<PackBuilder> {
-        let packer = match kind {
-            BlobKind::Data => &self.data_packer,
-            BlobKind::Tree => &self.tree_packer,
-        };
-        let mut packer = packer.lock().expect("packer");
-        if packer.is_empty() {
-            packer.reserve(self.pack_size + self.pack_size / 8);
-        }
-        packer.add(id, kind, sealed, raw_length);
-        (packer.len() >= self.pack_size).then(|| std::mem::take(&mut *packer))
     }
 
     pub fn save_tree(&self, tree: &Tree) -> Result<Id> {
@@ -279,13 +238,7 @@ impl BlobSaver {
 
     /// Sends the last, partly filled packs.
     pub fn flush(&self) -> Result<()> {
-        for packer in [&self.data_packer, &self.tree_packer] {
-            let pack = std::mem::take(&mut *packer.lock().expect("packer"));
-            if !pack.is_empty() {
-                self.send(pack)?;
-            }
-        }
-        Ok(())
+        self.writer.flush_blocking()
     }
 
     /// Waits for a dictionary being trained and stored.
@@ -295,57 +248,8 @@ impl BlobSaver {
         }
     }
 
-    /// Ends the run: drops the sender so the uploader finishes once the queue is empty.
+    /// Ends the run: the uploader finishes once its queue is empty.
     pub fn close(&self) {
-        self.tx.lock().expect("sender").take();
+        self.writer.close();
     }
-
-    fn send(&self, pack: PackBuilder) -> Result<()> {
-        let finished = pack.finish(&self.keys);
-        self.sender()?
-            .blocking_send(finished)
-            .map_err(|_| uploader_stopped())
-    }
-
-    fn sender(&self) -> Result<mpsc::Sender<FinishedPack>> {
-        let tx = self.tx.lock().expect("sender").clone();
-        tx.ok_or_else(|| anyhow!("internal: a pack was sealed after the saver was closed"))
-    }
-}
-
-/// The uploader ends only on an error, which it reports itself; this one says why we stopped.
-fn uploader_stopped() -> anyhow::Error {
-    anyhow!("the pack uploader stopped (see the error it reported)")
-}
-
-async fn upload_packs(
-    repo: Arc<Repo>,
-    mut rx: mpsc::Receiver<FinishedPack>,
-    concurrency: usize,
-) -> Result<()> {
-    let packs = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
-    // Each upload holds a whole pack: cap the bytes in flight, not just the requests.
-    let by_memory = (UPLOAD_BUDGET / repo.config().pack_size.max(1)).max(2) as usize;
-    let concurrency = concurrency.min(by_memory);
-    let mut uploads = packs
-        .map(|pack| {
-            let repo = repo.clone();
-            async move {
-                repo.save_pack(&pack.entry, pack.bytes).await?;
-                Ok::<_, anyhow::Error>(pack.entry)
-            }
-        })
-        .buffer_unordered(concurrency.max(1));
-    let mut pending = IndexFile::default();
-    while let Some(done) = uploads.next().await {
-        pending.packs.push(done?);
-        if pending.packs.len() >= PACKS_PER_INDEX {
-            repo.write_index(&pending).await?;
-            pending.packs.clear();
-        }
-    }
-    if !pending.packs.is_empty() {
-        repo.write_index(&pending).await?;
-    }
-    Ok(())
 }

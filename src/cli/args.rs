@@ -242,9 +242,10 @@ pub struct PruneArgs {
     /// Repack at most this much in one run (e.g. 2GiB, 500MiB).
     #[arg(long, value_name = "SIZE")]
     pub max_repack: Option<String>,
-    /// Marked packs are deleted by a prune this much later: longer than any backup runs.
-    /// 0 deletes at once, safe only when no backup is running.
-    #[arg(long, default_value = "24h", value_name = "DURATION")]
+    /// Marked packs are deleted only this much later (by the server's clock). Running
+    /// backups and syncs announce themselves with leases and are safe without it; set it
+    /// longer than any backup when older kloset builds, which take no lease, write here.
+    #[arg(long, default_value = "0", value_name = "DURATION")]
     pub delete_delay: String,
 }
 

@@ -87,7 +87,7 @@ pub(super) async fn forget(ctx: &Ctx, spec: &Spec, a: crate::cli::args::ForgetAr
                 dry_run: false,
                 max_unused: "5%".into(),
                 max_repack: None,
-                delete_delay: "24h".into(),
+                delete_delay: "0".into(),
             },
             ctx.quiet,
         )?;

@@ -38,6 +38,17 @@ pub(super) async fn open_other(
     Ok(repo)
 }
 
+/// A store to commit to: the writer's lease is taken before the index is loaded (FORMAT.md,
+/// "Leases"); `op` None (a dry run) takes none.
+pub(super) async fn open_writer(ctx: &Ctx, spec: &Spec, op: Option<&str>) -> Result<Repo> {
+    let mut repo = open(ctx, spec, false).await?;
+    if let Some(op) = op {
+        repo.take_lease(op).await?;
+    }
+    repo.load_index().await?;
+    Ok(repo)
+}
+
 pub(super) async fn open(ctx: &Ctx, spec: &Spec, with_index: bool) -> Result<Repo> {
     open_as(ctx, spec, with_index, false).await
 }

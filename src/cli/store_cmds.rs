@@ -5,7 +5,7 @@ use std::sync::Arc;
 use anyhow::Result;
 use serde_json::json;
 
-use super::opening::{open, open_as, open_other, passphrase, snapshot_filter};
+use super::opening::{open, open_as, open_other, open_writer, passphrase, snapshot_filter};
 use super::{lifecycle_cmds, output, Ctx};
 use crate::cli::args::{BackupArgs, CreateArgs, LsArgs, RepairWhat, RestoreArgs, StoreCommand};
 use crate::connectors::fs::select::{SelectOptions, CACHEDIR_TAG};
@@ -196,7 +196,8 @@ async fn run_backup(ctx: &Ctx, registry: &Registry, spec: &Spec, a: BackupArgs) 
         if_present,
         one_file_system: a.one_file_system,
     };
-    let repo = Arc::new(open(ctx, spec, true).await?);
+    let op = (!a.dry_run).then_some("backup");
+    let repo = Arc::new(open_writer(ctx, spec, op).await?);
     let opts = BackupOptions {
         source_display: sources
             .iter()
@@ -329,13 +330,19 @@ async fn repair_index(ctx: &Ctx, spec: &Spec) -> Result<()> {
         println!(
             "{}",
             json!({"packs_indexed": outcome.packs, "index_files_removed": outcome.removed,
-                   "unreadable_packs": outcome.unreadable})
+                   "unreadable_packs": outcome.unreadable, "index_files_kept": outcome.kept})
         );
     } else {
         println!(
             "index repaired: {} packs indexed from their headers, {} damaged index files removed, {} packs without a readable header",
             outcome.packs, outcome.removed, outcome.unreadable
         );
+        if outcome.kept > 0 {
+            println!(
+                "{} damaged index files kept: some packs could not be read, and those files may be the only record of their blobs",
+                outcome.kept
+            );
+        }
     }
     Ok(())
 }

@@ -21,12 +21,17 @@ pub struct SyncArgs {
 }
 
 pub async fn run(ctx: &Ctx, here: &Spec, a: SyncArgs) -> Result<()> {
-    let this = Arc::new(open(ctx, here, true).await?);
-    let other = Arc::new(open_other(&a.other, a.other_keyfile, true).await?);
-    let (from, to) = match a.direction {
+    let this = open(ctx, here, false).await?;
+    let other = open_other(&a.other, a.other_keyfile, false).await?;
+    let (mut from, mut to) = match a.direction {
         SyncDirection::To => (this, other),
         SyncDirection::From => (other, this),
     };
+    // The receiving store's lease before its index (FORMAT.md, "Leases").
+    to.take_lease("sync").await?;
+    to.load_index().await?;
+    from.load_index().await?;
+    let (from, to) = (Arc::new(from), Arc::new(to));
     let filter = snapshot_filter(a.filter);
     let mut chosen = Vec::new();
     if a.snapshots.is_empty() {
@@ -42,7 +47,11 @@ pub async fn run(ctx: &Ctx, here: &Spec, a: SyncArgs) -> Result<()> {
         cancel: ctx.cancel.clone(),
     };
     let outcome = sync::sync(from, to, chosen, opts).await?;
-    report(ctx, &outcome)
+    report(ctx, &outcome)?;
+    if !outcome.failed.is_empty() {
+        return Err(crate::error::KlosetError::PartialSync(outcome.failed.len()).into());
+    }
+    Ok(())
 }
 
 fn report(ctx: &Ctx, o: &SyncOutcome) -> Result<()> {

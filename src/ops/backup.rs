@@ -1,5 +1,7 @@
-//! `kloset backup`: pick the parent, run the archiver over the source, then commit: packs,
-//! index, snapshot (the single commit point).
+//! `kloset backup`: pick the parent, run the archiver over the source, then commit through
+//! `Repo::commit` (packs, index, then the snapshot: the single commit point). The repo comes
+//! with the writer's lease taken before its index was loaded; it is released at the end,
+//! whatever happened.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -14,6 +16,7 @@ use crate::archive::{Source, Work};
 use crate::cancel::Cancel;
 use crate::error::KlosetError;
 use crate::progress::Progress;
+use crate::repo::commit::CommitRefs;
 use crate::repo::id::Id;
 use crate::repo::snapshot::{Snapshot, Summary};
 use crate::repo::Repo;
@@ -48,6 +51,14 @@ pub async fn backup<S: Source>(
     source: S,
     opts: BackupOptions,
 ) -> Result<BackupOutcome> {
+    let outcome = run(repo.clone(), source, opts).await;
+    let released = repo.release_lease().await;
+    let outcome = outcome?;
+    released?;
+    Ok(outcome)
+}
+
+async fn run<S: Source>(repo: Arc<Repo>, source: S, opts: BackupOptions) -> Result<BackupOutcome> {
     let started = Instant::now();
     opts.cancel.stop_gracefully();
     let source_key = source.source_key();
@@ -122,8 +133,11 @@ pub async fn backup<S: Source>(
             errors,
         });
     }
-    repo.verify_packs_present(&saver.reused_packs()).await?;
-    let id = repo.save_snapshot(&snapshot).await?;
+    let refs = CommitRefs {
+        reused: saver.reused_packs(),
+        written: saver.writer.written_ids(),
+    };
+    let id = repo.commit(&snapshot, &refs).await?;
     Ok(BackupOutcome {
         id,
         dry_run: false,

@@ -130,14 +130,7 @@ pub fn plan(
         .into_iter()
         .map(|(key, mut members)| {
             members.sort_by(|a, b| b.1.time.cmp(&a.1.time).then(a.0.cmp(&b.0)));
-            let candidates: Vec<Candidate> = members
-                .iter()
-                .map(|(_, s)| Candidate {
-                    time: s.time,
-                    tags: &s.tags,
-                })
-                .collect();
-            let decisions = retention::apply(policy, &candidates);
+            let decisions = decide_counting_copies_once(policy, &members);
             let mut group = Group {
                 group: key,
                 keep: Vec::new(),
@@ -159,6 +152,32 @@ pub fn plan(
             group
         })
         .collect()
+}
+
+/// Copies of one snapshot (the same `original`, as two syncs or a sync and its source leave)
+/// count once: the policy sees the newest of each, and every copy follows its decision.
+fn decide_counting_copies_once(policy: &Policy, members: &[(Id, Snapshot)]) -> Vec<Decision> {
+    let origin = |(id, s): &(Id, Snapshot)| s.original.unwrap_or(*id);
+    let mut first_of: std::collections::HashMap<Id, usize> = Default::default();
+    let mut representatives = Vec::new();
+    let slot: Vec<usize> = members
+        .iter()
+        .map(|m| {
+            *first_of.entry(origin(m)).or_insert_with(|| {
+                representatives.push(m);
+                representatives.len() - 1
+            })
+        })
+        .collect();
+    let candidates: Vec<Candidate> = representatives
+        .iter()
+        .map(|(_, s)| Candidate {
+            time: s.time,
+            tags: &s.tags,
+        })
+        .collect();
+    let decisions = retention::apply(policy, &candidates);
+    slot.into_iter().map(|i| decisions[i].clone()).collect()
 }
 
 /// Deletes snapshot objects; what only they referenced is reclaimed by a later prune.

@@ -1,29 +1,37 @@
 //! Prune: delete the packs no snapshot needs, repack partly used ones, compact the index.
-//! Lock-free towards backups, in two phases (FORMAT.md, "Prune"): a pack is first marked
-//! retiring, which makes backups save its blobs anew instead of referring to them, and is
-//! deleted only by a prune that runs after the delete delay, and only if no snapshot committed
-//! meanwhile needs it (else the mark is withdrawn). Two prunes never run at once.
+//! Lock-free towards backups and syncs, which announce themselves with leases (FORMAT.md,
+//! "Prune"): a pack is first marked retiring, which makes writers save its blobs anew instead
+//! of referring to them, and is deleted only once its mark is older than the delete delay and
+//! than the start of every live lease, and only if no snapshot needs it (else the mark is
+//! withdrawn). Every age is the server's. Two prunes never run at once.
 
 use std::collections::{HashMap, HashSet};
 
 use anyhow::Result;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use crate::error::KlosetError;
 use crate::kill_point;
 use crate::progress::Progress;
 use crate::repo::id::Id;
-use crate::repo::index::{pack_key, BlobKind, IndexFile, PackEntry};
-use crate::repo::pack::PackBuilder;
+use crate::repo::index::{pack_key, IndexFile, PackEntry};
+use crate::repo::lease::{oldest_start, LiveLease};
+use crate::repo::maintenance::PruneLock;
+use crate::repo::packer::PackWriter;
 use crate::repo::walk::{Visit, WalkOptions};
 use crate::repo::{open_blob, Repo};
 
 /// Index files written by prune hold at most this many blobs each.
 const BLOBS_PER_INDEX_FILE: usize = 200_000;
-/// Packs no index names may be a running backup's uploads: they are left this long at least.
+/// Packs no index names may be an unannounced writer's uploads: they are left this long at
+/// least.
 const UNINDEXED_GRACE_HOURS: i64 = 6;
-
+/// Server timestamps have a second's resolution (and servers of a cluster disagree a little):
+/// "after a lease started" is taken this generously.
+const CLOCK_MARGIN: Duration = Duration::seconds(5);
+/// Repacks upload this many packs at once.
+const REPACK_UPLOADS: usize = 4;
 pub struct PruneOptions {
     pub dry_run: bool,
     /// Unused space allowed to remain in partly used packs, as a fraction of the store.
@@ -63,41 +71,69 @@ pub struct PruneReport {
 
 /// Runs one prune on a repo opened without its index.
 pub async fn prune(repo: &mut Repo, opts: &PruneOptions) -> Result<PruneReport> {
-    // Snapshots first, then the index: a backup writes its index files before its snapshot,
-    // so every snapshot listed here finds its blobs in the index loaded after. Snapshots
-    // committed later are protected by the marks (see the module comment).
-    let list = repo.snapshot_list().await?;
-    repo.load_index().await?;
-    let repo = &*repo;
-    let health = repo.health();
-    if !health.damaged_index.is_empty() {
-        return Err(KlosetError::Usage(
-            "some index files do not open: run 'kloset repair index' before prune".into(),
-        )
-        .into());
-    }
-    let Some(mut lock) = repo.lock_prune().await? else {
+    // The lock first: nothing is read before this prune may act on it.
+    let Some(lock) = repo.lock_prune().await? else {
         return Err(KlosetError::Usage(
             "another prune is running on this store: wait for it to finish (a dead one's lock expires after 30 minutes)".into(),
         )
         .into());
     };
     let progress = Progress::new(opts.quiet, "prune", None);
-    let outcome = run(repo, opts, list, &mut lock, &progress).await;
+    let outcome = run(repo, opts, &lock, &progress).await;
     progress.finish();
-    let released = lock.release(repo).await;
+    let released = lock.release().await;
     let report = outcome?;
     released?;
     Ok(report)
 }
 
+/// What the leases listed so far allow: nothing newer than the oldest start is touched.
+#[derive(Clone, Copy)]
+struct Spare {
+    after: Option<DateTime<Utc>>,
+}
+
+impl Spare {
+    fn of(leases: &[LiveLease]) -> Spare {
+        Spare {
+            after: oldest_start(leases),
+        }
+    }
+
+    fn and(self, other: Spare) -> Spare {
+        let after = match (self.after, other.after) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Spare { after }
+    }
+
+    /// Something written (or marked) at `at` may be what a live writer refers to.
+    fn spares(self, at: DateTime<Utc>) -> bool {
+        self.after.is_some_and(|start| at + CLOCK_MARGIN >= start)
+    }
+}
+
+/// A marked pack may go: its mark is older than the delay and than every live lease.
+fn may_delete(mark: DateTime<Utc>, now: DateTime<Utc>, delay: Duration, spare: Spare) -> bool {
+    mark + delay <= now && !spare.spares(mark)
+}
+
 async fn run(
-    repo: &Repo,
+    repo: &mut Repo,
     opts: &PruneOptions,
-    list: crate::repo::load::SnapshotList,
-    lock: &mut crate::repo::maintenance::PruneLock,
+    lock: &PruneLock,
     progress: &Progress,
 ) -> Result<PruneReport> {
+    // Leases, then snapshots, then the index (FORMAT.md): a writer that commits after the
+    // snapshot listing either is among these leases or took its lease after this listing.
+    let spare_listed = Spare::of(&repo.live_leases(lock.server_now()).await?);
+    let list = repo.snapshot_list().await?;
+    repo.load_index().await?;
+    let repo = &*repo;
+    if !repo.health().damaged_index.is_empty() {
+        return Err(KlosetError::NeedsRepair("some index files do not open".into()).into());
+    }
     progress.set_message("finding the blobs snapshots use".into());
     if let Some((id, why)) = list.damaged.first() {
         return Err(KlosetError::Usage(format!(
@@ -107,8 +143,11 @@ async fn run(
         ))
         .into());
     }
-    let used = used_blobs(repo, &list.good).await?;
-    let now = repo.now();
+    let mut used = used_blobs(repo, &list.good).await?;
+    let stored = repo.stored_packs_with_time().await?;
+    let sweep_unindexed = unindexed_hold_nothing_used(repo, &used, &stored).await?;
+    let pack_time: HashMap<Id, DateTime<Utc>> = stored.iter().map(|(id, _, t)| (*id, *t)).collect();
+    let now = lock.server_now();
     let entries = repo.pack_entries();
     let damaged: HashSet<Id> = health_bad_packs(repo);
     let mut report = PruneReport {
@@ -119,9 +158,9 @@ async fn run(
         ..Default::default()
     };
     let mut keep: Vec<PackEntry> = Vec::new();
-    // Packs to delete in this run, and packs to mark (kept whole in the index meanwhile: a
-    // backup running now may still refer to their blobs).
-    let mut delete: Vec<(PackEntry, u64)> = Vec::new();
+    // Marked packs that may be deleted in this run (decided again just before deleting),
+    // and packs to mark (kept whole in the index meanwhile: a writer may still refer to them).
+    let mut candidates: Vec<(PackEntry, u64, DateTime<Utc>)> = Vec::new();
     let mut retire: Vec<(PackEntry, u64)> = Vec::new();
     let mut recover: Vec<Id> = Vec::new();
     let mut partly: Vec<(PackEntry, u64, u64)> = Vec::new();
@@ -139,16 +178,24 @@ async fn run(
             .filter(|b| used.contains(&b.id))
             .map(|b| b.length as u64)
             .sum();
-        if let Some(marked) = repo.retiring().get(&entry.id) {
+        if let Some(mark) = repo.retiring().get(&entry.id) {
             if needed > 0 {
                 recover.push(entry.id);
                 keep.push(entry);
-            } else if *marked + opts.delete_delay <= now {
-                delete.push((entry, size));
+            } else if may_delete(mark.at, now, opts.delete_delay, spare_listed) {
+                candidates.push((entry, size, mark.at));
             } else {
                 report.packs_waiting += 1;
                 keep.push(entry);
             }
+            continue;
+        }
+        // Written since the oldest live writer started: it may be that writer's own.
+        if pack_time
+            .get(&entry.id)
+            .is_none_or(|t| spare_listed.spares(*t))
+        {
+            keep.push(entry);
             continue;
         }
         if needed == 0 {
@@ -190,39 +237,66 @@ async fn run(
     report.packs_repacked = repack.len();
     report.packs_recovered = recover.len();
     if opts.dry_run {
-        if opts.delete_delay <= Duration::zero() {
-            delete.append(&mut retire);
+        let mut delete: Vec<u64> = candidates.iter().map(|c| c.1).collect();
+        if may_delete(now, now, opts.delete_delay, spare_listed) {
+            delete.extend(retire.iter().map(|r| r.1));
+            retire.clear();
         }
         report.packs_marked = retire.len();
-        report.bytes_freed = delete.iter().map(|d| d.1).sum();
+        report.bytes_freed = delete.iter().sum();
         report.packs_deleted = delete.len();
         return Ok(report);
     }
-    lock.renew(repo).await?;
-    // 1. Copies first: the blobs still needed from packs about to retire.
+    // 1. Copies first: the blobs still needed from packs about to retire, indexed.
     progress.set_message(format!("repacking {} packs", repack.len()));
     let written = copy_needed(repo, &repack, &used, progress).await?;
     kill_point::here("prune:copied");
     report.packs_written = written.len();
-    if !written.is_empty() {
-        repo.write_index(&IndexFile {
-            packs: written.clone(),
-        })
-        .await?;
-    }
     for id in &recover {
         repo.unmark_retiring(id).await?;
     }
-    // 2. Marks: from here backups save these packs' blobs anew.
+    // 2. Marks: from here writers save these packs' blobs anew.
+    let marked_at = lock.server_now();
     for (entry, _) in &retire {
-        repo.mark_retiring(&entry.id, now).await?;
+        repo.mark_retiring(&entry.id, marked_at).await?;
     }
     kill_point::here("prune:marked");
-    if opts.delete_delay <= Duration::zero() {
-        delete.append(&mut retire);
-    } else {
-        report.packs_marked = retire.len();
-        keep.extend(retire.into_iter().map(|(entry, _)| entry));
+    candidates.extend(retire.into_iter().map(|(e, size)| (e, size, marked_at)));
+    // 3. Who may still refer to the candidates: writers live now (listed after the marks),
+    // then snapshots committed since the first listing (a writer releases its lease only
+    // after its commit, so one not seen live here has committed by now).
+    let now = lock.server_now();
+    let spare = spare_listed.and(Spare::of(&repo.live_leases(now).await?));
+    let listed: HashSet<Id> = list.good.iter().map(|(id, _)| *id).collect();
+    let newer: Vec<_> = repo
+        .snapshots()
+        .await?
+        .into_iter()
+        .filter(|(id, _)| !listed.contains(id))
+        .collect();
+    // A snapshot committed meanwhile whose trees this index cannot walk: nothing is deleted in
+    // this run (the marks stay; a later prune decides).
+    let settled = match used_blobs(repo, &newer).await {
+        Ok(more) => {
+            used.extend(more);
+            true
+        }
+        Err(_) => false,
+    };
+    let mut delete: Vec<(PackEntry, u64)> = Vec::new();
+    for (entry, size, mark) in candidates {
+        let needed = entry.blobs.iter().any(|b| used.contains(&b.id));
+        if needed {
+            repo.unmark_retiring(&entry.id).await?;
+            report.packs_recovered += 1;
+            keep.push(entry);
+        } else if settled && may_delete(mark, now, opts.delete_delay, spare) {
+            delete.push((entry, size));
+        } else {
+            report.packs_marked += usize::from(mark == marked_at);
+            report.packs_waiting += usize::from(mark != marked_at);
+            keep.push(entry);
+        }
     }
     // Object Lock: nothing still retained is deleted, nor any pack a retained index file
     // names (that file stays, and an index never names a pack that is gone).
@@ -245,8 +319,7 @@ async fn run(
     report.packs_retained = held.len();
     keep.extend(held.into_iter().map(|(entry, _)| entry));
     let delete = go;
-    lock.renew(repo).await?;
-    // 3. A compacted index without the packs about to go, then the old index files.
+    // 4. A compacted index without the packs about to go, then the old index files.
     progress.set_message("writing the index".into());
     keep.extend(written);
     let deleting: HashSet<Id> = delete.iter().map(|d| d.0.id).collect();
@@ -263,7 +336,7 @@ async fn run(
         }
     }
     kill_point::here("prune:old-index-deleted");
-    // 4. Only now the packs: an index never names a pack that is gone.
+    // 5. Only now the packs: an index never names a pack that is gone.
     progress.set_message(format!("deleting {} packs", delete.len()));
     for (entry, size) in &delete {
         repo.delete_pack(&entry.id).await?;
@@ -271,43 +344,111 @@ async fn run(
         kill_point::here("prune:pack-deleted");
     }
     report.packs_deleted = delete.len();
-    // Uploads of interrupted backups and prunes that no index names.
-    let indexed: HashSet<Id> = files
+    if sweep_unindexed && settled {
+        let indexed: HashSet<Id> = files
+            .iter()
+            .flat_map(|f| f.packs.iter().map(|p| p.id))
+            .collect();
+        let skip: HashSet<Id> = deleting.union(&blocked).copied().collect();
+        let (count, bytes) = sweep(repo, opts, &indexed, &skip, spare, lock).await?;
+        report.unindexed_deleted = count;
+        report.bytes_freed += bytes;
+    }
+    // Object Lock: what the store still needs stays protected for another period.
+    if repo.backend_has_lock() {
+        progress.set_message("extending Object Lock retention".into());
+        let indexed: Vec<String> = files
+            .iter()
+            .flat_map(|f| f.packs.iter().map(|p| pack_key(&p.id)))
+            .collect();
+        let mut in_use = indexed;
+        in_use.extend(repo.protected_keys().await?);
+        report.retention_extended = repo.extend_retention(&in_use).await?;
+    }
+    Ok(report)
+}
+
+/// Every blob a snapshot uses is readable from an indexed pack, or the packs no index names
+/// cannot hold one either: then they may be swept. A used blob found in such a pack means an
+/// index file was lost, and prune stops before it deletes anything.
+async fn unindexed_hold_nothing_used(
+    repo: &Repo,
+    used: &HashSet<Id>,
+    stored: &[(Id, u64, DateTime<Utc>)],
+) -> Result<bool> {
+    let unreadable: HashSet<Id> = used
         .iter()
-        .flat_map(|f| f.packs.iter().map(|p| p.id))
+        .filter(|id| !repo.is_readable(id))
+        .copied()
         .collect();
+    if unreadable.is_empty() {
+        return Ok(true);
+    }
+    let named: HashSet<Id> = repo.pack_entries().iter().map(|p| p.id).collect();
+    let unnamed: Vec<Id> = stored
+        .iter()
+        .map(|(id, _, _)| *id)
+        .filter(|id| !named.contains(id))
+        .collect();
+    let (found, _) = repo.headers_of(unnamed).await?;
+    let held = found
+        .iter()
+        .flat_map(|p| &p.blobs)
+        .filter(|b| unreadable.contains(&b.id))
+        .count();
+    if held > 0 {
+        return Err(KlosetError::NeedsRepair(format!(
+            "{held} blobs that snapshots use are in packs no index file names (an index file was lost)"
+        ))
+        .into());
+    }
+    // Used blobs that are nowhere: already lost (check names them); nothing unnamed is
+    // swept in this run all the same.
+    Ok(false)
+}
+
+/// Packs no index file names (uploads of interrupted runs), old enough and older than every
+/// live writer, not named by an index file written since this prune loaded the index.
+async fn sweep(
+    repo: &Repo,
+    opts: &PruneOptions,
+    indexed: &HashSet<Id>,
+    skip: &HashSet<Id>,
+    spare: Spare,
+    lock: &PruneLock,
+) -> Result<(usize, u64)> {
     let grace = opts
         .delete_delay
         .max(Duration::hours(UNINDEXED_GRACE_HOURS));
+    let now = lock.server_now();
+    let spare = spare.and(Spare::of(&repo.live_leases(now).await?));
+    let Some(named_since) = repo.packs_named_by_other_index_files().await? else {
+        return Ok((0, 0));
+    };
     let unindexed: Vec<(Id, u64)> = repo
         .stored_packs_with_time()
         .await?
         .into_iter()
         .filter(|(id, _, at)| {
             !indexed.contains(id)
-                && !deleting.contains(id)
-                && !blocked.contains(id)
+                && !named_since.contains(id)
+                && !skip.contains(id)
                 && *at + grace <= now
+                && !spare.spares(*at)
         })
         .map(|(id, size, _)| (id, size))
         .collect();
     let keys: Vec<String> = unindexed.iter().map(|(id, _)| pack_key(id)).collect();
     let retained = repo.still_retained(&keys).await?;
+    let (mut count, mut bytes) = (0, 0);
     for (id, size) in unindexed {
         if !retained.contains(&pack_key(&id)) {
             repo.delete_pack(&id).await?;
-            report.unindexed_deleted += 1;
-            report.bytes_freed += size;
+            count += 1;
+            bytes += size;
         }
     }
-    // Object Lock: what the store still needs stays protected for another period.
-    if repo.backend_has_lock() {
-        progress.set_message("extending Object Lock retention".into());
-        let mut in_use: Vec<String> = indexed.iter().map(pack_key).collect();
-        in_use.extend(repo.protected_keys().await?);
-        report.retention_extended = repo.extend_retention(&in_use).await?;
-    }
-    Ok(report)
+    Ok((count, bytes))
 }
 
 /// Every blob any snapshot refers to: root trees, subtrees and file contents.
@@ -359,51 +500,50 @@ fn pack_size(entry: &PackEntry) -> u64 {
         .unwrap_or(0)
 }
 
-/// Copies the needed blobs of `packs` into new packs, sealed bytes as they are (each is
-/// opened and checked first: a damaged blob is not carried over).
+/// Copies the needed blobs of `packs` into new packs through the pack writer, sealed bytes
+/// as they are (each is opened and checked first: a damaged blob is not carried over), and
+/// returns them once uploaded and indexed.
 async fn copy_needed(
     repo: &Repo,
     packs: &[PackEntry],
     used: &HashSet<Id>,
     progress: &Progress,
 ) -> Result<Vec<PackEntry>> {
-    let pack_size = repo.config().pack_size as usize;
-    let mut builders: HashMap<BlobKind, PackBuilder> = HashMap::new();
-    let mut written = Vec::new();
-    for entry in packs {
-        let blobs: Vec<_> = entry
-            .blobs
-            .iter()
-            .filter(|b| used.contains(&b.id))
-            .collect();
-        let Some(number) = repo.blob(&blobs[0].id).map(|l| l.pack) else {
-            continue;
-        };
-        let ranges: Vec<_> = blobs
-            .iter()
-            .map(|b| b.offset as u64..(b.offset + b.length) as u64)
-            .collect();
-        let data = repo.read_pack_ranges(number, &ranges).await?;
-        for (b, sealed) in blobs.iter().zip(data) {
-            open_blob(repo.keys(), &b.id, &sealed)?;
-            progress.add_bytes(sealed.len() as u64);
-            let builder = builders.entry(b.kind).or_default();
-            builder.add(b.id, b.kind, &sealed, b.raw_length as usize);
-            if builder.len() >= pack_size {
-                let full = std::mem::take(builder).finish(repo.keys());
-                repo.save_pack(&full.entry, full.bytes).await?;
-                written.push(full.entry);
+    if packs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (writer, uploader) = PackWriter::start(repo.sink(), REPACK_UPLOADS, true);
+    let copied = async {
+        for entry in packs {
+            let blobs: Vec<_> = entry
+                .blobs
+                .iter()
+                .filter(|b| used.contains(&b.id))
+                .collect();
+            let Some(number) = blobs.first().and_then(|b| repo.blob(&b.id)).map(|l| l.pack) else {
+                continue;
+            };
+            let ranges: Vec<_> = blobs
+                .iter()
+                .map(|b| b.offset as u64..b.offset as u64 + b.length as u64)
+                .collect();
+            let data = repo.read_pack_ranges(number, &ranges).await?;
+            for (b, sealed) in blobs.iter().zip(data) {
+                open_blob(repo.keys(), &b.id, &sealed)?;
+                progress.add_bytes(sealed.len() as u64);
+                writer
+                    .add_raw(b.id, b.kind, &sealed, b.raw_length as usize)
+                    .await?;
             }
         }
+        writer.settle().await
     }
-    for (_, builder) in builders {
-        if !builder.is_empty() {
-            let done = builder.finish(repo.keys());
-            repo.save_pack(&done.entry, done.bytes).await?;
-            written.push(done.entry);
-        }
-    }
-    Ok(written)
+    .await;
+    writer.close();
+    let uploaded = uploader.await?;
+    copied?;
+    uploaded?;
+    Ok(writer.written())
 }
 
 /// Few index files instead of one per backup.

@@ -3,9 +3,12 @@
 //! `create --like` the other) take blobs as they are: a blob already there is not even read.
 //! Otherwise each file's content is read and chunked again with the receiving store's chunker.
 //!
-//! Commit order is a backup's: packs, index files, then the snapshots, each marked with the
-//! id it had where it was taken (`original`), so a snapshot is never copied twice and a
-//! killed sync, run again, reuses every pack it had uploaded.
+//! Each snapshot is committed through `Repo::commit` as soon as its trees are copied, marked
+//! with the id it had where it was taken (`original`): a damaged snapshot costs only itself,
+//! and a killed sync, run again, reuses every pack it had uploaded. The receiving store's
+//! originals are read again just before each commit, and a copy that lost a race with another
+//! sync's copy of the same snapshot is removed again (the older copy by server time stays), so
+//! two syncs at once leave one copy.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -20,8 +23,10 @@ use crate::archive::saver::BlobSaver;
 use crate::cancel::Cancel;
 use crate::error::KlosetError;
 use crate::progress::Progress;
+use crate::repo::commit::CommitRefs;
 use crate::repo::id::Id;
 use crate::repo::index::BlobKind;
+use crate::repo::is_damage;
 use crate::repo::snapshot::Snapshot;
 use crate::repo::tree::{NodeKind, Tree};
 use crate::repo::Repo;
@@ -55,6 +60,14 @@ pub struct SyncOutcome {
     pub stored_bytes: u64,
     /// Plaintext bytes read from the sending store.
     pub read_bytes: u64,
+    /// Snapshots that could not be copied (damaged in the sending store), with why.
+    pub failed: Vec<Failed>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Failed {
+    pub id: Id,
+    pub error: String,
 }
 
 pub async fn sync(
@@ -63,13 +76,31 @@ pub async fn sync(
     snapshots: Vec<(Id, Snapshot)>,
     opts: SyncOptions,
 ) -> Result<SyncOutcome> {
-    opts.cancel.stop_gracefully();
-    let there: HashSet<Id> = to
+    let outcome = run(from, to.clone(), snapshots, opts).await;
+    let released = to.release_lease().await;
+    let outcome = outcome?;
+    released?;
+    Ok(outcome)
+}
+
+/// The snapshots of `to` by the id they had where they were taken.
+async fn originals(to: &Repo) -> Result<HashSet<Id>> {
+    Ok(to
         .snapshots()
         .await?
         .into_iter()
         .map(|(id, s)| s.original.unwrap_or(id))
-        .collect();
+        .collect())
+}
+
+async fn run(
+    from: Arc<Repo>,
+    to: Arc<Repo>,
+    snapshots: Vec<(Id, Snapshot)>,
+    opts: SyncOptions,
+) -> Result<SyncOutcome> {
+    opts.cancel.stop_gracefully();
+    let there = originals(&to).await?;
     let mut outcome = SyncOutcome {
         same_ids: from.shares_ids_with(&to),
         ..Default::default()
@@ -96,53 +127,77 @@ pub async fn sync(
         progress: Progress::new(opts.quiet, "sync", None),
         cancel: opts.cancel.clone(),
     });
-    let mut trees = Vec::new();
-    let mut failed = None;
-    for (i, (_, snap)) in wanted.iter().enumerate() {
+    let total = wanted.len();
+    let mut copied = Ok(());
+    for (i, (id, snap)) in wanted.into_iter().enumerate() {
         copier
             .progress
-            .set_message(format!("snapshot {} of {}", i + 1, wanted.len()));
-        match copier.clone().copy_tree(snap.tree).await {
-            Ok(t) => trees.push(t),
+            .set_message(format!("snapshot {} of {total}", i + 1));
+        match copy_one(&copier, &to, id, snap).await {
+            Ok(Some(c)) => outcome.copied.push(c),
+            Ok(None) => outcome.already_there.push(id),
+            Err(e) if is_damage(&e) => {
+                copier
+                    .progress
+                    .warn(&format!("error: snapshot {}: {e:#}", id.short()));
+                outcome.failed.push(Failed {
+                    id,
+                    error: format!("{e:#}"),
+                });
+            }
             Err(e) => {
-                failed = Some(e);
+                copied = Err(e);
                 break;
             }
         }
     }
-    let flushed = match failed {
-        None => {
-            let saver = saver.clone();
-            tokio::task::spawn_blocking(move || saver.flush()).await?
-        }
-        Some(e) => Err(e),
-    };
     saver.finish_training().await;
     saver.close();
     let upload = uploader.await?;
     copier.progress.finish();
+    copied?;
     upload?;
-    flushed?;
-    to.verify_packs_present(&saver.reused_packs()).await?;
-    crate::kill_point::here("sync:uploaded");
-    for ((id, snap), tree) in wanted.into_iter().zip(trees) {
-        let copy = Snapshot {
-            tree,
-            // The parent names a snapshot of the other store.
-            parent: None,
-            original: Some(snap.original.unwrap_or(id)),
-            ..snap
-        };
-        let new = to.save_snapshot(&copy).await?;
-        crate::kill_point::here("sync:one-snapshot");
-        outcome.copied.push(Copied { from: id, to: new });
-    }
     let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
     outcome.new_blobs = load(&saver.stats.new_blobs);
     outcome.new_bytes = load(&saver.stats.new_bytes);
     outcome.stored_bytes = load(&saver.stats.stored_bytes);
     outcome.read_bytes = load(&copier.read_bytes);
     Ok(outcome)
+}
+
+/// Copies one snapshot's trees and commits it. Ok(None): another sync committed a copy of it
+/// first.
+async fn copy_one(
+    copier: &Arc<Copier>,
+    to: &Repo,
+    id: Id,
+    snap: Snapshot,
+) -> Result<Option<Copied>> {
+    let tree = copier.clone().copy_tree(snap.tree).await?;
+    copier.saver.writer.settle().await?;
+    crate::kill_point::here("sync:uploaded");
+    let original = snap.original.unwrap_or(id);
+    if originals(to).await?.contains(&original) {
+        return Ok(None);
+    }
+    let copy = Snapshot {
+        tree,
+        // The parent names a snapshot of the other store.
+        parent: None,
+        original: Some(original),
+        ..snap
+    };
+    let refs = CommitRefs {
+        reused: copier.saver.reused_packs(),
+        written: copier.saver.writer.written_ids(),
+    };
+    let new = to.commit(&copy, &refs).await?;
+    crate::kill_point::here("sync:one-snapshot");
+    if !to.first_copy_of(&original, &new).await? {
+        to.delete_snapshot(&new).await?;
+        return Ok(None);
+    }
+    Ok(Some(Copied { from: id, to: new }))
 }
 
 struct Copier {

@@ -223,6 +223,16 @@ impl Backend {
         }
     }
 
+    /// The server's `LastModified` of an object (None: not there).
+    pub async fn modified(&self, key: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+        let path = Path::from(key);
+        match self.retrying(|| self.store.head(&path)).await {
+            Ok(meta) => Ok(Some(meta.last_modified)),
+            Err(e) if crate::remote::kind_of(&e) == Some(RemoteKind::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// (key relative to the store, size) of every object under `prefix`.
     pub async fn list(&self, prefix: &str) -> Result<Vec<(String, u64)>> {
         Ok(self

@@ -135,7 +135,7 @@ impl Repo {
                 .filter(|id| !index.has_pack(id))
                 .copied()
                 .collect();
-            let recovered = self.headers_of(unnamed).await;
+            let (recovered, _) = self.headers_of(unnamed).await?;
             index.add_file(&IndexFile {
                 packs: recovered.clone(),
             });
@@ -153,27 +153,47 @@ impl Repo {
         Ok(())
     }
 
-    /// The blob lists of packs, read from their headers; packs whose header cannot be read
-    /// are left out.
-    pub async fn headers_of(&self, packs: Vec<Id>) -> Vec<PackEntry> {
-        stream::iter(packs)
-            .map(|id| async move {
-                let key = pack_key(&id);
-                let mut want = HEADER_GUESS;
-                for _ in 0..2 {
-                    let tail = self.backend.get_suffix(&key, want).await.ok()?;
-                    match read_header(&self.keys, &tail).ok()? {
-                        Ok(blobs) => return Some(PackEntry { id, blobs }),
-                        Err(n) if n as u64 > want => want = n as u64,
-                        Err(_) => return None,
-                    }
-                }
-                None
-            })
+    /// The blob lists of packs, read from their headers, and the packs whose header is
+    /// damaged (or that vanished meanwhile). A failure to reach the store is an error, never
+    /// taken for damage: callers delete things on the strength of this answer.
+    pub async fn headers_of(&self, packs: Vec<Id>) -> Result<(Vec<PackEntry>, Vec<Id>)> {
+        let read: Vec<(Id, Option<PackEntry>)> = stream::iter(packs)
+            .map(|id| async move { Ok::<_, anyhow::Error>((id, self.header_of(id).await?)) })
             .buffer_unordered(META_CONCURRENCY)
-            .filter_map(|e| async move { e })
-            .collect()
+            .collect::<Vec<_>>()
             .await
+            .into_iter()
+            .collect::<Result<_>>()?;
+        let mut found = Vec::new();
+        let mut unreadable = Vec::new();
+        for (id, entry) in read {
+            match entry {
+                Some(e) => found.push(e),
+                None => unreadable.push(id),
+            }
+        }
+        found.sort_by_key(|e| e.id);
+        unreadable.sort();
+        Ok((found, unreadable))
+    }
+
+    /// Ok(None): the pack is gone or its header does not open.
+    async fn header_of(&self, id: Id) -> Result<Option<PackEntry>> {
+        let key = pack_key(&id);
+        let mut want = HEADER_GUESS;
+        for _ in 0..2 {
+            let tail = match self.backend.get_suffix(&key, want).await {
+                Ok(t) => t,
+                Err(e) if is_not_found(&e) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            match read_header(&self.keys, &tail) {
+                Ok(Ok(blobs)) => return Ok(Some(PackEntry { id, blobs })),
+                Ok(Err(n)) if n as u64 > want => want = n as u64,
+                _ => return Ok(None),
+            }
+        }
+        Ok(None)
     }
 
     /// Stored packs that no readable index file names (including those recovered from their
@@ -189,6 +209,28 @@ impl Repo {
             .filter_map(|(k, _)| id_of_key(k))
             .filter(|id| !named.contains(id) || recovered.contains(id))
             .collect())
+    }
+
+    /// Packs named by index files that were not loaded (written since, by writers or by this
+    /// prune). None when one of them does not open: what it names cannot be known.
+    pub async fn packs_named_by_other_index_files(&self) -> Result<Option<HashSet<Id>>> {
+        let loaded: HashSet<&String> = self.index_keys.iter().collect();
+        let mut named = HashSet::new();
+        for (key, _) in self.backend.list("index").await? {
+            if loaded.contains(&key) {
+                continue;
+            }
+            let file = match self.get_immutable("index", &key).await {
+                Ok(raw) => decode_index(&self.keys, &key, &raw),
+                Err(e) => Err(e),
+            };
+            match file {
+                Ok(f) => named.extend(f.packs.iter().map(|p| p.id)),
+                Err(e) if is_damage(&e) => return Ok(None),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Some(named))
     }
 
     /// Removes an index file that does not open (after its packs were indexed again).
@@ -257,6 +299,31 @@ impl Repo {
         Ok(list)
     }
 
+    /// Of the copies of `original` in this store, `mine` is the one to keep: the oldest by the
+    /// server's time, the smallest id among equals. Two syncs that raced both keep that one.
+    pub async fn first_copy_of(&self, original: &Id, mine: &Id) -> Result<bool> {
+        let mut copies = Vec::new();
+        for (key, _, at) in self.backend.list_with_time("snapshots").await? {
+            let Some(id) = id_of_key(&key) else { continue };
+            if id == *mine {
+                copies.push((at, id));
+                continue;
+            }
+            match self.load_snapshot(&id).await {
+                Ok(s) if s.original.unwrap_or(id) == *original => copies.push((at, id)),
+                Ok(_) => {}
+                Err(e) if is_damage(&e) => {}
+                Err(e)
+                    if matches!(
+                        e.downcast_ref::<KlosetError>(),
+                        Some(KlosetError::UnknownSnapshot(_))
+                    ) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(copies.iter().min().is_none_or(|(_, id)| id == mine))
+    }
+
     /// Removes a snapshot object; the blobs it referenced stay until a prune.
     pub async fn delete_snapshot(&self, id: &Id) -> Result<()> {
         self.backend
@@ -320,13 +387,17 @@ impl Repo {
 
 /// Damage (a failed authentication, a hash or format mismatch), as opposed to a failure to
 /// reach the store, which must stop the command rather than hide data.
-pub(super) fn is_damage(e: &anyhow::Error) -> bool {
+pub fn is_damage(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         matches!(
             c.downcast_ref::<KlosetError>(),
             Some(KlosetError::Integrity(_))
         )
     })
+}
+
+fn is_not_found(e: &anyhow::Error) -> bool {
+    crate::remote::kind_of(e) == Some(crate::remote::RemoteKind::NotFound)
 }
 
 pub(super) fn id_of_key(key: &str) -> Option<Id> {

@@ -1,12 +1,16 @@
-//! What prune needs of the store: packs marked for deletion ("retiring"), the prune lock, and
-//! the deletes. The rules these follow are in FORMAT.md ("Prune").
+//! What prune needs of the store: packs marked for deletion ("retiring"), the prune lock, the
+//! server's clock, and the deletes. The rules these follow are in FORMAT.md ("Prune"). Every
+//! time compared here is the server's: `LastModified` of the objects, and "now" as the
+//! `LastModified` of the lock prune itself just wrote plus the time elapsed since.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 use anyhow::Result;
 use bytes::Bytes;
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 
+use super::backend::Backend;
 use super::crypto::random_bytes;
 use super::id::Id;
 use super::index::{pack_key, PackEntry};
@@ -14,78 +18,71 @@ use super::Repo;
 
 const RETIRING: &str = "retiring";
 const LOCKS: &str = "locks";
-/// A prune lock older than this was left by a prune that died (a live one renews it).
-pub const LOCK_LIFETIME_MS: i64 = 30 * 60 * 1000;
+/// A prune lock not rewritten for this long was left by a prune that died.
+pub const LOCK_LIFETIME: chrono::Duration = chrono::Duration::minutes(30);
+/// A running prune rewrites its lock this often, from a background task.
+const LOCK_RENEW_EVERY: Duration = Duration::from_secs(5 * 60);
+
+/// A pack's marks for deletion: their object keys, and the newest mark's server time (the one
+/// every age is measured from, so a second mark never shortens the wait).
+#[derive(Clone, Debug)]
+pub struct Mark {
+    pub keys: Vec<String>,
+    pub at: DateTime<Utc>,
+}
 
 impl Repo {
-    /// `retiring/<pack id>.<ms since epoch>` markers, read from the listing alone.
-    pub(super) async fn retiring_markers(&self) -> Result<HashMap<Id, DateTime<Utc>>> {
-        Ok(self
-            .backend
-            .list(RETIRING)
-            .await?
-            .iter()
-            .filter_map(|(key, _)| parse_marker(key))
-            .collect())
+    /// `retiring/<pack id>.<ms>` markers, timed by the server (`LastModified`), never by the
+    /// milliseconds in the name, which are the marking host's clock.
+    pub(super) async fn retiring_markers(&self) -> Result<HashMap<Id, Mark>> {
+        let listed = self.backend.list_with_time(RETIRING).await?;
+        Ok(collect_marks(listed))
     }
 
     /// Packs marked for deletion, with when.
-    pub fn retiring(&self) -> &HashMap<Id, DateTime<Utc>> {
+    pub fn retiring(&self) -> &HashMap<Id, Mark> {
         &self.retiring
     }
 
-    pub async fn mark_retiring(&self, pack: &Id, at: DateTime<Utc>) -> Result<()> {
-        let key = marker_key(pack, at);
+    /// Marks read anew (a prune re-checks just before deleting).
+    pub async fn current_marks(&self) -> Result<HashMap<Id, Mark>> {
+        self.retiring_markers().await
+    }
+
+    pub async fn mark_retiring(&self, pack: &Id, now: DateTime<Utc>) -> Result<()> {
+        let key = format!("{RETIRING}/{}.{}", pack.hex(), now.timestamp_millis());
         self.backend.put(&key, Bytes::new()).await
     }
 
-    /// A marked pack that a snapshot needs after all: it stays.
+    /// A marked pack that a snapshot needs after all: it stays. Every mark of it goes, also
+    /// ones made since the index was loaded.
     pub async fn unmark_retiring(&self, pack: &Id) -> Result<()> {
-        if let Some(at) = self.retiring.get(pack) {
-            self.backend.delete(&marker_key(pack, *at)).await?;
+        let mut keys: HashSet<String> = self
+            .retiring
+            .get(pack)
+            .map(|m| m.keys.iter().cloned().collect())
+            .unwrap_or_default();
+        if let Some(m) = self.current_marks().await?.get(pack) {
+            keys.extend(m.keys.iter().cloned());
+        }
+        for key in keys {
+            self.backend.delete(&key).await?;
         }
         Ok(())
     }
 
-    /// Deletes a pack and then its marker (a marker without its pack is ignored).
+    /// Deletes a pack and then its marks (a mark without its pack is ignored).
     pub async fn delete_pack(&self, pack: &Id) -> Result<()> {
         self.backend.delete(&pack_key(pack)).await?;
         self.unmark_retiring(pack).await
     }
 
-    /// Before a backup commits: every pack it refers to is still stored. Only a prune that ran
-    /// its delete delay out during this backup could have removed one; committing would leave
-    /// a snapshot pointing at deleted data.
-    pub async fn verify_packs_present(&self, packs: &[u32]) -> Result<()> {
-        if packs.is_empty() {
-            return Ok(());
-        }
-        let stored: std::collections::HashSet<Id> = self
-            .backend
-            .list("packs")
-            .await?
-            .iter()
-            .filter_map(|(k, _)| super::load::id_of_key(k))
-            .collect();
-        let gone = packs
-            .iter()
-            .filter(|&&n| !stored.contains(&self.index.pack_id(n)))
-            .count();
-        if gone > 0 {
-            return Err(crate::error::KlosetError::Integrity(format!(
-                "{gone} packs this backup refers to were deleted by a prune while it ran (it ran longer than prune's delete delay): nothing was committed; run the backup again"
-            ))
-            .into());
-        }
-        Ok(())
-    }
-
-    /// The index files the loaded index came from.
     /// Packs the given index file names.
     pub fn packs_named_by(&self, index_key: &str) -> &[Id] {
         self.index_packs.get(index_key).map_or(&[], Vec::as_slice)
     }
 
+    /// The index files the loaded index came from.
     pub fn index_keys(&self) -> &[String] {
         &self.index_keys
     }
@@ -95,7 +92,7 @@ impl Repo {
         self.index.pack_entries()
     }
 
-    /// Stored packs with their size and upload time.
+    /// Stored packs with their size and upload time (the server's).
     pub async fn stored_packs_with_time(&self) -> Result<Vec<(Id, u64, DateTime<Utc>)>> {
         Ok(self
             .backend
@@ -107,64 +104,108 @@ impl Repo {
     }
 
     /// Takes the prune lock: writes this prune's lock, then gives way to any other live one.
-    /// Two prunes starting together may both give way; they never both go on.
+    /// Two prunes starting together may both give way; they never both go on. The lock's own
+    /// `LastModified` is the server's "now" from which every age in the prune is measured.
     pub async fn lock_prune(&self) -> Result<Option<PruneLock>> {
         let lock = PruneLock::write(self).await?;
-        let now = self.now().timestamp_millis();
-        let others = self.backend.list(LOCKS).await?;
-        for (key, _) in &others {
-            if key == &lock.key || lock_time(key).is_none_or(|t| now - t >= LOCK_LIFETIME_MS) {
+        let now = lock.server_now();
+        for (key, _, modified) in self.backend.list_with_time(LOCKS).await? {
+            if key == lock.key || modified + LOCK_LIFETIME <= now {
                 continue;
             }
             // A prune of this host that was killed: its process is gone, its lock with it.
-            let owner = self.backend.get(key).await?;
+            let owner = self.backend.get(&key).await?;
             let dead_here = owner
                 .and_then(|b| serde_json::from_slice::<LockOwner>(&b).ok())
-                .is_some_and(|o| {
-                    o.host == gethostname::gethostname().to_string_lossy().into_owned()
-                        && !pid_alive(o.pid)
-                });
+                .is_some_and(|o| o.host == host() && !pid_alive(o.pid));
             if dead_here {
-                self.backend.delete(key).await?;
+                self.backend.delete(&key).await?;
                 continue;
             }
-            let _ = self.backend.delete(&lock.key).await;
+            lock.release().await?;
             return Ok(None);
         }
         Ok(Some(lock))
     }
 }
 
+fn collect_marks(listed: Vec<(String, u64, DateTime<Utc>)>) -> HashMap<Id, Mark> {
+    let mut marks: HashMap<Id, Mark> = HashMap::new();
+    for (key, _, at) in listed {
+        let Some(id) = parse_marker(&key) else {
+            continue;
+        };
+        let mark = marks.entry(id).or_insert(Mark {
+            keys: Vec::new(),
+            at,
+        });
+        mark.at = mark.at.max(at);
+        mark.keys.push(key);
+    }
+    marks
+}
+
+/// The prune lock, rewritten by a background task while the prune runs.
 pub struct PruneLock {
     key: String,
+    backend: Backend,
+    /// The server's time when the lock was first written, and our monotonic time then.
+    written: DateTime<Utc>,
+    since: tokio::time::Instant,
+    renewer: tokio::task::JoinHandle<()>,
 }
 
 impl PruneLock {
     async fn write(repo: &Repo) -> Result<PruneLock> {
-        let now = repo.now().timestamp_millis();
         let key = format!(
-            "{LOCKS}/prune-{now:016}-{}",
+            "{LOCKS}/prune-{:016}-{}",
+            repo.now().timestamp_millis().max(0),
             hex::encode(random_bytes::<8>())
         );
-        let owner = LockOwner {
-            host: gethostname::gethostname().to_string_lossy().into_owned(),
+        let owner = serde_json::to_vec(&LockOwner {
+            host: host(),
             pid: std::process::id(),
-        };
-        repo.backend
-            .put(&key, Bytes::from(serde_json::to_vec(&owner)?))
-            .await?;
-        Ok(PruneLock { key })
+        })?;
+        repo.backend.put(&key, Bytes::from(owner.clone())).await?;
+        let since = tokio::time::Instant::now();
+        let written = repo.backend.modified(&key).await?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "store {}: the prune lock just written is not there",
+                repo.backend.display
+            )
+        })?;
+        let backend = repo.backend.clone();
+        let renew_key = key.clone();
+        let renewer = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(LOCK_RENEW_EVERY).await;
+                let _ = backend.put(&renew_key, Bytes::from(owner.clone())).await;
+            }
+        });
+        Ok(PruneLock {
+            key,
+            backend: repo.backend.clone(),
+            written,
+            since,
+            renewer,
+        })
     }
 
-    /// A long prune renews its lock between steps, so others never take it for dead.
-    pub async fn renew(&mut self, repo: &Repo) -> Result<()> {
-        let fresh = PruneLock::write(repo).await?;
-        let old = std::mem::replace(self, fresh);
-        repo.backend.delete(&old.key).await
+    /// Now, by the server's clock.
+    pub fn server_now(&self) -> DateTime<Utc> {
+        let elapsed = chrono::Duration::from_std(self.since.elapsed()).unwrap_or_default();
+        self.written + elapsed
     }
 
-    pub async fn release(self, repo: &Repo) -> Result<()> {
-        repo.backend.delete(&self.key).await
+    pub async fn release(self) -> Result<()> {
+        self.renewer.abort();
+        self.backend.delete(&self.key).await
+    }
+}
+
+impl Drop for PruneLock {
+    fn drop(&mut self) {
+        self.renewer.abort();
     }
 }
 
@@ -174,45 +215,62 @@ struct LockOwner {
     pid: u32,
 }
 
+fn host() -> String {
+    gethostname::gethostname().to_string_lossy().into_owned()
+}
+
 fn pid_alive(pid: u32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
-fn marker_key(pack: &Id, at: DateTime<Utc>) -> String {
-    format!("{RETIRING}/{}.{}", pack.hex(), at.timestamp_millis())
-}
-
-fn parse_marker(key: &str) -> Option<(Id, DateTime<Utc>)> {
+fn parse_marker(key: &str) -> Option<Id> {
     let name = key.rsplit('/').next()?;
     let (hex, ms) = name.split_once('.')?;
-    let id = Id::parse(hex).ok()?;
-    let at = Utc.timestamp_millis_opt(ms.parse().ok()?).single()?;
-    Some((id, at))
-}
-
-fn lock_time(key: &str) -> Option<i64> {
-    key.rsplit('/')
-        .next()?
-        .strip_prefix("prune-")?
-        .split('-')
-        .next()?
-        .parse()
-        .ok()
+    ms.parse::<i64>().ok()?;
+    Id::parse(hex).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
+
+    fn at(ms: i64) -> DateTime<Utc> {
+        Utc.timestamp_millis_opt(ms).unwrap()
+    }
 
     #[test]
-    fn marker_and_lock_names_round_trip() {
+    fn marker_names_parse_to_their_pack() {
         let id = Id([7u8; 32]);
-        let at = Utc.timestamp_millis_opt(1_700_000_000_123).unwrap();
-        assert_eq!(parse_marker(&marker_key(&id, at)), Some((id, at)));
+        assert_eq!(parse_marker(&format!("retiring/{}.17", id.hex())), Some(id));
         assert_eq!(parse_marker("retiring/zz.1"), None);
-        assert_eq!(
-            lock_time("locks/prune-0001700000000123-00ff"),
-            Some(1_700_000_000_123)
-        );
+        assert_eq!(parse_marker(&format!("retiring/{}", id.hex())), None);
+        assert_eq!(parse_marker(&format!("retiring/{}.x", id.hex())), None);
+    }
+
+    #[test]
+    fn a_second_mark_moves_the_age_to_the_newest() {
+        let id = Id([1u8; 32]);
+        let marks = collect_marks(vec![
+            (format!("retiring/{}.5", id.hex()), 0, at(5_000)),
+            (format!("retiring/{}.1", id.hex()), 0, at(9_000)),
+            ("retiring/garbage".into(), 0, at(1)),
+        ]);
+        assert_eq!(marks.len(), 1);
+        assert_eq!(marks[&id].at, at(9_000));
+        assert_eq!(marks[&id].keys.len(), 2);
+    }
+
+    #[test]
+    fn the_mark_time_is_the_servers_not_the_name() {
+        let id = Id([2u8; 32]);
+        // The marking host's clock ran a day ahead; the server says when it was written.
+        let far = at(86_400_000 * 2);
+        let marks = collect_marks(vec![(
+            format!("retiring/{}.{}", id.hex(), far.timestamp_millis()),
+            0,
+            at(1_000),
+        )]);
+        assert_eq!(marks[&id].at, at(1_000));
     }
 }

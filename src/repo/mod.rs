@@ -2,6 +2,7 @@
 
 pub mod backend;
 pub mod cache;
+pub mod commit;
 pub mod config;
 pub mod create;
 pub mod crypto;
@@ -9,9 +10,11 @@ pub mod dictionary;
 pub mod id;
 pub mod index;
 pub mod keys;
+pub mod lease;
 pub mod load;
 pub mod maintenance;
 pub mod pack;
+pub mod packer;
 pub mod protection;
 pub mod snapshot;
 pub mod tree;
@@ -33,6 +36,8 @@ use id::Id;
 use index::{pack_key, Index, IndexFile, PackEntry};
 use snapshot::Snapshot;
 use tree::Tree;
+
+pub use load::is_damage;
 
 pub const CONFIG_KEY: &str = "config";
 const INDEX_AAD: &[u8] = b"kloset index";
@@ -59,7 +64,7 @@ pub struct Repo {
     /// Whole tree packs fetched at once for the cache: each can be a full pack in memory.
     whole_tree_packs: Arc<tokio::sync::Semaphore>,
     /// Packs a prune marked for deletion, with when (see `maintenance`).
-    retiring: HashMap<Id, chrono::DateTime<chrono::Utc>>,
+    retiring: HashMap<Id, maintenance::Mark>,
     /// The index files the index was loaded from (prune replaces exactly these).
     index_keys: Vec<String>,
     /// The packs each of those index files names (Object Lock: a retained index file keeps
@@ -68,6 +73,8 @@ pub struct Repo {
     /// Wrapped anew by `key add`.
     master: [u8; 32],
     key_in_use: keys::KeyName,
+    /// A writer's announcement to prune (backup, sync).
+    lease: std::sync::Mutex<Option<lease::Lease>>,
 }
 
 /// Where a blob is: which pack, and the sealed range inside it.
@@ -132,6 +139,7 @@ impl Repo {
             index_packs: HashMap::new(),
             master,
             key_in_use,
+            lease: std::sync::Mutex::new(None),
         })
     }
 
@@ -253,17 +261,9 @@ impl Repo {
         self.backend.partial_writes("packs")
     }
 
-    /// Tree packs of a remote store also go to the local cache: the next backup compares
-    /// with these trees, and reading them back one range at a time is what made S3
-    /// re-backups slow.
+    /// One pack, as the pack writer uploads it (see `packer::Sink`).
     pub async fn save_pack(&self, entry: &PackEntry, bytes: Bytes) -> Result<()> {
-        self.backend
-            .put_pack(&pack_key(&entry.id), bytes.clone(), !entry.holds_trees())
-            .await?;
-        if entry.holds_trees() {
-            self.cache.put(TREE_PACKS, &entry.id, &bytes);
-        }
-        Ok(())
+        self.sink().save_pack(entry, bytes).await
     }
 
     /// Sealed byte ranges of a pack holding trees: from the local cache of a remote store,
@@ -317,13 +317,7 @@ impl Repo {
     }
 
     pub async fn write_index(&self, file: &IndexFile) -> Result<Id> {
-        let json = serde_json::to_vec(file)?;
-        let sealed = self.keys.seal(INDEX_AAD, &json);
-        let id = Id::of_bytes(&sealed);
-        self.backend
-            .put(&format!("index/{}", id.hex()), Bytes::from(sealed))
-            .await?;
-        Ok(id)
+        self.sink().write_index(file).await
     }
 
     /// Stores a trained dictionary and only then lets new blobs use it: no blob can name a
@@ -436,6 +430,7 @@ impl Repo {
                     }
                 };
                 let keys = self.keys.clone();
+                let ids: Vec<Id> = blobs.iter().map(|(id, _)| *id).collect();
                 tokio::task::spawn_blocking(move || {
                     blobs
                         .iter()
@@ -448,7 +443,12 @@ impl Repo {
                         .collect::<Vec<_>>()
                 })
                 .await
-                .unwrap_or_default()
+                // A task that panicked opened nothing: every tree of it is an error, never
+                // an empty answer (prune would count their blobs as unused).
+                .unwrap_or_else(|e| {
+                    let msg = format!("internal: reading trees failed: {e}");
+                    ids.iter().map(|id| (*id, Err(anyhow!("{msg}")))).collect()
+                })
             })
             .buffer_unordered(META_CONCURRENCY)
             .collect()

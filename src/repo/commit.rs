@@ -1,0 +1,173 @@
+//! The one commit: how backup and sync make a snapshot visible (FORMAT.md, "Commit").
+//! Just before the snapshot object is written, every pack it refers to, those this run wrote
+//! and those it reused from the index, is checked against one listing of `packs/` and one of
+//! the prune marks. A snapshot never names a pack that is gone, nor one that a prune may delete
+//! without having seen this writer's lease.
+
+use std::collections::{HashMap, HashSet};
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+
+use super::id::Id;
+use super::maintenance::Mark;
+use super::snapshot::Snapshot;
+use super::Repo;
+use crate::error::KlosetError;
+use crate::kill_point;
+
+/// The packs a snapshot about to be committed refers to.
+#[derive(Default)]
+pub struct CommitRefs {
+    /// Packs of the loaded index (by number) the run reused.
+    pub reused: Vec<u32>,
+    /// Packs the run wrote itself.
+    pub written: Vec<Id>,
+}
+
+/// What the lease of the committing writer guarantees.
+#[derive(Clone, Copy)]
+pub struct LeaseView {
+    pub started: DateTime<Utc>,
+    /// Renewed on time all along: every prune since the start has seen it.
+    pub intact: bool,
+}
+
+/// Why a commit must not happen, if it must not: packs that are gone, and marked packs that
+/// no live lease of ours protected (marked before we started, or while our lease lapsed).
+pub fn refusal(
+    refs: &HashSet<Id>,
+    stored: &HashSet<Id>,
+    marks: &HashMap<Id, Mark>,
+    lease: LeaseView,
+) -> Option<String> {
+    let gone = refs.iter().filter(|p| !stored.contains(p)).count();
+    let exposed = refs
+        .iter()
+        .filter(|p| stored.contains(p))
+        .filter(|p| {
+            marks
+                .get(p)
+                .is_some_and(|m| !lease.intact || m.at < lease.started)
+        })
+        .count();
+    match (gone, exposed) {
+        (0, 0) => None,
+        (g, 0) => Some(format!(
+            "{g} packs this snapshot refers to were deleted while it was being written (by a prune, or by hand)"
+        )),
+        (g, e) => Some(format!(
+            "{} packs this snapshot refers to were deleted or marked for deletion by a prune while it was being written",
+            g + e
+        )),
+    }
+}
+
+impl Repo {
+    /// Writes the snapshot if everything it refers to is there and safe from prune; else
+    /// writes nothing and says so (`CommitRefused`). Needs the writer's lease.
+    pub async fn commit(&self, snapshot: &Snapshot, refs: &CommitRefs) -> Result<Id> {
+        let view = self
+            .lease_view()
+            .ok_or_else(|| anyhow::anyhow!("internal: a commit without a lease"))?;
+        let mut wanted: HashSet<Id> = refs.written.iter().copied().collect();
+        wanted.extend(refs.reused.iter().map(|&n| self.pack_id(n)));
+        if !wanted.is_empty() {
+            let stored: HashSet<Id> = self
+                .stored_packs()
+                .await?
+                .iter()
+                .filter_map(|(k, _)| super::load::id_of_key(k))
+                .collect();
+            let marks = self.current_marks().await?;
+            if let Some(why) = refusal(&wanted, &stored, &marks, view) {
+                return Err(KlosetError::CommitRefused(why).into());
+            }
+        }
+        kill_point::here("commit:checked");
+        let id = self.save_snapshot(snapshot).await?;
+        kill_point::here("commit:saved");
+        Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(ms: i64) -> DateTime<Utc> {
+        Utc.timestamp_millis_opt(ms).unwrap()
+    }
+    fn id(n: u8) -> Id {
+        Id([n; 32])
+    }
+    fn mark(ms: i64) -> Mark {
+        Mark {
+            keys: vec![],
+            at: at(ms),
+        }
+    }
+    fn lease(started: i64, intact: bool) -> LeaseView {
+        LeaseView {
+            started: at(started),
+            intact,
+        }
+    }
+
+    #[test]
+    fn everything_there_and_unmarked_commits() {
+        let refs = HashSet::from([id(1), id(2)]);
+        let stored = HashSet::from([id(1), id(2), id(3)]);
+        assert_eq!(
+            refusal(&refs, &stored, &HashMap::new(), lease(0, true)),
+            None
+        );
+    }
+
+    #[test]
+    fn a_missing_pack_refuses() {
+        let refs = HashSet::from([id(1), id(2)]);
+        let stored = HashSet::from([id(1)]);
+        let why = refusal(&refs, &stored, &HashMap::new(), lease(0, true)).unwrap();
+        assert!(why.starts_with("1 packs"), "{why}");
+    }
+
+    #[test]
+    fn a_mark_made_after_our_start_is_covered_by_the_lease() {
+        let refs = HashSet::from([id(1)]);
+        let stored = refs.clone();
+        let marks = HashMap::from([(id(1), mark(5_000))]);
+        assert_eq!(refusal(&refs, &stored, &marks, lease(1_000, true)), None);
+    }
+
+    #[test]
+    fn a_mark_older_than_our_lease_refuses() {
+        // Listing lag hid it when the index was loaded: no prune had to spare it for us.
+        let refs = HashSet::from([id(1)]);
+        let stored = refs.clone();
+        let marks = HashMap::from([(id(1), mark(500))]);
+        assert!(refusal(&refs, &stored, &marks, lease(1_000, true)).is_some());
+    }
+
+    #[test]
+    fn any_mark_refuses_when_the_lease_lapsed() {
+        let refs = HashSet::from([id(1)]);
+        let stored = refs.clone();
+        let marks = HashMap::from([(id(1), mark(5_000))]);
+        assert!(refusal(&refs, &stored, &marks, lease(1_000, false)).is_some());
+        // Unmarked packs are fine even then: nothing can delete an unmarked indexed pack.
+        assert_eq!(
+            refusal(&refs, &stored, &HashMap::new(), lease(1_000, false)),
+            None
+        );
+    }
+
+    #[test]
+    fn marks_of_other_packs_do_not_matter() {
+        let refs = HashSet::from([id(1)]);
+        let stored = HashSet::from([id(1), id(2)]);
+        let marks = HashMap::from([(id(2), mark(0))]);
+        assert_eq!(refusal(&refs, &stored, &marks, lease(1_000, false)), None);
+    }
+}

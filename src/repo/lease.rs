@@ -1,0 +1,235 @@
+//! Leases: how a running backup or sync announces itself to prune (FORMAT.md, "Leases").
+//! A writer puts `leases/<random>` before it loads the index and rewrites it every
+//! `RENEW_EVERY`; prune never marks or deletes what such a writer may still refer to: packs
+//! written, and marks made, after the start of the oldest live lease. Every age is the
+//! server's (`LastModified`), so hosts whose clocks disagree cannot shorten a lease.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+use bytes::Bytes;
+use chrono::{DateTime, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::backend::Backend;
+use super::crypto::random_bytes;
+use super::Repo;
+
+pub(super) const LEASES: &str = "leases";
+/// How often a live writer rewrites its lease.
+pub const RENEW_EVERY: Duration = Duration::from_secs(60);
+/// A lease not rewritten for this long belongs to a writer that died (or lost the store).
+pub const STALE_AFTER: chrono::Duration = chrono::Duration::minutes(10);
+/// A writer whose renewals stopped for this long no longer counts on its lease at commit.
+const INTACT_GAP: Duration = Duration::from_secs(4 * 60);
+
+#[derive(Serialize, Deserialize)]
+struct LeaseBody {
+    host: String,
+    pid: u32,
+    op: String,
+    /// The server's time of the first write, in ms since the epoch (absent in the first write,
+    /// whose `LastModified` is that time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    started_ms: Option<i64>,
+}
+
+/// A live writer's announcement; renewed by a background task until released or dropped.
+pub struct Lease {
+    key: String,
+    /// Server time of the first write.
+    started: DateTime<Utc>,
+    intact: Arc<AtomicBool>,
+    renewer: tokio::task::JoinHandle<()>,
+    backend: Backend,
+}
+
+/// A lease as prune sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveLease {
+    pub key: String,
+    pub started: DateTime<Utc>,
+    pub renewed: DateTime<Utc>,
+}
+
+impl Lease {
+    pub fn started(&self) -> DateTime<Utc> {
+        self.started
+    }
+
+    /// Every renewal since the start went through in time: prune has seen this writer all
+    /// along, so what it refers to cannot have been deleted under it.
+    pub fn intact(&self) -> bool {
+        self.intact.load(Ordering::SeqCst) && !self.renewer.is_finished()
+    }
+
+    pub async fn release(self) -> Result<()> {
+        self.renewer.abort();
+        self.backend.delete(&self.key).await
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        // A writer that failed or was killed stops renewing: its lease goes stale.
+        self.renewer.abort();
+    }
+}
+
+impl Repo {
+    /// Announces a writer. Must come before the index is loaded: a prune that does not see
+    /// this lease marked nothing the index loaded afterwards will not also show as marked.
+    pub async fn take_lease(&self, op: &str) -> Result<()> {
+        let key = format!("{LEASES}/{}", hex::encode(random_bytes::<16>()));
+        let mut body = LeaseBody {
+            host: gethostname::gethostname().to_string_lossy().into_owned(),
+            pid: std::process::id(),
+            op: op.to_string(),
+            started_ms: None,
+        };
+        self.backend
+            .put(&key, Bytes::from(serde_json::to_vec(&body)?))
+            .await?;
+        let started = self.backend.modified(&key).await?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "store {}: the lease just written is not there: the store does not keep what is written",
+                self.backend.display
+            )
+        })?;
+        body.started_ms = Some(started.timestamp_millis());
+        let intact = Arc::new(AtomicBool::new(true));
+        let renewer = tokio::spawn(renew(
+            self.backend.clone(),
+            key.clone(),
+            serde_json::to_vec(&body)?,
+            intact.clone(),
+        ));
+        *self.lease.lock().expect("lease") = Some(Lease {
+            key,
+            started,
+            intact,
+            renewer,
+            backend: self.backend.clone(),
+        });
+        Ok(())
+    }
+
+    /// The writer's lease as the commit needs it: since when, and whether it held throughout.
+    pub fn lease_view(&self) -> Option<super::commit::LeaseView> {
+        self.lease
+            .lock()
+            .expect("lease")
+            .as_ref()
+            .map(|l| super::commit::LeaseView {
+                started: l.started(),
+                intact: l.intact(),
+            })
+    }
+
+    /// Ends the announcement (after the commit, or when the writer gives up).
+    pub async fn release_lease(&self) -> Result<()> {
+        let lease = self.lease.lock().expect("lease").take();
+        match lease {
+            Some(l) => l.release().await,
+            None => Ok(()),
+        }
+    }
+
+    /// Leases renewed within `STALE_AFTER` of the server's `now`.
+    pub async fn live_leases(&self, now: DateTime<Utc>) -> Result<Vec<LiveLease>> {
+        let mut live = Vec::new();
+        for (key, _, renewed) in self.backend.list_with_time(LEASES).await? {
+            if renewed + STALE_AFTER <= now {
+                continue;
+            }
+            // A lease released since the listing is simply gone.
+            let Some(raw) = self.backend.get(&key).await? else {
+                continue;
+            };
+            live.push(LiveLease {
+                started: started_of(&raw, renewed),
+                key,
+                renewed,
+            });
+        }
+        Ok(live)
+    }
+}
+
+/// When a lease began: recorded by its renewals, else its only write's `LastModified`. A body
+/// that does not parse (or claims a start after its write) counts from the write, the earlier
+/// bound that protects more.
+fn started_of(raw: &[u8], renewed: DateTime<Utc>) -> DateTime<Utc> {
+    serde_json::from_slice::<LeaseBody>(raw)
+        .ok()
+        .and_then(|b| b.started_ms)
+        .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
+        .filter(|t| *t <= renewed)
+        .unwrap_or(renewed)
+}
+
+/// The oldest start among live leases: prune spares what is newer.
+pub fn oldest_start(leases: &[LiveLease]) -> Option<DateTime<Utc>> {
+    leases.iter().map(|l| l.started).min()
+}
+
+async fn renew(backend: Backend, key: String, body: Vec<u8>, intact: Arc<AtomicBool>) {
+    let mut last_ok = tokio::time::Instant::now();
+    loop {
+        tokio::time::sleep(RENEW_EVERY).await;
+        match backend.put(&key, Bytes::from(body.clone())).await {
+            Ok(()) => {
+                if last_ok.elapsed() > INTACT_GAP {
+                    intact.store(false, Ordering::SeqCst);
+                }
+                last_ok = tokio::time::Instant::now();
+            }
+            Err(_) if last_ok.elapsed() > INTACT_GAP => intact.store(false, Ordering::SeqCst),
+            Err(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ms: i64) -> DateTime<Utc> {
+        Utc.timestamp_millis_opt(ms).unwrap()
+    }
+
+    #[test]
+    fn a_renewed_lease_keeps_its_first_start() {
+        let body = br#"{"host":"h","pid":1,"op":"backup","started_ms":1000}"#;
+        assert_eq!(started_of(body, at(90_000)), at(1000));
+    }
+
+    #[test]
+    fn a_first_write_starts_at_its_own_time() {
+        let body = br#"{"host":"h","pid":1,"op":"backup"}"#;
+        assert_eq!(started_of(body, at(5000)), at(5000));
+    }
+
+    #[test]
+    fn a_start_claimed_after_the_write_or_garbage_counts_from_the_write() {
+        let late = br#"{"host":"h","pid":1,"op":"backup","started_ms":9000}"#;
+        assert_eq!(started_of(late, at(5000)), at(5000));
+        assert_eq!(started_of(b"not json", at(5000)), at(5000));
+    }
+
+    #[test]
+    fn oldest_start_is_the_minimum() {
+        let l = |s, r| LiveLease {
+            key: String::new(),
+            started: at(s),
+            renewed: at(r),
+        };
+        assert_eq!(oldest_start(&[]), None);
+        assert_eq!(
+            oldest_start(&[l(30, 40), l(10, 50), l(20, 60)]),
+            Some(at(10))
+        );
+    }
+}
