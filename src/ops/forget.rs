@@ -187,3 +187,48 @@ pub async fn remove(repo: &Repo, ids: &[Id]) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod copies_tests {
+    use super::*;
+
+    fn snap(secs: i64, original: Option<Id>) -> Snapshot {
+        let mut s: Snapshot = serde_json::from_value(serde_json::json!({
+            "time": chrono::DateTime::from_timestamp(secs, 0).unwrap(),
+            "host": "h", "user": "u", "source": "/s", "source_key": "fs:h:/s",
+            "tags": [], "tree": Id([0; 32]), "parent": null,
+            "summary": {"files": 0, "dirs": 0, "symlinks": 0, "bytes": 0, "files_read": 0,
+                        "new_bytes": 0, "stored_bytes": 0, "new_blobs": 0, "errors": 0,
+                        "duration_secs": 0.0}
+        }))
+        .unwrap();
+        s.original = original;
+        s
+    }
+
+    #[test]
+    fn two_copies_of_the_newest_count_once_and_both_stay() {
+        let newest = Id([9; 32]);
+        // Newest first, as `plan` orders them: two copies of one snapshot, then an older one.
+        let members = vec![
+            (Id([1; 32]), snap(300, Some(newest))),
+            (Id([2; 32]), snap(300, Some(newest))),
+            (Id([3; 32]), snap(100, None)),
+        ];
+        let policy = Policy {
+            last: Some(2),
+            ..Default::default()
+        };
+        let d = decide_counting_copies_once(&policy, &members);
+        assert!(d.iter().all(|d| d.keep), "the older restore point stays");
+        let policy = Policy {
+            last: Some(1),
+            ..Default::default()
+        };
+        let d = decide_counting_copies_once(&policy, &members);
+        assert_eq!(
+            d.iter().map(|d| d.keep).collect::<Vec<_>>(),
+            [true, true, false]
+        );
+    }
+}

@@ -564,3 +564,94 @@ fn compact(entries: Vec<PackEntry>) -> Vec<IndexFile> {
     }
     files
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repo::index::{BlobEntry, BlobKind};
+    use chrono::TimeZone;
+
+    fn at(s: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(s, 0).unwrap()
+    }
+    fn lease(started: i64) -> LiveLease {
+        LiveLease {
+            key: String::new(),
+            started: at(started),
+            renewed: at(started + 60),
+        }
+    }
+
+    #[test]
+    fn without_leases_and_delay_a_mark_goes_at_once() {
+        let none = Spare::of(&[]);
+        assert!(may_delete(at(100), at(100), Duration::zero(), none));
+    }
+
+    #[test]
+    fn the_delay_counts_from_the_mark() {
+        let none = Spare::of(&[]);
+        let d = Duration::seconds(60);
+        assert!(!may_delete(at(100), at(159), d, none));
+        assert!(may_delete(at(100), at(160), d, none));
+    }
+
+    #[test]
+    fn a_mark_after_a_live_lease_began_waits_for_it() {
+        let spare = Spare::of(&[lease(1_000)]);
+        assert!(!may_delete(at(1_000), at(9_999), Duration::zero(), spare));
+        assert!(!may_delete(at(2_000), at(9_999), Duration::zero(), spare));
+        // Within the margin of the start: spared too (second-resolution timestamps).
+        assert!(!may_delete(at(997), at(9_999), Duration::zero(), spare));
+        assert!(may_delete(at(990), at(9_999), Duration::zero(), spare));
+    }
+
+    #[test]
+    fn the_oldest_lease_of_both_listings_decides() {
+        let before = Spare::of(&[lease(5_000)]);
+        let after = Spare::of(&[lease(3_000), lease(8_000)]);
+        let both = before.and(after);
+        assert!(!both.spares(at(2_000)));
+        assert!(both.spares(at(3_000)));
+        assert!(Spare::of(&[]).and(before).spares(at(5_000)));
+        assert!(!Spare::of(&[]).and(Spare::of(&[])).spares(at(0)));
+    }
+
+    fn entry(n: u8, blobs: usize) -> PackEntry {
+        PackEntry {
+            id: Id([n; 32]),
+            blobs: (0..blobs)
+                .map(|i| BlobEntry {
+                    id: Id([i as u8; 32]),
+                    kind: BlobKind::Data,
+                    offset: (i * 100) as u32,
+                    length: 100,
+                    raw_length: 90,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_packs_size_is_the_end_of_its_last_blob() {
+        assert_eq!(pack_size(&entry(1, 3)), 300);
+        assert_eq!(pack_size(&entry(1, 0)), 0);
+    }
+
+    #[test]
+    fn compaction_splits_by_blob_count_and_keeps_every_pack() {
+        let many: Vec<PackEntry> = (0..5).map(|n| entry(n, 1)).collect();
+        let files = compact(many);
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].packs.len(), 5);
+        assert!(compact(Vec::new()).is_empty());
+        // An empty pack entry still counts, so files never grow without bound.
+        let big = vec![entry(1, 0); BLOBS_PER_INDEX_FILE + 1];
+        let files = compact(big);
+        assert_eq!(files.len(), 2);
+        assert_eq!(
+            files.iter().map(|f| f.packs.len()).sum::<usize>(),
+            BLOBS_PER_INDEX_FILE + 1
+        );
+    }
+}
