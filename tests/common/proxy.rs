@@ -1,7 +1,8 @@
 //! An HTTP proxy of our own on 127.0.0.1 in front of a real S3 server. It records every request
 //! line that passes (tests count what kloset asks of a store) and, when told to, injects faults
 //! into a share of the requests: `503 SlowDown`, `500 InternalError`, a connection reset in the
-//! middle of the response, or a delay. Requests are parsed only as far as needed to find where
+//! middle of the response, or a delay; and, when told to, delays every request by a fixed
+//! latency (a slow link, for tests that need an operation to take seconds). Requests are parsed only as far as needed to find where
 //! one ends (headers, then Content-Length bytes of body); clients do not pipeline.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -24,6 +25,8 @@ struct Shared {
     /// A small deterministic generator: the same run injects the same faults.
     rng: AtomicU64,
     faults: AtomicUsize,
+    /// Added before every request is passed on, in milliseconds (0: none).
+    latency_ms: AtomicU64,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -98,6 +101,13 @@ impl Proxy {
             .store(per_thousand, Ordering::Relaxed);
     }
 
+    /// Delays every request by `latency` from now on, as a slow link would.
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared
+            .latency_ms
+            .store(latency.as_millis() as u64, Ordering::Relaxed);
+    }
+
     pub fn faults_injected(&self) -> usize {
         self.shared.faults.load(Ordering::Relaxed)
     }
@@ -170,6 +180,10 @@ fn relay(client: TcpStream, server: TcpStream, state: Arc<Shared>) {
             .is_err()
         {
             return;
+        }
+        let latency = state.latency_ms.load(Ordering::Relaxed);
+        if latency > 0 {
+            std::thread::sleep(Duration::from_millis(latency));
         }
         match state.draw() {
             Some(fault @ (Fault::SlowDown | Fault::Internal)) => {
