@@ -177,3 +177,82 @@ fn sync_with(env: &Env, at: &str, other: &str, extra: &[&str]) -> Value {
     args.extend(extra);
     env.run(&args).ok().json()
 }
+
+/// Local stores in these tests share one passphrase.
+fn env_with_other_passphrase() -> Env {
+    let mut env = Env::new();
+    env.extra_env
+        .push(("KLOSET_OTHER_PASSPHRASE".into(), "correct horse".into()));
+    env
+}
+
+fn snapshot_count(env: &Env, store: &str) -> usize {
+    env.run(&["--json", "at", store, "ls"])
+        .ok()
+        .json()
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+#[test]
+fn two_syncs_at_once_leave_one_copy_of_each_snapshot() {
+    let env = env_with_other_passphrase();
+    let from = env.local_store();
+    let src = env.path("src");
+    for round in 0..2u64 {
+        fs::create_dir_all(&src).unwrap();
+        fs::write(src.join("f"), common::pseudo_random(round, 300_000)).unwrap();
+        env.backup(&from, src.to_str().unwrap());
+    }
+    for round in 0..3 {
+        let to = env
+            .path(&format!("to-{round}"))
+            .to_str()
+            .unwrap()
+            .to_string();
+        env.create(&to).ok();
+        let a = env.spawn(&["--quiet", "at", &from, "sync", "to", &to]);
+        let b = env.spawn(&["--quiet", "at", &from, "sync", "to", &to]);
+        for mut child in [a, b] {
+            assert!(child.wait().unwrap().success());
+        }
+        assert_eq!(snapshot_count(&env, &to), 2, "round {round}");
+        // The older restore point survives a forget that keeps two.
+        env.run(&["at", &to, "forget", "--keep-last", "2"]).ok();
+        assert_eq!(snapshot_count(&env, &to), 2, "round {round}");
+        env.run(&["at", &to, "check", "--read-data"]).ok();
+    }
+}
+
+#[test]
+fn a_damaged_snapshot_costs_only_itself_and_the_others_are_copied() {
+    let env = env_with_other_passphrase();
+    let from = env.local_store();
+    let src = env.path("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("old"), common::pseudo_random(1, 200_000)).unwrap();
+    env.backup(&from, src.to_str().unwrap());
+    let packs = std::path::Path::new(&from).join("packs");
+    let before: std::collections::HashSet<_> = common::files_under(&packs).into_iter().collect();
+    fs::write(src.join("new"), common::pseudo_random(2, 400_000)).unwrap();
+    env.backup(&from, src.to_str().unwrap());
+    // Every pack the second backup wrote is damaged: only that snapshot needs them.
+    for pack in common::files_under(&packs) {
+        if !before.contains(&pack) {
+            let mut bytes = fs::read(&pack).unwrap();
+            bytes[20] ^= 0xff;
+            fs::write(&pack, bytes).unwrap();
+        }
+    }
+    let to = env.path("to").to_str().unwrap().to_string();
+    env.create(&to).ok();
+    let r = env.run(&["at", &from, "sync", "to", &to]).code(5);
+    assert!(r.stderr.contains("could not be copied"), "{}", r.stderr);
+    assert_eq!(snapshot_count(&env, &to), 1);
+    env.run(&["at", &to, "check", "--read-data"]).ok();
+    fs::remove_file(src.join("new")).unwrap();
+    let out = env.path("out");
+    env.restore(&to, &out, "latest").ok();
+    assert_same_tree(&src, &out);
+}
