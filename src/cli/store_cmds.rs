@@ -213,7 +213,7 @@ async fn run_backup(ctx: &Ctx, registry: &Registry, spec: &Spec, a: BackupArgs) 
         time: a.time.as_deref().map(parse_time).transpose()?,
         dry_run: a.dry_run,
     };
-    let outcome = connectors::backup(repo, &sources, select, opts).await?;
+    let outcome = crate::ops::run::backup(repo, &sources, select, opts).await?;
     output::backup(ctx, &outcome);
     if !outcome.errors.is_empty() && !outcome.dry_run {
         return Err(KlosetError::PartialBackup(outcome.errors.len(), outcome.id.short()).into());
@@ -266,7 +266,7 @@ async fn restore(ctx: &Ctx, registry: &Registry, spec: &Spec, a: RestoreArgs) ->
         thaw: a.thaw,
         concurrency: spec.concurrency(),
     };
-    let summary = connectors::restore(repo, root, &dest, a.force, opts).await?;
+    let summary = crate::ops::run::restore(repo, root, &dest, a.force, opts).await?;
     output::restore(ctx, &resolved.id, &summary);
     if !summary.damaged.is_empty() {
         let shown: Vec<&str> = summary.damaged.iter().take(5).map(String::as_str).collect();

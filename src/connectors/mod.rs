@@ -15,11 +15,8 @@ use object_store::Attribute;
 
 use crate::error::{usage, KlosetError};
 use crate::location::Location;
-use crate::ops::backup::{self, BackupOptions, BackupOutcome};
 use crate::remote::{self, RemoteKind};
 use crate::repo::backend::Backend;
-use crate::repo::Repo;
-use crate::restore::planner::{self, RestoreOptions, RestoreRoot, RestoreSummary};
 use s3::client::S3Api;
 use s3::config::S3Config;
 
@@ -177,13 +174,17 @@ async fn create_bucket_if_missing(config: &S3Config, object_lock: bool) -> Resul
     Ok(())
 }
 
-/// Backs `sources` up into `repo` as one snapshot: one source of any kind, or several paths.
-pub async fn backup(
-    repo: Arc<Repo>,
+/// The source of one backup: one source of any kind, or several paths.
+pub enum SourceKind {
+    Fs(fs::source::FsSource),
+    S3(s3::source::S3Source),
+}
+
+/// Opens what `sources` name as one backup source: one source of any kind, or several paths.
+pub async fn open_source(
     sources: &[Spec],
     select: fs::select::SelectOptions,
-    opts: BackupOptions,
-) -> Result<BackupOutcome> {
+) -> Result<SourceKind> {
     let mut paths = Vec::new();
     for source in sources {
         match &source.location {
@@ -197,7 +198,7 @@ pub async fn backup(
                 let api = Arc::new(S3Api::new(&source.s3(loc)?)?);
                 let s3 =
                     s3::source::S3Source::open(api, source.concurrency(), &select.excludes).await?;
-                return backup::backup(repo, s3, opts).await;
+                return Ok(SourceKind::S3(s3));
             }
             Location::S3(_) => {
                 return Err(usage(format!(
@@ -215,28 +216,25 @@ pub async fn backup(
             )));
         }
     }
-    let source = fs::source::FsSource::new(&paths, select)?;
-    backup::backup(repo, source, opts).await
+    Ok(SourceKind::Fs(fs::source::FsSource::new(&paths, select)?))
 }
 
-/// Restores `root` into `dest`, whichever kind it is.
-pub async fn restore(
-    repo: Arc<Repo>,
-    root: RestoreRoot,
-    dest: &Spec,
-    force: bool,
-    mut opts: RestoreOptions,
-) -> Result<RestoreSummary> {
-    match &dest.location {
-        Location::Fs(path) => {
-            let d = fs::destination::FsDestination::new(dest.fs_path(path), force);
-            planner::restore(repo, root, &d, opts).await
-        }
+/// The destination of one restore, whichever kind it is.
+pub enum DestinationKind {
+    Fs(fs::destination::FsDestination),
+    S3(s3::destination::S3Destination),
+}
+
+/// Opens `dest` as a restore destination; `force` overwrites what differs.
+pub fn open_destination(dest: &Spec, force: bool) -> Result<DestinationKind> {
+    Ok(match &dest.location {
+        Location::Fs(path) => DestinationKind::Fs(fs::destination::FsDestination::new(
+            dest.fs_path(path),
+            force,
+        )),
         Location::S3(loc) => {
             let api = Arc::new(S3Api::new(&dest.s3(loc)?)?);
-            let d = s3::destination::S3Destination::new(api, force);
-            opts.concurrency = opts.concurrency.max(dest.concurrency());
-            planner::restore(repo, root, &d, opts).await
+            DestinationKind::S3(s3::destination::S3Destination::new(api, force))
         }
-    }
+    })
 }

@@ -10,4 +10,5 @@ pub mod forget;
 pub mod prune;
 pub mod repair;
 pub mod retention;
+pub mod run;
 pub mod sync;

@@ -19,7 +19,6 @@ use super::select::{SelectOptions, Selection};
 use crate::archive::buffers::BufferPool;
 use crate::archive::saver::BlobSaver;
 use crate::archive::{Entry, Source, Work};
-use crate::ops::backup::host_name;
 use crate::progress::Progress;
 use crate::repo::tree::{Node, NodeKind};
 
@@ -70,7 +69,11 @@ impl Source for FsSource {
     }
 
     fn source_key(&self) -> String {
-        format!("fs:{}:{}", host_name(), self.paths().join(" "))
+        format!(
+            "fs:{}:{}",
+            gethostname::gethostname().to_string_lossy(),
+            self.paths().join(" ")
+        )
     }
 
     fn concurrency(&self) -> usize {
