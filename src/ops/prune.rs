@@ -157,62 +157,29 @@ async fn run(
         index_files_before: repo.index_keys().len(),
         ..Default::default()
     };
-    let mut keep: Vec<PackEntry> = Vec::new();
-    // Marked packs that may be deleted in this run (decided again just before deleting),
-    // and packs to mark (kept whole in the index meanwhile: a writer may still refer to them).
-    let mut candidates: Vec<(PackEntry, u64, DateTime<Utc>)> = Vec::new();
-    let mut retire: Vec<(PackEntry, u64)> = Vec::new();
-    let mut recover: Vec<Id> = Vec::new();
-    let mut partly: Vec<(PackEntry, u64, u64)> = Vec::new();
-    for entry in entries {
-        let size = pack_size(&entry);
-        report.stored_bytes += size;
-        if damaged.contains(&entry.id) {
-            keep.push(entry);
-            continue;
-        }
-        let needed = entry.blobs.iter().filter(|b| used.contains(&b.id)).count();
-        let used_bytes: u64 = entry
-            .blobs
-            .iter()
-            .filter(|b| used.contains(&b.id))
-            .map(|b| b.length as u64)
-            .sum();
-        if let Some(mark) = repo.retiring().get(&entry.id) {
-            if needed > 0 {
-                recover.push(entry.id);
-                keep.push(entry);
-            } else if may_delete(mark.at, now, opts.delete_delay, spare_listed) {
-                candidates.push((entry, size, mark.at));
-            } else {
-                report.packs_waiting += 1;
-                keep.push(entry);
-            }
-            continue;
-        }
-        // Written since the oldest live writer started: it may be that writer's own.
-        if pack_time
-            .get(&entry.id)
-            .is_none_or(|t| spare_listed.spares(*t))
-        {
-            keep.push(entry);
-            continue;
-        }
-        if needed == 0 {
-            retire.push((entry, size));
-            report.unused_bytes += size;
-        } else if used_bytes < size {
-            report.unused_bytes += size - used_bytes;
-            partly.push((entry, size, used_bytes));
-        } else {
-            keep.push(entry);
-        }
+    for entry in &entries {
+        report.stored_bytes += pack_size(entry);
     }
-    // Repack the emptiest packs until what stays unused is within the allowance.
-    partly.sort_by(|a, b| {
-        let free = |p: &(PackEntry, u64, u64)| (p.1 - p.2) as f64 / p.1.max(1) as f64;
-        free(b).total_cmp(&free(a))
-    });
+    let rules = Rules {
+        used: &used,
+        damaged: &damaged,
+        marks: repo.retiring(),
+        pack_time: &pack_time,
+        now,
+        delay: opts.delete_delay,
+        spare: spare_listed,
+    };
+    let Selection {
+        mut keep,
+        mut candidates,
+        mut retire,
+        recover,
+        partly,
+        waiting,
+        unused_bytes,
+    } = select(entries, &rules);
+    report.packs_waiting = waiting;
+    report.unused_bytes = unused_bytes;
     let allowed = (opts.max_unused * report.stored_bytes as f64) as u64;
     // Repacking reads data packs, which an archive storage class keeps frozen: on such a
     // store only wholly unused packs go.
@@ -221,19 +188,9 @@ async fn run(
         false => opts.max_repack,
     };
     report.repack_skipped_cold = repo.has_cold_storage() && !partly.is_empty();
-    let mut unused_left = partly.iter().map(|p| p.1 - p.2).sum::<u64>();
-    let mut repack: Vec<PackEntry> = Vec::new();
-    let mut repack_bytes = 0u64;
-    for (entry, size, used_bytes) in partly {
-        if unused_left > allowed && repack_bytes + size <= max_repack {
-            unused_left -= size - used_bytes;
-            repack_bytes += size;
-            repack.push(entry.clone());
-            retire.push((entry, size));
-        } else {
-            keep.push(entry);
-        }
-    }
+    let (repack, stays) = choose_repack(partly, allowed, max_repack);
+    keep.extend(stays);
+    retire.extend(repack.iter().map(|e| (e.clone(), pack_size(e))));
     report.packs_repacked = repack.len();
     report.packs_recovered = recover.len();
     if opts.dry_run {
@@ -451,6 +408,109 @@ async fn sweep(
     Ok((count, bytes))
 }
 
+/// What prune's choice depends on, all read before it chooses.
+struct Rules<'a> {
+    used: &'a HashSet<Id>,
+    damaged: &'a HashSet<Id>,
+    marks: &'a HashMap<Id, crate::repo::maintenance::Mark>,
+    /// Each stored pack's `LastModified`.
+    pack_time: &'a HashMap<Id, DateTime<Utc>>,
+    now: DateTime<Utc>,
+    delay: Duration,
+    spare: Spare,
+}
+
+#[derive(Default)]
+struct Selection {
+    /// Stay as they are.
+    keep: Vec<PackEntry>,
+    /// Marked, unused, and old enough: deleted unless the checks just before deleting object.
+    candidates: Vec<(PackEntry, u64, DateTime<Utc>)>,
+    /// Unused: to be marked.
+    retire: Vec<(PackEntry, u64)>,
+    /// Marked, but a snapshot needs them: the marks are withdrawn.
+    recover: Vec<Id>,
+    /// Partly used: (entry, size, used bytes), repacked if the allowance says so.
+    partly: Vec<(PackEntry, u64, u64)>,
+    waiting: usize,
+    unused_bytes: u64,
+}
+
+/// Sorts every indexed pack into what happens to it. Pure, so each rule has a test.
+fn select(entries: Vec<PackEntry>, r: &Rules) -> Selection {
+    let mut s = Selection::default();
+    for entry in entries {
+        let size = pack_size(&entry);
+        if r.damaged.contains(&entry.id) {
+            s.keep.push(entry);
+            continue;
+        }
+        let used_bytes: u64 = entry
+            .blobs
+            .iter()
+            .filter(|b| r.used.contains(&b.id))
+            .map(|b| b.length as u64)
+            .sum();
+        let needed = entry.blobs.iter().any(|b| r.used.contains(&b.id));
+        if let Some(mark) = r.marks.get(&entry.id) {
+            if needed {
+                s.recover.push(entry.id);
+                s.keep.push(entry);
+            } else if may_delete(mark.at, r.now, r.delay, r.spare) {
+                s.candidates.push((entry, size, mark.at));
+            } else {
+                s.waiting += 1;
+                s.keep.push(entry);
+            }
+            continue;
+        }
+        // Written since the oldest live writer started: it may be that writer's own.
+        if r.pack_time
+            .get(&entry.id)
+            .is_none_or(|t| r.spare.spares(*t))
+        {
+            s.keep.push(entry);
+            continue;
+        }
+        if !needed {
+            s.unused_bytes += size;
+            s.retire.push((entry, size));
+        } else if used_bytes < size {
+            s.unused_bytes += size - used_bytes;
+            s.partly.push((entry, size, used_bytes));
+        } else {
+            s.keep.push(entry);
+        }
+    }
+    s
+}
+
+/// The emptiest partly used packs, until what stays unused is within `allowed` or the bytes
+/// repacked would pass `max_repack`. Returns (to repack, to keep).
+fn choose_repack(
+    mut partly: Vec<(PackEntry, u64, u64)>,
+    allowed: u64,
+    max_repack: u64,
+) -> (Vec<PackEntry>, Vec<PackEntry>) {
+    partly.sort_by(|a, b| {
+        let free = |p: &(PackEntry, u64, u64)| (p.1 - p.2) as f64 / p.1.max(1) as f64;
+        free(b).total_cmp(&free(a)).then(a.0.id.cmp(&b.0.id))
+    });
+    let mut unused_left = partly.iter().map(|p| p.1 - p.2).sum::<u64>();
+    let (mut repack, mut keep) = (Vec::new(), Vec::new());
+    let mut repack_bytes = 0u64;
+    for (entry, size, used_bytes) in partly {
+        if unused_left > allowed && repack_bytes + size <= max_repack {
+            unused_left -= size - used_bytes;
+            repack_bytes += size;
+            repack.push(entry);
+        } else {
+            keep.push(entry);
+        }
+    }
+    (repack, keep)
+}
+
 /// Every blob any snapshot refers to: root trees, subtrees and file contents.
 async fn used_blobs(
     repo: &Repo,
@@ -653,5 +713,162 @@ mod tests {
             files.iter().map(|f| f.packs.len()).sum::<usize>(),
             BLOBS_PER_INDEX_FILE + 1
         );
+    }
+
+    fn blob_entry(id: u8, offset: u32) -> BlobEntry {
+        BlobEntry {
+            id: Id([id; 32]),
+            kind: BlobKind::Data,
+            offset,
+            length: 100,
+            raw_length: 90,
+        }
+    }
+
+    /// A pack `n` holding blobs `ids`.
+    fn pack(n: u8, ids: &[u8]) -> PackEntry {
+        PackEntry {
+            id: Id([n; 32]),
+            blobs: ids
+                .iter()
+                .enumerate()
+                .map(|(i, b)| blob_entry(*b, i as u32 * 100))
+                .collect(),
+        }
+    }
+
+    struct World {
+        used: HashSet<Id>,
+        damaged: HashSet<Id>,
+        marks: HashMap<Id, crate::repo::maintenance::Mark>,
+        times: HashMap<Id, DateTime<Utc>>,
+    }
+
+    impl World {
+        fn new(used: &[u8], packs: &[u8]) -> World {
+            World {
+                used: used.iter().map(|b| Id([*b; 32])).collect(),
+                damaged: HashSet::new(),
+                marks: HashMap::new(),
+                times: packs.iter().map(|p| (Id([*p; 32]), at(1_000))).collect(),
+            }
+        }
+        fn mark(mut self, pack: u8, secs: i64) -> World {
+            self.marks.insert(
+                Id([pack; 32]),
+                crate::repo::maintenance::Mark {
+                    keys: vec![],
+                    at: at(secs),
+                },
+            );
+            self
+        }
+        fn select(&self, entries: Vec<PackEntry>, spare: Spare, delay: i64) -> Selection {
+            select(
+                entries,
+                &Rules {
+                    used: &self.used,
+                    damaged: &self.damaged,
+                    marks: &self.marks,
+                    pack_time: &self.times,
+                    now: at(10_000),
+                    delay: Duration::seconds(delay),
+                    spare,
+                },
+            )
+        }
+    }
+
+    fn ids(entries: &[PackEntry]) -> Vec<u8> {
+        let mut v: Vec<u8> = entries.iter().map(|e| e.id.0[0]).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn unused_packs_retire_used_ones_stay_partly_used_ones_wait_for_the_allowance() {
+        let w = World::new(&[1, 2, 3], &[10, 11, 12]);
+        let s = w.select(
+            vec![pack(10, &[1, 2]), pack(11, &[7, 8]), pack(12, &[3, 9])],
+            Spare::of(&[]),
+            0,
+        );
+        assert_eq!(ids(&s.keep), [10]);
+        assert_eq!(
+            s.retire.iter().map(|r| r.0.id.0[0]).collect::<Vec<_>>(),
+            [11]
+        );
+        assert_eq!(s.partly.len(), 1);
+        assert_eq!(s.partly[0].1, 200);
+        assert_eq!(s.partly[0].2, 100);
+        assert_eq!(s.unused_bytes, 200 + 100);
+    }
+
+    #[test]
+    fn a_pack_holding_a_used_blob_is_never_retired_or_deleted() {
+        let w = World::new(&[1], &[10]).mark(10, 0);
+        let s = w.select(vec![pack(10, &[1, 2])], Spare::of(&[]), 0);
+        assert!(s.candidates.is_empty() && s.retire.is_empty());
+        assert_eq!(s.recover, [Id([10; 32])]);
+        assert_eq!(ids(&s.keep), [10]);
+    }
+
+    #[test]
+    fn marked_unused_packs_go_once_the_delay_and_every_lease_allow() {
+        let w = World::new(&[], &[10, 11]).mark(10, 9_500).mark(11, 2_000);
+        // A delay of 1000 s: only the older mark is old enough.
+        let s = w.select(vec![pack(10, &[5]), pack(11, &[6])], Spare::of(&[]), 1_000);
+        assert_eq!(s.candidates.len(), 1);
+        assert_eq!(s.candidates[0].0.id, Id([11; 32]));
+        assert_eq!(s.waiting, 1);
+        // A writer live since 1500 s: the mark at 2000 s may be one it must not lose.
+        let s = w.select(vec![pack(11, &[6])], Spare::of(&[lease(1_500)]), 0);
+        assert!(s.candidates.is_empty());
+        assert_eq!(s.waiting, 1);
+    }
+
+    #[test]
+    fn a_pack_written_after_the_oldest_live_lease_is_not_marked() {
+        let mut w = World::new(&[], &[10, 11]);
+        w.times.insert(Id([11; 32]), at(5_000));
+        let s = w.select(
+            vec![pack(10, &[5]), pack(11, &[6])],
+            Spare::of(&[lease(4_000)]),
+            0,
+        );
+        assert_eq!(
+            s.retire.iter().map(|r| r.0.id.0[0]).collect::<Vec<_>>(),
+            [10]
+        );
+        assert_eq!(ids(&s.keep), [11]);
+        // Not listed at all (uploaded since the listing): kept.
+        let s = World::new(&[], &[]).select(vec![pack(12, &[7])], Spare::of(&[]), 0);
+        assert_eq!(ids(&s.keep), [12]);
+    }
+
+    #[test]
+    fn damaged_packs_are_kept_whatever_they_hold() {
+        let mut w = World::new(&[], &[10]).mark(10, 0);
+        w.damaged.insert(Id([10; 32]));
+        let s = w.select(vec![pack(10, &[5])], Spare::of(&[]), 0);
+        assert_eq!(ids(&s.keep), [10]);
+        assert!(s.candidates.is_empty() && s.retire.is_empty() && s.recover.is_empty());
+    }
+
+    #[test]
+    fn repacking_takes_the_emptiest_first_within_both_limits() {
+        let p = |n: u8, size: u64, used: u64| (pack(n, &[n]), size, used);
+        let partly = vec![p(1, 100, 90), p(2, 100, 10), p(3, 100, 50)];
+        // Unused: 10 + 90 + 50 = 150; allowed 40: repack 2 (90 free), then 3 (50 free) -> 10.
+        let (repack, keep) = choose_repack(partly.clone(), 40, u64::MAX);
+        assert_eq!(ids(&repack), [2, 3]);
+        assert_eq!(ids(&keep), [1]);
+        // At most 100 bytes of repacking: only the emptiest.
+        let (repack, _) = choose_repack(partly.clone(), 0, 100);
+        assert_eq!(ids(&repack), [2]);
+        // Within the allowance already: nothing.
+        let (repack, keep) = choose_repack(partly, 150, u64::MAX);
+        assert!(repack.is_empty());
+        assert_eq!(keep.len(), 3);
     }
 }
