@@ -311,6 +311,7 @@ async fn run(
         report.unindexed_deleted = count;
         report.bytes_freed += bytes;
     }
+    repo.remove_dead_leases(lock.server_now()).await?;
     // Object Lock: what the store still needs stays protected for another period.
     if repo.backend_has_lock() {
         progress.set_message("extending Object Lock retention".into());

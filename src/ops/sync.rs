@@ -10,7 +10,7 @@
 //! sync's copy of the same snapshot is removed again (the older copy by server time stays), so
 //! two syncs at once leave one copy.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
@@ -83,14 +83,57 @@ pub async fn sync(
     Ok(outcome)
 }
 
-/// The snapshots of `to` by the id they had where they were taken.
-async fn originals(to: &Repo) -> Result<HashSet<Id>> {
-    Ok(to
-        .snapshots()
-        .await?
-        .into_iter()
-        .map(|(id, s)| s.original.unwrap_or(id))
-        .collect())
+/// The receiving store's snapshots by the id they had where they were taken, each snapshot
+/// object read once however often the listing is refreshed (a sync of many snapshots lists
+/// before every commit).
+#[derive(Default)]
+struct Receiving {
+    /// Snapshot id -> original id (None: it does not open; it is no copy of anything).
+    known: HashMap<Id, Option<Id>>,
+    /// The latest listing: snapshot ids with the server's time.
+    listed: Vec<(Id, chrono::DateTime<chrono::Utc>)>,
+}
+
+impl Receiving {
+    async fn refresh(&mut self, to: &Repo) -> Result<()> {
+        self.listed = to.snapshot_ids_with_time().await?;
+        for (id, _) in &self.listed {
+            if self.known.contains_key(id) {
+                continue;
+            }
+            let original = match to.load_snapshot(id).await {
+                Ok(s) => Some(s.original.unwrap_or(*id)),
+                Err(e) if is_damage(&e) || is_gone(&e) => None,
+                Err(e) => return Err(e),
+            };
+            self.known.insert(*id, original);
+        }
+        Ok(())
+    }
+
+    fn holds(&self, original: &Id) -> bool {
+        self.listed
+            .iter()
+            .any(|(id, _)| self.known.get(id) == Some(&Some(*original)))
+    }
+
+    /// Of the copies of `original` listed, `mine` is the one to keep: the oldest by the
+    /// server's time, the smallest id among equals. Two syncs that raced both keep that one.
+    fn first_copy(&self, original: &Id, mine: &Id) -> bool {
+        self.listed
+            .iter()
+            .filter(|(id, _)| id == mine || self.known.get(id) == Some(&Some(*original)))
+            .map(|(id, at)| (*at, *id))
+            .min()
+            .is_none_or(|(_, id)| id == *mine)
+    }
+}
+
+fn is_gone(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<KlosetError>(),
+        Some(KlosetError::UnknownSnapshot(_))
+    )
 }
 
 async fn run(
@@ -100,14 +143,15 @@ async fn run(
     opts: SyncOptions,
 ) -> Result<SyncOutcome> {
     opts.cancel.stop_gracefully();
-    let there = originals(&to).await?;
+    let mut receiving = Receiving::default();
+    receiving.refresh(&to).await?;
     let mut outcome = SyncOutcome {
         same_ids: from.shares_ids_with(&to),
         ..Default::default()
     };
     let mut wanted = Vec::new();
     for (id, snap) in snapshots {
-        match there.contains(&snap.original.unwrap_or(id)) {
+        match receiving.holds(&snap.original.unwrap_or(id)) {
             true => outcome.already_there.push(id),
             false => wanted.push((id, snap)),
         }
@@ -133,7 +177,7 @@ async fn run(
         copier
             .progress
             .set_message(format!("snapshot {} of {total}", i + 1));
-        match copy_one(&copier, &to, id, snap).await {
+        match copy_one(&copier, &to, &mut receiving, id, snap).await {
             Ok(Some(c)) => outcome.copied.push(c),
             Ok(None) => outcome.already_there.push(id),
             Err(e) if is_damage(&e) => {
@@ -170,6 +214,7 @@ async fn run(
 async fn copy_one(
     copier: &Arc<Copier>,
     to: &Repo,
+    receiving: &mut Receiving,
     id: Id,
     snap: Snapshot,
 ) -> Result<Option<Copied>> {
@@ -177,7 +222,8 @@ async fn copy_one(
     copier.saver.writer.settle().await?;
     crate::kill_point::here("sync:uploaded");
     let original = snap.original.unwrap_or(id);
-    if originals(to).await?.contains(&original) {
+    receiving.refresh(to).await?;
+    if receiving.holds(&original) {
         return Ok(None);
     }
     let copy = Snapshot {
@@ -193,7 +239,8 @@ async fn copy_one(
     };
     let new = to.commit(&copy, &refs).await?;
     crate::kill_point::here("sync:one-snapshot");
-    if !to.first_copy_of(&original, &new).await? {
+    receiving.refresh(to).await?;
+    if !receiving.first_copy(&original, &new) {
         to.delete_snapshot(&new).await?;
         return Ok(None);
     }
@@ -304,5 +351,44 @@ impl Copier {
         self.read_bytes
             .fetch_add(data.len() as u64, std::sync::atomic::Ordering::Relaxed);
         Ok(data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn id(n: u8) -> Id {
+        Id([n; 32])
+    }
+
+    fn receiving(copies: &[(u8, i64, Option<u8>)]) -> Receiving {
+        let mut r = Receiving::default();
+        for (snap, secs, original) in copies {
+            r.listed
+                .push((id(*snap), chrono::Utc.timestamp_opt(*secs, 0).unwrap()));
+            r.known.insert(id(*snap), original.map(id));
+        }
+        r
+    }
+
+    #[test]
+    fn the_oldest_copy_wins_and_the_smallest_id_breaks_ties() {
+        let r = receiving(&[(5, 100, Some(9)), (3, 200, Some(9)), (7, 50, Some(1))]);
+        assert!(r.first_copy(&id(9), &id(5)));
+        assert!(!r.first_copy(&id(9), &id(3)));
+        let tie = receiving(&[(5, 100, Some(9)), (3, 100, Some(9))]);
+        assert!(tie.first_copy(&id(9), &id(3)));
+        assert!(!tie.first_copy(&id(9), &id(5)));
+    }
+
+    #[test]
+    fn a_copy_not_yet_listed_is_kept_and_damaged_ones_are_no_copies() {
+        let r = receiving(&[(7, 50, None)]);
+        assert!(r.first_copy(&id(9), &id(4)));
+        assert!(!r.holds(&id(9)));
+        let r = receiving(&[(7, 50, Some(9))]);
+        assert!(r.holds(&id(9)));
     }
 }

@@ -22,6 +22,8 @@ pub(super) const LEASES: &str = "leases";
 pub const RENEW_EVERY: Duration = Duration::from_secs(60);
 /// A lease not rewritten for this long belongs to a writer that died (or lost the store).
 pub const STALE_AFTER: chrono::Duration = chrono::Duration::minutes(10);
+/// A lease this old is removed by prune.
+const DEAD_AFTER: chrono::Duration = chrono::Duration::days(1);
 /// A writer whose renewals stopped for this long no longer counts on its lease at commit.
 const INTACT_GAP: Duration = Duration::from_secs(4 * 60);
 
@@ -155,6 +157,21 @@ impl Repo {
             });
         }
         Ok(live)
+    }
+}
+
+impl Repo {
+    /// Leases of writers that died long ago (not renewed for `DEAD_AFTER`): removed by prune
+    /// so the listing stays short. A stale lease protects nothing already.
+    pub async fn remove_dead_leases(&self, now: DateTime<Utc>) -> Result<usize> {
+        let mut removed = 0;
+        for (key, _, renewed) in self.backend.list_with_time(LEASES).await? {
+            if renewed + DEAD_AFTER <= now {
+                self.backend.delete(&key).await?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 }
 

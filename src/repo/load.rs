@@ -299,29 +299,15 @@ impl Repo {
         Ok(list)
     }
 
-    /// Of the copies of `original` in this store, `mine` is the one to keep: the oldest by the
-    /// server's time, the smallest id among equals. Two syncs that raced both keep that one.
-    pub async fn first_copy_of(&self, original: &Id, mine: &Id) -> Result<bool> {
-        let mut copies = Vec::new();
-        for (key, _, at) in self.backend.list_with_time("snapshots").await? {
-            let Some(id) = id_of_key(&key) else { continue };
-            if id == *mine {
-                copies.push((at, id));
-                continue;
-            }
-            match self.load_snapshot(&id).await {
-                Ok(s) if s.original.unwrap_or(id) == *original => copies.push((at, id)),
-                Ok(_) => {}
-                Err(e) if is_damage(&e) => {}
-                Err(e)
-                    if matches!(
-                        e.downcast_ref::<KlosetError>(),
-                        Some(KlosetError::UnknownSnapshot(_))
-                    ) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(copies.iter().min().is_none_or(|(_, id)| id == mine))
+    /// Snapshot ids with the server's time of each object.
+    pub async fn snapshot_ids_with_time(&self) -> Result<Vec<(Id, chrono::DateTime<chrono::Utc>)>> {
+        Ok(self
+            .backend
+            .list_with_time("snapshots")
+            .await?
+            .into_iter()
+            .filter_map(|(k, _, at)| Some((id_of_key(&k)?, at)))
+            .collect())
     }
 
     /// Removes a snapshot object; the blobs it referenced stay until a prune.
