@@ -52,10 +52,8 @@ pub async fn backup<S: Source>(
     opts: BackupOptions,
 ) -> Result<BackupOutcome> {
     let outcome = run(repo.clone(), source, opts).await;
-    let released = repo.release_lease().await;
-    let outcome = outcome?;
-    released?;
-    Ok(outcome)
+    repo.release_lease().await;
+    outcome
 }
 
 async fn run<S: Source>(repo: Arc<Repo>, source: S, opts: BackupOptions) -> Result<BackupOutcome> {

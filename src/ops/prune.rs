@@ -114,9 +114,12 @@ impl Spare {
     }
 }
 
-/// A marked pack may go: its mark is older than the delay and than every live lease.
+/// A marked pack may go: its mark is older than the delay and than every live lease. The
+/// delay is the one rule read with the margin in the other direction: "now" is the lock's
+/// `LastModified` plus elapsed time, which can run a little behind the server's stamp on a mark
+/// written just now, and a delay protects only writers that took no lease.
 fn may_delete(mark: DateTime<Utc>, now: DateTime<Utc>, delay: Duration, spare: Spare) -> bool {
-    mark + delay <= now && !spare.spares(mark)
+    mark + delay <= now + CLOCK_MARGIN && !spare.spares(mark)
 }
 
 async fn run(
@@ -209,16 +212,30 @@ async fn run(
     let written = copy_needed(repo, &repack, &used, progress).await?;
     kill_point::here("prune:copied");
     report.packs_written = written.len();
+    let loaded_marks = repo.retiring().clone();
     for id in &recover {
-        repo.unmark_retiring(id).await?;
+        repo.unmark_retiring(id, &loaded_marks).await?;
     }
     // 2. Marks: from here writers save these packs' blobs anew.
-    let marked_at = lock.server_now();
+    let fresh: HashSet<Id> = retire.iter().map(|(e, _)| e.id).collect();
     for (entry, _) in &retire {
-        repo.mark_retiring(&entry.id, marked_at).await?;
+        repo.mark_retiring(&entry.id, lock.server_now()).await?;
     }
     kill_point::here("prune:marked");
-    candidates.extend(retire.into_iter().map(|(e, size)| (e, size, marked_at)));
+    // Each mark is dated by the server's own time of it, read back, never by a time taken
+    // before it was written (a slow put lands after a writer may have started), and never
+    // earlier than now: what a lagging listing does not show yet is as new as can be.
+    let after_marks = lock.server_now();
+    let mut marks = repo.current_marks().await?;
+    for (mark_of, at) in marks.iter_mut().map(|(id, m)| (id, &mut m.at)) {
+        if fresh.contains(mark_of) {
+            *at = (*at).max(after_marks);
+        }
+    }
+    for (entry, size) in retire {
+        let at = marks.get(&entry.id).map_or(after_marks, |m| m.at);
+        candidates.push((entry, size, at));
+    }
     // 3. Who may still refer to the candidates: writers live now (listed after the marks),
     // then snapshots committed since the first listing (a writer releases its lease only
     // after its commit, so one not seen live here has committed by now).
@@ -240,18 +257,27 @@ async fn run(
         }
         Err(_) => false,
     };
+    // Blobs now also in the copies just written: a repacked pack no longer holds their only
+    // copy.
+    let copied: HashSet<Id> = written
+        .iter()
+        .flat_map(|p| p.blobs.iter().map(|b| b.id))
+        .collect();
     let mut delete: Vec<(PackEntry, u64)> = Vec::new();
     for (entry, size, mark) in candidates {
-        let needed = entry.blobs.iter().any(|b| used.contains(&b.id));
+        let needed = entry
+            .blobs
+            .iter()
+            .any(|b| used.contains(&b.id) && !copied.contains(&b.id));
         if needed {
-            repo.unmark_retiring(&entry.id).await?;
+            repo.unmark_retiring(&entry.id, &marks).await?;
             report.packs_recovered += 1;
             keep.push(entry);
         } else if settled && may_delete(mark, now, opts.delete_delay, spare) {
             delete.push((entry, size));
         } else {
-            report.packs_marked += usize::from(mark == marked_at);
-            report.packs_waiting += usize::from(mark != marked_at);
+            report.packs_marked += usize::from(fresh.contains(&entry.id));
+            report.packs_waiting += usize::from(!fresh.contains(&entry.id));
             keep.push(entry);
         }
     }
@@ -276,6 +302,12 @@ async fn run(
     report.packs_retained = held.len();
     keep.extend(held.into_iter().map(|(entry, _)| entry));
     let delete = go;
+    if !lock.still_ours(repo).await? {
+        return Err(KlosetError::Usage(
+            "another prune took this prune's lock (it slept past the lock's 30 minutes): nothing was deleted; run prune again".into(),
+        )
+        .into());
+    }
     // 4. A compacted index without the packs about to go, then the old index files.
     progress.set_message("writing the index".into());
     keep.extend(written);
@@ -296,12 +328,12 @@ async fn run(
     // 5. Only now the packs: an index never names a pack that is gone.
     progress.set_message(format!("deleting {} packs", delete.len()));
     for (entry, size) in &delete {
-        repo.delete_pack(&entry.id).await?;
+        repo.delete_pack(&entry.id, &marks).await?;
         report.bytes_freed += size;
         kill_point::here("prune:pack-deleted");
     }
     report.packs_deleted = delete.len();
-    if sweep_unindexed && settled {
+    if sweep_unindexed && settled && lock.still_ours(repo).await? {
         let indexed: HashSet<Id> = files
             .iter()
             .flat_map(|f| f.packs.iter().map(|p| p.id))
@@ -401,7 +433,7 @@ async fn sweep(
     let (mut count, mut bytes) = (0, 0);
     for (id, size) in unindexed {
         if !retained.contains(&pack_key(&id)) {
-            repo.delete_pack(&id).await?;
+            repo.delete_pack(&id, &HashMap::new()).await?;
             count += 1;
             bytes += size;
         }
@@ -653,8 +685,8 @@ mod tests {
     fn the_delay_counts_from_the_mark() {
         let none = Spare::of(&[]);
         let d = Duration::seconds(60);
-        assert!(!may_delete(at(100), at(159), d, none));
-        assert!(may_delete(at(100), at(160), d, none));
+        assert!(!may_delete(at(100), at(154), d, none));
+        assert!(may_delete(at(100), at(155), d, none));
     }
 
     #[test]

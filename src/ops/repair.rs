@@ -22,7 +22,23 @@ pub struct RepairOutcome {
     pub kept: usize,
 }
 
+/// Takes the prune lock: a prune sweeping packs no index names must not delete one that this
+/// repair is indexing (a writer could reuse it before the sweep).
 pub async fn index(repo: &Repo) -> Result<RepairOutcome> {
+    let Some(lock) = repo.lock_prune().await? else {
+        return Err(crate::error::KlosetError::Usage(
+            "a prune is running on this store: run 'repair index' when it has finished".into(),
+        )
+        .into());
+    };
+    let outcome = repair(repo).await;
+    let released = lock.release().await;
+    let outcome = outcome?;
+    released?;
+    Ok(outcome)
+}
+
+async fn repair(repo: &Repo) -> Result<RepairOutcome> {
     let unnamed = repo.unindexed_packs().await?;
     let (entries, unreadable) = repo.headers_of(unnamed).await?;
     for chunk in entries.chunks(PACKS_PER_INDEX) {

@@ -31,7 +31,14 @@ pub struct LeaseView {
     pub started: DateTime<Utc>,
     /// Renewed on time all along: every prune since the start has seen it.
     pub intact: bool,
+    /// The server's time of the renewal this view comes from.
+    pub renewed: DateTime<Utc>,
 }
+
+/// Between the renewal before the checks and the one after the snapshot was written, at most
+/// this much server time may pass; past it the lease may have looked stale to a prune in
+/// between, and the checks are made again.
+const COMMIT_WINDOW: chrono::Duration = chrono::Duration::minutes(4);
 
 /// Why a commit must not happen, if it must not: packs that are gone, and marked packs that
 /// no live lease of ours protected (marked before we started, or while our lease lapsed).
@@ -67,27 +74,54 @@ impl Repo {
     /// Writes the snapshot if everything it refers to is there and safe from prune; else
     /// writes nothing and says so (`CommitRefused`). Needs the writer's lease.
     pub async fn commit(&self, snapshot: &Snapshot, refs: &CommitRefs) -> Result<Id> {
-        let view = self
-            .lease_view()
+        let before = self
+            .renew_lease()
+            .await?
             .ok_or_else(|| anyhow::anyhow!("internal: a commit without a lease"))?;
         let mut wanted: HashSet<Id> = refs.written.iter().copied().collect();
         wanted.extend(refs.reused.iter().map(|&n| self.pack_id(n)));
-        if !wanted.is_empty() {
-            let stored: HashSet<Id> = self
-                .stored_packs()
-                .await?
-                .iter()
-                .filter_map(|(k, _)| super::load::id_of_key(k))
-                .collect();
-            let marks = self.current_marks().await?;
-            if let Some(why) = refusal(&wanted, &stored, &marks, view) {
-                return Err(KlosetError::CommitRefused(why).into());
-            }
+        if let Some(why) = self.exposed(&wanted, before).await? {
+            return Err(KlosetError::CommitRefused(why).into());
         }
         kill_point::here("commit:checked");
         let id = self.save_snapshot(snapshot).await?;
         kill_point::here("commit:saved");
+        // A writer that paused between the checks and the write (a suspended laptop) may
+        // have looked dead to a prune meanwhile: then it checks again, and takes its snapshot
+        // back if what it names was deleted or marked under it.
+        let after = self.renew_lease().await?.unwrap_or(before);
+        if !after.intact || after.renewed - before.renewed > COMMIT_WINDOW {
+            let lapsed = LeaseView {
+                intact: false,
+                ..after
+            };
+            if let Some(why) = self.exposed(&wanted, lapsed).await? {
+                self.delete_snapshot(&id).await?;
+                return Err(KlosetError::CommitRefused(why).into());
+            }
+        }
         Ok(id)
+    }
+
+    /// Why the packs in `wanted` cannot be named by a snapshot now, if they cannot. Marks are
+    /// listed before and after the packs: prune deletes a pack before its marks, so a pack
+    /// seen in the listing has its mark in one of the two.
+    async fn exposed(&self, wanted: &HashSet<Id>, lease: LeaseView) -> Result<Option<String>> {
+        if wanted.is_empty() {
+            return Ok(None);
+        }
+        let mut marks = self.current_marks().await?;
+        let stored: HashSet<Id> = self
+            .stored_packs()
+            .await?
+            .iter()
+            .filter_map(|(k, _)| super::load::id_of_key(k))
+            .collect();
+        for (id, mark) in self.current_marks().await? {
+            let m = marks.entry(id).or_insert(mark.clone());
+            m.at = m.at.min(mark.at);
+        }
+        Ok(refusal(wanted, &stored, &marks, lease))
     }
 }
 
@@ -112,6 +146,7 @@ mod tests {
         LeaseView {
             started: at(started),
             intact,
+            renewed: at(started),
         }
     }
 

@@ -4,8 +4,7 @@
 //! written, and marks made, after the start of the oldest live lease. Every age is the
 //! server's (`LastModified`), so hosts whose clocks disagree cannot shorten a lease.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -25,7 +24,7 @@ pub const STALE_AFTER: chrono::Duration = chrono::Duration::minutes(10);
 /// A lease this old is removed by prune.
 const DEAD_AFTER: chrono::Duration = chrono::Duration::days(1);
 /// A writer whose renewals stopped for this long no longer counts on its lease at commit.
-const INTACT_GAP: Duration = Duration::from_secs(4 * 60);
+const INTACT_GAP: chrono::Duration = chrono::Duration::minutes(4);
 
 #[derive(Serialize, Deserialize)]
 struct LeaseBody {
@@ -40,36 +39,51 @@ struct LeaseBody {
 
 /// A live writer's announcement; renewed by a background task until released or dropped.
 pub struct Lease {
-    key: String,
+    handle: Handle,
     /// Server time of the first write.
     started: DateTime<Utc>,
-    intact: Arc<AtomicBool>,
     renewer: tokio::task::JoinHandle<()>,
-    backend: Backend,
 }
 
-/// A lease as prune sees it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LiveLease {
-    pub key: String,
-    pub started: DateTime<Utc>,
-    pub renewed: DateTime<Utc>,
+/// What renewing needs, cheap to clone out of the repo's lock.
+#[derive(Clone)]
+struct Handle {
+    backend: Backend,
+    key: String,
+    body: Bytes,
+    state: Arc<Mutex<State>>,
+}
+
+struct State {
+    /// The server's time of the last renewal that went through.
+    last: DateTime<Utc>,
+    /// Every renewal so far came within `INTACT_GAP` of the one before, by the server's clock
+    /// (which, unlike this host's monotonic clock, also runs while this host is suspended).
+    intact: bool,
+}
+
+impl Handle {
+    /// Rewrites the lease and reads back the server's time of it.
+    async fn renew(&self) -> Result<DateTime<Utc>> {
+        self.backend.put(&self.key, self.body.clone()).await?;
+        let at = self.backend.modified(&self.key).await?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "store {}: this writer's lease vanished (removed by someone else)",
+                self.backend.display
+            )
+        })?;
+        let mut state = self.state.lock().expect("lease state");
+        if at - state.last > INTACT_GAP || at < state.last {
+            state.intact = false;
+        }
+        state.last = state.last.max(at);
+        Ok(at)
+    }
 }
 
 impl Lease {
     pub fn started(&self) -> DateTime<Utc> {
         self.started
-    }
-
-    /// Every renewal since the start went through in time: prune has seen this writer all
-    /// along, so what it refers to cannot have been deleted under it.
-    pub fn intact(&self) -> bool {
-        self.intact.load(Ordering::SeqCst) && !self.renewer.is_finished()
-    }
-
-    pub async fn release(self) -> Result<()> {
-        self.renewer.abort();
-        self.backend.delete(&self.key).await
     }
 }
 
@@ -78,6 +92,14 @@ impl Drop for Lease {
         // A writer that failed or was killed stops renewing: its lease goes stale.
         self.renewer.abort();
     }
+}
+
+/// A lease as prune sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveLease {
+    pub key: String,
+    pub started: DateTime<Utc>,
+    pub renewed: DateTime<Utc>,
 }
 
 impl Repo {
@@ -101,41 +123,59 @@ impl Repo {
             )
         })?;
         body.started_ms = Some(started.timestamp_millis());
-        let intact = Arc::new(AtomicBool::new(true));
-        let renewer = tokio::spawn(renew(
-            self.backend.clone(),
-            key.clone(),
-            serde_json::to_vec(&body)?,
-            intact.clone(),
-        ));
-        *self.lease.lock().expect("lease") = Some(Lease {
-            key,
-            started,
-            intact,
-            renewer,
+        let handle = Handle {
             backend: self.backend.clone(),
+            key,
+            body: Bytes::from(serde_json::to_vec(&body)?),
+            state: Arc::new(Mutex::new(State {
+                last: started,
+                intact: true,
+            })),
+        };
+        let renewing = handle.clone();
+        let renewer = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(RENEW_EVERY).await;
+                // A failed renewal shows as a gap at the next one that goes through.
+                let _ = renewing.renew().await;
+            }
+        });
+        *self.lease.lock().expect("lease") = Some(Lease {
+            handle,
+            started,
+            renewer,
         });
         Ok(())
     }
 
-    /// The writer's lease as the commit needs it: since when, and whether it held throughout.
-    pub fn lease_view(&self) -> Option<super::commit::LeaseView> {
-        self.lease
+    /// Renews the writer's lease now and says what it guarantees: since when, and whether it
+    /// held throughout, up to this renewal (the commit asks before and after writing).
+    pub async fn renew_lease(&self) -> Result<Option<super::commit::LeaseView>> {
+        let held = self
+            .lease
             .lock()
             .expect("lease")
             .as_ref()
-            .map(|l| super::commit::LeaseView {
-                started: l.started(),
-                intact: l.intact(),
-            })
+            .map(|l| (l.handle.clone(), l.started));
+        let Some((handle, started)) = held else {
+            return Ok(None);
+        };
+        let at = handle.renew().await?;
+        let intact = handle.state.lock().expect("lease state").intact;
+        Ok(Some(super::commit::LeaseView {
+            started,
+            intact,
+            renewed: at,
+        }))
     }
 
-    /// Ends the announcement (after the commit, or when the writer gives up).
-    pub async fn release_lease(&self) -> Result<()> {
+    /// Ends the announcement (after the commit, or when the writer gives up). A failure is
+    /// only a warning's worth: the lease goes stale by itself.
+    pub async fn release_lease(&self) {
         let lease = self.lease.lock().expect("lease").take();
-        match lease {
-            Some(l) => l.release().await,
-            None => Ok(()),
+        if let Some(l) = lease {
+            l.renewer.abort();
+            let _ = l.handle.backend.delete(&l.handle.key).await;
         }
     }
 
@@ -175,38 +215,26 @@ impl Repo {
     }
 }
 
-/// When a lease began: recorded by its renewals, else its only write's `LastModified`. A body
-/// that does not parse (or claims a start after its write) counts from the write, the earlier
-/// bound that protects more.
+/// When a lease began: recorded by its renewals, else (a first write, with no `started_ms`)
+/// its only write's `LastModified`. A body that does not parse, or claims a start after its
+/// write, may belong to a writer that began at any time: it spares everything.
 fn started_of(raw: &[u8], renewed: DateTime<Utc>) -> DateTime<Utc> {
-    serde_json::from_slice::<LeaseBody>(raw)
-        .ok()
-        .and_then(|b| b.started_ms)
-        .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
-        .filter(|t| *t <= renewed)
-        .unwrap_or(renewed)
+    let Ok(body) = serde_json::from_slice::<LeaseBody>(raw) else {
+        return DateTime::<Utc>::UNIX_EPOCH;
+    };
+    match body.started_ms {
+        None => renewed,
+        Some(ms) => Utc
+            .timestamp_millis_opt(ms)
+            .single()
+            .filter(|t| *t <= renewed)
+            .unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
+    }
 }
 
 /// The oldest start among live leases: prune spares what is newer.
 pub fn oldest_start(leases: &[LiveLease]) -> Option<DateTime<Utc>> {
     leases.iter().map(|l| l.started).min()
-}
-
-async fn renew(backend: Backend, key: String, body: Vec<u8>, intact: Arc<AtomicBool>) {
-    let mut last_ok = tokio::time::Instant::now();
-    loop {
-        tokio::time::sleep(RENEW_EVERY).await;
-        match backend.put(&key, Bytes::from(body.clone())).await {
-            Ok(()) => {
-                if last_ok.elapsed() > INTACT_GAP {
-                    intact.store(false, Ordering::SeqCst);
-                }
-                last_ok = tokio::time::Instant::now();
-            }
-            Err(_) if last_ok.elapsed() > INTACT_GAP => intact.store(false, Ordering::SeqCst),
-            Err(_) => {}
-        }
-    }
 }
 
 #[cfg(test)]
@@ -230,10 +258,13 @@ mod tests {
     }
 
     #[test]
-    fn a_start_claimed_after_the_write_or_garbage_counts_from_the_write() {
+    fn a_start_claimed_after_the_write_or_garbage_spares_everything() {
         let late = br#"{"host":"h","pid":1,"op":"backup","started_ms":9000}"#;
-        assert_eq!(started_of(late, at(5000)), at(5000));
-        assert_eq!(started_of(b"not json", at(5000)), at(5000));
+        assert_eq!(started_of(late, at(5000)), DateTime::<Utc>::UNIX_EPOCH);
+        assert_eq!(
+            started_of(b"not json", at(5000)),
+            DateTime::<Utc>::UNIX_EPOCH
+        );
     }
 
     #[test]

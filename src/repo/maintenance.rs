@@ -54,27 +54,25 @@ impl Repo {
         self.backend.put(&key, Bytes::new()).await
     }
 
-    /// A marked pack that a snapshot needs after all: it stays. Every mark of it goes, also
-    /// ones made since the index was loaded.
-    pub async fn unmark_retiring(&self, pack: &Id) -> Result<()> {
-        let mut keys: HashSet<String> = self
-            .retiring
-            .get(pack)
-            .map(|m| m.keys.iter().cloned().collect())
-            .unwrap_or_default();
-        if let Some(m) = self.current_marks().await?.get(pack) {
-            keys.extend(m.keys.iter().cloned());
-        }
+    /// A marked pack that a snapshot needs after all: it stays. Every mark of it goes: those
+    /// the index was loaded with and those in `marks` (a listing made since), without a
+    /// listing per pack.
+    pub async fn unmark_retiring(&self, pack: &Id, marks: &HashMap<Id, Mark>) -> Result<()> {
+        let keys: HashSet<&String> = [self.retiring.get(pack), marks.get(pack)]
+            .into_iter()
+            .flatten()
+            .flat_map(|m| &m.keys)
+            .collect();
         for key in keys {
-            self.backend.delete(&key).await?;
+            self.backend.delete(key).await?;
         }
         Ok(())
     }
 
     /// Deletes a pack and then its marks (a mark without its pack is ignored).
-    pub async fn delete_pack(&self, pack: &Id) -> Result<()> {
+    pub async fn delete_pack(&self, pack: &Id, marks: &HashMap<Id, Mark>) -> Result<()> {
         self.backend.delete(&pack_key(pack)).await?;
-        self.unmark_retiring(pack).await
+        self.unmark_retiring(pack, marks).await
     }
 
     /// Packs the given index file names.
@@ -117,7 +115,7 @@ impl Repo {
             let owner = self.backend.get(&key).await?;
             let dead_here = owner
                 .and_then(|b| serde_json::from_slice::<LockOwner>(&b).ok())
-                .is_some_and(|o| o.host == host() && !pid_alive(o.pid));
+                .is_some_and(|o| o.is_dead_here());
             if dead_here {
                 self.backend.delete(&key).await?;
                 continue;
@@ -162,10 +160,7 @@ impl PruneLock {
             repo.now().timestamp_millis().max(0),
             hex::encode(random_bytes::<8>())
         );
-        let owner = serde_json::to_vec(&LockOwner {
-            host: host(),
-            pid: std::process::id(),
-        })?;
+        let owner = serde_json::to_vec(&LockOwner::this_process())?;
         repo.backend.put(&key, Bytes::from(owner.clone())).await?;
         let since = tokio::time::Instant::now();
         let written = repo.backend.modified(&key).await?.ok_or_else(|| {
@@ -191,6 +186,21 @@ impl PruneLock {
         })
     }
 
+    /// Nobody took the lock over meanwhile (a prune host that slept past the lock's lifetime
+    /// finds another prune's lock): checked before anything is deleted.
+    pub async fn still_ours(&self, repo: &Repo) -> Result<bool> {
+        let now = self.server_now();
+        let mut ours = false;
+        for (key, _, modified) in repo.backend.list_with_time(LOCKS).await? {
+            if key == self.key {
+                ours = true;
+            } else if modified + LOCK_LIFETIME > now {
+                return Ok(false);
+            }
+        }
+        Ok(ours)
+    }
+
     /// Now, by the server's clock.
     pub fn server_now(&self) -> DateTime<Utc> {
         let elapsed = chrono::Duration::from_std(self.since.elapsed()).unwrap_or_default();
@@ -209,14 +219,43 @@ impl Drop for PruneLock {
     }
 }
 
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
 struct LockOwner {
     host: String,
     pid: u32,
+    /// With the host name, what tells one machine and pid space from another: containers
+    /// share host names, and a pid is only meaningful in its own namespace and boot.
+    #[serde(default)]
+    boot_id: String,
+    #[serde(default)]
+    pid_ns: String,
 }
 
-fn host() -> String {
-    gethostname::gethostname().to_string_lossy().into_owned()
+impl LockOwner {
+    fn this_process() -> LockOwner {
+        LockOwner {
+            host: gethostname::gethostname().to_string_lossy().into_owned(),
+            pid: std::process::id(),
+            boot_id: std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+                .map(|s| s.trim().to_string())
+                .unwrap_or_default(),
+            pid_ns: std::fs::read_link("/proc/self/ns/pid")
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The lock's process ran here (same host, boot and pid namespace) and is gone.
+    fn is_dead_here(&self) -> bool {
+        self.same_place(&LockOwner::this_process()) && !pid_alive(self.pid)
+    }
+
+    fn same_place(&self, here: &LockOwner) -> bool {
+        !self.boot_id.is_empty()
+            && !self.pid_ns.is_empty()
+            && (&self.host, &self.boot_id, &self.pid_ns)
+                == (&here.host, &here.boot_id, &here.pid_ns)
+    }
 }
 
 fn pid_alive(pid: u32) -> bool {
@@ -237,6 +276,25 @@ mod tests {
 
     fn at(ms: i64) -> DateTime<Utc> {
         Utc.timestamp_millis_opt(ms).unwrap()
+    }
+
+    #[test]
+    fn a_lock_is_taken_for_dead_only_in_the_same_boot_and_pid_namespace() {
+        let here = LockOwner::this_process();
+        let other_container = LockOwner {
+            pid_ns: "pid:[1]".into(),
+            ..LockOwner::this_process()
+        };
+        assert!(here.same_place(&LockOwner::this_process()));
+        assert!(!other_container.same_place(&here));
+        // Locks written before these fields: never taken for dead, they expire instead.
+        let old = LockOwner {
+            boot_id: String::new(),
+            pid_ns: String::new(),
+            ..LockOwner::this_process()
+        };
+        assert!(!old.same_place(&here));
+        assert!(!here.is_dead_here(), "this process is alive");
     }
 
     #[test]
