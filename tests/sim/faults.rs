@@ -90,10 +90,12 @@ impl Server {
     }
 
     /// A view for one operation, its fault decisions drawn from its own seed.
-    pub fn view(self: &Arc<Self>, who: &str, seed: u64) -> Arc<dyn ObjectStore> {
+    /// `slow` scales its latency (a host's slow uplink).
+    pub fn view(self: &Arc<Self>, who: &str, seed: u64, slow: f64) -> Arc<dyn ObjectStore> {
         Arc::new(FaultStore {
             server: self.clone(),
             who: who.to_string(),
+            slow,
             rng: Mutex::new(StdRng::seed_from_u64(seed)),
         })
     }
@@ -188,6 +190,7 @@ fn marked_pack(key: &str) -> Option<String> {
 struct FaultStore {
     server: Arc<Server>,
     who: String,
+    slow: f64,
     rng: Mutex<StdRng>,
 }
 
@@ -211,7 +214,7 @@ impl FaultStore {
         }
         Fate {
             delay: (a < f.latency && f.max_latency_ms > 0)
-                .then(|| Duration::from_millis((b * f.max_latency_ms as f64) as u64)),
+                .then(|| Duration::from_millis((b * self.slow * f.max_latency_ms as f64) as u64)),
             fail: c < f.error,
             lose_response: write && d < f.lost_write,
         }

@@ -108,11 +108,11 @@ async fn execute(world: Arc<World>, p: Planned) -> Result<String> {
     let view_seed: u64 = rng.gen();
     let w = &world;
     match p.kind {
-        Kind::Backup { big } => {
+        Kind::Backup { big, changes } => {
             let now_ns = w.sim.secs() as i64 * 1_000_000_000;
             let (tree, said) = {
                 let mut trees = w.trees.lock().unwrap();
-                let said = trees[p.host].mutate(&mut rng, &w.corpus, now_ns, big);
+                let said = trees[p.host].mutate(&mut rng, &w.corpus, now_ns, big, changes);
                 (Arc::new(trees[p.host].clone()), said)
             };
             let mut repo = w.open(&who, p.host, view_seed).await?;

@@ -59,8 +59,16 @@ pub fn run_seed(seed: u64, scenario: Scenario, params: &Params) -> Outcome {
         _ => 2,
     };
     let local = tokio::task::LocalSet::new();
-    let outcome =
-        rt.block_on(local.run_until(simulate(seed, &mut rng, hosts, params.faults.clone(), plan)));
+    let mut faults = params.faults.clone();
+    let mut slow = Vec::new();
+    if let Scenario::LongBackup = scenario {
+        // Every request slow, the backing-up host slower: its backup spans many prunes.
+        faults.latency = 1.0;
+        faults.max_latency_ms = faults.max_latency_ms.max(3000);
+        slow = vec![1.0, 0.1];
+    }
+    let run = simulate(seed, &mut rng, hosts, faults, &slow, plan);
+    let outcome = rt.block_on(local.run_until(run));
     // Strays (an aborted backup's uploader) are dropped with the runtime.
     rt.shutdown_timeout(Duration::from_millis(100));
     outcome
@@ -71,9 +79,10 @@ async fn simulate(
     rng: &mut StdRng,
     hosts: usize,
     faults: Faults,
+    slow: &[f64],
     plan: Vec<Planned>,
 ) -> Outcome {
-    let world = match World::create(rng, hosts, faults).await {
+    let world = match World::create(rng, hosts, faults, slow).await {
         Ok(w) => w,
         Err(e) => {
             return Outcome {
@@ -143,7 +152,7 @@ async fn simulate(
     let hosts_line: Vec<String> = world
         .hosts
         .iter()
-        .map(|h| format!("{} skew {:+}s", h.name, h.skew_secs))
+        .map(|h| format!("{} skew {:+}s slow x{}", h.name, h.skew_secs, h.slow))
         .collect();
     schedule.insert(0, format!("hosts: {}", hosts_line.join(", ")));
     Outcome {

@@ -10,9 +10,11 @@ use super::faults::Faults;
 
 #[derive(Clone, Debug)]
 pub enum Kind {
-    /// `big`: the share of new files spanning several packs.
+    /// `big`: the share of new files spanning several packs; `changes` to the source before
+    /// it (0: a few, at random).
     Backup {
         big: f64,
+        changes: usize,
     },
     Forget {
         keep: usize,
@@ -111,6 +113,7 @@ pub fn random(seed: u64, p: &Params) -> (StdRng, Vec<Planned>) {
         let kind = match (n < p.hosts, rng.gen_range(0..100)) {
             (true, _) | (_, 0..38) => Kind::Backup {
                 big: [0.0, 0.1, 0.4][rng.gen_range(0..3)],
+                changes: 0,
             },
             (_, 38..60) => Kind::Prune {
                 delay_ms: prune_delay(&mut rng),
@@ -172,8 +175,26 @@ pub fn missing_index(seed: u64) -> (StdRng, Vec<Planned>) {
     let mut rng = StdRng::seed_from_u64(seed);
     let r = &mut rng;
     let plan = vec![
-        op(0, 0, 0, Kind::Backup { big: 0.5 }, r),
-        op(1, 0, 60_000, Kind::Backup { big: 0.0 }, r),
+        op(
+            0,
+            0,
+            0,
+            Kind::Backup {
+                big: 0.5,
+                changes: 8,
+            },
+            r,
+        ),
+        op(
+            1,
+            0,
+            60_000,
+            Kind::Backup {
+                big: 0.0,
+                changes: 0,
+            },
+            r,
+        ),
         op(2, 0, 120_000, Kind::Forget { keep: 1 }, r),
         op(
             3,
@@ -203,8 +224,12 @@ pub fn missing_index(seed: u64) -> (StdRng, Vec<Planned>) {
 /// another host.
 pub fn long_backup(seed: u64) -> (StdRng, Vec<Planned>) {
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut plan = vec![op(0, 0, 0, Kind::Backup { big: 0.9 }, &mut rng)];
-    for i in 0..12 {
+    let big = Kind::Backup {
+        big: 0.9,
+        changes: 20,
+    };
+    let mut plan = vec![op(0, 0, 0, big, &mut rng)];
+    for i in 0..20 {
         let kind = Kind::Prune {
             delay_ms: 3_000,
             max_unused: 0.0,
@@ -217,7 +242,7 @@ pub fn long_backup(seed: u64) -> (StdRng, Vec<Planned>) {
 
 pub fn describe(kind: &Kind) -> String {
     match kind {
-        Kind::Backup { big } => format!("backup(big={big})"),
+        Kind::Backup { big, changes } => format!("backup(big={big}, changes={changes})"),
         Kind::Forget { keep } => format!("forget(keep-last {keep})"),
         Kind::Prune {
             delay_ms,

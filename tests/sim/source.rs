@@ -81,8 +81,18 @@ impl Tree {
 
     /// A few random changes: files added, rewritten, appended to, deleted; directories added.
     /// `big`: the share of new files of several packs.
-    pub fn mutate(&mut self, rng: &mut StdRng, corpus: &Corpus, now_ns: i64, big: f64) -> String {
-        let changes = rng.gen_range(1..=6);
+    pub fn mutate(
+        &mut self,
+        rng: &mut StdRng,
+        corpus: &Corpus,
+        now_ns: i64,
+        big: f64,
+        changes: usize,
+    ) -> String {
+        let changes = match changes {
+            0 => rng.gen_range(1..=6),
+            n => n,
+        };
         let mut said = Vec::new();
         for _ in 0..changes {
             let files = self.files();

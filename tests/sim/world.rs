@@ -39,6 +39,8 @@ pub fn cheap_kdf() -> KdfCost {
 pub struct Host {
     pub name: String,
     pub skew_secs: i64,
+    /// Scales the store's latency for this host (a slow uplink makes long backups).
+    pub slow: f64,
 }
 
 /// A snapshot an operation reported as saved, with the tree it was taken from.
@@ -64,7 +66,13 @@ pub struct World {
 
 impl World {
     /// Creates the store (with faults off) and the hosts, some of them with skewed clocks.
-    pub async fn create(rng: &mut StdRng, hosts: usize, faults: Faults) -> Result<Arc<World>> {
+    /// `slow`: latency factors of the first hosts (the rest are drawn from the seed).
+    pub async fn create(
+        rng: &mut StdRng,
+        hosts: usize,
+        faults: Faults,
+        slow: &[f64],
+    ) -> Result<Arc<World>> {
         let sim = SimClock::start();
         let server = Server::new(sim.clone(), faults);
         let hosts = (0..hosts)
@@ -74,6 +82,12 @@ impl World {
                     true => 0,
                     false => rng.gen_range(-180..=180),
                 },
+                slow: [0.2, 1.0, 1.0, 4.0][rng.gen_range(0..4)],
+            })
+            .enumerate()
+            .map(|(i, h)| Host {
+                slow: slow.get(i).copied().unwrap_or(h.slow),
+                ..h
             })
             .collect::<Vec<_>>();
         let mut master = [0u8; 32];
@@ -101,7 +115,8 @@ impl World {
 
     /// A backend of one operation: its own fault view, its host's clock.
     pub fn backend(&self, who: &str, host: usize, seed: u64) -> Backend {
-        let store = self.server.view(who, seed);
+        let slow = self.hosts.get(host).map_or(1.0, |h| h.slow);
+        let store = self.server.view(who, seed, slow);
         let mut b = Backend::new(store, "sim".into(), false);
         let skew = self.hosts.get(host).map_or(0, |h| h.skew_secs);
         b.set_clock(host_clock(&self.sim, skew));
