@@ -113,13 +113,12 @@ impl Server {
         keys
     }
 
-    /// Of these keys, the one written first.
-    pub fn oldest(&self, keys: &[String]) -> String {
+    /// These keys oldest first by server time: write order follows the schedule, names
+    /// (content hashes over random nonces) do not.
+    pub fn by_age(&self, mut keys: Vec<String>) -> Vec<String> {
         let times = self.times.lock().unwrap();
-        keys.iter()
-            .min_by_key(|k| (times.get(&Path::from(k.as_str())).copied(), k.to_string()))
-            .cloned()
-            .unwrap_or_default()
+        keys.sort_by_key(|k| (times.get(&Path::from(k.as_str())).copied(), k.clone()));
+        keys
     }
 
     /// Someone else (a copy tool) deletes an object.

@@ -230,12 +230,12 @@ async fn execute(world: Arc<World>, p: Planned) -> Result<String> {
             Ok(format!("added key {name}, removed {old}"))
         }
         Kind::RemoveIndex { pick, oldest } => {
-            let keys = w.server.keys("index").await;
+            let keys = w.server.by_age(w.server.keys("index").await);
             if keys.is_empty() {
                 return Ok("no index file to delete".into());
             }
             let key = match oldest {
-                true => w.server.oldest(&keys),
+                true => keys[0].clone(),
                 false => keys[(pick % keys.len() as u64) as usize].clone(),
             };
             w.server.remove_by_someone_else(&key).await;
