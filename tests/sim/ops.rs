@@ -116,6 +116,8 @@ async fn execute(world: Arc<World>, p: Planned) -> Result<String> {
                 (Arc::new(trees[p.host].clone()), said)
             };
             let mut repo = w.open(&who, p.host, view_seed).await?;
+            // As the binary does (cli/opening.rs): the lease before the index.
+            repo.take_lease("backup").await?;
             repo.load_index().await?;
             let name = w.host_name(p.host);
             let source = MemSource {
