@@ -4,11 +4,10 @@
 //! snapshot reported saved restores byte-identical and `check --read-data` is clean.
 //!
 //! - `cargo test --test simulation`: the slice, as many seeds as fit in ~30 s, asserting no
-//!   violations. On code with the known prune losses (index file lost + prune; backup longer
-//!   than the delete delay + prune) it FAILS by design until they are fixed.
+//!   violations, and the two data losses this simulator first found (an index file lost, then
+//!   prune; a backup longer than the delete delay beside prunes) as focused scenarios. Before
+//!   leases and the commit check, seed 52 found the second and seed 538 the first.
 //! - `scripts/simulate N [--seed S] [--hosts H] [--ops K]`: `simulate_from_env` below.
-//! - `bug1_missing_index_then_prune`, `bug2_long_backup_beside_prune` (ignored): the two
-//!   known bugs as focused scenarios; they pass once the bugs are fixed.
 //!
 //! What a seed fixes, and what it does not. One `StdRng` from the seed draws the whole
 //! schedule before anything runs (hosts, clock skews, latency factors, operations, start
@@ -87,9 +86,8 @@ fn assert_clean(what: &str, ran: u64, bad: &[Outcome]) {
     let seeds: Vec<u64> = bad.iter().map(|o| o.seed).collect();
     assert!(
         bad.is_empty(),
-        "{what}: {} of {ran} seeds violated (seeds {seeds:?}). EXPECTED on code with the known \
-         prune losses (index file lost + prune; backup longer than the delete delay beside a \
-         prune) until they are fixed. Replay one with: scripts/simulate 1 --seed {}",
+        "{what}: {} of {ran} seeds violated (seeds {seeds:?}). Replay one with: \
+         scripts/simulate 1 --seed {}",
         bad.len(),
         seeds.first().copied().unwrap_or(0)
     );
@@ -97,7 +95,7 @@ fn assert_clean(what: &str, ran: u64, bad: &[Outcome]) {
 
 /// The default slice: a few hundred seeds within ~30 s.
 #[test]
-fn simulation_slice_known_prune_bugs_expected_to_fail_until_fixed() {
+fn simulation_slice_finds_no_violation() {
     let first = env_u64("KLOSET_SIM_SEED").unwrap_or(0);
     let (ran, bad) = run_many(
         first,
@@ -126,17 +124,15 @@ fn simulate_from_env() {
     assert_clean("simulation", ran, &bad);
 }
 
-/// Known bug 1: an index file deleted by someone else, then prune sweeps its packs.
+/// Once a loss: an index file deleted by someone else, then prune swept its packs.
 #[test]
-#[ignore = "known bug: fails until prune stops sweeping packs a lost index file named"]
 fn bug1_missing_index_then_prune() {
     let (ran, bad) = run_many(0, 5, None, Scenario::MissingIndex, &params(), false);
     assert_clean("missing index + prune", ran, &bad);
 }
 
-/// Known bug 2: a backup longer than the delete delay beside periodic prunes.
+/// Once a loss: a backup longer than the delete delay beside periodic prunes.
 #[test]
-#[ignore = "known bug: fails until backups hold leases prune respects"]
 fn bug2_long_backup_beside_prune() {
     let (ran, bad) = run_many(0, 5, None, Scenario::LongBackup, &params(), false);
     assert_clean("long backup + prune", ran, &bad);

@@ -81,6 +81,10 @@ const PRUNE_KILLS: [&str; 5] = [
     "prune:pack-deleted",
 ];
 
+/// Points of the backup's own task (the uploader's run in a task of their own, which the
+/// per-operation hook does not reach: those are covered by aborts).
+const BACKUP_KILLS: [&str; 2] = ["commit:checked", "commit:saved"];
+
 /// Gaps between planned starts: mostly seconds, sometimes minutes, sometimes hours (so that
 /// prune's sweep of packs no index names, after 6 h, comes into play).
 fn gap_ms(rng: &mut StdRng) -> u64 {
@@ -139,6 +143,10 @@ pub fn random(seed: u64, p: &Params) -> (StdRng, Vec<Planned>) {
             Kind::Prune { .. } if rng.gen_bool(0.15) => {
                 Some(PRUNE_KILLS[rng.gen_range(0..PRUNE_KILLS.len())])
             }
+            Kind::Backup { .. } if rng.gen_bool(0.1) => {
+                Some(BACKUP_KILLS[rng.gen_range(0..BACKUP_KILLS.len())])
+            }
+            Kind::RepairIndex if rng.gen_bool(0.2) => Some("repair:indexed"),
             _ => None,
         };
         let abort_after_ms = rng.gen_bool(0.07).then(|| rng.gen_range(0..40_000));
