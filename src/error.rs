@@ -92,3 +92,107 @@ pub fn usage(msg: impl Into<String>) -> anyhow::Error {
 pub fn config(msg: impl Into<String>) -> anyhow::Error {
     KlosetError::Config(msg.into()).into()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all() -> Vec<KlosetError> {
+        vec![
+            KlosetError::Usage("u".into()),
+            KlosetError::NotInitialised("s".into()),
+            KlosetError::AlreadyInitialised("s".into()),
+            KlosetError::ConfigLost("s".into()),
+            KlosetError::CreateRace("s".into()),
+            KlosetError::WrongPassphrase("s".into()),
+            KlosetError::NoPassphrase,
+            KlosetError::UnknownSnapshot("ab".into()),
+            KlosetError::AmbiguousSnapshot("ab".into(), 2),
+            KlosetError::AmbiguousLatest("x, y".into()),
+            KlosetError::TargetExists("/t".into()),
+            KlosetError::Integrity("bad".into()),
+            KlosetError::Config("c".into()),
+            KlosetError::PartialBackup(3, "id".into()),
+            KlosetError::PartialRestore(2),
+            KlosetError::Frozen {
+                count: 1,
+                class: "GLACIER".into(),
+                shown: "p".into(),
+            },
+            KlosetError::Interrupted,
+        ]
+    }
+
+    #[test]
+    fn exit_codes_are_the_documented_ones() {
+        // The README's table: scripts branch on these.
+        let codes: Vec<i32> = all().iter().map(KlosetError::exit_code).collect();
+        assert_eq!(
+            codes,
+            [2, 10, 11, 10, 11, 12, 13, 14, 15, 15, 16, 17, 18, 3, 4, 20, 130]
+        );
+    }
+
+    #[test]
+    fn exit_codes_never_collide_with_success_or_unexpected_failure() {
+        // 0 is success, 1 unexpected I/O failure and 19 the remote store errors (not raised
+        // as a KlosetError): none of them may come out of one.
+        for e in all() {
+            assert!(![0, 1, 19].contains(&e.exit_code()), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn kinds_that_need_different_actions_have_different_codes() {
+        let code = |e: KlosetError| e.exit_code();
+        let distinct = [
+            code(KlosetError::Usage(String::new())),
+            code(KlosetError::PartialBackup(1, String::new())),
+            code(KlosetError::PartialRestore(1)),
+            code(KlosetError::NotInitialised(String::new())),
+            code(KlosetError::AlreadyInitialised(String::new())),
+            code(KlosetError::WrongPassphrase(String::new())),
+            code(KlosetError::NoPassphrase),
+            code(KlosetError::UnknownSnapshot(String::new())),
+            code(KlosetError::AmbiguousSnapshot(String::new(), 2)),
+            code(KlosetError::TargetExists(String::new())),
+            code(KlosetError::Integrity(String::new())),
+            code(KlosetError::Config(String::new())),
+            code(KlosetError::Frozen {
+                count: 1,
+                class: String::new(),
+                shown: String::new(),
+            }),
+            code(KlosetError::Interrupted),
+        ];
+        let set: std::collections::HashSet<i32> = distinct.iter().copied().collect();
+        assert_eq!(set.len(), distinct.len(), "{distinct:?}");
+    }
+
+    #[test]
+    fn messages_tell_what_to_run() {
+        let m = KlosetError::NotInitialised("s3://h/b".into()).to_string();
+        assert!(m.contains("kloset at s3://h/b create"), "{m}");
+        let m = KlosetError::AmbiguousSnapshot("ab12".into(), 3).to_string();
+        assert!(m.contains("'ab12'") && m.contains("3 snapshots"), "{m}");
+        let m = KlosetError::PartialBackup(5, "deadbeef".into()).to_string();
+        assert!(m.contains("5 unreadable") && m.contains("deadbeef"), "{m}");
+        let m = KlosetError::Frozen {
+            count: 4,
+            class: "DEEP_ARCHIVE".into(),
+            shown: "aa, bb".into(),
+        }
+        .to_string();
+        assert!(m.contains("4 packs") && m.contains("DEEP_ARCHIVE") && m.contains("--thaw"));
+    }
+
+    #[test]
+    fn usage_and_config_helpers_carry_their_kind_and_text() {
+        let u = usage("bad flag");
+        assert_eq!(u.to_string(), "bad flag");
+        assert_eq!(u.downcast_ref::<KlosetError>().unwrap().exit_code(), 2);
+        let c = config("bad option");
+        assert_eq!(c.to_string(), "bad option");
+        assert_eq!(c.downcast_ref::<KlosetError>().unwrap().exit_code(), 18);
+    }
+}

@@ -148,4 +148,147 @@ mod tests {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }
+
+    fn s3(text: &str) -> S3Location {
+        match parse(text).unwrap() {
+            Location::S3(s) => s,
+            other => panic!("{text} parsed as {other:?}"),
+        }
+    }
+
+    fn err(text: &str) -> String {
+        parse(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn relative_paths_are_filesystem_locations() {
+        assert_eq!(parse("backups").unwrap(), Location::Fs("backups".into()));
+        assert_eq!(parse("./b/c").unwrap(), Location::Fs("./b/c".into()));
+        // A colon does not make a scheme.
+        assert_eq!(parse("c:stuff").unwrap(), Location::Fs("c:stuff".into()));
+    }
+
+    #[test]
+    fn fs_urls_need_an_absolute_path() {
+        assert_eq!(parse("fs:///").unwrap(), Location::Fs("/".into()));
+        assert!(err("fs://").contains("fs:///absolute/path"));
+        assert!(err("fs://host/x").contains("fs:///absolute/path"));
+    }
+
+    #[test]
+    fn unknown_schemes_are_named_in_the_error() {
+        let e = err("https://example.com/bucket");
+        assert!(e.contains("'https://'"), "{e}");
+        assert!(
+            err("S3://host/bucket").contains("'S3://'"),
+            "schemes are lowercase"
+        );
+    }
+
+    #[test]
+    fn location_errors_are_config_errors() {
+        for bad in ["", "s3://h", "gs://b/x"] {
+            let e = parse(bad).unwrap_err();
+            assert!(
+                matches!(
+                    e.downcast_ref::<crate::error::KlosetError>(),
+                    Some(crate::error::KlosetError::Config(_))
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn s3_slashes_around_bucket_and_prefix_are_dropped() {
+        let s = s3("s3://h/bucket/");
+        assert_eq!((s.bucket.as_str(), s.prefix.as_str()), ("bucket", ""));
+        let s = s3("s3://h/bucket/a/b/");
+        assert_eq!(s.prefix, "a/b");
+        let s = s3("s3://h//bucket//a/");
+        assert_eq!((s.bucket.as_str(), s.prefix.as_str()), ("bucket", "a"));
+    }
+
+    #[test]
+    fn s3_ports_must_be_valid_u16() {
+        assert_eq!(s3("s3://h:1/bkt").host, "h:1");
+        assert_eq!(s3("s3://h:65535/bkt").host, "h:65535");
+        for bad in [
+            "s3://h:65536/bkt",
+            "s3://h:/bkt",
+            "s3://h:-1/bkt",
+            "s3://h:80x/bkt",
+        ] {
+            assert!(err(bad).contains("port"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn s3_needs_a_host() {
+        assert!(err("s3:///bucket").contains("no host"));
+    }
+
+    #[test]
+    fn s3_bucket_names_follow_the_naming_rules() {
+        assert_eq!(s3("s3://h/abc").bucket, "abc");
+        assert_eq!(s3("s3://h/my.bucket-01").bucket, "my.bucket-01");
+        let longest = "b".repeat(63);
+        assert_eq!(s3(&format!("s3://h/{longest}")).bucket, longest);
+        for bad in ["ab", "Bucket", "my_bucket", "b\u{e9}b", "a b"] {
+            assert!(
+                err(&format!("s3://h/{bad}")).contains("not a valid bucket name"),
+                "{bad}"
+            );
+        }
+        assert!(err(&format!("s3://h/{}", "b".repeat(64))).contains("not a valid bucket name"));
+    }
+
+    #[test]
+    fn the_prefix_may_hold_any_characters() {
+        let s = s3("s3://h/bkt/Team A/2024_x");
+        assert_eq!(s.prefix, "Team A/2024_x");
+    }
+
+    #[test]
+    fn display_round_trips() {
+        for text in [
+            "/var/backups",
+            "relative/dir",
+            "s3://h/bkt",
+            "s3://127.0.0.1:3900/backups/team-a/x",
+        ] {
+            let loc = parse(text).unwrap();
+            assert_eq!(loc.to_string(), text);
+            assert_eq!(parse(&loc.to_string()).unwrap(), loc);
+        }
+        // Normalised forms print without the scheme or stray slashes.
+        assert_eq!(parse("fs:///x").unwrap().to_string(), "/x");
+        assert_eq!(parse("s3://h/bkt/p/").unwrap().to_string(), "s3://h/bkt/p");
+    }
+
+    #[test]
+    fn aws_region_only_for_regional_aws_hosts() {
+        let region = |host: &str| s3(&format!("s3://{host}/bkt")).aws_region();
+        assert_eq!(
+            region("s3.us-east-2.amazonaws.com").as_deref(),
+            Some("us-east-2")
+        );
+        assert_eq!(
+            region("s3.eu-west-3.amazonaws.com:443").as_deref(),
+            Some("eu-west-3"),
+            "a port does not hide the region"
+        );
+        assert_eq!(region("s3.amazonaws.com"), None);
+        assert_eq!(region("s3.dualstack.eu-west-1.amazonaws.com"), None);
+        assert_eq!(region("s3.eu-west-1.amazonaws.com.evil.example"), None);
+        assert_eq!(region("minio.local:9000"), None);
+    }
+
+    #[test]
+    fn is_aws_tells_aws_endpoints_from_others() {
+        assert!(s3("s3://s3.amazonaws.com/bkt").is_aws());
+        assert!(s3("s3://s3.eu-west-3.amazonaws.com/bkt").is_aws());
+        assert!(!s3("s3://127.0.0.1:3900/bkt").is_aws());
+        assert!(!s3("s3://minio.example.com/bkt").is_aws());
+    }
 }

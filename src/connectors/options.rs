@@ -173,4 +173,185 @@ mod tests {
         let location = validate_inline(Role::Store, &s3, &opts(&[("location", "/x")]));
         assert!(location.is_err());
     }
+
+    fn fs() -> Location {
+        location::parse("/srv/x").unwrap()
+    }
+
+    fn s3() -> Location {
+        location::parse("s3://127.0.0.1:3900/bucket").unwrap()
+    }
+
+    fn inline_err(role: Role, loc: &Location, pairs: &[(&str, &str)]) -> String {
+        validate_inline(role, loc, &opts(pairs))
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn secrets_are_exactly_the_credential_keys() {
+        for k in [
+            "access_key",
+            "secret_access_key",
+            "passphrase",
+            "session_token",
+            "sse_customer_key",
+        ] {
+            assert!(is_secret(k), "{k}");
+        }
+        for k in [
+            "location",
+            "region",
+            "endpoint",
+            "passphrase_cmd",
+            "sse",
+            "Passphrase",
+        ] {
+            assert!(!is_secret(k), "{k}");
+        }
+    }
+
+    #[test]
+    fn every_secret_key_is_a_valid_key_somewhere() {
+        let all: Vec<&str> = [fs(), s3()]
+            .iter()
+            .flat_map(|l| valid_keys(Role::Store, l))
+            .collect();
+        for k in SECRET_KEYS {
+            assert!(
+                all.contains(k),
+                "{k} can never be set, so never needs masking"
+            );
+        }
+    }
+
+    #[test]
+    fn store_keys_only_for_stores_and_object_lock_only_for_s3_stores() {
+        let fs_store = valid_keys(Role::Store, &fs());
+        assert!(fs_store.contains(&"passphrase") && fs_store.contains(&"passphrase_cmd"));
+        assert!(!fs_store.contains(&"object_lock_days"));
+        let s3_store = valid_keys(Role::Store, &s3());
+        assert!(s3_store.contains(&"object_lock_days") && s3_store.contains(&"object_lock_mode"));
+        for role in [Role::Source, Role::Destination] {
+            for loc in [fs(), s3()] {
+                let keys = valid_keys(role, &loc);
+                assert!(!keys.contains(&"passphrase"), "{role:?} {loc}");
+                assert!(!keys.contains(&"object_lock_days"), "{role:?} {loc}");
+                assert!(keys.contains(&"location") && keys.contains(&"concurrency"));
+            }
+        }
+        assert_eq!(valid_keys(Role::Source, &fs()), ["location", "concurrency"]);
+    }
+
+    #[test]
+    fn roles_have_nouns() {
+        assert_eq!(Role::Source.noun(), "source");
+        assert_eq!(Role::Store.noun(), "store");
+        assert_eq!(Role::Destination.noun(), "destination");
+    }
+
+    #[test]
+    fn validate_needs_a_location_and_returns_it_parsed() {
+        let e = validate(Role::Store, &opts(&[("passphrase", "x")])).unwrap_err();
+        assert!(e.to_string().contains("a store needs location="), "{e}");
+        let loc = validate(
+            Role::Store,
+            &opts(&[("location", "/srv/s"), ("passphrase", "x")]),
+        )
+        .unwrap();
+        assert_eq!(loc, Location::Fs("/srv/s".into()));
+        let loc = validate(
+            Role::Source,
+            &opts(&[("location", "s3://h/bkt/p"), ("region", "r")]),
+        )
+        .unwrap();
+        assert!(matches!(loc, Location::S3(_)));
+        assert!(validate(Role::Source, &opts(&[("location", "ftp://x/y")])).is_err());
+    }
+
+    #[test]
+    fn validate_checks_the_keys_against_the_location_kind() {
+        let e = validate(
+            Role::Source,
+            &opts(&[("location", "/srv/s"), ("region", "eu")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("unknown option 'region' for a filesystem source"),
+            "{e}"
+        );
+        assert!(e.contains("valid keys are location, concurrency"), "{e}");
+    }
+
+    #[test]
+    fn unknown_s3_key_errors_list_the_valid_keys() {
+        let e = inline_err(Role::Destination, &s3(), &[("regoin", "eu")]);
+        assert!(
+            e.contains("unknown option 'regoin' for a s3 destination"),
+            "{e}"
+        );
+        assert!(e.contains("region") && e.contains("endpoint"), "{e}");
+    }
+
+    #[test]
+    fn booleans_accept_the_usual_spellings_in_any_case() {
+        for t in ["true", "TRUE", "Yes", "1", "on", "ON"] {
+            assert_eq!(parse_bool(t), Some(true), "{t}");
+        }
+        for f in ["false", "False", "no", "0", "off", "OFF"] {
+            assert_eq!(parse_bool(f), Some(false), "{f}");
+        }
+        for bad in ["", "2", "y", "n", "enabled", " true"] {
+            assert_eq!(parse_bool(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn boolean_options_must_be_booleans() {
+        for key in ["use_tls", "virtual_host", "tls_insecure_no_verify"] {
+            let e = inline_err(Role::Source, &s3(), &[(key, "maybe")]);
+            assert!(
+                e.contains(&format!("option {key} must be true or false")),
+                "{e}"
+            );
+            assert!(validate_inline(Role::Source, &s3(), &opts(&[(key, "off")])).is_ok());
+        }
+    }
+
+    #[test]
+    fn concurrency_and_timeout_must_be_positive_numbers() {
+        for v in ["0", "-1", "abc", "", "1.5"] {
+            let e = inline_err(Role::Source, &s3(), &[("concurrency", v)]);
+            assert!(
+                e.contains("concurrency must be a positive number"),
+                "{v}: {e}"
+            );
+            let e = inline_err(Role::Source, &s3(), &[("timeout", v)]);
+            assert!(e.contains("timeout must be a positive number"), "{v}: {e}");
+        }
+        assert!(validate_inline(Role::Source, &fs(), &opts(&[("concurrency", "16")])).is_ok());
+        assert!(validate_inline(Role::Store, &s3(), &opts(&[("timeout", "30")])).is_ok());
+    }
+
+    #[test]
+    fn s3_key_pairs_are_checked_both_ways() {
+        let e = inline_err(Role::Store, &s3(), &[("secret_access_key", "s")]);
+        assert!(
+            e.contains("an s3 store with secret_access_key needs access_key too"),
+            "{e}"
+        );
+        let both = opts(&[("access_key", "k"), ("secret_access_key", "s")]);
+        assert!(validate_inline(Role::Store, &s3(), &both).is_ok());
+        assert!(validate_inline(Role::Store, &s3(), &opts(&[])).is_ok());
+    }
+
+    #[test]
+    fn option_errors_are_config_errors() {
+        let e = validate_inline(Role::Source, &fs(), &opts(&[("nope", "1")])).unwrap_err();
+        assert!(matches!(
+            e.downcast_ref::<crate::error::KlosetError>(),
+            Some(crate::error::KlosetError::Config(_))
+        ));
+    }
 }

@@ -340,3 +340,94 @@ async fn read_pack(
         Err(e) => Err((all, e.to_string())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pack(first: u32) -> Id {
+        let mut id = [0xeeu8; 32];
+        id[..4].copy_from_slice(&first.to_le_bytes());
+        Id(id)
+    }
+
+    #[test]
+    fn subsets_parse_as_slices() {
+        assert!(matches!(
+            ReadData::parse_subset("1/10"),
+            Some(ReadData::Slice(1, 10))
+        ));
+        assert!(matches!(
+            ReadData::parse_subset("3/3"),
+            Some(ReadData::Slice(3, 3))
+        ));
+        assert!(matches!(
+            ReadData::parse_subset(" 2 / 5 "),
+            Some(ReadData::Slice(2, 5))
+        ));
+        for bad in [
+            "0/3", "4/3", "1/0", "0/0", "1/", "/3", "a/b", "1/2/3", "-1/3", "1",
+        ] {
+            assert!(ReadData::parse_subset(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn subsets_parse_as_shares() {
+        let share = |t: &str| match ReadData::parse_subset(t) {
+            Some(ReadData::Share(p)) => Some(p),
+            _ => None,
+        };
+        assert_eq!(share("5%"), Some(0.05));
+        assert_eq!(share("100%"), Some(1.0));
+        assert_eq!(share("0.5%"), Some(0.005));
+        assert_eq!(share(" 20 %"), Some(0.2));
+        for bad in ["0%", "-5%", "100.1%", "%", "abc%", "NaN%", "inf%"] {
+            assert_eq!(share(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn slices_partition_the_packs() {
+        let packs: Vec<Id> = (0..1000u32)
+            .map(|i| pack(i.wrapping_mul(2_654_435_761)))
+            .collect();
+        let m = 7;
+        for p in &packs {
+            let hits = (1..=m).filter(|&n| ReadData::Slice(n, m).wants(p)).count();
+            assert_eq!(hits, 1, "each pack is in exactly one slice");
+        }
+        let first = packs
+            .iter()
+            .filter(|p| ReadData::Slice(1, m).wants(p))
+            .count();
+        assert!(first > 100 && first < 200, "{first}");
+    }
+
+    #[test]
+    fn slices_depend_on_the_first_four_bytes_of_the_id() {
+        assert!(ReadData::Slice(1, 4).wants(&pack(8)));
+        assert!(ReadData::Slice(2, 4).wants(&pack(9)));
+        assert!(ReadData::Slice(4, 4).wants(&pack(u32::MAX)));
+        assert!(ReadData::Slice(1, 1).wants(&pack(12345)));
+    }
+
+    #[test]
+    fn none_all_and_full_share_are_what_they_say() {
+        let p = pack(1);
+        assert!(!ReadData::None.wants(&p));
+        assert!(ReadData::All.wants(&p));
+        assert!((0..100).all(|_| ReadData::Share(1.0).wants(&p)));
+    }
+
+    #[test]
+    fn pack_names_are_64_hex_characters_under_their_directory() {
+        let hex = "ab".repeat(32);
+        assert!(is_pack_name(&format!("packs/ab/{hex}")));
+        assert!(is_pack_name(&hex));
+        assert!(!is_pack_name(&format!("packs/ab/{hex}.tmp")));
+        assert!(!is_pack_name(&format!("packs/ab/.{hex}")));
+        assert!(!is_pack_name("packs/ab/"));
+        assert!(!is_pack_name(&format!("packs/ab/{}", &hex[..62])));
+    }
+}

@@ -232,3 +232,232 @@ mod copies_tests {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use chrono::{TimeZone, Utc};
+
+    fn snap(host: &str, key: &str, tags: &[&str], day: u32) -> Snapshot {
+        Snapshot {
+            time: Utc.with_ymd_and_hms(2024, 1, day, 12, 0, 0).unwrap(),
+            host: host.into(),
+            user: "u".into(),
+            source: key.rsplit(':').next().unwrap().into(),
+            source_key: key.into(),
+            paths: vec![key.rsplit(':').next().unwrap().into()],
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            tree: Id::default(),
+            parent: None,
+            original: None,
+            summary: Default::default(),
+        }
+    }
+
+    fn with_ids(snaps: Vec<Snapshot>) -> Vec<(Id, Snapshot)> {
+        snaps
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| (Id([i as u8 + 1; 32]), s))
+            .collect()
+    }
+
+    fn last(n: usize) -> Policy {
+        Policy {
+            last: Some(n),
+            ..Policy::default()
+        }
+    }
+
+    #[test]
+    fn group_by_parses_any_subset() {
+        let g = GroupBy::parse("host,source").unwrap();
+        assert!(g.host && g.source && !g.tags);
+        let g = GroupBy::parse(" tags , host ").unwrap();
+        assert!(g.host && !g.source && g.tags);
+        let g = GroupBy::parse("paths").unwrap();
+        assert!(g.source, "restic's name for it");
+        assert!(GroupBy::parse("path").unwrap().source);
+        let g = GroupBy::parse("").unwrap();
+        assert!(!g.host && !g.source && !g.tags, "one group");
+        assert!(GroupBy::parse(",,").is_some());
+    }
+
+    #[test]
+    fn group_by_refuses_unknown_fields() {
+        for bad in ["hosts", "Host", "host;source", "user", "host,time"] {
+            assert!(GroupBy::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_empty_filter_matches_every_snapshot() {
+        let f = Filter::default();
+        assert!(f.is_empty());
+        assert_eq!(f.describe(), "()");
+        assert!(f.matches(&snap("h", "fs:h:/a", &[], 1)));
+    }
+
+    #[test]
+    fn filters_need_every_condition() {
+        let f = Filter {
+            host: Some("web1".into()),
+            tags: vec!["a".into(), "b".into()],
+            source: None,
+        };
+        assert!(!f.is_empty());
+        assert_eq!(f.describe(), "(host web1, tag a, tag b)");
+        assert!(f.matches(&snap("web1", "fs:web1:/x", &["b", "a", "c"], 1)));
+        assert!(!f.matches(&snap("web1", "fs:web1:/x", &["a"], 1)));
+        assert!(!f.matches(&snap("web2", "fs:web2:/x", &["a", "b"], 1)));
+    }
+
+    #[test]
+    fn a_source_filter_takes_the_given_source_its_key_or_a_path() {
+        let mut s = snap("h", "fs:h:/srv", &[], 1);
+        s.source = "./srv".into();
+        s.paths = vec!["/srv".into(), "/etc".into()];
+        for given in ["./srv", "fs:h:/srv", "/srv", "/etc"] {
+            let f = Filter {
+                source: Some(given.into()),
+                ..Filter::default()
+            };
+            assert!(f.matches(&s), "{given}");
+        }
+        let f = Filter {
+            source: Some("/sr".into()),
+            ..Filter::default()
+        };
+        assert!(!f.matches(&s), "no prefix matching");
+        assert_eq!(f.describe(), "(source /sr)");
+    }
+
+    #[test]
+    fn plan_groups_by_host_and_source_and_applies_the_policy_to_each() {
+        let snaps = with_ids(vec![
+            snap("a", "fs:a:/x", &[], 1),
+            snap("a", "fs:a:/x", &[], 2),
+            snap("a", "fs:a:/y", &[], 3),
+            snap("b", "fs:b:/x", &[], 4),
+            snap("b", "fs:b:/x", &[], 5),
+        ]);
+        let g = plan(
+            snaps,
+            &last(1),
+            &Filter::default(),
+            GroupBy::parse("host,source").unwrap(),
+        );
+        assert_eq!(g.len(), 3);
+        let summary: Vec<(Option<String>, usize, usize)> = g
+            .iter()
+            .map(|g| (g.group.source.clone(), g.keep.len(), g.remove.len()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (Some("fs:a:/x".into()), 1, 1),
+                (Some("fs:a:/y".into()), 1, 0),
+                (Some("fs:b:/x".into()), 1, 1)
+            ]
+        );
+        assert_eq!(g[0].keep[0].time.format("%d").to_string(), "02");
+        assert_eq!(g[0].group.host.as_deref(), Some("a"));
+        assert!(g[0].group.tags.is_none());
+    }
+
+    #[test]
+    fn plan_with_no_grouping_puts_everything_in_one_group() {
+        let snaps = with_ids(vec![
+            snap("a", "fs:a:/x", &[], 1),
+            snap("b", "fs:b:/y", &[], 2),
+            snap("c", "fs:c:/z", &[], 3),
+        ]);
+        let g = plan(
+            snaps,
+            &last(2),
+            &Filter::default(),
+            GroupBy::parse("").unwrap(),
+        );
+        assert_eq!(g.len(), 1);
+        assert_eq!((g[0].keep.len(), g[0].remove.len()), (2, 1));
+        assert_eq!(g[0].remove[0].source, "/x");
+    }
+
+    #[test]
+    fn grouping_by_tags_ignores_their_order() {
+        let snaps = with_ids(vec![
+            snap("a", "fs:a:/x", &["b", "a"], 1),
+            snap("a", "fs:a:/x", &["a", "b"], 2),
+            snap("a", "fs:a:/x", &["a"], 3),
+        ]);
+        let g = plan(
+            snaps,
+            &last(1),
+            &Filter::default(),
+            GroupBy::parse("tags").unwrap(),
+        );
+        assert_eq!(g.len(), 2);
+        let ab = g
+            .iter()
+            .find(|g| g.group.tags.as_deref() == Some(&["a".to_string(), "b".to_string()][..]))
+            .unwrap();
+        assert_eq!((ab.keep.len(), ab.remove.len()), (1, 1));
+    }
+
+    #[test]
+    fn plan_leaves_snapshots_outside_the_filter_alone() {
+        let snaps = with_ids(vec![
+            snap("a", "fs:a:/x", &[], 1),
+            snap("a", "fs:a:/x", &[], 2),
+            snap("b", "fs:b:/x", &[], 3),
+        ]);
+        let f = Filter {
+            host: Some("a".into()),
+            ..Filter::default()
+        };
+        let g = plan(snaps, &last(0), &f, GroupBy::parse("host").unwrap());
+        assert_eq!(g.len(), 1);
+        assert_eq!(g[0].remove.len(), 2, "b's snapshot is not even listed");
+    }
+
+    #[test]
+    fn plan_lists_each_group_newest_first_with_ties_broken_by_id() {
+        let mut snaps = with_ids(vec![
+            snap("a", "fs:a:/x", &[], 1),
+            snap("a", "fs:a:/x", &[], 3),
+            snap("a", "fs:a:/x", &[], 3),
+            snap("a", "fs:a:/x", &[], 2),
+        ]);
+        snaps.reverse();
+        let g = plan(
+            snaps,
+            &last(10),
+            &Filter::default(),
+            GroupBy::parse("").unwrap(),
+        );
+        let order: Vec<u8> = g[0].keep.iter().map(|j| j.id.0[0]).collect();
+        assert_eq!(order, [2, 3, 4, 1]);
+        assert!(g[0]
+            .keep
+            .iter()
+            .all(|j| j.decision.reasons == ["last snapshot"]));
+    }
+
+    #[test]
+    fn judged_entries_serialise_with_their_reasons_inline() {
+        let snaps = with_ids(vec![snap("a", "fs:a:/x", &[], 1)]);
+        let g = plan(
+            snaps,
+            &last(1),
+            &Filter::default(),
+            GroupBy::parse("host").unwrap(),
+        );
+        let v = serde_json::to_value(&g[0]).unwrap();
+        assert_eq!(v["group"], serde_json::json!({"host": "a"}));
+        assert_eq!(v["keep"][0]["keep"], true);
+        assert_eq!(v["keep"][0]["reasons"][0], "last snapshot");
+        assert_eq!(v["keep"][0]["source"], "/x");
+        assert_eq!(v["remove"], serde_json::json!([]));
+    }
+}

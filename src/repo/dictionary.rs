@@ -82,3 +82,66 @@ pub fn train(samples: &[Vec<u8>]) -> Option<Vec<u8>> {
     dict_id(&dict).ok()?;
     Some(dict)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn samples() -> Vec<Vec<u8>> {
+        (0..2000)
+            .map(|i| {
+                format!(
+                    "[section{i}]\nname = \"item {i}\"\nenabled = true\nsize = {}\n",
+                    i * 7
+                )
+                .repeat(4)
+                .into_bytes()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn dict_ids_come_from_a_zstd_dictionary_header() {
+        let raw = [&MAGIC[..], &0x1234_5678u32.to_le_bytes(), b"rest"].concat();
+        assert_eq!(dict_id(&raw).unwrap(), 0x1234_5678);
+        assert!(dict_id(&MAGIC).is_err(), "too short for an id");
+        assert!(dict_id(&[]).is_err());
+        assert!(dict_id(&[0u8; 64]).is_err(), "wrong magic");
+    }
+
+    #[test]
+    fn training_needs_enough_varied_samples() {
+        assert!(train(&[]).is_none());
+        assert!(train(&[b"tiny".to_vec()]).is_none());
+        let dict = train(&samples()).expect("trained");
+        assert!(dict.len() <= DICT_SIZE);
+        assert!(dict_id(&dict).is_ok());
+    }
+
+    #[test]
+    fn the_first_writing_dictionary_stays_active() {
+        let d = Dictionaries::default();
+        assert!(!d.has_active() && d.active().is_none());
+        let dict = train(&samples()).unwrap();
+        let id = d.add(&dict, false).unwrap();
+        assert!(d.decoder(id).is_some(), "readable");
+        assert!(!d.has_active(), "but not used for writing");
+        assert_eq!(d.add(&dict, true).unwrap(), id);
+        assert_eq!(d.active().map(|(i, _)| i), Some(id));
+        // Another one is readable but does not replace the active one.
+        let mut other = dict.clone();
+        other[4..8].copy_from_slice(&(id ^ 1).to_le_bytes());
+        let other_id = d.add(&other, true).unwrap();
+        assert_eq!(other_id, id ^ 1);
+        assert!(d.decoder(other_id).is_some());
+        assert_eq!(d.active().map(|(i, _)| i), Some(id));
+    }
+
+    #[test]
+    fn unknown_ids_have_no_decoder_and_garbage_is_refused() {
+        let d = Dictionaries::default();
+        assert!(d.decoder(42).is_none());
+        assert!(d.add(b"not a dictionary", true).is_err());
+        assert!(!d.has_active());
+    }
+}

@@ -52,3 +52,66 @@ impl<'de> Deserialize<'de> for Id {
         Id::parse(&s).map_err(serde::de::Error::custom)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trips_and_short_is_its_first_8_characters() {
+        let id = Id::of_bytes(b"hello");
+        let hex = id.hex();
+        assert_eq!(hex.len(), 64);
+        assert_eq!(Id::parse(&hex).unwrap(), id);
+        assert_eq!(id.short(), hex[..8]);
+        assert_eq!(id.to_string(), hex);
+        assert_eq!(format!("{id:?}"), id.short());
+    }
+
+    #[test]
+    fn of_bytes_is_plain_blake3() {
+        assert_eq!(
+            Id::of_bytes(b"").hex(),
+            "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"
+        );
+        assert_ne!(Id::of_bytes(b"a"), Id::of_bytes(b"b"));
+    }
+
+    #[test]
+    fn parse_accepts_either_case_and_refuses_other_lengths_or_characters() {
+        let id = Id([0xab; 32]);
+        assert_eq!(Id::parse(&"AB".repeat(32)).unwrap(), id);
+        for bad in [
+            "",
+            "ab",
+            &"ab".repeat(31),
+            &"ab".repeat(33),
+            &"zz".repeat(32),
+        ] {
+            let e = Id::parse(bad).unwrap_err().to_string();
+            assert!(e.contains("64-character hex id"), "{bad}: {e}");
+        }
+        assert!(Id::parse(&format!(" {}", "ab".repeat(32))).is_err());
+    }
+
+    #[test]
+    fn serde_uses_the_hex_string() {
+        let id = Id([1u8; 32]);
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(json, format!("\"{}\"", "01".repeat(32)));
+        assert_eq!(serde_json::from_str::<Id>(&json).unwrap(), id);
+        assert!(serde_json::from_str::<Id>("\"0102\"").is_err());
+        assert!(serde_json::from_str::<Id>("[1,2]").is_err());
+    }
+
+    #[test]
+    fn ids_order_by_their_bytes_like_their_hex() {
+        let mut ids = [Id([3u8; 32]), Id([1u8; 32]), Id([0xff; 32]), Id::default()];
+        ids.sort();
+        let hex: Vec<String> = ids.iter().map(Id::hex).collect();
+        let mut sorted = hex.clone();
+        sorted.sort();
+        assert_eq!(hex, sorted);
+        assert_eq!(Id::default(), Id([0u8; 32]));
+    }
+}

@@ -46,3 +46,85 @@ pub struct Snapshot {
     pub original: Option<Id>,
     pub summary: Summary,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snap() -> Snapshot {
+        Snapshot {
+            time: "2024-05-06T07:08:09.123456789Z".parse().unwrap(),
+            host: "web1".into(),
+            user: "root".into(),
+            source: "/srv".into(),
+            source_key: "fs:web1:/srv".into(),
+            paths: vec!["/srv".into()],
+            tags: vec!["nightly".into()],
+            tree: Id([1u8; 32]),
+            parent: Some(Id([2u8; 32])),
+            original: None,
+            summary: Summary {
+                files: 3,
+                bytes: 100,
+                duration_secs: 1.5,
+                ..Summary::default()
+            },
+        }
+    }
+
+    #[test]
+    fn json_round_trips_with_nanosecond_time() {
+        let s = snap();
+        let text = serde_json::to_string(&s).unwrap();
+        let back: Snapshot = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.time, s.time);
+        assert_eq!(
+            (back.host, back.source_key, back.paths, back.tags),
+            (s.host, s.source_key, s.paths, s.tags)
+        );
+        assert_eq!((back.tree, back.parent), (s.tree, s.parent));
+        assert_eq!(back.summary.files, 3);
+        assert_eq!(back.summary.duration_secs, 1.5);
+    }
+
+    #[test]
+    fn empty_paths_and_absent_original_are_left_out() {
+        let s = Snapshot {
+            paths: vec![],
+            ..snap()
+        };
+        let text = serde_json::to_string(&s).unwrap();
+        assert!(
+            !text.contains("\"paths\"") && !text.contains("\"original\""),
+            "{text}"
+        );
+        let copied = Snapshot {
+            original: Some(Id([9u8; 32])),
+            ..snap()
+        };
+        let back: Snapshot =
+            serde_json::from_str(&serde_json::to_string(&copied).unwrap()).unwrap();
+        assert_eq!(back.original, Some(Id([9u8; 32])));
+    }
+
+    #[test]
+    fn older_snapshots_without_optional_fields_still_load() {
+        let text = format!(
+            r#"{{"time":"2020-01-01T00:00:00Z","host":"h","user":"u","source":"/x",
+            "source_key":"fs:h:/x","tree":"{}","summary":{{"files":0,"dirs":0,"symlinks":0,
+            "bytes":0,"files_read":0,"new_bytes":0,"stored_bytes":0,"new_blobs":0,"errors":0,
+            "duration_secs":0.0}}}}"#,
+            "00".repeat(32)
+        );
+        let s: Snapshot = serde_json::from_str(&text).unwrap();
+        assert!(s.paths.is_empty() && s.tags.is_empty());
+        assert!(s.parent.is_none() && s.original.is_none());
+    }
+
+    #[test]
+    fn a_snapshot_with_a_bad_tree_id_does_not_load() {
+        let mut v = serde_json::to_value(snap()).unwrap();
+        v["tree"] = serde_json::Value::String("nothex".into());
+        assert!(serde_json::from_value::<Snapshot>(v).is_err());
+    }
+}

@@ -163,3 +163,102 @@ impl Node {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn special_kinds_are_fifos_and_devices() {
+        for k in [NodeKind::Fifo, NodeKind::Chardev, NodeKind::Blockdev] {
+            assert!(k.is_special(), "{k:?}");
+        }
+        for k in [NodeKind::File, NodeKind::Dir, NodeKind::Symlink] {
+            assert!(!k.is_special(), "{k:?}");
+        }
+    }
+
+    #[test]
+    fn kinds_serialise_in_lowercase() {
+        assert_eq!(
+            serde_json::to_string(&NodeKind::Chardev).unwrap(),
+            "\"chardev\""
+        );
+        assert_eq!(
+            serde_json::from_str::<NodeKind>("\"symlink\"").unwrap(),
+            NodeKind::Symlink
+        );
+        assert!(serde_json::from_str::<NodeKind>("\"File\"").is_err());
+    }
+
+    #[test]
+    fn a_plain_node_serialises_without_its_empty_optional_fields() {
+        let n = Node::new("a.txt".into(), NodeKind::File);
+        let text = serde_json::to_string(&n).unwrap();
+        for absent in [
+            "name_raw", "content", "subtree", "target", "links", "device", "rdev", "xattrs",
+            "\"s3\"",
+        ] {
+            assert!(!text.contains(absent), "{absent} in {text}");
+        }
+        assert_eq!(serde_json::from_str::<Node>(&text).unwrap(), n);
+    }
+
+    #[test]
+    fn a_full_tree_round_trips() {
+        let mut file = Node::new("f".into(), NodeKind::File);
+        file.content = vec![Id([1u8; 32]), Id([2u8; 32])];
+        file.links = 2;
+        file.device = 5;
+        file.inode = 77;
+        file.mtime = -1_000_000_001;
+        file.xattrs = vec![Xattr {
+            name: "user.k".into(),
+            value: hex::encode(b"v"),
+        }];
+        let mut dir = Node::new("d".into(), NodeKind::Dir);
+        dir.subtree = Some(Id([3u8; 32]));
+        let mut obj = Node::new("o".into(), NodeKind::File);
+        obj.s3 = Some(Box::new(S3Meta {
+            key: "p/o".into(),
+            etag: Some("\"e\"".into()),
+            tags: Some(BTreeMap::new()),
+            ..S3Meta::default()
+        }));
+        let tree = Tree {
+            nodes: vec![file, dir, obj],
+        };
+        let back: Tree = serde_json::from_slice(&serde_json::to_vec(&tree).unwrap()).unwrap();
+        assert_eq!(back, tree);
+        // Tags read as none and tags not readable stay apart.
+        let s3 = back.nodes[2].s3.as_ref().unwrap();
+        assert_eq!(s3.tags, Some(BTreeMap::new()));
+    }
+
+    #[test]
+    fn nodes_load_with_only_name_and_kind() {
+        let n: Node = serde_json::from_str(r#"{"name":"x","kind":"dir"}"#).unwrap();
+        assert_eq!(n, Node::new("x".into(), NodeKind::Dir));
+    }
+
+    #[test]
+    fn name_bytes_prefer_the_raw_form() {
+        let mut n = Node::new("caf\u{fffd}".into(), NodeKind::File);
+        assert_eq!(n.name_bytes(), "caf\u{fffd}".as_bytes());
+        n.name_raw = Some(hex::encode(b"caf\xe9"));
+        assert_eq!(n.name_bytes(), b"caf\xe9");
+        // A damaged raw form falls back to the readable name.
+        n.name_raw = Some("zz".into());
+        assert_eq!(n.name_bytes(), "caf\u{fffd}".as_bytes());
+    }
+
+    #[test]
+    fn target_bytes_prefer_the_raw_form_and_default_to_empty() {
+        let mut n = Node::new("l".into(), NodeKind::Symlink);
+        assert!(n.target_bytes().is_empty());
+        n.target = Some("../x".into());
+        assert_eq!(n.target_bytes(), b"../x");
+        n.target_raw = Some(hex::encode(b"\xff/y"));
+        assert_eq!(n.target_bytes(), b"\xff/y");
+    }
+}

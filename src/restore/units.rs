@@ -128,4 +128,130 @@ mod tests {
             .collect();
         assert_eq!(offsets, vec![vec![0, 100], vec![200]]);
     }
+
+    fn blob(n: u8, pack: u32, offset: u32, length: u32, raw_length: u32) -> Use {
+        Use {
+            id: Id([n; 32]),
+            loc: BlobRef {
+                pack,
+                offset,
+                length,
+                raw_length,
+            },
+            targets: vec![(0, 0)],
+        }
+    }
+
+    fn by_pack(blobs: Vec<Use>) -> HashMap<u32, HashMap<Id, Use>> {
+        let mut out: HashMap<u32, HashMap<Id, Use>> = HashMap::new();
+        for b in blobs {
+            out.entry(b.loc.pack).or_default().insert(b.id, b);
+        }
+        out
+    }
+
+    fn offsets(mut units: Vec<(u32, Vec<Use>)>) -> Vec<(u32, Vec<u32>)> {
+        units.sort_by_key(|(p, u)| (*p, u[0].loc.offset));
+        units
+            .into_iter()
+            .map(|(p, u)| (p, u.iter().map(|b| b.loc.offset).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn windows_at_exactly_the_budget_stay_together() {
+        let half = ASSEMBLY_BUDGET / 2;
+        let segs = [seg(half), seg(half), seg(1)];
+        assert_eq!(windows(&segs, true), vec![0..2, 2..3]);
+    }
+
+    #[test]
+    fn a_segment_larger_than_the_budget_gets_a_window_of_its_own() {
+        let segs = [seg(1), seg(ASSEMBLY_BUDGET * 3), seg(1)];
+        assert_eq!(windows(&segs, true), vec![0..1, 1..2, 2..3]);
+        assert_eq!(windows(&[seg(ASSEMBLY_BUDGET + 1)], true), vec![0..1]);
+    }
+
+    #[test]
+    fn windows_cover_every_segment_once_in_order() {
+        let segs: Vec<Segment> = (1..50).map(|i| seg(i * 7 * 1024 * 1024)).collect();
+        let w = windows(&segs, true);
+        assert_eq!(w.first().unwrap().start, 0);
+        assert_eq!(w.last().unwrap().end, segs.len());
+        for pair in w.windows(2) {
+            assert_eq!(pair[0].end, pair[1].start);
+        }
+        for r in &w {
+            let bytes: u64 = segs[r.clone()].iter().map(|s| s.len).sum();
+            assert!(r.len() == 1 || bytes <= ASSEMBLY_BUDGET, "{r:?}");
+        }
+    }
+
+    #[test]
+    fn not_assembling_gives_one_window_even_when_empty() {
+        assert_eq!(windows(&[], false), vec![0..0]);
+    }
+
+    #[test]
+    fn read_units_never_mix_packs() {
+        let units = read_units(
+            by_pack(vec![
+                blob(1, 1, 0, 10, 10),
+                blob(2, 2, 0, 10, 10),
+                blob(3, 1, 10, 10, 10),
+            ]),
+            1000,
+        );
+        assert_eq!(offsets(units), vec![(1, vec![0, 10]), (2, vec![0])]);
+    }
+
+    #[test]
+    fn read_units_count_the_gaps_between_blobs() {
+        // Two small blobs far apart: reading both in one request would fetch the gap.
+        let units = read_units(
+            by_pack(vec![blob(1, 1, 0, 10, 10), blob(2, 1, 500, 10, 10)]),
+            100,
+        );
+        assert_eq!(offsets(units), vec![(1, vec![0]), (1, vec![500])]);
+    }
+
+    #[test]
+    fn read_units_count_the_decompressed_size_too() {
+        // Sealed, they fit one unit; opened, they would not.
+        let units = read_units(
+            by_pack(vec![
+                blob(1, 1, 0, 10, 60),
+                blob(2, 1, 10, 10, 60),
+                blob(3, 1, 20, 10, 30),
+            ]),
+            100,
+        );
+        assert_eq!(offsets(units), vec![(1, vec![0]), (1, vec![10, 20])]);
+    }
+
+    #[test]
+    fn a_blob_larger_than_the_unit_is_read_alone() {
+        let units = read_units(
+            by_pack(vec![
+                blob(1, 1, 0, 10, 10),
+                blob(2, 1, 10, 5000, 5000),
+                blob(3, 1, 5010, 10, 10),
+            ]),
+            100,
+        );
+        assert_eq!(
+            offsets(units),
+            vec![(1, vec![0]), (1, vec![10]), (1, vec![5010])]
+        );
+    }
+
+    #[test]
+    fn read_units_keep_every_target_of_a_blob() {
+        let mut b = blob(1, 1, 0, 10, 10);
+        b.targets = vec![(0, 0), (3, 128), (9, 0)];
+        let units = read_units(by_pack(vec![b]), 100);
+        assert_eq!(units.len(), 1);
+        assert_eq!(units[0].1[0].targets, vec![(0, 0), (3, 128), (9, 0)]);
+        assert!(read_units(HashMap::new(), 100).is_empty());
+    }
 }

@@ -202,4 +202,193 @@ mod tests {
             assert!(Sse::from_options(&opts(&bad), "s").is_err(), "{bad:?}");
         }
     }
+
+    fn customer(source: &str) -> Result<Option<Sse>> {
+        Sse::from_options(&opts(&[("sse_customer_key", source)]), "store")
+    }
+
+    fn key_of(sse: &Sse) -> (String, String) {
+        match sse {
+            Sse::Customer { key, key_md5 } => (key.clone(), key_md5.clone()),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    const ZERO_KEY_B64: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    const ZERO_KEY_MD5: &str = "cLyPS3KoaSFGi/joRB3OUQ==";
+    const SEQ_HEX: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+    const SEQ_B64: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    const SEQ_MD5: &str = "tP/LI3N87DFaSk0aoqYgzg==";
+
+    #[test]
+    fn a_customer_key_is_sent_as_base64_with_its_md5() {
+        let c = customer(&"00".repeat(32)).unwrap().unwrap();
+        assert_eq!(key_of(&c), (ZERO_KEY_B64.into(), ZERO_KEY_MD5.into()));
+        assert!(c.is_customer());
+        let h = c.headers(&Method::PUT, &[]);
+        assert_eq!(h[0].1, "AES256");
+        assert_eq!(h[1].1, ZERO_KEY_B64);
+        assert_eq!(h[2].1, ZERO_KEY_MD5);
+    }
+
+    #[test]
+    fn inline_customer_keys_may_be_hex_or_base64() {
+        let hex = customer(SEQ_HEX).unwrap().unwrap();
+        let b64 = customer(SEQ_B64).unwrap().unwrap();
+        assert_eq!(key_of(&hex), (SEQ_B64.into(), SEQ_MD5.into()));
+        assert_eq!(key_of(&hex), key_of(&b64));
+        let upper = customer(&SEQ_HEX.to_uppercase()).unwrap().unwrap();
+        assert_eq!(key_of(&upper), key_of(&hex));
+    }
+
+    #[test]
+    fn an_inline_32_character_text_is_not_taken_as_raw_key_bytes() {
+        let e = customer("abcdefghijklmnopqrstuvwxyz012345").unwrap_err();
+        assert!(e.to_string().contains("is not a 256-bit key"), "{e}");
+    }
+
+    #[test]
+    fn keys_of_the_wrong_length_are_refused() {
+        for bad in [
+            "00".repeat(31),
+            "00".repeat(33),
+            B64.encode([0u8; 16]),
+            String::new(),
+        ] {
+            assert!(customer(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_key_file_may_hold_raw_bytes_or_text_with_a_newline() {
+        let dir = tempfile::tempdir().unwrap();
+        let raw = dir.path().join("raw");
+        std::fs::write(&raw, (0u8..32).collect::<Vec<u8>>()).unwrap();
+        let c = customer(&format!("@{}", raw.display())).unwrap().unwrap();
+        assert_eq!(key_of(&c), (SEQ_B64.into(), SEQ_MD5.into()));
+        let text = dir.path().join("text");
+        std::fs::write(&text, format!("{SEQ_HEX}\n")).unwrap();
+        let c = customer(&format!("@{}", text.display())).unwrap().unwrap();
+        assert_eq!(key_of(&c).0, SEQ_B64);
+        let b64 = dir.path().join("b64");
+        std::fs::write(&b64, format!("  {SEQ_B64}\r\n")).unwrap();
+        let c = customer(&format!("@{}", b64.display())).unwrap().unwrap();
+        assert_eq!(key_of(&c).0, SEQ_B64);
+    }
+
+    #[test]
+    fn a_missing_key_file_is_named_in_the_error() {
+        let e = customer("@/nonexistent/kloset.key")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("store: sse_customer_key cannot read /nonexistent/kloset.key"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_key_command_prints_the_key_and_its_failure_is_an_error() {
+        let c = customer(&format!("!echo {SEQ_HEX}")).unwrap().unwrap();
+        assert_eq!(key_of(&c).0, SEQ_B64);
+        let e = customer("!exit 3").unwrap_err().to_string();
+        assert!(e.contains("command exited with"), "{e}");
+        assert!(customer("!echo short").is_err());
+    }
+
+    #[test]
+    fn sse_modes_cannot_be_mixed() {
+        for bad in [
+            vec![("sse", "aws:kms"), ("sse_customer_key", SEQ_HEX)],
+            vec![("sse", "AES256"), ("sse_kms_key_id", "k")],
+            vec![("sse_customer_key", SEQ_HEX), ("sse_kms_key_id", "k")],
+        ] {
+            let e = Sse::from_options(&opts(&bad), "s").unwrap_err().to_string();
+            assert!(e.contains("give one of"), "{bad:?}: {e}");
+        }
+        let e = Sse::from_options(&opts(&[("sse", "aes256")]), "s")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("sse=aes256 is not known"),
+            "values are case-sensitive: {e}"
+        );
+    }
+
+    #[test]
+    fn kms_without_a_key_id_uses_the_default_key() {
+        let kms = Sse::from_options(&opts(&[("sse", "aws:kms")]), "s")
+            .unwrap()
+            .unwrap();
+        assert!(!kms.is_customer());
+        let h = kms.headers(&Method::PUT, &[]);
+        assert_eq!(h.len(), 1);
+        assert_eq!(h[0].0.as_str(), "x-amz-server-side-encryption");
+        assert_eq!(h[0].1, "aws:kms");
+        assert_eq!(
+            kms.object_store_config(),
+            [("aws_server_side_encryption", "aws:kms".to_string())]
+        );
+    }
+
+    #[test]
+    fn object_store_settings_for_each_mode() {
+        assert_eq!(
+            Sse::S3.object_store_config(),
+            [("aws_server_side_encryption", "AES256".to_string())]
+        );
+        assert_eq!(
+            Sse::Kms(Some("arn:k".into())).object_store_config(),
+            [
+                ("aws_server_side_encryption", "aws:kms".to_string()),
+                ("aws_sse_kms_key_id", "arn:k".to_string())
+            ]
+        );
+        let c = customer(SEQ_HEX).unwrap().unwrap();
+        assert_eq!(
+            c.object_store_config(),
+            [
+                ("aws_server_side_encryption", "sse-c".to_string()),
+                ("aws_sse_customer_key_base64", SEQ_B64.to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn sse_s3_and_kms_headers_go_only_where_an_object_is_created() {
+        for sse in [Sse::S3, Sse::Kms(None)] {
+            assert!(!sse.headers(&Method::PUT, &[]).is_empty());
+            assert!(!sse.headers(&Method::POST, &[("uploads", "")]).is_empty());
+            assert!(sse.headers(&Method::POST, &[("uploadId", "u")]).is_empty());
+            assert!(sse.headers(&Method::HEAD, &[]).is_empty());
+            assert!(sse.headers(&Method::DELETE, &[]).is_empty());
+            assert!(sse.headers(&Method::PUT, &[("retention", "")]).is_empty());
+            assert!(sse.headers(&Method::PUT, &[("legal-hold", "")]).is_empty());
+        }
+    }
+
+    #[test]
+    fn sse_c_headers_go_on_every_content_request_but_not_on_sub_resources() {
+        let c = customer(SEQ_HEX).unwrap().unwrap();
+        assert_eq!(c.headers(&Method::HEAD, &[]).len(), 3);
+        assert_eq!(c.headers(&Method::PUT, &[("partNumber", "2")]).len(), 3);
+        assert_eq!(c.headers(&Method::POST, &[("uploads", "")]).len(), 3);
+        assert!(c.headers(&Method::POST, &[("uploadId", "u")]).is_empty());
+        assert!(c.headers(&Method::DELETE, &[]).is_empty());
+        assert!(c.headers(&Method::POST, &[("restore", "")]).is_empty());
+        assert!(c.headers(&Method::PUT, &[("tagging", "")]).is_empty());
+    }
+
+    #[test]
+    fn debug_never_shows_a_customer_key() {
+        let c = customer(SEQ_HEX).unwrap().unwrap();
+        let shown = format!("{c:?}");
+        assert_eq!(shown, "SSE-C(..)");
+        assert!(!shown.contains(SEQ_B64) && !shown.contains(SEQ_MD5));
+        assert_eq!(format!("{:?}", Sse::S3), "SSE-S3");
+        assert_eq!(
+            format!("{:?}", Sse::Kms(Some("k".into()))),
+            "SSE-KMS(Some(\"k\"))"
+        );
+    }
 }

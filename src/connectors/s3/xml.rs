@@ -67,3 +67,99 @@ pub fn xml_escape(s: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_page_reads_keys_sizes_and_the_continuation() {
+        let body = br#"<?xml version="1.0" encoding="UTF-8"?>
+<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+  <Name>bkt</Name><Prefix>p/</Prefix><KeyCount>2</KeyCount>
+  <IsTruncated>true</IsTruncated>
+  <NextContinuationToken>tok/en==</NextContinuationToken>
+  <Contents><Key>p/a &amp; b.txt</Key><LastModified>2024-01-01T00:00:00.000Z</LastModified>
+    <ETag>&quot;abc&quot;</ETag><Size>12</Size><StorageClass>GLACIER</StorageClass></Contents>
+  <Contents><Key>p/c</Key><Size>0</Size></Contents>
+</ListBucketResult>"#;
+        let page: ListPage = quick_xml::de::from_reader(&body[..]).unwrap();
+        assert!(page.is_truncated);
+        assert_eq!(page.next_continuation_token.as_deref(), Some("tok/en=="));
+        assert_eq!(page.contents.len(), 2);
+        let a = &page.contents[0];
+        assert_eq!(a.key, "p/a & b.txt");
+        assert_eq!(a.size, 12);
+        assert_eq!(a.etag.as_deref(), Some("\"abc\""));
+        assert_eq!(a.storage_class.as_deref(), Some("GLACIER"));
+        assert_eq!(a.last_modified.as_deref(), Some("2024-01-01T00:00:00.000Z"));
+        let c = &page.contents[1];
+        assert_eq!((c.key.as_str(), c.size), ("p/c", 0));
+        assert!(c.etag.is_none() && c.storage_class.is_none());
+    }
+
+    #[test]
+    fn an_empty_list_page_has_no_contents_and_is_not_truncated() {
+        let body =
+            br#"<ListBucketResult><Name>bkt</Name><KeyCount>0</KeyCount></ListBucketResult>"#;
+        let page: ListPage = quick_xml::de::from_reader(&body[..]).unwrap();
+        assert!(!page.is_truncated);
+        assert!(page.next_continuation_token.is_none());
+        assert!(page.contents.is_empty());
+    }
+
+    #[test]
+    fn a_list_entry_without_a_size_is_an_error() {
+        let body = br#"<ListBucketResult><Contents><Key>k</Key></Contents></ListBucketResult>"#;
+        assert!(quick_xml::de::from_reader::<_, ListPage>(&body[..]).is_err());
+    }
+
+    #[test]
+    fn tagging_reads_every_tag_and_an_empty_set() {
+        let body = br#"<Tagging><TagSet><Tag><Key>kloset</Key><Value>pack</Value></Tag><Tag><Key>b</Key><Value></Value></Tag></TagSet></Tagging>"#;
+        let t: Tagging = quick_xml::de::from_reader(&body[..]).unwrap();
+        let pairs: Vec<(&str, &str)> = t
+            .tag_set
+            .tag
+            .iter()
+            .map(|t| (t.key.as_str(), t.value.as_str()))
+            .collect();
+        assert_eq!(pairs, [("kloset", "pack"), ("b", "")]);
+        let empty: Tagging =
+            quick_xml::de::from_reader(&b"<Tagging><TagSet/></Tagging>"[..]).unwrap();
+        assert!(empty.tag_set.tag.is_empty());
+        let none: Tagging = quick_xml::de::from_reader(&b"<Tagging></Tagging>"[..]).unwrap();
+        assert!(none.tag_set.tag.is_empty());
+    }
+
+    #[test]
+    fn an_initiated_upload_names_its_id() {
+        let body = br#"<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key><UploadId>VXBsb2Fk</UploadId></InitiateMultipartUploadResult>"#;
+        let i: InitiateUpload = quick_xml::de::from_reader(&body[..]).unwrap();
+        assert_eq!(i.upload_id, "VXBsb2Fk");
+    }
+
+    #[test]
+    fn xml_field_finds_the_first_element_of_that_name() {
+        let body = b"<Error><Code>NoSuchKey</Code><Message>gone</Message><Code>x</Code></Error>";
+        assert_eq!(xml_field(body, "Code").as_deref(), Some("NoSuchKey"));
+        assert_eq!(xml_field(body, "Message").as_deref(), Some("gone"));
+        assert_eq!(xml_field(b"<A></A>", "A").as_deref(), Some(""));
+    }
+
+    #[test]
+    fn xml_field_is_none_when_absent_unclosed_or_not_text() {
+        assert_eq!(xml_field(b"<Error><Code>X</Code></Error>", "Message"), None);
+        assert_eq!(xml_field(b"<Code>unclosed", "Code"), None);
+        assert_eq!(xml_field(&[0xff, 0xfe, b'<'], "Code"), None);
+        // A longer element name is not the field.
+        assert_eq!(xml_field(b"<CodeX>1</CodeX>", "Code"), None);
+    }
+
+    #[test]
+    fn xml_escape_escapes_markup_once() {
+        assert_eq!(xml_escape("a<b>&\"c\""), "a&lt;b&gt;&amp;&quot;c&quot;");
+        assert_eq!(xml_escape("&lt;"), "&amp;lt;");
+        assert_eq!(xml_escape("plain/key-1.txt"), "plain/key-1.txt");
+    }
+}
