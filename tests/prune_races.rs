@@ -225,11 +225,11 @@ fn a_pack_marked_by_a_slow_put_is_not_deleted_under_a_committed_snapshot() {
                 };
                 let backend =
                     kloset::repo::backend::Backend::new(Arc::new(slow), store.clone(), false);
-                let mut repo = kloset::repo::Repo::open(backend, "correct horse")
+                let repo = kloset::repo::Repo::open(backend, "correct horse")
                     .await
                     .unwrap();
                 kloset::ops::prune::prune(
-                    &mut repo,
+                    repo,
                     &kloset::ops::prune::PruneOptions {
                         dry_run: false,
                         max_unused: 0.0,

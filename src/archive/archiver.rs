@@ -17,7 +17,7 @@ use crate::cancel::Cancel;
 use crate::error::KlosetError;
 use crate::repo::id::Id;
 use crate::repo::tree::{Node, NodeKind, Tree};
-use crate::repo::Repo;
+use crate::repo::IndexedRepo;
 
 /// Files up to this size are read in batches of a directory's files.
 const SMALL_FILE: u64 = 256 * 1024;
@@ -31,7 +31,7 @@ enum Unit<H> {
 }
 
 pub struct Archiver<S: Source> {
-    repo: Arc<Repo>,
+    repo: Arc<IndexedRepo>,
     source: Arc<S>,
     work: Arc<Work>,
     /// Source reads and directory listings in flight.
@@ -43,7 +43,7 @@ pub struct Archiver<S: Source> {
 }
 
 impl<S: Source> Archiver<S> {
-    pub fn new(repo: Arc<Repo>, source: Arc<S>, work: Arc<Work>, cancel: Cancel) -> Self {
+    pub fn new(repo: Arc<IndexedRepo>, source: Arc<S>, work: Arc<Work>, cancel: Cancel) -> Self {
         let reads = Semaphore::new(source.concurrency().max(1));
         Archiver {
             repo,

@@ -19,7 +19,7 @@ use crate::repo::index::BlobKind;
 use crate::repo::pack::PackBuilder;
 use crate::repo::packer::PackWriter;
 use crate::repo::tree::Tree;
-use crate::repo::Repo;
+use crate::repo::IndexedRepo;
 
 #[derive(Default)]
 pub struct SaverStats {
@@ -29,7 +29,7 @@ pub struct SaverStats {
 }
 
 pub struct BlobSaver {
-    repo: Arc<Repo>,
+    repo: Arc<IndexedRepo>,
     keys: Arc<Keys>,
     params: ChunkerParams,
     /// Blobs saved by this run; the store's own are asked of the repo's index.
@@ -47,7 +47,7 @@ pub struct BlobSaver {
 impl BlobSaver {
     /// Returns the saver and the task that uploads what it packs.
     pub fn start(
-        repo: Arc<Repo>,
+        repo: Arc<IndexedRepo>,
         concurrency: usize,
         dry_run: bool,
     ) -> (Arc<BlobSaver>, tokio::task::JoinHandle<Result<()>>) {

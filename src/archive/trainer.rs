@@ -8,7 +8,7 @@ use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
 use crate::repo::dictionary::{self, MAX_BLOB, SAMPLES_WANTED, SAMPLE_BYTES_WANTED, SAMPLE_MIN};
-use crate::repo::Repo;
+use crate::repo::IndexedRepo;
 
 /// At the end of a run, fewer samples than wanted still make a useful dictionary.
 const SAMPLES_ENOUGH: usize = 500;
@@ -16,7 +16,7 @@ const SAMPLES_ENOUGH: usize = 500;
 const SAMPLE_CAP: usize = 16 * 1024;
 
 pub struct Trainer {
-    repo: Arc<Repo>,
+    repo: Arc<IndexedRepo>,
     runtime: Handle,
     samples: Mutex<Option<Samples>>,
     task: Mutex<Option<JoinHandle<()>>>,
@@ -30,7 +30,7 @@ struct Samples {
 
 impl Trainer {
     /// None when the store already has a dictionary. Call from within the runtime.
-    pub fn new(repo: Arc<Repo>) -> Option<Trainer> {
+    pub fn new(repo: Arc<IndexedRepo>) -> Option<Trainer> {
         if repo.keys().dictionaries.has_active() {
             return None;
         }

@@ -13,7 +13,7 @@ pub(super) async fn prune(ctx: &Ctx, spec: &Spec, a: &crate::cli::args::PruneArg
 }
 
 pub(super) async fn rm(ctx: &Ctx, spec: &Spec, prefixes: Vec<String>) -> Result<()> {
-    let repo = open(ctx, spec, false).await?;
+    let repo = open(ctx, spec).await?;
     let mut ids = Vec::new();
     for p in &prefixes {
         if p == "latest" {
@@ -71,7 +71,7 @@ pub(super) async fn forget(ctx: &Ctx, spec: &Spec, a: crate::cli::args::ForgetAr
         ))
     })?;
     let filter = snapshot_filter(a.filter);
-    let repo = open(ctx, spec, false).await?;
+    let repo = open(ctx, spec).await?;
     let groups = f::plan(repo.snapshots().await?, &policy, &filter, group_by);
     if !a.dry_run {
         let ids: Vec<_> = groups
@@ -152,14 +152,14 @@ fn parse_size(text: &str) -> Option<u64> {
 }
 
 async fn run_prune(ctx: &Ctx, spec: &Spec, opts: crate::ops::prune::PruneOptions) -> Result<()> {
-    let mut repo = open(ctx, spec, false).await?;
-    let report = crate::ops::prune::prune(&mut repo, &opts).await?;
+    let repo = open(ctx, spec).await?;
+    let report = crate::ops::prune::prune(repo, &opts).await?;
     output::prune(ctx, &report)
 }
 
 pub(super) async fn key(ctx: &Ctx, spec: &Spec, what: crate::cli::args::KeyWhat) -> Result<()> {
     use crate::cli::args::KeyWhat;
-    let mut repo = open(ctx, spec, false).await?;
+    let mut repo = open(ctx, spec).await?;
     match what {
         KeyWhat::List => output::keys(ctx, &repo.list_keys().await?),
         KeyWhat::Add { new_keyfile } => {

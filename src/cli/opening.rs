@@ -6,7 +6,7 @@ use anyhow::Result;
 use super::Ctx;
 use crate::connectors::{self, Spec};
 use crate::passphrase::PassphraseSource;
-use crate::repo::Repo;
+use crate::repo::{IndexedRepo, Repo};
 
 pub(super) fn passphrase(ctx: &Ctx, spec: &Spec) -> PassphraseSource {
     PassphraseSource {
@@ -18,11 +18,7 @@ pub(super) fn passphrase(ctx: &Ctx, spec: &Spec) -> PassphraseSource {
 }
 
 /// The second store of `sync` or `create --like`, with its own passphrase.
-pub(super) async fn open_other(
-    spec: &Spec,
-    keyfile: Option<std::path::PathBuf>,
-    with_index: bool,
-) -> Result<Repo> {
+pub(super) async fn open_other(spec: &Spec, keyfile: Option<std::path::PathBuf>) -> Result<Repo> {
     let backend = connectors::open_store(spec, false).await?;
     Repo::read_config(&backend).await?;
     let source = PassphraseSource {
@@ -31,35 +27,31 @@ pub(super) async fn open_other(
         passphrase_cmd: spec.option("passphrase_cmd").map(str::to_string),
         other: true,
     };
-    let mut repo = Repo::open(backend, &source.get(false)?).await?;
-    if with_index {
-        repo.load_index().await?;
-    }
-    Ok(repo)
+    Repo::open(backend, &source.get(false)?).await
 }
 
 /// A store to commit to: the writer's lease is taken before the index is loaded (FORMAT.md,
 /// "Leases"); `op` None (a dry run) takes none.
-pub(super) async fn open_writer(ctx: &Ctx, spec: &Spec, op: Option<&str>) -> Result<Repo> {
-    let mut repo = open(ctx, spec, false).await?;
+pub(super) async fn open_writer(ctx: &Ctx, spec: &Spec, op: Option<&str>) -> Result<IndexedRepo> {
+    let repo = open(ctx, spec).await?;
     if let Some(op) = op {
         repo.take_lease(op).await?;
     }
-    repo.load_index().await?;
-    Ok(repo)
+    repo.load_index().await
 }
 
-pub(super) async fn open(ctx: &Ctx, spec: &Spec, with_index: bool) -> Result<Repo> {
-    open_as(ctx, spec, with_index, false).await
+/// Enough to list snapshots.
+pub(super) async fn open(ctx: &Ctx, spec: &Spec) -> Result<Repo> {
+    open_as(ctx, spec, false).await
+}
+
+/// Enough to read them.
+pub(super) async fn open_indexed(ctx: &Ctx, spec: &Spec) -> Result<IndexedRepo> {
+    open(ctx, spec).await?.load_index().await
 }
 
 /// `from_store`: read metadata from the store itself, not the local cache (checks).
-pub(super) async fn open_as(
-    ctx: &Ctx,
-    spec: &Spec,
-    with_index: bool,
-    from_store: bool,
-) -> Result<Repo> {
+pub(super) async fn open_as(ctx: &Ctx, spec: &Spec, from_store: bool) -> Result<Repo> {
     let backend = connectors::open_store(spec, false).await?;
     // Fail on a missing or unreachable store before asking for a passphrase.
     Repo::read_config(&backend).await?;
@@ -67,9 +59,6 @@ pub(super) async fn open_as(
     let mut repo = Repo::open(backend, &pass).await?;
     if from_store {
         repo.bypass_cache();
-    }
-    if with_index {
-        repo.load_index().await?;
     }
     Ok(repo)
 }

@@ -11,7 +11,7 @@ use crate::ops::check::CheckReport;
 use crate::repo::id::Id;
 use crate::repo::snapshot::Snapshot;
 use crate::repo::tree::{Node, NodeKind};
-use crate::repo::Repo;
+use crate::repo::IndexedRepo;
 use crate::restore::planner::RestoreSummary;
 
 pub fn backup(ctx: &Ctx, outcome: &BackupOutcome) {
@@ -198,7 +198,7 @@ pub fn restore(ctx: &Ctx, id: &Id, s: &RestoreSummary) {
 pub fn store_info(
     ctx: &Ctx,
     spec: &Spec,
-    repo: &Repo,
+    repo: &IndexedRepo,
     snapshots: usize,
     packs: &[(String, u64)],
 ) -> Result<()> {

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use anyhow::Result;
 use serde_json::json;
 
-use super::opening::{open, open_as, open_other, open_writer, passphrase, snapshot_filter};
+use super::opening::{
+    open, open_as, open_indexed, open_other, open_writer, passphrase, snapshot_filter,
+};
 use super::{lifecycle_cmds, output, Ctx};
 use crate::cli::args::{BackupArgs, CreateArgs, LsArgs, RepairWhat, RestoreArgs, StoreCommand};
 use crate::connectors::fs::select::{SelectOptions, CACHEDIR_TAG};
@@ -18,7 +20,7 @@ use crate::ops::browse::{self, Found};
 use crate::ops::check;
 use crate::registry::Registry;
 use crate::repo::config::KdfCost;
-use crate::repo::Repo;
+use crate::repo::{IndexedRepo, Repo};
 use crate::restore::planner::RestoreRoot;
 
 pub async fn run(ctx: &Ctx, at: Option<String>, cmd: StoreCommand) -> Result<()> {
@@ -62,7 +64,7 @@ pub async fn run(ctx: &Ctx, at: Option<String>, cmd: StoreCommand) -> Result<()>
             ignore_case,
             filter,
         } => {
-            let repo = open(ctx, &spec, true).await?;
+            let repo = open_indexed(ctx, &spec).await?;
             let snaps = match snapshot {
                 Some(s) => vec![browse::pick(&repo, &s, &Default::default(), None).await?],
                 None => {
@@ -76,7 +78,7 @@ pub async fn run(ctx: &Ctx, at: Option<String>, cmd: StoreCommand) -> Result<()>
             output::found(ctx, &hits)
         }
         StoreCommand::Diff { from, to, filter } => {
-            let repo = open(ctx, &spec, true).await?;
+            let repo = open_indexed(ctx, &spec).await?;
             let filter = snapshot_filter(filter);
             let (a, b) = (
                 browse::pick(&repo, &from, &filter, None).await?.1.tree,
@@ -155,7 +157,7 @@ async fn create(ctx: &Ctx, spec: &Spec, a: CreateArgs) -> Result<()> {
             let registry = Registry::load()?;
             let other = resolve(ctx, &registry, Role::Store, other)?;
             Some(
-                open_other(&other, a.other_keyfile.clone(), false)
+                open_other(&other, a.other_keyfile.clone())
                     .await?
                     .template(),
             )
@@ -224,12 +226,12 @@ async fn run_backup(ctx: &Ctx, registry: &Registry, spec: &Spec, a: BackupArgs) 
 async fn ls(ctx: &Ctx, spec: &Spec, a: LsArgs) -> Result<()> {
     let filter = snapshot_filter(a.filter);
     let Some(snap) = a.snapshot else {
-        let repo = open(ctx, spec, false).await?;
+        let repo = open(ctx, spec).await?;
         let mut list = repo.snapshot_list().await?;
         list.good.retain(|(_, s)| filter.matches(s));
         return output::snapshots(ctx, &list.good, &list.damaged);
     };
-    let repo = open(ctx, spec, true).await?;
+    let repo = open_indexed(ctx, spec).await?;
     let resolved = browse::resolve_with(&repo, &snap, &filter, None).await?;
     if let (true, Found::Dir(id, _)) = (a.recursive, &resolved.found) {
         let (_, path) = browse::split_spec(&snap);
@@ -249,7 +251,7 @@ async fn restore(ctx: &Ctx, registry: &Registry, spec: &Spec, a: RestoreArgs) ->
         include: crate::filter::Patterns::new(&a.include, &a.iinclude, &[])?,
         exclude: crate::filter::Patterns::new(&a.exclude, &a.iexclude, &[])?,
     };
-    let repo = Arc::new(open(ctx, spec, true).await?);
+    let repo = Arc::new(open_indexed(ctx, spec).await?);
     let at_hand = match &dest.location {
         Location::Fs(p) => std::path::absolute(p)?.display().to_string(),
         Location::S3(_) => dest.display.clone(),
@@ -286,7 +288,7 @@ async fn restore(ctx: &Ctx, registry: &Registry, spec: &Spec, a: RestoreArgs) ->
 }
 
 async fn info(ctx: &Ctx, spec: &Spec, snapshot: Option<String>) -> Result<()> {
-    let repo = open(ctx, spec, true).await?;
+    let repo = open_indexed(ctx, spec).await?;
     let Some(snap) = snapshot else {
         let snaps = repo.snapshot_ids().await?;
         let packs = repo.stored_packs().await?;
@@ -307,8 +309,8 @@ async fn info(ctx: &Ctx, spec: &Spec, snapshot: Option<String>) -> Result<()> {
 }
 
 async fn run_check(ctx: &Ctx, spec: &Spec, read: check::ReadData) -> Result<()> {
-    let mut repo = open_as(ctx, spec, false, true).await?;
-    let report = check::check(&mut repo, read, spec.concurrency()).await?;
+    let repo = open_as(ctx, spec, true).await?;
+    let report = check::check(repo, read, spec.concurrency()).await?;
     output::check(ctx, &report, !matches!(read, check::ReadData::None));
     if !report.problems.is_empty() {
         return Err(KlosetError::Integrity(format!(
@@ -324,7 +326,7 @@ async fn run_check(ctx: &Ctx, spec: &Spec, read: check::ReadData) -> Result<()> 
 }
 
 async fn repair_index(ctx: &Ctx, spec: &Spec) -> Result<()> {
-    let repo = open_as(ctx, spec, true, true).await?;
+    let repo = open_as(ctx, spec, true).await?.load_index().await?;
     let outcome = crate::ops::repair::index(&repo).await?;
     if ctx.json {
         println!(
@@ -372,7 +374,7 @@ async fn dump(
     format: crate::ops::dump::Format,
     filter: crate::ops::forget::Filter,
 ) -> Result<()> {
-    let repo = Arc::new(open(ctx, spec, true).await?);
+    let repo = Arc::new(open_indexed(ctx, spec).await?);
     let resolved = browse::resolve_with(&repo, target, &filter, None).await?;
     let (tree, name) = match resolved.found {
         Found::File(node) if node.kind == crate::repo::tree::NodeKind::File => {
@@ -407,7 +409,7 @@ async fn cat(
     target: &str,
     filter: crate::ops::forget::Filter,
 ) -> Result<()> {
-    let repo = open(ctx, spec, true).await?;
+    let repo = open_indexed(ctx, spec).await?;
     let node = match browse::resolve_with(&repo, target, &filter, None).await?.found {
         Found::File(node) if node.kind == crate::repo::tree::NodeKind::File => node,
         _ => {
@@ -421,7 +423,7 @@ async fn cat(
 }
 
 /// A file's content to stdout, blob by blob, each verified against its id.
-async fn write_content(repo: &Repo, node: &crate::repo::tree::Node) -> Result<()> {
+async fn write_content(repo: &IndexedRepo, node: &crate::repo::tree::Node) -> Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     for id in &node.content {

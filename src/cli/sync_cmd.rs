@@ -21,17 +21,18 @@ pub struct SyncArgs {
 }
 
 pub async fn run(ctx: &Ctx, here: &Spec, a: SyncArgs) -> Result<()> {
-    let this = open(ctx, here, false).await?;
-    let other = open_other(&a.other, a.other_keyfile, false).await?;
-    let (mut from, mut to) = match a.direction {
+    let this = open(ctx, here).await?;
+    let other = open_other(&a.other, a.other_keyfile).await?;
+    let (from, to) = match a.direction {
         SyncDirection::To => (this, other),
         SyncDirection::From => (other, this),
     };
     // The receiving store's lease before its index (FORMAT.md, "Leases").
     to.take_lease("sync").await?;
-    to.load_index().await?;
-    from.load_index().await?;
-    let (from, to) = (Arc::new(from), Arc::new(to));
+    let (from, to) = (
+        Arc::new(from.load_index().await?),
+        Arc::new(to.load_index().await?),
+    );
     let filter = snapshot_filter(a.filter);
     let mut chosen = Vec::new();
     if a.snapshots.is_empty() {

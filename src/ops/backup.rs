@@ -19,7 +19,7 @@ use crate::progress::Progress;
 use crate::repo::commit::CommitRefs;
 use crate::repo::id::Id;
 use crate::repo::snapshot::{Snapshot, Summary};
-use crate::repo::Repo;
+use crate::repo::IndexedRepo;
 
 pub struct BackupOptions {
     /// The source as the user named it, for display.
@@ -47,7 +47,7 @@ pub struct BackupOutcome {
 }
 
 pub async fn backup<S: Source>(
-    repo: Arc<Repo>,
+    repo: Arc<IndexedRepo>,
     source: S,
     opts: BackupOptions,
 ) -> Result<BackupOutcome> {
@@ -56,7 +56,11 @@ pub async fn backup<S: Source>(
     outcome
 }
 
-async fn run<S: Source>(repo: Arc<Repo>, source: S, opts: BackupOptions) -> Result<BackupOutcome> {
+async fn run<S: Source>(
+    repo: Arc<IndexedRepo>,
+    source: S,
+    opts: BackupOptions,
+) -> Result<BackupOutcome> {
     let started = Instant::now();
     opts.cancel.stop_gracefully();
     let source_key = source.source_key();
@@ -145,7 +149,7 @@ async fn run<S: Source>(repo: Arc<Repo>, source: S, opts: BackupOptions) -> Resu
 }
 
 /// The newest snapshot of the same source on the same host: the parent for change detection.
-pub async fn latest_for(repo: &Repo, source_key: &str) -> Result<Option<(Id, Snapshot)>> {
+pub async fn latest_for(repo: &IndexedRepo, source_key: &str) -> Result<Option<(Id, Snapshot)>> {
     Ok(repo
         .snapshots()
         .await?

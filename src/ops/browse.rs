@@ -10,7 +10,7 @@ use crate::repo::id::Id;
 use crate::repo::snapshot::Snapshot;
 use crate::repo::tree::{Node, NodeKind, Tree};
 use crate::repo::walk::{child_path, Visit, WalkOptions};
-use crate::repo::Repo;
+use crate::repo::{IndexedRepo, Repo};
 
 /// `9f3c1a2b:/sub/dir` -> ("9f3c1a2b", "/sub/dir"); no colon means the whole snapshot.
 pub fn split_spec(spec: &str) -> (&str, &str) {
@@ -32,13 +32,13 @@ pub struct Resolved {
     pub found: Found,
 }
 
-pub async fn resolve(repo: &Repo, spec: &str) -> Result<Resolved> {
+pub async fn resolve(repo: &IndexedRepo, spec: &str) -> Result<Resolved> {
     resolve_with(repo, spec, &Filter::default(), None).await
 }
 
 /// Like `resolve`, with `latest` chosen by `pick`.
 pub async fn resolve_with(
-    repo: &Repo,
+    repo: &IndexedRepo,
     spec: &str,
     filter: &Filter,
     at_hand: Option<&str>,
@@ -99,7 +99,7 @@ fn is_source(snap: &Snapshot, at_hand: &str) -> bool {
     snap.source == at_hand || snap.paths.iter().any(|p| p == at_hand)
 }
 
-async fn walk(repo: &Repo, root: Id, path: &str, spec: &str) -> Result<Found> {
+async fn walk(repo: &IndexedRepo, root: Id, path: &str, spec: &str) -> Result<Found> {
     let mut current = Found::Dir(root, None);
     for part in path.split('/').filter(|p| !p.is_empty()) {
         let tree_id = match &current {
@@ -131,7 +131,7 @@ fn not_found(spec: &str) -> anyhow::Error {
 }
 
 /// Every node below a tree with its path (`/`-joined names, as S3 keys are), in path order.
-pub async fn walk_all(repo: &Repo, root: Id, base: &str) -> Result<Vec<(String, Node)>> {
+pub async fn walk_all(repo: &IndexedRepo, root: Id, base: &str) -> Result<Vec<(String, Node)>> {
     let base = base.trim_end_matches('/').as_bytes().to_vec();
     let mut out = Vec::new();
     repo.walk(vec![(base, root)], WalkOptions::default(), |v| match v {

@@ -15,7 +15,7 @@ use crate::repo::id::Id;
 use crate::repo::pack::read_header;
 use crate::repo::tree::NodeKind;
 use crate::repo::walk::{child_path, Visit, WalkOptions};
-use crate::repo::{open_blob, BlobRef, Repo};
+use crate::repo::{open_blob, BlobRef, IndexedRepo, Repo};
 
 /// Affected files listed per snapshot, at most.
 const SHOWN_FILES: usize = 10;
@@ -68,12 +68,11 @@ impl ReadData {
 }
 
 /// Checks a repo opened without its index.
-pub async fn check(repo: &mut Repo, read: ReadData, concurrency: usize) -> Result<CheckReport> {
-    // Snapshots first, then the index: a backup writes its index files before its snapshot, so
-    // one committing meanwhile is either not listed or fully indexed, never reported as broken.
-    let list = repo.snapshot_list().await?;
-    repo.load_index().await?;
-    let repo = &*repo;
+pub async fn check(repo: Repo, read: ReadData, concurrency: usize) -> Result<CheckReport> {
+    // A backup committing meanwhile is either not listed or fully indexed, never reported as
+    // broken.
+    let (list, repo) = repo.snapshots_then_index().await?;
+    let repo = &repo;
     let mut report = CheckReport::default();
     let health = repo.health();
     let indexed: HashSet<String> = repo.indexed_pack_keys().into_iter().collect();
@@ -199,7 +198,7 @@ fn is_pack_name(key: &str) -> bool {
 
 /// Names the files of each snapshot that use lost blobs, and what to run.
 async fn affected(
-    repo: &Repo,
+    repo: &IndexedRepo,
     snapshots: &[(Id, crate::repo::snapshot::Snapshot)],
     lost: &HashSet<Id>,
     report: &mut CheckReport,
@@ -251,7 +250,7 @@ async fn affected(
 
 /// Downloads every indexed pack whole. Returns the blobs read and those found damaged.
 async fn read_packs(
-    repo: &Repo,
+    repo: &IndexedRepo,
     which: ReadData,
     concurrency: usize,
     problems: &mut Vec<String>,
@@ -296,7 +295,7 @@ async fn read_packs(
 /// The ids of the pack's blobs that are damaged; Err when the pack as a whole is (then all of
 /// them are).
 async fn read_pack(
-    repo: &Repo,
+    repo: &IndexedRepo,
     pack: u32,
     blobs: Vec<(Id, BlobRef)>,
 ) -> Result<Vec<Id>, (Vec<Id>, String)> {

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::browse::walk_all;
 use crate::repo::id::Id;
 use crate::repo::tree::{Node, NodeKind};
-use crate::repo::Repo;
+use crate::repo::IndexedRepo;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -29,7 +29,7 @@ pub struct Changed {
     pub change: Change,
 }
 
-pub async fn diff(repo: &Repo, a: Id, b: Id) -> Result<Vec<Changed>> {
+pub async fn diff(repo: &IndexedRepo, a: Id, b: Id) -> Result<Vec<Changed>> {
     let mut out = Vec::new();
     compare(repo, a, b, String::new(), &mut out).await?;
     out.sort_by(|x, y| x.path.cmp(&y.path));
@@ -37,7 +37,7 @@ pub async fn diff(repo: &Repo, a: Id, b: Id) -> Result<Vec<Changed>> {
 }
 
 fn compare<'a>(
-    repo: &'a Repo,
+    repo: &'a IndexedRepo,
     a: Id,
     b: Id,
     base: String,
@@ -100,7 +100,7 @@ fn compare<'a>(
 
 /// An added or removed entry, and everything below it when it is a directory.
 async fn listed(
-    repo: &Repo,
+    repo: &IndexedRepo,
     node: &Node,
     path: String,
     change: Change,

@@ -9,7 +9,7 @@ use anyhow::Result;
 
 use crate::repo::id::Id;
 use crate::repo::tree::{Node, NodeKind};
-use crate::repo::Repo;
+use crate::repo::IndexedRepo;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -20,7 +20,7 @@ pub enum Format {
 /// `entries`: paths below the archive's root (`etc`, `etc/fstab`), parents first. Runs on a
 /// blocking thread: content is fetched through the runtime as the archive writer reads it.
 pub fn write(
-    repo: Arc<Repo>,
+    repo: Arc<IndexedRepo>,
     entries: Vec<(String, Node)>,
     format: Format,
     out: impl Write,
@@ -32,7 +32,7 @@ pub fn write(
     }
 }
 
-fn write_tar(repo: Arc<Repo>, entries: Vec<(String, Node)>, out: impl Write) -> Result<()> {
+fn write_tar(repo: Arc<IndexedRepo>, entries: Vec<(String, Node)>, out: impl Write) -> Result<()> {
     let mut tar = tar::Builder::new(out);
     let mut first_names: HashMap<(u64, u64), String> = HashMap::new();
     for (path, node) in entries {
@@ -84,7 +84,7 @@ fn write_tar(repo: Arc<Repo>, entries: Vec<(String, Node)>, out: impl Write) -> 
 }
 
 fn write_zip(
-    repo: Arc<Repo>,
+    repo: Arc<IndexedRepo>,
     entries: Vec<(String, Node)>,
     out: impl Write,
     warn: &dyn Fn(String),
@@ -134,7 +134,7 @@ fn zip_time(ns: i64) -> zip::DateTime {
 
 /// A file's content as a reader: blobs fetched (and verified) one at a time.
 struct Content {
-    repo: Arc<Repo>,
+    repo: Arc<IndexedRepo>,
     runtime: tokio::runtime::Handle,
     ids: std::vec::IntoIter<Id>,
     current: bytes::Bytes,
@@ -142,7 +142,7 @@ struct Content {
 }
 
 impl Content {
-    fn new(repo: Arc<Repo>, ids: Vec<Id>, path: &str) -> Content {
+    fn new(repo: Arc<IndexedRepo>, ids: Vec<Id>, path: &str) -> Content {
         Content {
             repo,
             runtime: tokio::runtime::Handle::current(),

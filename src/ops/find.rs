@@ -10,7 +10,7 @@ use crate::repo::id::Id;
 use crate::repo::snapshot::Snapshot;
 use crate::repo::tree::NodeKind;
 use crate::repo::walk::{child_path, Visit, WalkOptions};
-use crate::repo::Repo;
+use crate::repo::IndexedRepo;
 
 #[derive(Debug, Serialize)]
 pub struct Hit {
@@ -32,7 +32,7 @@ pub fn matcher(pattern: &str, ignore_case: bool) -> Result<GlobMatcher> {
 
 /// Every matching entry of the given snapshots, oldest snapshot first, paths in order.
 pub async fn find(
-    repo: &Repo,
+    repo: &IndexedRepo,
     snapshots: &[(Id, Snapshot)],
     pattern: &str,
     ignore_case: bool,

@@ -20,7 +20,7 @@ use crate::repo::lease::{oldest_start, LiveLease};
 use crate::repo::maintenance::PruneLock;
 use crate::repo::packer::PackWriter;
 use crate::repo::walk::{Visit, WalkOptions};
-use crate::repo::{open_blob, Repo};
+use crate::repo::{open_blob, IndexedRepo, Repo};
 
 /// Index files written by prune hold at most this many blobs each.
 const BLOBS_PER_INDEX_FILE: usize = 200_000;
@@ -70,7 +70,7 @@ pub struct PruneReport {
 }
 
 /// Runs one prune on a repo opened without its index.
-pub async fn prune(repo: &mut Repo, opts: &PruneOptions) -> Result<PruneReport> {
+pub async fn prune(repo: Repo, opts: &PruneOptions) -> Result<PruneReport> {
     // The lock first: nothing is read before this prune may act on it.
     let Some(lock) = repo.lock_prune().await? else {
         return Err(KlosetError::Usage(
@@ -123,7 +123,7 @@ fn may_delete(mark: DateTime<Utc>, now: DateTime<Utc>, delay: Duration, spare: S
 }
 
 async fn run(
-    repo: &mut Repo,
+    repo: Repo,
     opts: &PruneOptions,
     lock: &PruneLock,
     progress: &Progress,
@@ -131,9 +131,8 @@ async fn run(
     // Leases, then snapshots, then the index (FORMAT.md): a writer that commits after the
     // snapshot listing either is among these leases or took its lease after this listing.
     let spare_listed = Spare::of(&repo.live_leases(lock.server_now()).await?);
-    let list = repo.snapshot_list().await?;
-    repo.load_index().await?;
-    let repo = &*repo;
+    let (list, repo) = repo.snapshots_then_index().await?;
+    let repo = &repo;
     if !repo.health().damaged_index.is_empty() {
         return Err(KlosetError::NeedsRepair("some index files do not open".into()).into());
     }
@@ -362,7 +361,7 @@ async fn run(
 /// cannot hold one either: then they may be swept. A used blob found in such a pack means an
 /// index file was lost, and prune stops before it deletes anything.
 async fn unindexed_hold_nothing_used(
-    repo: &Repo,
+    repo: &IndexedRepo,
     used: &HashSet<Id>,
     stored: &[(Id, u64, DateTime<Utc>)],
 ) -> Result<bool> {
@@ -400,7 +399,7 @@ async fn unindexed_hold_nothing_used(
 /// Packs no index file names (uploads of interrupted runs), old enough and older than every
 /// live writer, not named by an index file written since this prune loaded the index.
 async fn sweep(
-    repo: &Repo,
+    repo: &IndexedRepo,
     opts: &PruneOptions,
     indexed: &HashSet<Id>,
     skip: &HashSet<Id>,
@@ -546,7 +545,7 @@ fn choose_repack(
 
 /// Every blob any snapshot refers to: root trees, subtrees and file contents.
 async fn used_blobs(
-    repo: &Repo,
+    repo: &IndexedRepo,
     snapshots: &[(Id, crate::repo::snapshot::Snapshot)],
 ) -> Result<HashSet<Id>> {
     let mut used: HashSet<Id> = snapshots.iter().map(|(_, s)| s.tree).collect();
@@ -574,7 +573,7 @@ async fn used_blobs(
     Ok(used)
 }
 
-fn health_bad_packs(repo: &Repo) -> HashSet<Id> {
+fn health_bad_packs(repo: &IndexedRepo) -> HashSet<Id> {
     let h = repo.health();
     h.missing_packs
         .iter()
@@ -597,7 +596,7 @@ fn pack_size(entry: &PackEntry) -> u64 {
 /// as they are (each is opened and checked first: a damaged blob is not carried over), and
 /// returns them once uploaded and indexed.
 async fn copy_needed(
-    repo: &Repo,
+    repo: &IndexedRepo,
     packs: &[PackEntry],
     used: &HashSet<Id>,
     progress: &Progress,

@@ -8,7 +8,7 @@
 use anyhow::Result;
 
 use crate::repo::index::IndexFile;
-use crate::repo::Repo;
+use crate::repo::IndexedRepo;
 
 /// Packs per new index file, as a backup writes them.
 const PACKS_PER_INDEX: usize = 64;
@@ -24,7 +24,7 @@ pub struct RepairOutcome {
 
 /// Takes the prune lock: a prune sweeping packs no index names must not delete one that this
 /// repair is indexing (a writer could reuse it before the sweep).
-pub async fn index(repo: &Repo) -> Result<RepairOutcome> {
+pub async fn index(repo: &IndexedRepo) -> Result<RepairOutcome> {
     let Some(lock) = repo.lock_prune().await? else {
         return Err(crate::error::KlosetError::Usage(
             "a prune is running on this store: run 'repair index' when it has finished".into(),
@@ -38,7 +38,7 @@ pub async fn index(repo: &Repo) -> Result<RepairOutcome> {
     Ok(outcome)
 }
 
-async fn repair(repo: &Repo) -> Result<RepairOutcome> {
+async fn repair(repo: &IndexedRepo) -> Result<RepairOutcome> {
     let unnamed = repo.unindexed_packs().await?;
     let (entries, unreadable) = repo.headers_of(unnamed).await?;
     for chunk in entries.chunks(PACKS_PER_INDEX) {

@@ -7,12 +7,12 @@ use anyhow::Result;
 
 use crate::connectors::{self, fs::select::SelectOptions, DestinationKind, SourceKind, Spec};
 use crate::ops::backup::{self, BackupOptions, BackupOutcome};
-use crate::repo::Repo;
+use crate::repo::IndexedRepo;
 use crate::restore::planner::{self, RestoreOptions, RestoreRoot, RestoreSummary};
 
 /// Backs `sources` up into `repo` as one snapshot: one source of any kind, or several paths.
 pub async fn backup(
-    repo: Arc<Repo>,
+    repo: Arc<IndexedRepo>,
     sources: &[Spec],
     select: SelectOptions,
     opts: BackupOptions,
@@ -25,7 +25,7 @@ pub async fn backup(
 
 /// Restores `root` into `dest`, whichever kind it is.
 pub async fn restore(
-    repo: Arc<Repo>,
+    repo: Arc<IndexedRepo>,
     root: RestoreRoot,
     dest: &Spec,
     force: bool,

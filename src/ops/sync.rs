@@ -29,7 +29,7 @@ use crate::repo::index::BlobKind;
 use crate::repo::is_damage;
 use crate::repo::snapshot::Snapshot;
 use crate::repo::tree::{NodeKind, Tree};
-use crate::repo::Repo;
+use crate::repo::IndexedRepo;
 
 /// Entries of one directory copied at once.
 const ENTRIES_AT_ONCE: usize = 8;
@@ -71,8 +71,8 @@ pub struct Failed {
 }
 
 pub async fn sync(
-    from: Arc<Repo>,
-    to: Arc<Repo>,
+    from: Arc<IndexedRepo>,
+    to: Arc<IndexedRepo>,
     snapshots: Vec<(Id, Snapshot)>,
     opts: SyncOptions,
 ) -> Result<SyncOutcome> {
@@ -93,7 +93,7 @@ struct Receiving {
 }
 
 impl Receiving {
-    async fn refresh(&mut self, to: &Repo) -> Result<()> {
+    async fn refresh(&mut self, to: &IndexedRepo) -> Result<()> {
         self.listed = to.snapshot_ids_with_time().await?;
         for (id, _) in &self.listed {
             if self.known.contains_key(id) {
@@ -135,8 +135,8 @@ fn is_gone(e: &anyhow::Error) -> bool {
 }
 
 async fn run(
-    from: Arc<Repo>,
-    to: Arc<Repo>,
+    from: Arc<IndexedRepo>,
+    to: Arc<IndexedRepo>,
     snapshots: Vec<(Id, Snapshot)>,
     opts: SyncOptions,
 ) -> Result<SyncOutcome> {
@@ -211,7 +211,7 @@ async fn run(
 /// first.
 async fn copy_one(
     copier: &Arc<Copier>,
-    to: &Repo,
+    to: &IndexedRepo,
     receiving: &mut Receiving,
     id: Id,
     snap: Snapshot,
@@ -246,7 +246,7 @@ async fn copy_one(
 }
 
 struct Copier {
-    from: Arc<Repo>,
+    from: Arc<IndexedRepo>,
     saver: Arc<BlobSaver>,
     same_ids: bool,
     reads: Semaphore,

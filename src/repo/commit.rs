@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use super::id::Id;
 use super::maintenance::Mark;
 use super::snapshot::Snapshot;
-use super::Repo;
+use super::{IndexedRepo, Repo};
 use crate::error::KlosetError;
 use crate::kill_point;
 
@@ -70,7 +70,9 @@ pub fn refusal(
     }
 }
 
-impl Repo {
+impl Repo {}
+
+impl IndexedRepo {
     /// Writes the snapshot if everything it refers to is there and safe from prune; else
     /// writes nothing and says so (`CommitRefused`). Needs the writer's lease.
     pub async fn commit(&self, snapshot: &Snapshot, refs: &CommitRefs) -> Result<Id> {

@@ -15,7 +15,7 @@ use super::id::Id;
 use super::index::{pack_key, Index, IndexFile, PackEntry};
 use super::pack::read_header;
 use super::snapshot::Snapshot;
-use super::{Repo, INDEX_AAD, META_CONCURRENCY, SNAPSHOT_AAD};
+use super::{IndexedRepo, Repo, INDEX_AAD, META_CONCURRENCY, SNAPSHOT_AAD};
 use crate::error::KlosetError;
 
 /// Where `check` records packs whose content it found damaged.
@@ -44,7 +44,21 @@ pub struct SnapshotList {
 }
 
 impl Repo {
-    pub async fn load_index(&mut self) -> Result<()> {
+    /// Loads the index: the step from a store that can list snapshots to one that reads them.
+    pub async fn load_index(mut self) -> Result<IndexedRepo> {
+        self.fill_index().await?;
+        Ok(IndexedRepo(self))
+    }
+
+    /// Snapshots first, then the index, the order every command that judges snapshots against
+    /// the index needs: a writer writes its index files before its snapshot, so every snapshot
+    /// listed here finds its blobs in the index loaded after.
+    pub async fn snapshots_then_index(self) -> Result<(SnapshotList, IndexedRepo)> {
+        let list = self.snapshot_list().await?;
+        Ok((list, self.load_index().await?))
+    }
+
+    async fn fill_index(&mut self) -> Result<()> {
         let damaged_dictionaries = self.load_dictionaries().await?;
         let names = self.backend.list("index").await?;
         let stored: HashMap<Id, u64> = self
@@ -194,43 +208,6 @@ impl Repo {
             }
         }
         Ok(None)
-    }
-
-    /// Stored packs that no readable index file names (including those recovered from their
-    /// headers while loading).
-    pub async fn unindexed_packs(&self) -> Result<Vec<Id>> {
-        let named: HashSet<Id> = self.index.pack_ids().iter().copied().collect();
-        let recovered: HashSet<Id> = self.health.recovered_packs.iter().map(|p| p.id).collect();
-        Ok(self
-            .backend
-            .list("packs")
-            .await?
-            .iter()
-            .filter_map(|(k, _)| id_of_key(k))
-            .filter(|id| !named.contains(id) || recovered.contains(id))
-            .collect())
-    }
-
-    /// Packs named by index files that were not loaded (written since, by writers or by this
-    /// prune). None when one of them does not open: what it names cannot be known.
-    pub async fn packs_named_by_other_index_files(&self) -> Result<Option<HashSet<Id>>> {
-        let loaded: HashSet<&String> = self.index_keys.iter().collect();
-        let mut named = HashSet::new();
-        for (key, _) in self.backend.list("index").await? {
-            if loaded.contains(&key) {
-                continue;
-            }
-            let file = match self.get_immutable("index", &key).await {
-                Ok(raw) => decode_index(&self.keys, &key, &raw),
-                Err(e) => Err(e),
-            };
-            match file {
-                Ok(f) => named.extend(f.packs.iter().map(|p| p.id)),
-                Err(e) if is_damage(&e) => return Ok(None),
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(Some(named))
     }
 
     /// Removes an index file that does not open (after its packs were indexed again).
@@ -396,4 +373,43 @@ fn decode_index(keys: &Keys, key: &str, raw: &[u8]) -> Result<IndexFile> {
         .open(INDEX_AAD, raw)
         .map_err(|e| damaged(e.to_string()))?;
     Ok(serde_json::from_slice(&json).map_err(|e| damaged(e.to_string()))?)
+}
+
+impl IndexedRepo {
+    /// Stored packs that no readable index file names (including those recovered from their
+    /// headers while loading).
+    pub async fn unindexed_packs(&self) -> Result<Vec<Id>> {
+        let named: HashSet<Id> = self.index.pack_ids().iter().copied().collect();
+        let recovered: HashSet<Id> = self.health.recovered_packs.iter().map(|p| p.id).collect();
+        Ok(self
+            .backend
+            .list("packs")
+            .await?
+            .iter()
+            .filter_map(|(k, _)| id_of_key(k))
+            .filter(|id| !named.contains(id) || recovered.contains(id))
+            .collect())
+    }
+
+    /// Packs named by index files that were not loaded (written since, by writers or by this
+    /// prune). None when one of them does not open: what it names cannot be known.
+    pub async fn packs_named_by_other_index_files(&self) -> Result<Option<HashSet<Id>>> {
+        let loaded: HashSet<&String> = self.index_keys.iter().collect();
+        let mut named = HashSet::new();
+        for (key, _) in self.backend.list("index").await? {
+            if loaded.contains(&key) {
+                continue;
+            }
+            let file = match self.get_immutable("index", &key).await {
+                Ok(raw) => decode_index(&self.keys, &key, &raw),
+                Err(e) => Err(e),
+            };
+            match file {
+                Ok(f) => named.extend(f.packs.iter().map(|p| p.id)),
+                Err(e) if is_damage(&e) => return Ok(None),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Some(named))
+    }
 }

@@ -14,7 +14,7 @@ use super::backend::Backend;
 use super::crypto::random_bytes;
 use super::id::Id;
 use super::index::{pack_key, PackEntry};
-use super::Repo;
+use super::{IndexedRepo, Repo};
 
 const RETIRING: &str = "retiring";
 const LOCKS: &str = "locks";
@@ -37,11 +37,6 @@ impl Repo {
     pub(super) async fn retiring_markers(&self) -> Result<HashMap<Id, Mark>> {
         let listed = self.backend.list_with_time(RETIRING).await?;
         Ok(collect_marks(listed))
-    }
-
-    /// Packs marked for deletion, with when.
-    pub fn retiring(&self) -> &HashMap<Id, Mark> {
-        &self.retiring
     }
 
     /// Marks read anew (a prune re-checks just before deleting).
@@ -73,21 +68,6 @@ impl Repo {
     pub async fn delete_pack(&self, pack: &Id, marks: &HashMap<Id, Mark>) -> Result<()> {
         self.backend.delete(&pack_key(pack)).await?;
         self.unmark_retiring(pack, marks).await
-    }
-
-    /// Packs the given index file names.
-    pub fn packs_named_by(&self, index_key: &str) -> &[Id] {
-        self.index_packs.get(index_key).map_or(&[], Vec::as_slice)
-    }
-
-    /// The index files the loaded index came from.
-    pub fn index_keys(&self) -> &[String] {
-        &self.index_keys
-    }
-
-    /// Each indexed pack with the blobs the index reads from it.
-    pub fn pack_entries(&self) -> Vec<PackEntry> {
-        self.index.pack_entries()
     }
 
     /// Stored packs with their size and upload time (the server's).
@@ -267,6 +247,28 @@ fn parse_marker(key: &str) -> Option<Id> {
     let (hex, ms) = name.split_once('.')?;
     ms.parse::<i64>().ok()?;
     Id::parse(hex).ok()
+}
+
+impl IndexedRepo {
+    /// Packs marked for deletion, with when.
+    pub fn retiring(&self) -> &HashMap<Id, Mark> {
+        &self.retiring
+    }
+
+    /// Packs the given index file names.
+    pub fn packs_named_by(&self, index_key: &str) -> &[Id] {
+        self.index_packs.get(index_key).map_or(&[], Vec::as_slice)
+    }
+
+    /// The index files the loaded index came from.
+    pub fn index_keys(&self) -> &[String] {
+        &self.index_keys
+    }
+
+    /// Each indexed pack with the blobs the index reads from it.
+    pub fn pack_entries(&self) -> Vec<PackEntry> {
+        self.index.pack_entries()
+    }
 }
 
 #[cfg(test)]

@@ -77,6 +77,19 @@ pub struct Repo {
     lease: std::sync::Mutex<Option<lease::Lease>>,
 }
 
+/// A store whose index is loaded: the only form that reads blobs, walks trees or asks where a
+/// blob is, so no command can read through an index it forgot to load. Made by
+/// `Repo::load_index` (or `Repo::snapshots_then_index`); everything else of `Repo` is reached
+/// through it as well.
+pub struct IndexedRepo(Repo);
+
+impl std::ops::Deref for IndexedRepo {
+    type Target = Repo;
+    fn deref(&self) -> &Repo {
+        &self.0
+    }
+}
+
 /// Where a blob is: which pack, and the sealed range inside it.
 #[derive(Clone, Copy, Debug)]
 pub struct BlobRef {
@@ -148,11 +161,6 @@ impl Repo {
         self.bypass_cache = true;
     }
 
-    /// What loading the index found missing or damaged.
-    pub fn health(&self) -> &load::Health {
-        &self.health
-    }
-
     pub fn config(&self) -> &StoreConfig {
         &self.config
     }
@@ -188,6 +196,98 @@ impl Repo {
     /// How to name the store in messages.
     pub fn display(&self) -> &str {
         &self.backend.display
+    }
+
+    /// (key, size) of every object stored under `packs/`.
+    pub async fn stored_packs(&self) -> Result<Vec<(String, u64)>> {
+        self.backend.list("packs").await
+    }
+
+    /// Leftovers of failed pack writes (local stores).
+    pub fn partial_pack_writes(&self) -> Vec<String> {
+        self.backend.partial_writes("packs")
+    }
+
+    /// One pack, as the pack writer uploads it (see `packer::Sink`).
+    pub async fn save_pack(&self, entry: &PackEntry, bytes: Bytes) -> Result<()> {
+        self.sink().save_pack(entry, bytes).await
+    }
+
+    pub async fn write_index(&self, file: &IndexFile) -> Result<Id> {
+        self.sink().write_index(file).await
+    }
+
+    /// Stores a trained dictionary and only then lets new blobs use it: no blob can name a
+    /// dictionary the store lacks.
+    pub async fn save_dictionary(&self, raw: Vec<u8>) -> Result<()> {
+        dictionary::dict_id(&raw)?;
+        let sealed = self.keys.seal(DICTIONARY_AAD, &raw);
+        let id = Id::of_bytes(&sealed);
+        self.backend
+            .put(&format!("{DICTIONARIES}/{}", id.hex()), Bytes::from(sealed))
+            .await?;
+        self.keys.dictionaries.add(&raw, true)?;
+        Ok(())
+    }
+
+    /// Every dictionary of the store, made readable; the first by name is used for writing.
+    /// Returns the ones that do not open, which cost only the blobs compressed with them.
+    pub(crate) async fn load_dictionaries(&self) -> Result<Vec<(String, String)>> {
+        let mut names = self.backend.list(DICTIONARIES).await?;
+        names.sort();
+        let mut damaged = Vec::new();
+        for (key, _) in names {
+            let opened = match self.get_immutable(DICTIONARIES, &key).await {
+                Ok(sealed) => self
+                    .keys
+                    .open(DICTIONARY_AAD, &sealed)
+                    .and_then(|raw| self.keys.dictionaries.add(&raw, true))
+                    .map_err(|e| KlosetError::Integrity(format!("{e:#}")).into()),
+                Err(e) => Err(e),
+            };
+            match opened {
+                Ok(_) => {}
+                Err(e) if load::is_damage(&e) => damaged.push((key, format!("{e:#}"))),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(damaged)
+    }
+
+    pub async fn save_snapshot(&self, snap: &Snapshot) -> Result<Id> {
+        let json = serde_json::to_vec(snap)?;
+        let sealed = self.keys.seal(SNAPSHOT_AAD, &json);
+        let id = Id::of_bytes(&sealed);
+        self.backend
+            .put(&format!("snapshots/{}", id.hex()), Bytes::from(sealed))
+            .await?;
+        Ok(id)
+    }
+}
+
+fn parse_tree(id: &Id, raw: &[u8]) -> Result<Tree> {
+    serde_json::from_slice(raw).map_err(|e| {
+        KlosetError::Integrity(format!("tree {} is malformed: {e}", id.short())).into()
+    })
+}
+
+/// Decrypts a blob and checks that its content hashes back to its id.
+pub fn open_blob(keys: &Keys, id: &Id, sealed: &[u8]) -> Result<Vec<u8>> {
+    let plain = keys
+        .open(&id.0, sealed)
+        .map_err(|e| KlosetError::Integrity(format!("blob {}: {e}", id.short())))?;
+    if keys.blob_id(&plain) != *id {
+        return Err(
+            KlosetError::Integrity(format!("blob {} does not match its id", id.short())).into(),
+        );
+    }
+    Ok(plain)
+}
+
+impl IndexedRepo {
+    /// What loading the index found missing or damaged.
+    pub fn health(&self) -> &load::Health {
+        &self.health
     }
 
     /// Stored where writers may refer to it (not in a damaged, missing or retiring pack).
@@ -243,27 +343,12 @@ impl Repo {
         self.index.pack_ids().iter().map(pack_key).collect()
     }
 
-    /// (key, size) of every object stored under `packs/`.
-    pub async fn stored_packs(&self) -> Result<Vec<(String, u64)>> {
-        self.backend.list("packs").await
-    }
-
     /// A whole pack, as stored.
     pub async fn read_whole_pack(&self, pack: u32) -> Result<Bytes> {
         let key = self.pack_key_of(pack);
         self.backend.get(&key).await?.ok_or_else(|| {
             KlosetError::Integrity(format!("pack {key} is missing from the store")).into()
         })
-    }
-
-    /// Leftovers of failed pack writes (local stores).
-    pub fn partial_pack_writes(&self) -> Vec<String> {
-        self.backend.partial_writes("packs")
-    }
-
-    /// One pack, as the pack writer uploads it (see `packer::Sink`).
-    pub async fn save_pack(&self, entry: &PackEntry, bytes: Bytes) -> Result<()> {
-        self.sink().save_pack(entry, bytes).await
     }
 
     /// Sealed byte ranges of a pack holding trees: from the local cache of a remote store,
@@ -314,57 +399,6 @@ impl Repo {
         self.backend
             .get_ranges(&self.pack_key_of(pack), ranges)
             .await
-    }
-
-    pub async fn write_index(&self, file: &IndexFile) -> Result<Id> {
-        self.sink().write_index(file).await
-    }
-
-    /// Stores a trained dictionary and only then lets new blobs use it: no blob can name a
-    /// dictionary the store lacks.
-    pub async fn save_dictionary(&self, raw: Vec<u8>) -> Result<()> {
-        dictionary::dict_id(&raw)?;
-        let sealed = self.keys.seal(DICTIONARY_AAD, &raw);
-        let id = Id::of_bytes(&sealed);
-        self.backend
-            .put(&format!("{DICTIONARIES}/{}", id.hex()), Bytes::from(sealed))
-            .await?;
-        self.keys.dictionaries.add(&raw, true)?;
-        Ok(())
-    }
-
-    /// Every dictionary of the store, made readable; the first by name is used for writing.
-    /// Returns the ones that do not open, which cost only the blobs compressed with them.
-    pub(crate) async fn load_dictionaries(&self) -> Result<Vec<(String, String)>> {
-        let mut names = self.backend.list(DICTIONARIES).await?;
-        names.sort();
-        let mut damaged = Vec::new();
-        for (key, _) in names {
-            let opened = match self.get_immutable(DICTIONARIES, &key).await {
-                Ok(sealed) => self
-                    .keys
-                    .open(DICTIONARY_AAD, &sealed)
-                    .and_then(|raw| self.keys.dictionaries.add(&raw, true))
-                    .map_err(|e| KlosetError::Integrity(format!("{e:#}")).into()),
-                Err(e) => Err(e),
-            };
-            match opened {
-                Ok(_) => {}
-                Err(e) if load::is_damage(&e) => damaged.push((key, format!("{e:#}"))),
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(damaged)
-    }
-
-    pub async fn save_snapshot(&self, snap: &Snapshot) -> Result<Id> {
-        let json = serde_json::to_vec(snap)?;
-        let sealed = self.keys.seal(SNAPSHOT_AAD, &json);
-        let id = Id::of_bytes(&sealed);
-        self.backend
-            .put(&format!("snapshots/{}", id.hex()), Bytes::from(sealed))
-            .await?;
-        Ok(id)
     }
 
     /// Reads, decrypts and verifies one blob.
@@ -456,23 +490,4 @@ impl Repo {
         out.extend(parts.into_iter().flatten());
         out
     }
-}
-
-fn parse_tree(id: &Id, raw: &[u8]) -> Result<Tree> {
-    serde_json::from_slice(raw).map_err(|e| {
-        KlosetError::Integrity(format!("tree {} is malformed: {e}", id.short())).into()
-    })
-}
-
-/// Decrypts a blob and checks that its content hashes back to its id.
-pub fn open_blob(keys: &Keys, id: &Id, sealed: &[u8]) -> Result<Vec<u8>> {
-    let plain = keys
-        .open(&id.0, sealed)
-        .map_err(|e| KlosetError::Integrity(format!("blob {}: {e}", id.short())))?;
-    if keys.blob_id(&plain) != *id {
-        return Err(
-            KlosetError::Integrity(format!("blob {} does not match its id", id.short())).into(),
-        );
-    }
-    Ok(plain)
 }

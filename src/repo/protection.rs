@@ -8,43 +8,13 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 
-use super::Repo;
+use super::{IndexedRepo, Repo};
 use crate::error::KlosetError;
 
 /// HEAD and retention requests in flight.
 const LOCK_CONCURRENCY: usize = 16;
 
 impl Repo {
-    /// Before data packs are read: packs in an archive storage class are thawed (`thaw`) or
-    /// named in one error, instead of failing one read at a time.
-    pub async fn ensure_readable(&self, packs: &[u32], thaw: bool) -> Result<()> {
-        let Some(cold) = &self.backend.cold else {
-            return Ok(());
-        };
-        let keys: Vec<String> = packs.iter().map(|p| self.pack_key_of(*p)).collect();
-        let frozen = cold.frozen(&keys).await?;
-        if frozen.is_empty() {
-            return Ok(());
-        }
-        let frozen_keys: Vec<String> = frozen.iter().map(|(k, _)| k.clone()).collect();
-        if thaw {
-            let poll = std::env::var("KLOSET_THAW_POLL_SECS")
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(60);
-            return cold
-                .thaw(&frozen_keys, std::time::Duration::from_secs(poll))
-                .await;
-        }
-        let shown: Vec<&str> = frozen_keys.iter().take(3).map(String::as_str).collect();
-        Err(KlosetError::Frozen {
-            count: frozen.len(),
-            class: frozen[0].1.clone(),
-            shown: shown.join(", "),
-        }
-        .into())
-    }
-
     /// Object Lock: of these keys, the ones still under retention (never to be deleted).
     pub async fn still_retained(&self, keys: &[String]) -> Result<HashSet<String>> {
         let Some(lock) = &self.backend.lock else {
@@ -104,5 +74,37 @@ impl Repo {
 
     pub fn backend_has_lock(&self) -> bool {
         self.backend.lock.is_some()
+    }
+}
+
+impl IndexedRepo {
+    /// Before data packs are read: packs in an archive storage class are thawed (`thaw`) or
+    /// named in one error, instead of failing one read at a time.
+    pub async fn ensure_readable(&self, packs: &[u32], thaw: bool) -> Result<()> {
+        let Some(cold) = &self.backend.cold else {
+            return Ok(());
+        };
+        let keys: Vec<String> = packs.iter().map(|p| self.pack_key_of(*p)).collect();
+        let frozen = cold.frozen(&keys).await?;
+        if frozen.is_empty() {
+            return Ok(());
+        }
+        let frozen_keys: Vec<String> = frozen.iter().map(|(k, _)| k.clone()).collect();
+        if thaw {
+            let poll = std::env::var("KLOSET_THAW_POLL_SECS")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(60);
+            return cold
+                .thaw(&frozen_keys, std::time::Duration::from_secs(poll))
+                .await;
+        }
+        let shown: Vec<&str> = frozen_keys.iter().take(3).map(String::as_str).collect();
+        Err(KlosetError::Frozen {
+            count: frozen.len(),
+            class: frozen[0].1.clone(),
+            shown: shown.join(", "),
+        }
+        .into())
     }
 }

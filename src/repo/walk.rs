@@ -8,7 +8,7 @@ use anyhow::Result;
 
 use super::id::Id;
 use super::tree::{Node, NodeKind};
-use super::Repo;
+use super::{IndexedRepo, Repo};
 
 #[derive(Clone, Copy, Default)]
 pub struct WalkOptions {
@@ -30,7 +30,22 @@ pub enum Visit<'a> {
     },
 }
 
-impl Repo {
+impl Repo {}
+
+impl Repo {}
+
+/// `parent/name` with the node's raw name bytes. Every path below a root starts with `/` (the
+/// root itself is empty), so an empty name stays visible: S3 keys `/x` and `x` differ.
+pub fn child_path(parent: &[u8], node: &Node) -> Vec<u8> {
+    let name = node.name_bytes();
+    let mut p = Vec::with_capacity(parent.len() + 1 + name.len());
+    p.extend_from_slice(parent);
+    p.push(b'/');
+    p.extend_from_slice(&name);
+    p
+}
+
+impl IndexedRepo {
     /// Walks the trees under `roots` (each with the path it stands for). `visit` returns
     /// whether to descend into a directory node.
     pub async fn walk(
@@ -80,9 +95,7 @@ impl Repo {
         }
         Ok(())
     }
-}
 
-impl Repo {
     /// Every tree below `root`, loaded level by level: one coalesced read per pack per level
     /// instead of one request per directory (what makes an unchanged re-backup to S3 cheap).
     pub async fn load_tree_set(&self, root: Id) -> Result<HashMap<Id, super::tree::Tree>> {
@@ -101,17 +114,6 @@ impl Repo {
         }
         Ok(all)
     }
-}
-
-/// `parent/name` with the node's raw name bytes. Every path below a root starts with `/` (the
-/// root itself is empty), so an empty name stays visible: S3 keys `/x` and `x` differ.
-pub fn child_path(parent: &[u8], node: &Node) -> Vec<u8> {
-    let name = node.name_bytes();
-    let mut p = Vec::with_capacity(parent.len() + 1 + name.len());
-    p.extend_from_slice(parent);
-    p.push(b'/');
-    p.extend_from_slice(&name);
-    p
 }
 
 #[cfg(test)]

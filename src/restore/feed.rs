@@ -19,14 +19,14 @@ use crate::error::KlosetError;
 use crate::progress::Progress;
 use crate::remote;
 use crate::repo::id::Id;
-use crate::repo::{open_blob, Repo};
+use crate::repo::{open_blob, IndexedRepo};
 
 /// Bytes of pack data (sealed, then opened) in flight across all reads; each read is this divided by the
 /// concurrency, between 2 and 8 MiB.
 const READ_BUDGET: u64 = 64 * 1024 * 1024;
 
 pub struct Reader {
-    repo: Arc<Repo>,
+    repo: Arc<IndexedRepo>,
     concurrency: usize,
 }
 
@@ -56,14 +56,14 @@ struct Assembly {
 }
 
 impl Reader {
-    pub fn new(repo: Arc<Repo>, concurrency: usize) -> Reader {
+    pub fn new(repo: Arc<IndexedRepo>, concurrency: usize) -> Reader {
         Reader {
             repo,
             concurrency: concurrency.max(1),
         }
     }
 
-    pub fn repo(&self) -> &Arc<Repo> {
+    pub fn repo(&self) -> &Arc<IndexedRepo> {
         &self.repo
     }
 

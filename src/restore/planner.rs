@@ -12,7 +12,7 @@ use crate::progress::Progress;
 use crate::repo::id::Id;
 use crate::repo::tree::{Node, NodeKind};
 use crate::repo::walk::{child_path, Visit, WalkOptions};
-use crate::repo::Repo;
+use crate::repo::IndexedRepo;
 
 /// What to restore: the children of a tree (a snapshot root or a directory), or one node.
 pub enum RestoreRoot {
@@ -48,7 +48,7 @@ pub struct RestoreSummary {
 }
 
 pub async fn restore<D: Destination>(
-    repo: Arc<Repo>,
+    repo: Arc<IndexedRepo>,
     root: RestoreRoot,
     dest: &D,
     opts: RestoreOptions,

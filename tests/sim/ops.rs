@@ -115,10 +115,10 @@ async fn execute(world: Arc<World>, p: Planned) -> Result<String> {
                 let said = trees[p.host].mutate(&mut rng, &w.corpus, now_ns, big, changes);
                 (Arc::new(trees[p.host].clone()), said)
             };
-            let mut repo = w.open(&who, p.host, view_seed).await?;
+            let repo = w.open(&who, p.host, view_seed).await?;
             // As the binary does (cli/opening.rs): the lease before the index.
             repo.take_lease("backup").await?;
-            repo.load_index().await?;
+            let repo = repo.load_index().await?;
             let name = w.host_name(p.host);
             let source = MemSource {
                 host: name.clone(),
@@ -154,7 +154,7 @@ async fn execute(world: Arc<World>, p: Planned) -> Result<String> {
             delay_ms,
             max_unused,
         } => {
-            let mut repo = w.open(&who, p.host, view_seed).await?;
+            let repo = w.open(&who, p.host, view_seed).await?;
             let opts = PruneOptions {
                 dry_run: false,
                 max_unused,
@@ -162,7 +162,7 @@ async fn execute(world: Arc<World>, p: Planned) -> Result<String> {
                 delete_delay: chrono::Duration::milliseconds(delay_ms),
                 quiet: true,
             };
-            let r = prune(&mut repo, &opts).await?;
+            let r = prune(repo, &opts).await?;
             Ok(format!(
                 "{} packs: marked {}, deleted {}, unindexed deleted {}, repacked {}, waiting {}, recovered {}",
                 r.packs,
@@ -200,7 +200,7 @@ async fn execute(world: Arc<World>, p: Planned) -> Result<String> {
         Kind::Check => {
             let mut repo = w.open(&who, p.host, view_seed).await?;
             repo.bypass_cache();
-            let r = check(&mut repo, ReadData::All, 4).await?;
+            let r = check(repo, ReadData::All, 4).await?;
             Ok(format!(
                 "{} snapshots, {} packs, {} problems",
                 r.snapshots,
@@ -209,8 +209,7 @@ async fn execute(world: Arc<World>, p: Planned) -> Result<String> {
             ))
         }
         Kind::RepairIndex => {
-            let mut repo = w.open(&who, p.host, view_seed).await?;
-            repo.load_index().await?;
+            let repo = w.open(&who, p.host, view_seed).await?.load_index().await?;
             let r = repair::index(&repo).await?;
             Ok(format!(
                 "{} packs indexed, {} index files removed",

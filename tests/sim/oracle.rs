@@ -14,7 +14,7 @@ use kloset::ops::repair;
 use kloset::repo::id::Id;
 use kloset::repo::pack::read_header;
 use kloset::repo::walk::{Visit, WalkOptions};
-use kloset::repo::Repo;
+use kloset::repo::IndexedRepo;
 use kloset::restore::planner::{restore, RestoreOptions, RestoreRoot};
 
 use super::destination::MemDest;
@@ -40,9 +40,9 @@ pub async fn verify(world: &World) -> Vec<Violation> {
     let mut out = Vec::new();
     let open = |who: &'static str| world.open(who, usize::MAX, 1);
     match open("oracle-repair").await {
-        Ok(mut repo) => {
+        Ok(repo) => {
             let r = match repo.load_index().await {
-                Ok(()) => repair::index(&repo).await.map(|_| ()),
+                Ok(repo) => repair::index(&repo).await.map(|_| ()),
                 Err(e) => Err(e),
             };
             if let Err(e) = r {
@@ -54,17 +54,20 @@ pub async fn verify(world: &World) -> Vec<Violation> {
             return out;
         }
     }
-    let mut repo = match open("oracle").await {
+    let repo = match open("oracle").await {
         Ok(r) => r,
         Err(e) => {
             out.push(v("open", format!("the store does not open: {e:#}")));
             return out;
         }
     };
-    if let Err(e) = repo.load_index().await {
-        out.push(v("open", format!("the index does not load: {e:#}")));
-        return out;
-    }
+    let repo = match repo.load_index().await {
+        Ok(r) => r,
+        Err(e) => {
+            out.push(v("open", format!("the index does not load: {e:#}")));
+            return out;
+        }
+    };
     let repo = Arc::new(repo);
     let listed = match repo.snapshot_list().await {
         Ok(l) => l,
@@ -108,7 +111,7 @@ pub async fn verify(world: &World) -> Vec<Violation> {
     match open("oracle-check").await {
         Ok(mut repo) => {
             repo.bypass_cache();
-            match check(&mut repo, ReadData::All, 4).await {
+            match check(repo, ReadData::All, 4).await {
                 Ok(r) if r.problems.is_empty() => {}
                 Ok(r) => {
                     let first: Vec<String> = r.problems.iter().take(3).cloned().collect();
@@ -129,7 +132,7 @@ pub async fn verify(world: &World) -> Vec<Violation> {
     out
 }
 
-async fn restore_and_compare(repo: &Arc<Repo>, root: Id, tree: &Tree) -> Result<(), String> {
+async fn restore_and_compare(repo: &Arc<IndexedRepo>, root: Id, tree: &Tree) -> Result<(), String> {
     let dest = MemDest::default();
     let opts = RestoreOptions {
         quiet: true,
@@ -181,7 +184,7 @@ async fn restore_and_compare(repo: &Arc<Repo>, root: Id, tree: &Tree) -> Result<
 }
 
 /// Blobs the snapshot names that the index does not have (trees that do not load included).
-async fn missing_blobs(repo: &Repo, root: Id) -> HashSet<Id> {
+async fn missing_blobs(repo: &IndexedRepo, root: Id) -> HashSet<Id> {
     let mut missing = HashSet::new();
     if repo.blob(&root).is_none() {
         missing.insert(root);
@@ -212,7 +215,7 @@ async fn missing_blobs(repo: &Repo, root: Id) -> HashSet<Id> {
 }
 
 /// Which deleted packs held the missing blobs, and the bug class their deletion points to.
-fn explain(world: &World, repo: &Repo, missing: &HashSet<Id>) -> (String, String) {
+fn explain(world: &World, repo: &IndexedRepo, missing: &HashSet<Id>) -> (String, String) {
     let deleted = world.server.deleted_packs.lock().unwrap().clone();
     let mut lines = Vec::new();
     let (mut marked, mut swept) = (0, 0);
