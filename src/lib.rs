@@ -25,6 +25,7 @@ pub mod registry;
 pub mod remote;
 pub mod repo;
 pub mod restore;
+pub mod retry;
 
 pub use error::KlosetError;
 

@@ -378,7 +378,7 @@ async fn dump(
     let resolved = browse::resolve_with(&repo, target, &filter, None).await?;
     let (tree, name) = match resolved.found {
         Found::File(node) if node.kind == crate::repo::tree::NodeKind::File => {
-            return write_content(&repo, &node).await
+            return write_content(repo, spec, &node).await
         }
         Found::File(_) => {
             return Err(usage(format!(
@@ -395,9 +395,11 @@ async fn dump(
     if let Some(node) = name {
         entries.insert(0, (base, node));
     }
+    let concurrency = spec.concurrency();
     tokio::task::spawn_blocking(move || {
         let out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
-        crate::ops::dump::write(repo, entries, format, out, &|line| eprintln!("{line}"))
+        let warn = |line| eprintln!("{line}");
+        crate::ops::dump::write(repo, entries, format, concurrency, out, &warn)
     })
     .await?
 }
@@ -409,7 +411,7 @@ async fn cat(
     target: &str,
     filter: crate::ops::forget::Filter,
 ) -> Result<()> {
-    let repo = open_indexed(ctx, spec).await?;
+    let repo = Arc::new(open_indexed(ctx, spec).await?);
     let node = match browse::resolve_with(&repo, target, &filter, None).await?.found {
         Found::File(node) if node.kind == crate::repo::tree::NodeKind::File => node,
         _ => {
@@ -419,17 +421,15 @@ async fn cat(
             .into())
         }
     };
-    write_content(&repo, &node).await
+    write_content(repo, spec, &node).await
 }
 
-/// A file's content to stdout, blob by blob, each verified against its id.
-async fn write_content(repo: &IndexedRepo, node: &crate::repo::tree::Node) -> Result<()> {
-    use std::io::Write;
+/// A file's content to stdout, in order, each blob verified against its id.
+async fn write_content(
+    repo: Arc<IndexedRepo>,
+    spec: &Spec,
+    node: &crate::repo::tree::Node,
+) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    for id in &node.content {
-        let data = repo.read_blob(id).await?;
-        out.write_all(&data)?;
-    }
-    out.flush()?;
-    Ok(())
+    crate::ops::dump::cat(repo, node, spec.concurrency(), &mut out).await
 }

@@ -4,12 +4,11 @@
 use std::collections::BTreeMap;
 
 use anyhow::Result;
-use futures::future::BoxFuture;
 use serde::Serialize;
 
-use super::browse::walk_all;
 use crate::repo::id::Id;
 use crate::repo::tree::{Node, NodeKind};
+use crate::repo::walk::{child_path, Visit, WalkOptions};
 use crate::repo::IndexedRepo;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -29,100 +28,147 @@ pub struct Changed {
     pub change: Change,
 }
 
+/// Level by level through `Repo::walk`: each level's differing directory pairs loaded
+/// together (one coalesced read per pack), equal subtrees never loaded, added or removed
+/// directories listed in one walk per level.
 pub async fn diff(repo: &IndexedRepo, a: Id, b: Id) -> Result<Vec<Changed>> {
     let mut out = Vec::new();
-    compare(repo, a, b, String::new(), &mut out).await?;
+    let mut level: Vec<(String, Id, Id)> = vec![(String::new(), a, b)];
+    while !level.is_empty() {
+        level.retain(|(_, x, y)| x != y);
+        let trees = both_sides(repo, &level).await?;
+        let mut next = Vec::new();
+        let mut removed = Vec::new();
+        let mut added = Vec::new();
+        for ((base, _, _), (ta, tb)) in level.iter().zip(trees) {
+            let key = |n: &Node| (n.name.clone(), n.kind == NodeKind::Dir);
+            let mut left: BTreeMap<(String, bool), Node> =
+                ta.into_iter().map(|n| (key(&n), n)).collect();
+            let mut both = Vec::new();
+            let mut new_only = Vec::new();
+            for n in tb {
+                match left.remove(&key(&n)) {
+                    Some(old) => both.push((old, n)),
+                    None => new_only.push(n),
+                }
+            }
+            let path_of = |n: &Node| format!("{base}/{}", n.name);
+            for n in left.into_values() {
+                listed(&n, path_of(&n), Change::Removed, &mut out, &mut removed);
+            }
+            for n in new_only {
+                listed(&n, path_of(&n), Change::Added, &mut out, &mut added);
+            }
+            for (old, new) in both {
+                let path = path_of(&new);
+                match (old.kind, old.subtree, new.subtree) {
+                    (NodeKind::Dir, Some(x), Some(y)) => {
+                        if !same_metadata(&old, &new) {
+                            out.push(Changed {
+                                path: path.clone(),
+                                change: Change::Metadata,
+                            });
+                        }
+                        next.push((path, x, y));
+                    }
+                    _ if old.kind != new.kind
+                        || old.content != new.content
+                        || old.target != new.target =>
+                    {
+                        out.push(Changed {
+                            path,
+                            change: Change::Modified,
+                        })
+                    }
+                    _ if !same_metadata(&old, &new) => out.push(Changed {
+                        path,
+                        change: Change::Metadata,
+                    }),
+                    _ => {}
+                }
+            }
+        }
+        below(repo, removed, Change::Removed, &mut out).await?;
+        below(repo, added, Change::Added, &mut out).await?;
+        level = next;
+    }
     out.sort_by(|x, y| x.path.cmp(&y.path));
     Ok(out)
 }
 
-fn compare<'a>(
-    repo: &'a IndexedRepo,
-    a: Id,
-    b: Id,
-    base: String,
-    out: &'a mut Vec<Changed>,
-) -> BoxFuture<'a, Result<()>> {
-    Box::pin(async move {
-        if a == b {
-            return Ok(());
-        }
-        let (ta, tb) = (repo.load_tree(&a).await?, repo.load_tree(&b).await?);
-        let key = |n: &Node| (n.name.clone(), n.kind == NodeKind::Dir);
-        let mut left: BTreeMap<(String, bool), Node> =
-            ta.nodes.into_iter().map(|n| (key(&n), n)).collect();
-        let mut both = Vec::new();
-        let mut added = Vec::new();
-        for n in tb.nodes {
-            match left.remove(&key(&n)) {
-                Some(old) => both.push((old, n)),
-                None => added.push(n),
+/// The nodes of both trees of each pair, in tree order: one walk that does not descend.
+async fn both_sides(
+    repo: &IndexedRepo,
+    pairs: &[(String, Id, Id)],
+) -> Result<Vec<(Vec<Node>, Vec<Node>)>> {
+    // A root's path is its place here: (pair, side) as bytes.
+    let root = |i: usize, side: u8| {
+        let mut p = (i as u64).to_be_bytes().to_vec();
+        p.push(side);
+        p
+    };
+    let roots = pairs
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (_, x, y))| [(root(i, 0), *x), (root(i, 1), *y)])
+        .collect();
+    let mut out: Vec<(Vec<Node>, Vec<Node>)> = vec![Default::default(); pairs.len()];
+    repo.walk(roots, WalkOptions::default(), |v| {
+        if let Visit::Node { parent, node } = v {
+            let i = u64::from_be_bytes(parent[..8].try_into().expect("a root path")) as usize;
+            match parent[8] {
+                0 => out[i].0.push(node.clone()),
+                _ => out[i].1.push(node.clone()),
             }
         }
-        let path_of = |n: &Node| format!("{base}/{}", n.name);
-        for n in left.into_values() {
-            listed(repo, &n, path_of(&n), Change::Removed, out).await?;
-        }
-        for n in added {
-            listed(repo, &n, path_of(&n), Change::Added, out).await?;
-        }
-        for (old, new) in both {
-            let path = path_of(&new);
-            match (old.kind, old.subtree, new.subtree) {
-                (NodeKind::Dir, Some(x), Some(y)) => {
-                    if !same_metadata(&old, &new) {
-                        out.push(Changed {
-                            path: path.clone(),
-                            change: Change::Metadata,
-                        });
-                    }
-                    compare(repo, x, y, path, out).await?;
-                }
-                _ if old.kind != new.kind
-                    || old.content != new.content
-                    || old.target != new.target =>
-                {
-                    out.push(Changed {
-                        path,
-                        change: Change::Modified,
-                    })
-                }
-                _ if !same_metadata(&old, &new) => out.push(Changed {
-                    path,
-                    change: Change::Metadata,
-                }),
-                _ => {}
-            }
-        }
-        Ok(())
+        false
     })
+    .await?;
+    Ok(out)
 }
 
-/// An added or removed entry, and everything below it when it is a directory.
-async fn listed(
-    repo: &IndexedRepo,
+/// An added or removed entry; a directory's subtree is listed by `below`.
+fn listed(
     node: &Node,
     path: String,
     change: Change,
     out: &mut Vec<Changed>,
-) -> Result<()> {
+    dirs: &mut Vec<(Vec<u8>, Id)>,
+) {
     if let (NodeKind::Dir, Some(sub)) = (node.kind, node.subtree) {
+        dirs.push((path.trim_end_matches('/').as_bytes().to_vec(), sub));
         out.push(Changed {
             path: format!("{path}/"),
             change,
         });
-        for (p, n) in walk_all(repo, sub, &path).await? {
-            let p = if n.kind == NodeKind::Dir {
-                format!("{p}/")
-            } else {
-                p
-            };
-            out.push(Changed { path: p, change });
-        }
     } else {
         out.push(Changed { path, change });
     }
-    Ok(())
+}
+
+/// Everything below added or removed directories (`/`-joined names, directories with a
+/// trailing `/`), in one walk.
+async fn below(
+    repo: &IndexedRepo,
+    dirs: Vec<(Vec<u8>, Id)>,
+    change: Change,
+    out: &mut Vec<Changed>,
+) -> Result<()> {
+    if dirs.is_empty() {
+        return Ok(());
+    }
+    repo.walk(dirs, WalkOptions::default(), |v| match v {
+        Visit::Node { parent, node } => {
+            let mut path = String::from_utf8_lossy(&child_path(parent, node)).into_owned();
+            if node.kind == NodeKind::Dir {
+                path.push('/');
+            }
+            out.push(Changed { path, change });
+            true
+        }
+        Visit::Broken { .. } => false,
+    })
+    .await
 }
 
 fn same_metadata(a: &Node, b: &Node) -> bool {

@@ -1,5 +1,6 @@
 //! `kloset dump ID:/path --format tar|zip`: a tree of a snapshot as one archive on stdout,
-//! content streamed blob by blob (each verified), without restoring anything.
+//! content streamed in order through the restore feed's reader (coalesced ranged reads per
+//! pack, each blob verified), without restoring anything.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -7,9 +8,10 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
-use crate::repo::id::Id;
 use crate::repo::tree::{Node, NodeKind};
 use crate::repo::IndexedRepo;
+use crate::restore::feed::InOrder;
+use crate::restore::Reader;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -18,24 +20,58 @@ pub enum Format {
 }
 
 /// `entries`: paths below the archive's root (`etc`, `etc/fstab`), parents first. Runs on a
-/// blocking thread: content is fetched through the runtime as the archive writer reads it.
+/// blocking thread: content is fetched through the runtime as the archive writer reads it,
+/// `concurrency` reads at a time.
 pub fn write(
     repo: Arc<IndexedRepo>,
     entries: Vec<(String, Node)>,
     format: Format,
+    concurrency: usize,
     out: impl Write,
     warn: &dyn Fn(String),
 ) -> Result<()> {
+    let reader = Reader::new(repo, concurrency);
     match format {
-        Format::Tar => write_tar(repo, entries, out),
-        Format::Zip => write_zip(repo, entries, out, warn),
+        Format::Tar => write_tar(&reader, entries, out),
+        Format::Zip => write_zip(&reader, entries, out, warn),
     }
 }
 
-fn write_tar(repo: Arc<IndexedRepo>, entries: Vec<(String, Node)>, out: impl Write) -> Result<()> {
-    let mut tar = tar::Builder::new(out);
+/// Of each entry, whether it is a hard link to an earlier one (the name of that one): its
+/// content is in the archive once.
+fn hard_links(entries: &[(String, Node)]) -> Vec<Option<String>> {
     let mut first_names: HashMap<(u64, u64), String> = HashMap::new();
-    for (path, node) in entries {
+    entries
+        .iter()
+        .map(|(path, node)| {
+            if node.kind != NodeKind::File || node.links <= 1 {
+                return None;
+            }
+            let key = (node.device, node.inode);
+            match first_names.get(&key) {
+                Some(first) => Some(first.clone()),
+                None => {
+                    first_names.insert(key, path.clone());
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+fn write_tar(reader: &Reader, entries: Vec<(String, Node)>, out: impl Write) -> Result<()> {
+    let links = hard_links(&entries);
+    // The contents the archive holds, in the order it holds them.
+    let files: Vec<Vec<crate::repo::id::Id>> = entries
+        .iter()
+        .zip(&links)
+        .filter(|((_, n), link)| n.kind == NodeKind::File && link.is_none())
+        .map(|((_, n), _)| n.content.clone())
+        .collect();
+    let mut contents = reader.in_order(files);
+    let mut file = 0;
+    let mut tar = tar::Builder::new(out);
+    for ((path, node), link) in entries.into_iter().zip(links) {
         let mut h = tar::Header::new_gnu();
         h.set_mode(node.mode);
         h.set_uid(node.uid as u64);
@@ -63,18 +99,15 @@ fn write_tar(repo: Arc<IndexedRepo>, entries: Vec<(String, Node)>, out: impl Wri
                 tar.append_data(&mut h, &path, std::io::empty())?;
             }
             NodeKind::File => {
-                if node.links > 1 {
-                    let key = (node.device, node.inode);
-                    if let Some(first) = first_names.get(&key) {
-                        h.set_entry_type(tar::EntryType::Link);
-                        tar.append_link(&mut h, &path, first)?;
-                        continue;
-                    }
-                    first_names.insert(key, path.clone());
+                if let Some(first) = link {
+                    h.set_entry_type(tar::EntryType::Link);
+                    tar.append_link(&mut h, &path, first)?;
+                    continue;
                 }
                 h.set_entry_type(tar::EntryType::Regular);
                 h.set_size(node.size);
-                let content = Content::new(repo.clone(), node.content.clone(), &path);
+                let content = Content::new(&mut contents, file, &path);
+                file += 1;
                 tar.append_data(&mut h, &path, content.exactly(node.size))?;
             }
         }
@@ -84,12 +117,19 @@ fn write_tar(repo: Arc<IndexedRepo>, entries: Vec<(String, Node)>, out: impl Wri
 }
 
 fn write_zip(
-    repo: Arc<IndexedRepo>,
+    reader: &Reader,
     entries: Vec<(String, Node)>,
     out: impl Write,
     warn: &dyn Fn(String),
 ) -> Result<()> {
     use zip::write::SimpleFileOptions;
+    let files = entries
+        .iter()
+        .filter(|(_, n)| n.kind == NodeKind::File)
+        .map(|(_, n)| n.content.clone())
+        .collect();
+    let mut contents = reader.in_order(files);
+    let mut file = 0;
     let mut zip = zip::ZipWriter::new_stream(out);
     for (path, node) in entries {
         let options = SimpleFileOptions::default()
@@ -105,7 +145,8 @@ fn write_zip(
             NodeKind::File => {
                 let options = options.compression_method(zip::CompressionMethod::Deflated);
                 zip.start_file(&path, options)?;
-                let mut content = Content::new(repo.clone(), node.content.clone(), &path);
+                let mut content = Content::new(&mut contents, file, &path);
+                file += 1;
                 std::io::copy(&mut content, &mut zip)?;
             }
             _ => warn(format!(
@@ -132,21 +173,21 @@ fn zip_time(ns: i64) -> zip::DateTime {
     .unwrap_or_default()
 }
 
-/// A file's content as a reader: blobs fetched (and verified) one at a time.
-struct Content {
-    repo: Arc<IndexedRepo>,
+/// A file's content as a reader, taken in order from the archive's contents.
+struct Content<'a> {
+    contents: &'a mut InOrder,
+    file: usize,
     runtime: tokio::runtime::Handle,
-    ids: std::vec::IntoIter<Id>,
     current: bytes::Bytes,
     path: String,
 }
 
-impl Content {
-    fn new(repo: Arc<IndexedRepo>, ids: Vec<Id>, path: &str) -> Content {
+impl<'a> Content<'a> {
+    fn new(contents: &'a mut InOrder, file: usize, path: &str) -> Content<'a> {
         Content {
-            repo,
+            contents,
+            file,
             runtime: tokio::runtime::Handle::current(),
-            ids: ids.into_iter(),
             current: bytes::Bytes::new(),
             path: path.to_string(),
         }
@@ -154,7 +195,7 @@ impl Content {
 
     /// The archive header promised `size` bytes: a snapshot that says otherwise is damage,
     /// not something to pad over.
-    fn exactly(self, size: u64) -> impl Read {
+    fn exactly(self, size: u64) -> impl Read + 'a {
         Exact {
             inner: self,
             left: size,
@@ -162,16 +203,15 @@ impl Content {
     }
 }
 
-impl Read for Content {
+impl Read for Content<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         while self.current.is_empty() {
-            let Some(id) = self.ids.next() else {
+            let next = self.runtime.block_on(self.contents.next_of(self.file));
+            let Some(blob) = next else {
                 return Ok(0);
             };
-            let blob = self.runtime.block_on(self.repo.read_blob(&id));
-            self.current = blob
-                .map(bytes::Bytes::from)
-                .map_err(|e| std::io::Error::other(format!("{}: {e:#}", self.path)))?;
+            self.current =
+                blob.map_err(|e| std::io::Error::other(format!("{}: {e:#}", self.path)))?;
         }
         let n = buf.len().min(self.current.len());
         buf[..n].copy_from_slice(&self.current.split_to(n));
@@ -179,12 +219,12 @@ impl Read for Content {
     }
 }
 
-struct Exact {
-    inner: Content,
+struct Exact<'a> {
+    inner: Content<'a>,
     left: u64,
 }
 
-impl Read for Exact {
+impl Read for Exact<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         if n as u64 > self.left || (n == 0 && self.left > 0) {
@@ -196,4 +236,19 @@ impl Read for Exact {
         self.left -= n as u64;
         Ok(n)
     }
+}
+
+/// One file's content to `out`, in order, through the feed's reader.
+pub async fn cat(
+    repo: Arc<IndexedRepo>,
+    node: &Node,
+    concurrency: usize,
+    out: &mut impl Write,
+) -> Result<()> {
+    let mut contents = Reader::new(repo, concurrency).in_order(vec![node.content.clone()]);
+    while let Some(blob) = contents.next_of(0).await {
+        out.write_all(&blob?)?;
+    }
+    out.flush()?;
+    Ok(())
 }

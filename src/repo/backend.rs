@@ -3,7 +3,6 @@
 
 use std::ops::Range;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Result;
 use bytes::Bytes;
@@ -183,26 +182,22 @@ impl Backend {
         }
     }
 
-    /// Runs a request again when it failed in a way a retry can fix: object_store retries a
-    /// request until its response starts, not a body cut off half-way, nor a listing page.
-    /// Every request here is idempotent (objects are immutable and content-addressed).
+    /// Runs a request again when it failed in a way a retry can fix: the request with its
+    /// whole body, or a listing with all its pages (this is the only retry layer: object_store's
+    /// own is off, see `crate::retry`). Every request here is idempotent (objects are immutable
+    /// and content-addressed).
     async fn retrying<T, F, Fut>(&self, op: F) -> Result<T>
     where
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = object_store::Result<T>>,
     {
-        let mut delay = Duration::from_millis(200);
-        for attempt in 1.. {
-            match op().await {
-                Ok(v) => return Ok(v),
-                Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
-                    tokio::time::sleep(delay).await;
-                    delay *= 2;
-                }
-                Err(e) => return Err(self.remote(e)),
-            }
-        }
-        unreachable!("the loop returns")
+        let policy = match self.remote {
+            true => crate::retry::Policy::NETWORK,
+            false => crate::retry::Policy::LOCAL,
+        };
+        crate::retry::run(&policy, crate::retry::store_transient, op)
+            .await
+            .map_err(|e| self.remote(e))
     }
 
     /// Create-only put. Returns false when the object already exists.
@@ -211,10 +206,17 @@ impl Backend {
             mode: PutMode::Create,
             ..Default::default()
         };
-        match self
-            .store
-            .put_opts(&Path::from(key), PutPayload::from(data), opts)
-            .await
+        let path = Path::from(key);
+        let put = || {
+            self.store
+                .put_opts(&path, PutPayload::from(data.clone()), opts.clone())
+        };
+        match crate::retry::run(
+            &crate::retry::Policy::NETWORK,
+            crate::retry::store_unsent,
+            put,
+        )
+        .await
         {
             Ok(_) => Ok(true),
             Err(object_store::Error::AlreadyExists { .. })
@@ -281,30 +283,6 @@ impl Backend {
             _ => RemoteKind::of_error(&e),
         };
         remote::error(&format!("store {}", self.display), kind, &e.to_string())
-    }
-}
-
-/// Attempts of a request at this level (each of which object_store may already have retried).
-const ATTEMPTS: u32 = 5;
-
-/// A cut connection or a server error that outlasted object_store's own retries; not an answer
-/// such as "not found", "access denied" or "precondition failed".
-fn is_transient(e: &object_store::Error) -> bool {
-    match e {
-        object_store::Error::NotFound { .. }
-        | object_store::Error::AlreadyExists { .. }
-        | object_store::Error::Precondition { .. }
-        | object_store::Error::NotModified { .. } => false,
-        _ => {
-            // object_store has already retried a refused connection; a body cut off half-way
-            // or a server error that outlasted its retries is worth another go.
-            let refused = crate::remote::chain_text(e).contains("connection refused");
-            !refused
-                && matches!(
-                    RemoteKind::of_error(e),
-                    RemoteKind::Unreachable | RemoteKind::Other
-                )
-        }
     }
 }
 

@@ -32,6 +32,22 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 /// Same, keeping `/` between key segments.
 const KEY: &AsciiSet = &COMPONENT.remove(b'/');
+/// Why one try of a request did not give an answer.
+enum Failure {
+    /// A server error: tried again; the last one is the answer.
+    Server(Response),
+    /// The connection failed or the answer was cut off: tried again.
+    Cut(anyhow::Error),
+    /// Not worth another try.
+    Final(anyhow::Error),
+}
+
+impl Failure {
+    fn transient(&self) -> bool {
+        !matches!(self, Failure::Final(_))
+    }
+}
+
 pub struct S3Api {
     http: HttpClient,
     config: S3Config,
@@ -102,8 +118,9 @@ impl S3Api {
         }
     }
 
-    /// Sends one signed request, retrying connection failures, 500, 502, 503 (SlowDown) and
-    /// 504 with the connection's backoff; a 501 (not implemented) is an answer, not a fault. `key` None addresses the bucket itself.
+    /// Sends one signed request, retrying (`crate::retry`) connection failures, answers cut off
+    /// and server errors (500, 502, 503 SlowDown, 504, 429, 408); a 501 (not implemented) is an
+    /// answer, not a fault. `key` None addresses the bucket itself.
     pub async fn send(
         &self,
         method: Method,
@@ -131,95 +148,94 @@ impl S3Api {
             uri.push('?');
             uri.push_str(&q.join("&"));
         }
-        let policy = &self.config.retry;
-        let mut delay = policy.backoff.init_backoff;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut req: HttpRequest = http::Request::builder()
-                .method(method.clone())
-                .uri(&uri)
-                .body(HttpRequestBody::from(body.clone()))
-                .map_err(|e| anyhow!("bad S3 request for {}: {e}", self.display()))?;
-            let sse = match (&self.config.sse, key) {
-                (Some(sse), Some(_)) => sse.headers(&method, query),
-                _ => Vec::new(),
-            };
-            for (name, value) in headers.iter().chain(&sse) {
-                let v = HeaderValue::from_str(value)
-                    .map_err(|_| anyhow!("header {name} has a value S3 cannot carry"))?;
-                req.headers_mut().insert(name.clone(), v);
-            }
-            let digest = sha256(&body);
-            let credential = self.credentials.get_credential().await.map_err(|e| {
-                remote::error(self.display(), RemoteKind::AccessDenied, &e.to_string())
+        let attempt = || self.send_once(&method, &uri, key, query, headers, &body);
+        match crate::retry::run(&self.config.retry, Failure::transient, attempt).await {
+            Ok(resp) | Err(Failure::Server(resp)) => Ok(resp),
+            Err(Failure::Cut(e) | Failure::Final(e)) => Err(e),
+        }
+    }
+
+    /// One try of `send`.
+    async fn send_once(
+        &self,
+        method: &Method,
+        uri: &str,
+        key: Option<&str>,
+        query: &[(&str, &str)],
+        headers: &[(HeaderName, String)],
+        body: &Bytes,
+    ) -> Result<Response, Failure> {
+        let mut req: HttpRequest = http::Request::builder()
+            .method(method.clone())
+            .uri(uri)
+            .body(HttpRequestBody::from(body.clone()))
+            .map_err(|e| Failure::Final(anyhow!("bad S3 request for {}: {e}", self.display())))?;
+        let sse = match (&self.config.sse, key) {
+            (Some(sse), Some(_)) => sse.headers(method, query),
+            _ => Vec::new(),
+        };
+        for (name, value) in headers.iter().chain(&sse) {
+            let v = HeaderValue::from_str(value).map_err(|_| {
+                Failure::Final(anyhow!("header {name} has a value S3 cannot carry"))
             })?;
-            AwsAuthorizer::new(&credential, "s3", &self.config.region)
-                .authorize(&mut req, Some(&digest));
-            // A server that accepts connections and never answers is an error within the
-            // timeout (plus time to move the body at 1 MiB/s), not a hang; it is not retried.
-            let allowed = self.config.timeout + Duration::from_secs((body.len() >> 20) as u64);
-            let silent = || {
-                remote::error(
+            req.headers_mut().insert(name.clone(), v);
+        }
+        let digest = sha256(body);
+        let credential = self.credentials.get_credential().await.map_err(|e| {
+            Failure::Final(remote::error(
+                self.display(),
+                RemoteKind::AccessDenied,
+                &e.to_string(),
+            ))
+        })?;
+        AwsAuthorizer::new(&credential, "s3", &self.config.region)
+            .authorize(&mut req, Some(&digest));
+        // A server that accepts connections and never answers is an error within the
+        // timeout (plus time to move the body at 1 MiB/s), not a hang; it is not retried.
+        let allowed = self.config.timeout + Duration::from_secs((body.len() >> 20) as u64);
+        let silent = |allowed: Duration| {
+            Failure::Final(remote::error(
+                self.display(),
+                RemoteKind::Unreachable,
+                &format!(
+                    "the server did not answer within {} s (option timeout)",
+                    allowed.as_secs()
+                ),
+            ))
+        };
+        let resp = match tokio::time::timeout(allowed, self.http.execute(req)).await {
+            Ok(Ok(resp)) => resp,
+            Ok(Err(e)) => return Err(Failure::Cut(self.transport_error(&e))),
+            Err(_) => return Err(silent(allowed)),
+        };
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        // A body cut off half-way is read again whole: a GET pinned with If-Match still
+        // returns the same version, or 412 if the object changed meanwhile.
+        let length: u64 = headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse().ok())
+            .unwrap_or(0);
+        let allowed = self.config.timeout + Duration::from_secs(length >> 20);
+        let body = match tokio::time::timeout(allowed, resp.into_body().bytes()).await {
+            Ok(Ok(b)) => b,
+            Ok(Err(e)) => {
+                return Err(Failure::Cut(remote::error(
                     self.display(),
                     RemoteKind::Unreachable,
-                    &format!(
-                        "the server did not answer within {} s (option timeout)",
-                        allowed.as_secs()
-                    ),
-                )
-            };
-            let outcome = match tokio::time::timeout(allowed, self.http.execute(req)).await {
-                Ok(o) => o,
-                Err(_) => return Err(silent()),
-            };
-            let retryable = match &outcome {
-                Err(_) => true,
-                Ok(r) => matches!(r.status().as_u16(), 500 | 502 | 503 | 504),
-            };
-            if retryable && attempt <= policy.max_retries {
-                tokio::time::sleep(delay).await;
-                delay = delay
-                    .mul_f64(policy.backoff.base)
-                    .min(policy.backoff.max_backoff);
-                continue;
+                    &format!("reading a response failed: {e}"),
+                )))
             }
-            let resp = outcome.map_err(|e| self.transport_error(&e))?;
-            let status = resp.status();
-            let headers = resp.headers().clone();
-            // A body cut off half-way is read again whole: a GET pinned with If-Match still
-            // returns the same version, or 412 if the object changed meanwhile.
-            let length: u64 = headers
-                .get(http::header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok()?.parse().ok())
-                .unwrap_or(0);
-            let allowed = self.config.timeout + Duration::from_secs(length >> 20);
-            let read = match tokio::time::timeout(allowed, resp.into_body().bytes()).await {
-                Ok(r) => r,
-                Err(_) => return Err(silent()),
-            };
-            let body = match read {
-                Ok(b) => b,
-                Err(_) if attempt <= policy.max_retries => {
-                    tokio::time::sleep(delay).await;
-                    delay = delay
-                        .mul_f64(policy.backoff.base)
-                        .min(policy.backoff.max_backoff);
-                    continue;
-                }
-                Err(e) => {
-                    return Err(remote::error(
-                        self.display(),
-                        RemoteKind::Unreachable,
-                        &format!("reading a response failed: {e}"),
-                    ))
-                }
-            };
-            return Ok(Response {
-                status,
-                headers,
-                body,
-            });
+            Err(_) => return Err(silent(allowed)),
+        };
+        let resp = Response {
+            status,
+            headers,
+            body,
+        };
+        match crate::retry::transient_status(status.as_u16()) {
+            true => Err(Failure::Server(resp)),
+            false => Ok(resp),
         }
     }
 

@@ -11,7 +11,7 @@ use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
 
 use super::sse::Sse;
 use object_store::prefix::PrefixStore;
-use object_store::{BackoffConfig, Certificate, ClientOptions, ObjectStore, RetryConfig};
+use object_store::{Certificate, ClientOptions, ObjectStore, RetryConfig};
 
 use crate::connectors::options::parse_bool;
 use crate::error::config;
@@ -33,7 +33,8 @@ pub struct S3Config {
     aws_default: bool,
     explicit_keys: Option<Keys>,
     options: BTreeMap<String, String>,
-    pub retry: RetryConfig,
+    /// Retries of every request, by `crate::retry` (object_store's own are off).
+    pub retry: crate::retry::Policy,
     /// How long object requests wait for a server that says nothing (option `timeout`, s).
     pub timeout: Duration,
     pub sse: Option<Sse>,
@@ -98,16 +99,7 @@ impl S3Config {
             aws_default,
             explicit_keys,
             options: opts.clone(),
-            // Bounded: a dead endpoint fails within seconds, a flaky one is retried with backoff.
-            retry: RetryConfig {
-                backoff: BackoffConfig {
-                    init_backoff: Duration::from_millis(100),
-                    max_backoff: Duration::from_secs(5),
-                    base: 2.0,
-                },
-                max_retries: 6,
-                retry_timeout: Duration::from_secs(60),
-            },
+            retry: crate::retry::Policy::NETWORK,
         })
     }
 
@@ -203,7 +195,13 @@ impl S3Config {
             .with_bucket_name(&self.bucket)
             .with_region(&self.region)
             .with_client_options(client)
-            .with_retry(self.retry.clone())
+            // One retry layer: ours (`crate::retry`), which also retries a body cut off
+            // half-way and each listing page, which object_store cannot; with its own on too,
+            // attempts multiplied.
+            .with_retry(RetryConfig {
+                max_retries: 0,
+                ..RetryConfig::default()
+            })
             .with_allow_http(!self.use_tls)
             .with_virtual_hosted_style_request(self.virtual_host);
         if !self.aws_default {
@@ -515,7 +513,7 @@ mod tests {
     #[test]
     fn retries_are_bounded() {
         let c = cfg("s3://h/bkt", &[]);
-        assert!(c.retry.max_retries > 0 && c.retry.max_retries <= 10);
-        assert!(c.retry.retry_timeout <= Duration::from_secs(120));
+        assert!(c.retry.attempts > 1 && c.retry.attempts <= 10);
+        assert!(c.retry.max <= Duration::from_secs(120));
     }
 }
