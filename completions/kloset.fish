@@ -200,7 +200,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcom
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from forget" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from prune" -l max-unused -d 'Unused space left in partly used packs, as a share of the store (e.g. 5%, 0%)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from prune" -l max-repack -d 'Repack at most this much in one run (e.g. 2GiB, 500MiB)' -r
-complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from prune" -l delete-delay -d 'Marked packs are deleted by a prune this much later: longer than any backup runs. 0 deletes at once, safe only when no backup is running' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from prune" -l delete-delay -d 'Marked packs are deleted only this much later (by the server\'s clock). Running backups and syncs announce themselves with leases and are safe without it; set it longer than any backup when older kloset builds, which take no lease, write here' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from prune" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from prune" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from prune" -l dry-run -d 'Show what would be done, change nothing'
@@ -375,7 +375,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand forget" -l json -d 'Machin
 complete -c kloset -n "__fish_kloset_using_subcommand forget" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand prune" -l max-unused -d 'Unused space left in partly used packs, as a share of the store (e.g. 5%, 0%)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand prune" -l max-repack -d 'Repack at most this much in one run (e.g. 2GiB, 500MiB)' -r
-complete -c kloset -n "__fish_kloset_using_subcommand prune" -l delete-delay -d 'Marked packs are deleted by a prune this much later: longer than any backup runs. 0 deletes at once, safe only when no backup is running' -r
+complete -c kloset -n "__fish_kloset_using_subcommand prune" -l delete-delay -d 'Marked packs are deleted only this much later (by the server\'s clock). Running backups and syncs announce themselves with leases and are safe without it; set it longer than any backup when older kloset builds, which take no lease, write here' -r
 complete -c kloset -n "__fish_kloset_using_subcommand prune" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
 complete -c kloset -n "__fish_kloset_using_subcommand prune" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand prune" -l dry-run -d 'Show what would be done, change nothing'
