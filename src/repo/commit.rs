@@ -39,6 +39,9 @@ pub struct LeaseView {
 /// this much server time may pass; past it the lease may have looked stale to a prune in
 /// between, and the checks are made again.
 const COMMIT_WINDOW: chrono::Duration = chrono::Duration::minutes(4);
+/// Server timestamps have a second's resolution: a mark stamped within this of the lease's
+/// start may have come first, and no prune was bound to spare it.
+const MARGIN: chrono::Duration = chrono::Duration::seconds(5);
 
 /// Why a commit must not happen, if it must not: packs that are gone, and marked packs that
 /// no live lease of ours protected (marked before we started, or while our lease lapsed).
@@ -55,7 +58,7 @@ pub fn refusal(
         .filter(|p| {
             marks
                 .get(p)
-                .is_some_and(|m| !lease.intact || m.at < lease.started)
+                .is_some_and(|m| !lease.intact || m.at < lease.started + MARGIN)
         })
         .count();
     match (gone, exposed) {
@@ -91,16 +94,22 @@ impl IndexedRepo {
         // A writer that paused between the checks and the write (a suspended laptop) may
         // have looked dead to a prune meanwhile: then it checks again, and takes its snapshot
         // back if what it names was deleted or marked under it.
-        let after = self.renew_lease().await?.unwrap_or(before);
-        if !after.intact || after.renewed - before.renewed > COMMIT_WINDOW {
+        // An error here (the network still waking up) counts as a lapse: the snapshot is taken
+        // back rather than left unchecked.
+        let after = self.renew_lease().await.ok().flatten();
+        let held = after.is_some_and(|a| a.intact && a.renewed - before.renewed <= COMMIT_WINDOW);
+        if !held {
             let lapsed = LeaseView {
                 intact: false,
-                ..after
+                ..after.unwrap_or(before)
             };
-            if let Some(why) = self.exposed(&wanted, lapsed).await? {
-                self.delete_snapshot(&id).await?;
-                return Err(KlosetError::CommitRefused(why).into());
-            }
+            let why = match self.exposed(&wanted, lapsed).await {
+                Ok(None) => return Ok(id),
+                Ok(Some(why)) => why,
+                Err(e) => format!("its packs could not be checked again after a pause ({e:#})"),
+            };
+            self.delete_snapshot(&id).await?;
+            return Err(KlosetError::CommitRefused(why).into());
         }
         Ok(id)
     }
@@ -174,8 +183,11 @@ mod tests {
     fn a_mark_made_after_our_start_is_covered_by_the_lease() {
         let refs = HashSet::from([id(1)]);
         let stored = refs.clone();
-        let marks = HashMap::from([(id(1), mark(5_000))]);
+        let marks = HashMap::from([(id(1), mark(7_000))]);
         assert_eq!(refusal(&refs, &stored, &marks, lease(1_000, true)), None);
+        // Within the margin of the start (one-second stamps): it may have come first.
+        let close = HashMap::from([(id(1), mark(4_000))]);
+        assert!(refusal(&refs, &stored, &close, lease(1_000, true)).is_some());
     }
 
     #[test]

@@ -67,19 +67,22 @@ pub struct Index {
 impl Index {
     /// Adds the packs of index files; where a blob is in several packs, a pack for which
     /// `usable` says yes wins.
-    pub fn add_files(&mut self, files: &[IndexFile], usable: impl Fn(&Id) -> bool) {
-        for pass_usable in [true, false] {
+    /// `rank`: 0 for a usable pack, 1 for one sound but marked for deletion, 2 for one missing
+    /// or damaged. A blob is located in its best-ranked pack, so a retiring pack that holds the
+    /// only sound copy counts as needed, and is never deleted for a damaged one.
+    pub fn add_files(&mut self, files: &[IndexFile], rank: impl Fn(&Id) -> u8) {
+        for pass in [0, 1, 2] {
             for f in files {
                 let file = IndexFile {
                     packs: f
                         .packs
                         .iter()
-                        .filter(|p| usable(&p.id) == pass_usable)
+                        .filter(|p| rank(&p.id).min(2) == pass)
                         .cloned()
                         .collect(),
                 };
                 self.add_file(&file);
-                if !pass_usable {
+                if pass > 0 {
                     for p in &file.packs {
                         self.unusable.insert(self.pack_numbers[&p.id]);
                     }

@@ -21,6 +21,8 @@ pub(super) const LEASES: &str = "leases";
 pub const RENEW_EVERY: Duration = Duration::from_secs(60);
 /// A lease not rewritten for this long belongs to a writer that died (or lost the store).
 pub const STALE_AFTER: chrono::Duration = chrono::Duration::minutes(10);
+/// Lease and lock bodies are a few dozen bytes; a larger object is not read.
+pub(super) const MAX_BODY: u64 = 64 * 1024;
 /// A lease this old is removed by prune.
 const DEAD_AFTER: chrono::Duration = chrono::Duration::days(1);
 /// A writer whose renewals stopped for this long no longer counts on its lease at commit.
@@ -182,8 +184,17 @@ impl Repo {
     /// Leases renewed within `STALE_AFTER` of the server's `now`.
     pub async fn live_leases(&self, now: DateTime<Utc>) -> Result<Vec<LiveLease>> {
         let mut live = Vec::new();
-        for (key, _, renewed) in self.backend.list_with_time(LEASES).await? {
+        for (key, size, renewed) in self.backend.list_with_time(LEASES).await? {
             if renewed + STALE_AFTER <= now {
+                continue;
+            }
+            // Not a lease this kloset wrote: never read whole, and it spares everything.
+            if size > MAX_BODY {
+                live.push(LiveLease {
+                    key,
+                    started: DateTime::<Utc>::UNIX_EPOCH,
+                    renewed,
+                });
                 continue;
             }
             // A lease released since the listing is simply gone.

@@ -135,7 +135,11 @@ impl Repo {
         let retiring = self.retiring_markers().await?;
         let mut index = Index::default();
         index.add_files(&files, |id| {
-            !bad.contains_key(id) && !retiring.contains_key(id)
+            match (bad.contains_key(id), retiring.contains_key(id)) {
+                (false, false) => 0,
+                (false, true) => 1,
+                (true, _) => 2,
+            }
         });
         for id in retiring.keys().filter(|id| !bad.contains_key(id)) {
             index.set_retiring(id);

@@ -4,6 +4,7 @@
 //! Filesystem and S3 destinations live in `connectors`.
 
 pub mod feed;
+mod in_order;
 pub mod planner;
 mod units;
 
