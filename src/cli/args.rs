@@ -373,6 +373,10 @@ pub struct RestoreArgs {
     /// Packs in an archive storage class: ask S3 to restore them, wait, then restore.
     #[arg(long)]
     pub thaw: bool,
+    /// Skip device nodes and FIFOs, clear setuid/setgid bits and drop file capabilities:
+    /// recommended when restoring a snapshot another host made.
+    #[arg(long)]
+    pub no_special: bool,
     #[command(flatten)]
     pub filter: SnapshotFilter,
 }

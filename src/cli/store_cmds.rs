@@ -267,8 +267,16 @@ async fn restore(ctx: &Ctx, registry: &Registry, spec: &Spec, a: RestoreArgs) ->
         filter,
         thaw: a.thaw,
         concurrency: spec.concurrency(),
+        no_special: a.no_special,
     };
-    let summary = crate::ops::run::restore(repo, root, &dest, a.force, opts).await?;
+    let mut summary = crate::ops::run::restore(repo, root, &dest, a.force, opts).await?;
+    let this_host = crate::ops::backup::host_name();
+    if summary.privileged > 0 && resolved.snapshot.host != this_host {
+        summary.notes.push(format!(
+            "the snapshot was made on host '{}' and holds {} device nodes, setuid/setgid files or files with capabilities, restored as they were: restore --no-special leaves them out",
+            resolved.snapshot.host, summary.privileged
+        ));
+    }
     output::restore(ctx, &resolved.id, &summary);
     if !summary.damaged.is_empty() {
         let shown: Vec<&str> = summary.damaged.iter().take(5).map(String::as_str).collect();

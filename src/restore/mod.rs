@@ -6,6 +6,7 @@
 pub mod feed;
 mod in_order;
 pub mod planner;
+pub mod privilege;
 mod units;
 
 use anyhow::Result;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
+use super::privilege::Privilege;
 use super::{Destination, Plan, PlannedFile, Reader};
 use crate::filter::RestoreFilter;
 use crate::progress::Progress;
@@ -27,6 +28,9 @@ pub struct RestoreOptions {
     pub thaw: bool,
     /// Store reads in flight.
     pub concurrency: usize,
+    /// Leave out device nodes, FIFOs, setuid/setgid bits and file capabilities
+    /// (`restore --no-special`).
+    pub no_special: bool,
 }
 
 #[derive(Debug, Default)]
@@ -45,6 +49,8 @@ pub struct RestoreSummary {
     pub notes: Vec<String>,
     /// Files not restored because their data in the store is missing or damaged.
     pub damaged: Vec<String>,
+    /// Device nodes, setuid/setgid files and files with capabilities restored as they were.
+    pub privileged: u64,
 }
 
 pub async fn restore<D: Destination>(
@@ -54,24 +60,27 @@ pub async fn restore<D: Destination>(
     opts: RestoreOptions,
 ) -> Result<RestoreSummary> {
     let mut plan = Plan::default();
+    let mut privilege = Privilege::new(opts.no_special);
+    let mut placing = |plan: &mut Plan, parent: &[u8], node: &Node| {
+        place(dest, &opts.filter, &mut privilege, plan, parent, node)
+    };
     match root {
         RestoreRoot::Tree(id) => {
             repo.walk(
                 vec![(Vec::new(), id)],
                 WalkOptions::default(),
                 |v| match v {
-                    Visit::Node { parent, node } => {
-                        place(dest, &opts.filter, &mut plan, parent, node)
-                    }
+                    Visit::Node { parent, node } => placing(&mut plan, parent, node),
                     Visit::Broken { .. } => false,
                 },
             )
             .await?
         }
         RestoreRoot::Node(node) => {
-            place(dest, &opts.filter, &mut plan, b"", &node);
+            placing(&mut plan, b"", &node);
         }
     }
+    plan.notes.extend(privilege.note());
     if !opts.filter.include.is_empty() {
         keep_dirs_on_the_way(&mut plan, &opts.filter);
     }
@@ -115,6 +124,7 @@ pub async fn restore<D: Destination>(
         errors,
         notes: plan.notes,
         damaged: fed.damaged.iter().map(|f| show(&plan.files[*f])).collect(),
+        privileged: privilege.kept,
     })
 }
 
@@ -122,6 +132,7 @@ pub async fn restore<D: Destination>(
 fn place<D: Destination>(
     dest: &D,
     filter: &RestoreFilter,
+    privilege: &mut Privilege,
     plan: &mut Plan,
     parent: &[u8],
     node: &Node,
@@ -134,27 +145,28 @@ fn place<D: Destination>(
             return false;
         }
     }
-    if !dest.accept(parent, node, plan) {
+    let Some(node) = privilege.admit(node) else {
+        return false;
+    };
+    if !dest.accept(parent, &node, plan) {
         return false;
     }
+    let node = node.into_owned();
     match node.kind {
         NodeKind::Dir => {
-            plan.dirs.push((path, node.clone()));
+            plan.dirs.push((path, node));
             true
         }
         NodeKind::File => {
-            plan.files.push(PlannedFile {
-                path,
-                node: node.clone(),
-            });
+            plan.files.push(PlannedFile { path, node });
             false
         }
         NodeKind::Symlink => {
-            plan.links.push((path, node.clone()));
+            plan.links.push((path, node));
             false
         }
         NodeKind::Fifo | NodeKind::Chardev | NodeKind::Blockdev => {
-            plan.specials.push((path, node.clone()));
+            plan.specials.push((path, node));
             false
         }
     }

@@ -139,6 +139,7 @@ async fn restore_and_compare(repo: &Arc<IndexedRepo>, root: Id, tree: &Tree) -> 
         filter: RestoreFilter::default(),
         thaw: false,
         concurrency: 4,
+        no_special: false,
     };
     let summary = restore(repo.clone(), RestoreRoot::Tree(root), &dest, opts)
         .await

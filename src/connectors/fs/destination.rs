@@ -2,28 +2,37 @@
 //! each pack is fetched once however many files share it. Each file is written under a
 //! temporary name beside its final one and renamed into place only when every blob of it has
 //! been verified and written, so a failed restore never leaves a wrong file that looks
-//! finished. Nothing is followed through a symlink: temporary files are opened with
-//! O_NOFOLLOW, renames replace a link rather than write through it, and a link or file where
-//! the snapshot has a directory is replaced by a real directory before anything goes in it.
-//! Directories get their metadata last, deepest first. Runs of zeros are not written, so
-//! sparse files come back sparse; entries that shared an inode come back as hard links.
+//! finished.
+//!
+//! Nothing is ever reached through a path string inside the target: the target root is held
+//! open and every directory is reached from it name by name without following a link
+//! (`target_dirs`), temporary files are created with O_EXCL in their open directory and renamed
+//! within it, and metadata is set through descriptors (`put_back`). A link or file where the
+//! snapshot has a directory is replaced by a real directory (restore --force) before anything
+//! goes in it; one that takes a directory's place while the restore runs is refused with what
+//! was to go below it, and the restore goes on with the rest. Directories are created
+//! readable by this user only and get their metadata last, deepest first. Runs of zeros are
+//! not written, so sparse files come back sparse; entries that shared an inode come back as
+//! hard links.
 
 use std::collections::hash_map::{Entry, HashMap};
+use std::collections::HashSet;
 use std::ffi::OsStr;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
+use std::io;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::{anyhow, Result};
 use async_trait::async_trait;
 use bytes::Bytes;
+use rustix::fs::{mkdirat, renameat, statat, unlinkat, AtFlags, Dir, FileType, Mode};
+use rustix::io::Errno;
 
-use super::meta::{
-    apply_dir_meta, apply_file_meta, apply_xattrs, restore_hard_link, restore_special,
-    restore_symlink,
-};
+use super::put_back::{dir_meta, file_meta, restore_hard_link, restore_special, restore_symlink};
+use super::target_dirs::{split_parent, TargetDirs};
+use super::temp_file::{self, temp_name, Identity};
 use crate::error::KlosetError;
 use crate::repo::tree::{Node, NodeKind};
 use crate::restore::{ContentSink, Destination, Plan, PlannedFile, Reader, SegmentWrite};
@@ -32,57 +41,141 @@ use crate::restore::{ContentSink, Destination, Plan, PlannedFile, Reader, Segmen
 const NAME_MAX: usize = 255;
 
 pub struct FsDestination {
-    target: PathBuf,
+    shared: Arc<Shared>,
     force: bool,
-    owner: bool,
     /// Second and later names of hard-linked files, with the first name: linked at the end.
     hard_links: Mutex<Vec<(Vec<u8>, Vec<u8>)>>,
+}
+
+/// What the blocking writers share.
+struct Shared {
+    target: PathBuf,
+    owner: bool,
+    /// Opened by `prepare`.
+    dirs: OnceLock<TargetDirs>,
+    /// Files written in several segments whose temporary file exists: which file it is.
+    started: Mutex<HashMap<usize, Identity>>,
     /// Metadata that could not be put back on an entry that was itself restored.
-    problems: Arc<Mutex<Vec<String>>>,
+    problems: Mutex<Vec<String>>,
 }
 
 impl FsDestination {
     pub fn new(target: PathBuf, force: bool) -> FsDestination {
         FsDestination {
-            target,
+            shared: Arc::new(Shared {
+                target,
+                // SAFETY: geteuid has no preconditions and cannot fail.
+                owner: unsafe { libc::geteuid() == 0 },
+                dirs: OnceLock::new(),
+                started: Mutex::new(HashMap::new()),
+                problems: Mutex::new(Vec::new()),
+            }),
             force,
-            // SAFETY: geteuid has no preconditions and cannot fail.
-            owner: unsafe { libc::geteuid() == 0 },
             hard_links: Mutex::new(Vec::new()),
-            problems: Arc::new(Mutex::new(Vec::new())),
         }
     }
 
+    /// For messages only: nothing is opened by this path.
     fn path_of(&self, rel: &[u8]) -> PathBuf {
         let rel = rel.strip_prefix(b"/").unwrap_or(rel);
         if rel.is_empty() {
-            self.target.clone()
+            self.shared.target.clone()
         } else {
-            self.target.join(OsStr::from_bytes(rel))
+            self.shared.target.join(OsStr::from_bytes(rel))
         }
-    }
-
-    /// Where a file is written until it is complete: beside its final name, so the rename
-    /// that puts it in place stays within one directory.
-    fn temp_of(&self, file: usize, planned: &PlannedFile) -> PathBuf {
-        let path = self.path_of(&planned.path);
-        let dir = path.parent().unwrap_or(&self.target);
-        dir.join(format!(".kloset-{}-{file}.part", std::process::id()))
     }
 
     fn check_target(&self) -> Result<()> {
-        match fs::symlink_metadata(&self.target) {
+        let target = &self.shared.target;
+        match fs::symlink_metadata(target) {
             Err(_) => Ok(()),
             Ok(m) if m.is_dir() => {
-                let empty = fs::read_dir(&self.target)?.next().is_none();
+                let empty = fs::read_dir(target)?.next().is_none();
                 if empty || self.force {
                     Ok(())
                 } else {
-                    Err(KlosetError::TargetExists(self.target.display().to_string()).into())
+                    Err(KlosetError::TargetExists(target.display().to_string()).into())
                 }
             }
-            Ok(_) => Err(KlosetError::TargetExists(self.target.display().to_string()).into()),
+            Ok(_) => Err(KlosetError::TargetExists(target.display().to_string()).into()),
         }
+    }
+}
+
+impl Shared {
+    fn dirs(&self) -> io::Result<&TargetDirs> {
+        self.dirs
+            .get()
+            .ok_or_else(|| io::Error::other("the restore target was not opened"))
+    }
+
+    /// One segment of a file into its temporary file; the whole file is also put in place.
+    fn write_segment(&self, job: &Job) -> io::Result<()> {
+        let dirs = self.dirs()?;
+        let (parent, name) = split_parent(&job.rel);
+        let dir = dirs.dir(parent)?;
+        let temp = temp_name(job.file);
+        let file = match &job.node {
+            Some(_) => temp_file::create(&dir, &temp)?,
+            None => self.started_temp(job.file, &dir, &temp)?,
+        };
+        temp_file::write_sparse(&file, job.offset, &job.data)?;
+        match &job.node {
+            Some(node) => self.put_in_place(&file, &dir, &temp, &job.rel, name, node),
+            None => Ok(()),
+        }
+    }
+
+    /// The temporary file of a file written in several segments: created by its first
+    /// segment, the same file for the others.
+    fn started_temp(&self, file: usize, dir: &std::os::fd::OwnedFd, temp: &str) -> io::Result<File> {
+        let mut started = self.started.lock().expect("started files");
+        if let Some(&was) = started.get(&file) {
+            drop(started);
+            return temp_file::reopen(dir, temp, was);
+        }
+        let created = temp_file::create(dir, temp)?;
+        started.insert(file, temp_file::identity(&created)?);
+        Ok(created)
+    }
+
+    fn complete(&self, file: usize, rel: &[u8], node: &Node) -> io::Result<()> {
+        let was = self.started.lock().expect("started files").remove(&file);
+        let was = was.ok_or_else(|| io::Error::other("no content was written"))?;
+        let (parent, name) = split_parent(rel);
+        let dir = self.dirs()?.dir(parent)?;
+        let temp = temp_name(file);
+        let f = temp_file::reopen(&dir, &temp, was)?;
+        self.put_in_place(&f, &dir, &temp, rel, name, node)
+    }
+
+    fn abandon(&self, file: usize, rel: &[u8]) {
+        self.started.lock().expect("started files").remove(&file);
+        let (parent, _) = split_parent(rel);
+        if let Ok(dir) = self.dirs().and_then(|d| d.dir(parent)) {
+            let _ = unlinkat(&*dir, temp_name(file).as_str(), AtFlags::empty());
+        }
+    }
+
+    /// The file is complete and verified: its metadata goes on, then it takes its final name
+    /// in the same open directory (replacing, never following, whatever was there).
+    fn put_in_place(
+        &self,
+        file: &File,
+        dir: &std::os::fd::OwnedFd,
+        temp: &str,
+        rel: &[u8],
+        name: &[u8],
+        node: &Node,
+    ) -> io::Result<()> {
+        let shown = self.dirs()?.shown(rel);
+        let mut found = Vec::new();
+        file_meta(file, node, self.owner, &shown, &mut found)?;
+        if !found.is_empty() {
+            self.problems.lock().expect("problems").extend(found);
+        }
+        renameat(dir, temp, dir, name)?;
+        Ok(())
     }
 }
 
@@ -90,13 +183,12 @@ impl FsDestination {
 impl ContentSink for FsDestination {
     /// One blocking task for a whole pack read's worth of small writes.
     async fn write_batch(&self, batch: Vec<SegmentWrite<'_>>) -> Vec<Result<()>> {
-        let owner = self.owner;
-        let problems = self.problems.clone();
+        let shared = self.shared.clone();
         let jobs: Vec<Job> = batch
             .into_iter()
             .map(|w| Job {
-                temp: self.temp_of(w.file, w.planned),
-                path: self.path_of(&w.planned.path),
+                file: w.file,
+                rel: w.planned.path.clone(),
                 node: w.whole.then(|| w.planned.node.clone()),
                 s3_key: w.planned.node.s3.as_ref().map(|m| m.key.clone()),
                 offset: w.offset,
@@ -105,15 +197,10 @@ impl ContentSink for FsDestination {
             .collect();
         let n = jobs.len();
         match tokio::task::spawn_blocking(move || {
-            jobs.into_iter()
+            jobs.iter()
                 .map(|j| {
-                    write_at(&j.temp, j.offset, &j.data)
-                        .and_then(|f| match &j.node {
-                            Some(node) => {
-                                put_in_place(&f, &j.temp, &j.path, node, owner, &problems)
-                            }
-                            None => Ok(()),
-                        })
+                    shared
+                        .write_segment(j)
                         .map_err(|e| describe_write_error(j.s3_key.as_deref(), e))
                 })
                 .collect::<Vec<_>>()
@@ -148,29 +235,24 @@ impl ContentSink for FsDestination {
     }
 
     async fn complete(&self, file: usize, planned: &PlannedFile, _segments: usize) -> Result<()> {
-        let temp = self.temp_of(file, planned);
-        let path = self.path_of(&planned.path);
+        let shared = self.shared.clone();
+        let rel = planned.path.clone();
         let node = planned.node.clone();
-        let owner = self.owner;
-        let problems = self.problems.clone();
         let s3_key = planned.node.s3.as_ref().map(|m| m.key.clone());
-        tokio::task::spawn_blocking(move || {
-            let f = open_no_follow(&temp)?;
-            put_in_place(&f, &temp, &path, &node, owner, &problems)
-        })
-        .await?
-        .map_err(|e| describe_write_error(s3_key.as_deref(), e))
+        tokio::task::spawn_blocking(move || shared.complete(file, &rel, &node))
+            .await?
+            .map_err(|e| describe_write_error(s3_key.as_deref(), e))
     }
 
     async fn abandon(&self, file: usize, planned: &PlannedFile) {
-        let _ = std::fs::remove_file(self.temp_of(file, planned));
+        self.shared.abandon(file, &planned.path);
     }
 }
 
 #[async_trait]
 impl Destination for FsDestination {
     fn display(&self) -> String {
-        self.target.display().to_string()
+        self.shared.target.display().to_string()
     }
 
     fn segment_size(&self) -> Option<u64> {
@@ -230,66 +312,141 @@ impl Destination for FsDestination {
 
     async fn prepare(&self, plan: &mut Plan, _reader: &Reader) -> Result<()> {
         self.check_target()?;
-        let had_content = fs::read_dir(&self.target).is_ok_and(|mut d| d.next().is_some());
-        fs::create_dir_all(&self.target).map_err(|e| {
-            anyhow!(
-                "cannot create restore target {}: {e}",
-                self.target.display()
-            )
-        })?;
+        let target = &self.shared.target;
+        fs::create_dir_all(target)
+            .map_err(|e| anyhow!("cannot create restore target {}: {e}", target.display()))?;
+        let dirs = TargetDirs::open(target)
+            .map_err(|e| anyhow!("cannot open restore target {}: {e}", target.display()))?;
+        let had_content = Dir::read_from(&**dirs.root()).is_ok_and(|d| {
+            d.flatten()
+                .any(|e| !matches!(e.file_name().to_bytes(), b"." | b".."))
+        });
         // Parents come before their children in the plan.
+        let mut refused = HashSet::new();
         for (rel, _) in &plan.dirs {
-            let path = self.path_of(rel);
-            real_dir(&path).map_err(|e| anyhow!("cannot create {}: {e}", path.display()))?;
+            if is_below(rel, &refused) {
+                continue;
+            }
+            if let Err(e) = make_dir(&dirs, rel, self.force) {
+                plan.errors.push(format!(
+                    "not restored: {} and everything in it: {e}",
+                    dirs.shown(rel).display()
+                ));
+                refused.insert(rel.clone());
+            }
+        }
+        if !refused.is_empty() {
+            drop_below(plan, &refused);
         }
         *self.hard_links.lock().expect("hard links") = split_hard_links(&mut plan.files);
         if had_content {
             // An interrupted restore into the same target left its unfinished files.
-            let dirs = plan.dirs.iter().map(|(rel, _)| self.path_of(rel));
-            for dir in std::iter::once(self.target.clone()).chain(dirs) {
-                remove_unfinished(&dir);
+            let rels = std::iter::once(&[][..]).chain(plan.dirs.iter().map(|(r, _)| &r[..]));
+            for rel in rels {
+                if let Ok(dir) = dirs.dir(rel) {
+                    temp_file::remove_unfinished(&dir);
+                }
             }
         }
+        self.shared
+            .dirs
+            .set(dirs)
+            .map_err(|_| anyhow!("restore target prepared twice"))?;
         Ok(())
     }
 
     async fn finish(&self, plan: &mut Plan, errors: &mut Vec<String>) -> Result<()> {
+        let dirs = self.shared.dirs()?;
+        let owner = self.shared.owner;
+        let in_parent = |rel: &[u8]| {
+            let (parent, name) = split_parent(rel);
+            dirs.dir(parent).map(|fd| (fd, name.to_vec()))
+        };
         let hard_links = std::mem::take(&mut *self.hard_links.lock().expect("hard links"));
         for (rel, first) in &hard_links {
-            let (path, first) = (self.path_of(rel), self.path_of(first));
-            if let Err(e) = restore_hard_link(&first, &path) {
+            let made = in_parent(first).and_then(|f| in_parent(rel).map(|p| (f, p)));
+            let made = made.map_err(anyhow::Error::from).and_then(|((f, fname), (p, name))| {
+                restore_hard_link(&f, &fname, &p, &name)
+            });
+            if let Err(e) = made {
                 errors.push(format!(
-                    "{}: hard link to {} not made: {e}",
-                    path.display(),
-                    first.display()
+                    "{}: hard link to {} not made: {e:#}",
+                    dirs.shown(rel).display(),
+                    dirs.shown(first).display()
                 ));
             }
         }
         for (rel, node) in &plan.links {
-            let path = self.path_of(rel);
-            if let Err(e) = restore_symlink(&path, node, self.owner) {
-                errors.push(format!("{}: {e}", path.display()));
+            let made = in_parent(rel)
+                .map_err(anyhow::Error::from)
+                .and_then(|(p, name)| restore_symlink(&p, &name, node, owner));
+            if let Err(e) = made {
+                errors.push(format!("{}: {e:#}", dirs.shown(rel).display()));
             }
         }
         for (rel, node) in &plan.specials {
-            let path = self.path_of(rel);
-            if let Err(e) = restore_special(&path, node, self.owner) {
-                errors.push(format!("{}: {e}", path.display()));
+            let made = in_parent(rel)
+                .map_err(anyhow::Error::from)
+                .and_then(|(p, name)| restore_special(&p, &name, node, owner));
+            if let Err(e) = made {
+                errors.push(format!("{}: {e:#}", dirs.shown(rel).display()));
             }
         }
-        let mut problems = std::mem::take(&mut *self.problems.lock().expect("problems"));
+        let mut problems = std::mem::take(&mut *self.shared.problems.lock().expect("problems"));
         // Deepest first, so setting a parent's mtime comes after its children are done.
         for (rel, node) in plan.dirs.iter().rev() {
-            let path = self.path_of(rel);
-            let set = |name: &str, value: &[u8]| xattr::set(&path, name, value);
-            apply_xattrs(&path, node, set, &mut problems);
-            if let Err(e) = apply_dir_meta(&path, node, self.owner) {
-                errors.push(format!("{}: {e}", path.display()));
+            let shown = dirs.shown(rel);
+            let done = dirs
+                .dir(rel)
+                .and_then(|fd| dir_meta(&fd, node, owner, &shown, &mut problems));
+            if let Err(e) = done {
+                errors.push(format!("{}: {e}", shown.display()));
             }
         }
         errors.extend(problems);
         Ok(())
     }
+}
+
+/// A real directory at `rel`, open and kept: one there stays, a link or file there is
+/// replaced with `force` (through its parent's descriptor, never followed).
+fn make_dir(dirs: &TargetDirs, rel: &[u8], force: bool) -> io::Result<()> {
+    let (parent, name) = split_parent(rel);
+    let parent = dirs.dir(parent)?;
+    // Only this user can reach into it until its own mode is set, last.
+    let private = Mode::from_raw_mode(0o700);
+    match mkdirat(&*parent, name, private) {
+        Ok(()) => {}
+        Err(Errno::EXIST) => {
+            let st = statat(&*parent, name, AtFlags::SYMLINK_NOFOLLOW)?;
+            if FileType::from_raw_mode(st.st_mode) != FileType::Directory {
+                if !force {
+                    return Err(io::Error::other(
+                        "a symlink or file is where the snapshot has a directory (restore --force replaces it)",
+                    ));
+                }
+                unlinkat(&*parent, name, AtFlags::empty())?;
+                mkdirat(&*parent, name, private)?;
+            }
+        }
+        Err(e) => return Err(e.into()),
+    }
+    dirs.dir(rel).map(drop)
+}
+
+/// Whether `rel` is one of `dirs` or below one.
+fn is_below(rel: &[u8], dirs: &HashSet<Vec<u8>>) -> bool {
+    (1..=rel.len())
+        .filter(|&end| end == rel.len() || rel[end] == b'/')
+        .any(|end| dirs.contains(&rel[..end]))
+}
+
+/// Takes every entry in or below the refused `dirs` out of the plan.
+fn drop_below(plan: &mut Plan, dirs: &HashSet<Vec<u8>>) {
+    plan.dirs.retain(|(rel, _)| !is_below(rel, dirs));
+    plan.files.retain(|f| !is_below(&f.path, dirs));
+    plan.links.retain(|(rel, _)| !is_below(rel, dirs));
+    plan.specials.retain(|(rel, _)| !is_below(rel, dirs));
 }
 
 /// Takes the second and later names of each hard-linked file out of the files to write:
@@ -316,117 +473,23 @@ fn split_hard_links(files: &mut Vec<PlannedFile>) -> Vec<(Vec<u8>, Vec<u8>)> {
 }
 
 struct Job {
-    temp: PathBuf,
-    path: PathBuf,
+    file: usize,
+    rel: Vec<u8>,
+    /// The whole file is in this segment: it is put in place after it.
     node: Option<Node>,
     s3_key: Option<String>,
     offset: u64,
     data: Bytes,
 }
 
-/// A directory at `path`, never a link to one: a link or file there (restore --force) is
-/// replaced.
-fn real_dir(path: &Path) -> std::io::Result<()> {
-    match fs::symlink_metadata(path) {
-        Ok(m) if m.is_dir() => Ok(()),
-        Ok(_) => {
-            fs::remove_file(path)?;
-            fs::create_dir(path)
-        }
-        Err(_) => fs::create_dir(path),
-    }
-}
-
-fn is_unfinished(name: &[u8]) -> bool {
-    let Some(rest) = name
-        .strip_prefix(b".kloset-")
-        .and_then(|r| r.strip_suffix(b".part"))
-    else {
-        return false;
-    };
-    rest.iter().all(|c| c.is_ascii_digit() || *c == b'-')
-}
-
-fn remove_unfinished(dir: &Path) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        if is_unfinished(e.file_name().as_bytes()) {
-            let _ = fs::remove_file(e.path());
-        }
-    }
-}
-
-fn open_no_follow(path: &Path) -> std::io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(false)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
-}
-
-fn write_at(temp: &Path, offset: u64, data: &[u8]) -> std::io::Result<File> {
-    let file = open_no_follow(temp)?;
-    write_sparse(&file, offset, data)?;
-    Ok(file)
-}
-
-/// Filesystem blocks of zeros are left unwritten: a new file reads zeros there without
-/// holding blocks (its length is set when it is complete).
-fn write_sparse(file: &File, offset: u64, data: &[u8]) -> std::io::Result<()> {
-    const BLOCK: u64 = 4096;
-    let mut run: Option<usize> = None;
-    let mut i = 0;
-    while i < data.len() {
-        let next_boundary = ((offset + i as u64) / BLOCK + 1) * BLOCK;
-        let end = ((next_boundary - offset) as usize).min(data.len());
-        // No early exit: an OR over the block vectorises, and most blocks are not zero.
-        let zero = data[i..end].iter().fold(0u8, |acc, b| acc | b) == 0;
-        match (zero, run) {
-            (false, None) => run = Some(i),
-            (true, Some(start)) => {
-                file.write_all_at(&data[start..i], offset + start as u64)?;
-                run = None;
-            }
-            _ => {}
-        }
-        i = end;
-    }
-    if let Some(start) = run {
-        file.write_all_at(&data[start..], offset + start as u64)?;
-    }
-    Ok(())
-}
-
-/// The file is complete and verified: its metadata goes on, then it takes its final name
-/// (replacing, never following, whatever was there).
-fn put_in_place(
-    file: &File,
-    temp: &Path,
-    path: &Path,
-    node: &Node,
-    owner: bool,
-    problems: &Mutex<Vec<String>>,
-) -> std::io::Result<()> {
-    if !node.xattrs.is_empty() {
-        use xattr::FileExt;
-        let mut found = Vec::new();
-        apply_xattrs(path, node, |n, v| file.set_xattr(n, v), &mut found);
-        problems.lock().expect("problems").extend(found);
-    }
-    apply_file_meta(file, node, owner)?;
-    fs::rename(temp, path)
-}
-
-fn describe_write_error(s3_key: Option<&str>, e: std::io::Error) -> anyhow::Error {
-    match (s3_key, e.kind() == std::io::ErrorKind::IsADirectory) {
+fn describe_write_error(s3_key: Option<&str>, e: io::Error) -> anyhow::Error {
+    match (s3_key, e.kind() == io::ErrorKind::IsADirectory) {
         (Some(key), true) => anyhow!(
             "not restored: key '{key}' is a file where other keys make a folder of the same name"
         ),
         _ => e.into(),
     }
 }
+
+#[cfg(test)]
+mod tests;

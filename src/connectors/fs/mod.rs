@@ -3,6 +3,9 @@
 
 pub mod destination;
 pub mod meta;
+mod put_back;
 mod scan;
 pub mod select;
 pub mod source;
+mod target_dirs;
+mod temp_file;

@@ -1,0 +1,181 @@
+//! Where a file is written until it is complete: a name of this process beside its final one
+//! (so the rename that puts it in place stays within one open directory), created with
+//! O_EXCL so it is always a new file of this restore, and reopened for a later segment only if
+//! it is still that same file.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::{FileExt, MetadataExt};
+
+use rustix::fs::{openat, unlinkat, AtFlags, Dir, Mode, OFlags};
+use rustix::io::Errno;
+
+/// The temporary name of the `file`th file fed.
+pub fn temp_name(file: usize) -> String {
+    format!(".kloset-{}-{file}.part", std::process::id())
+}
+
+/// Which file a temporary file is, to know it again: (device, inode).
+pub type Identity = (u64, u64);
+
+pub fn identity(file: &File) -> io::Result<Identity> {
+    let meta = file.metadata()?;
+    Ok((meta.dev(), meta.ino()))
+}
+
+/// A new file named `name` in `dir`, readable by this user only until its mode is set. A
+/// leftover of that name (an earlier process of the same id, or planted) is removed first:
+/// whatever it was, what is written goes into a file this call created.
+pub fn create(dir: &OwnedFd, name: &str) -> io::Result<File> {
+    let flags =
+        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let mode = Mode::from_raw_mode(0o600);
+    match openat(dir, name, flags, mode) {
+        Err(Errno::EXIST) => {
+            unlinkat(dir, name, AtFlags::empty())?;
+            Ok(File::from(openat(dir, name, flags, mode)?))
+        }
+        other => Ok(File::from(other?)),
+    }
+}
+
+/// The temporary file created earlier as `was`, opened again for writing.
+pub fn reopen(dir: &OwnedFd, name: &str, was: Identity) -> io::Result<File> {
+    let fd = openat(
+        dir,
+        name,
+        OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let file = File::from(fd);
+    if identity(&file)? != was {
+        return Err(io::Error::other(format!(
+            "temporary file {name} was replaced while the restore ran: not written"
+        )));
+    }
+    Ok(file)
+}
+
+pub fn is_unfinished(name: &[u8]) -> bool {
+    let Some(rest) = name
+        .strip_prefix(b".kloset-")
+        .and_then(|r| r.strip_suffix(b".part"))
+    else {
+        return false;
+    };
+    rest.iter().all(|c| c.is_ascii_digit() || *c == b'-')
+}
+
+/// Removes what an interrupted restore into the same target left in `dir`.
+pub fn remove_unfinished(dir: &OwnedFd) {
+    let Ok(entries) = Dir::read_from(dir) else {
+        return;
+    };
+    let names: Vec<_> = entries
+        .flatten()
+        .filter(|e| is_unfinished(e.file_name().to_bytes()))
+        .map(|e| e.file_name().to_owned())
+        .collect();
+    for name in names {
+        let _ = unlinkat(dir, name.as_c_str(), AtFlags::empty());
+    }
+}
+
+/// Filesystem blocks of zeros are left unwritten: a new file reads zeros there without
+/// holding blocks (its length is set when it is complete).
+pub fn write_sparse(file: &File, offset: u64, data: &[u8]) -> io::Result<()> {
+    const BLOCK: u64 = 4096;
+    let mut run: Option<usize> = None;
+    let mut i = 0;
+    while i < data.len() {
+        let next_boundary = ((offset + i as u64) / BLOCK + 1) * BLOCK;
+        let end = ((next_boundary - offset) as usize).min(data.len());
+        // No early exit: an OR over the block vectorises, and most blocks are not zero.
+        let zero = data[i..end].iter().fold(0u8, |acc, b| acc | b) == 0;
+        match (zero, run) {
+            (false, None) => run = Some(i),
+            (true, Some(start)) => {
+                file.write_all_at(&data[start..i], offset + start as u64)?;
+                run = None;
+            }
+            _ => {}
+        }
+        i = end;
+    }
+    if let Some(start) = run {
+        file.write_all_at(&data[start..], offset + start as u64)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustix::fs::CWD;
+
+    fn open_dir(path: &std::path::Path) -> OwnedFd {
+        openat(
+            CWD,
+            path,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn unfinished_names_are_this_tools_temporary_names_only() {
+        assert!(is_unfinished(temp_name(17).as_bytes()));
+        assert!(is_unfinished(b".kloset-12-3.part"));
+        assert!(!is_unfinished(b".kloset-12-3.part.txt"));
+        assert!(!is_unfinished(b".kloset-notes.part"));
+        assert!(!is_unfinished(b"kloset-12-3.part"));
+    }
+
+    #[test]
+    fn a_planted_file_or_link_is_never_written_through() {
+        let tmp = tempfile::tempdir().unwrap();
+        let outside = tmp.path().join("outside");
+        std::fs::write(&outside, b"keep").unwrap();
+        let dir = open_dir(tmp.path());
+        std::os::unix::fs::symlink(&outside, tmp.path().join("t")).unwrap();
+        let f = create(&dir, "t").unwrap();
+        f.write_all_at(b"new", 0).unwrap();
+        assert_eq!(std::fs::read(&outside).unwrap(), b"keep");
+        assert!(std::fs::symlink_metadata(tmp.path().join("t"))
+            .unwrap()
+            .is_file());
+    }
+
+    #[test]
+    fn a_temporary_file_swapped_for_another_is_not_reopened() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = open_dir(tmp.path());
+        let was = identity(&create(&dir, "t").unwrap()).unwrap();
+        assert!(reopen(&dir, "t", was).is_ok());
+        std::fs::remove_file(tmp.path().join("t")).unwrap();
+        std::fs::write(tmp.path().join("other"), b"x").unwrap();
+        std::fs::hard_link(tmp.path().join("other"), tmp.path().join("t")).unwrap();
+        let e = reopen(&dir, "t", was).unwrap_err().to_string();
+        assert!(e.contains("replaced"), "{e}");
+        std::fs::remove_file(tmp.path().join("t")).unwrap();
+        std::os::unix::fs::symlink(tmp.path().join("other"), tmp.path().join("t")).unwrap();
+        assert!(reopen(&dir, "t", was).is_err());
+    }
+
+    #[test]
+    fn leftovers_are_removed_and_nothing_else() {
+        let tmp = tempfile::tempdir().unwrap();
+        for name in [".kloset-1-2.part", "keep", ".kloset-x.part"] {
+            std::fs::write(tmp.path().join(name), b"").unwrap();
+        }
+        remove_unfinished(&open_dir(tmp.path()));
+        let mut left: Vec<String> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, vec![".kloset-x.part", "keep"]);
+    }
+}
