@@ -6,10 +6,14 @@
 use std::process::Command;
 
 use anyhow::{anyhow, Result};
+use zeroize::Zeroizing;
 
 use crate::error::{config, KlosetError};
 
-#[derive(Clone, Debug, Default)]
+/// A passphrase, wiped from memory when dropped.
+pub type Passphrase = Zeroizing<String>;
+
+#[derive(Clone, Default)]
 pub struct PassphraseSource {
     pub keyfile: Option<std::path::PathBuf>,
     pub passphrase: Option<String>,
@@ -18,16 +22,26 @@ pub struct PassphraseSource {
     pub other: bool,
 }
 
+/// Never shows the passphrase itself.
+impl std::fmt::Debug for PassphraseSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PassphraseSource")
+            .field("keyfile", &self.keyfile)
+            .field("passphrase", &self.passphrase.as_ref().map(|_| "<hidden>"))
+            .field("passphrase_cmd", &self.passphrase_cmd)
+            .field("other", &self.other)
+            .finish()
+    }
+}
+
 impl PassphraseSource {
     /// `confirm` asks twice when prompting (for `create`).
-    pub fn get(&self, confirm: bool) -> Result<String> {
+    pub fn get(&self, confirm: bool) -> Result<Passphrase> {
         if let Some(path) = &self.keyfile {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| config(format!("cannot read keyfile {}: {e}", path.display())))?;
-            return non_empty(first_line(&text), "the keyfile");
+            return non_empty(first_line_of(path)?, "the keyfile");
         }
         if let Some(p) = &self.passphrase {
-            return non_empty(p.clone(), "the store's passphrase option");
+            return non_empty(Zeroizing::new(p.clone()), "the store's passphrase option");
         }
         if let Some(cmd) = &self.passphrase_cmd {
             // Its stderr goes to ours: a password manager's own message says what went wrong.
@@ -43,8 +57,9 @@ impl PassphraseSource {
                     out.status
                 )));
             }
+            let stdout = Zeroizing::new(out.stdout);
             return non_empty(
-                first_line(&String::from_utf8_lossy(&out.stdout)),
+                first_line(&String::from_utf8_lossy(&stdout)),
                 "passphrase_cmd",
             );
         }
@@ -53,7 +68,7 @@ impl PassphraseSource {
             false => "KLOSET_PASSPHRASE",
         };
         if let Ok(p) = std::env::var(var) {
-            return non_empty(p, var);
+            return non_empty(Zeroizing::new(p), var);
         }
         if self.other {
             return prompt_as("passphrase of the other store: ", false);
@@ -64,23 +79,29 @@ impl PassphraseSource {
 
 /// A passphrase for a new key (`key add`, `key passwd`): `--new-keyfile`, else
 /// `KLOSET_NEW_PASSPHRASE`, else asked twice on the terminal.
-pub fn new_passphrase(keyfile: Option<&std::path::Path>) -> Result<String> {
+pub fn new_passphrase(keyfile: Option<&std::path::Path>) -> Result<Passphrase> {
     if let Some(path) = keyfile {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| config(format!("cannot read keyfile {}: {e}", path.display())))?;
-        return non_empty(first_line(&text), "the new keyfile");
+        return non_empty(first_line_of(path)?, "the new keyfile");
     }
     if let Ok(p) = std::env::var("KLOSET_NEW_PASSPHRASE") {
-        return non_empty(p, "KLOSET_NEW_PASSPHRASE");
+        return non_empty(Zeroizing::new(p), "KLOSET_NEW_PASSPHRASE");
     }
     prompt(true)
 }
 
-fn first_line(text: &str) -> String {
-    text.lines().next().unwrap_or("").to_string()
+fn first_line_of(path: &std::path::Path) -> Result<Passphrase> {
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path)
+            .map_err(|e| config(format!("cannot read keyfile {}: {e}", path.display())))?,
+    );
+    Ok(first_line(&text))
 }
 
-fn non_empty(p: String, from: &str) -> Result<String> {
+fn first_line(text: &str) -> Passphrase {
+    Zeroizing::new(text.lines().next().unwrap_or("").to_string())
+}
+
+fn non_empty(p: Passphrase, from: &str) -> Result<Passphrase> {
     if p.is_empty() {
         Err(config(format!("the passphrase from {from} is empty")))
     } else {
@@ -88,19 +109,22 @@ fn non_empty(p: String, from: &str) -> Result<String> {
     }
 }
 
-fn prompt(confirm: bool) -> Result<String> {
+fn prompt(confirm: bool) -> Result<Passphrase> {
     prompt_as("passphrase: ", confirm)
 }
 
-fn prompt_as(label: &str, confirm: bool) -> Result<String> {
+fn prompt_as(label: &str, confirm: bool) -> Result<Passphrase> {
     // rpassword reads from /dev/tty; without one this fails at once instead of hanging.
-    let first = rpassword::prompt_password(label).map_err(|_| KlosetError::NoPassphrase)?;
+    let first =
+        Zeroizing::new(rpassword::prompt_password(label).map_err(|_| KlosetError::NoPassphrase)?);
     if first.is_empty() {
         return Err(config("empty passphrase: a store needs a passphrase"));
     }
     if confirm {
-        let again = rpassword::prompt_password("passphrase (again): ")
-            .map_err(|_| KlosetError::NoPassphrase)?;
+        let again = Zeroizing::new(
+            rpassword::prompt_password("passphrase (again): ")
+                .map_err(|_| KlosetError::NoPassphrase)?,
+        );
         if again != first {
             return Err(anyhow!(KlosetError::Usage(
                 "the passphrases do not match: try again".into()

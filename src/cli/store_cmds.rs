@@ -147,10 +147,14 @@ async fn create(ctx: &Ctx, spec: &Spec, a: CreateArgs) -> Result<()> {
     if a.pack_size_mib == 0 || a.pack_size_mib > 512 {
         return Err(usage("--pack-size-mib must be between 1 and 512"));
     }
-    if a.kdf_memory_mib < 8 || a.kdf_iterations == 0 {
-        return Err(usage(
-            "--kdf-memory-mib must be at least 8 and --kdf-iterations at least 1",
-        ));
+    let max_mib = crate::repo::params::KDF_MAX_MEMORY_KIB / 1024;
+    let max_iterations = crate::repo::params::KDF_MAX_ITERATIONS;
+    if !(8..=max_mib).contains(&a.kdf_memory_mib)
+        || !(1..=max_iterations).contains(&a.kdf_iterations)
+    {
+        return Err(usage(format!(
+            "--kdf-memory-mib must be between 8 and {max_mib} and --kdf-iterations between 1 and {max_iterations}"
+        )));
     }
     let like = match &a.like {
         Some(other) => {

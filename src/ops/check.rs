@@ -71,9 +71,18 @@ impl ReadData {
 pub async fn check(repo: Repo, read: ReadData, concurrency: usize) -> Result<CheckReport> {
     // A backup committing meanwhile is either not listed or fully indexed, never reported as
     // broken.
+    let refused_keys = repo.refused_keys().await?;
     let (list, repo) = repo.snapshots_then_index().await?;
     let repo = &repo;
     let mut report = CheckReport::default();
+    for (key, why) in &refused_keys {
+        report.problems.push(format!("key object {key} {why}"));
+    }
+    if !refused_keys.is_empty() {
+        report.advice.push(
+            "key objects that kloset did not write (planted by someone with write access, or damaged) are never tried: delete them, and find out who can write to the store".into(),
+        );
+    }
     let health = repo.health();
     let indexed: HashSet<String> = repo.indexed_pack_keys().into_iter().collect();
     let stored: HashSet<String> = repo

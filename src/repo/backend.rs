@@ -146,6 +146,16 @@ impl Backend {
         }
     }
 
+    /// A small object whole, or `limit + 1` bytes of it when it is larger (the caller refuses
+    /// it): a planted huge object is never downloaded. One request (a suffix range).
+    pub async fn get_at_most(&self, key: &str, limit: u64) -> Result<Option<Bytes>> {
+        match self.get_suffix(key, limit + 1).await {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if crate::remote::kind_of(&e) == Some(RemoteKind::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The last `n` bytes of an object (all of it when it is shorter).
     pub async fn get_suffix(&self, key: &str, n: u64) -> Result<Bytes> {
         self.retrying(|| async {

@@ -10,23 +10,27 @@ pub struct Cache {
     dir: Option<PathBuf>,
 }
 
+/// `$KLOSET_CACHE_DIR`, else `$XDG_CACHE_HOME/kloset`, else `~/.cache/kloset`; per store id.
+pub fn store_dir(store: &Id) -> Option<PathBuf> {
+    let base = std::env::var_os("KLOSET_CACHE_DIR")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("XDG_CACHE_HOME")
+                .filter(|d| !d.is_empty())
+                .map(|d| PathBuf::from(d).join("kloset"))
+        })
+        .or_else(|| dirs::home_dir().map(|h| h.join(".cache").join("kloset")));
+    base.map(|b| b.join(store.hex()))
+}
+
 impl Cache {
     pub fn disabled() -> Cache {
         Cache { dir: None }
     }
 
-    /// `$KLOSET_CACHE_DIR`, else `$XDG_CACHE_HOME/kloset`, else `~/.cache/kloset`; per store id.
     pub fn for_store(store: &Id) -> Cache {
-        let base = std::env::var_os("KLOSET_CACHE_DIR")
-            .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("XDG_CACHE_HOME")
-                    .filter(|d| !d.is_empty())
-                    .map(|d| PathBuf::from(d).join("kloset"))
-            })
-            .or_else(|| dirs::home_dir().map(|h| h.join(".cache").join("kloset")));
         Cache {
-            dir: base.map(|b| b.join(store.hex())),
+            dir: store_dir(store),
         }
     }
 

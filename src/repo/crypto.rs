@@ -9,6 +9,7 @@ use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use anyhow::{bail, Result};
 use rand::RngCore;
 use std::cell::RefCell;
+use zeroize::Zeroizing;
 
 use super::dictionary::{self, Dictionaries};
 use super::id::Id;
@@ -32,8 +33,10 @@ const INCOMPRESSIBLE_BITS: f64 = 7.5;
 /// No blob (a chunk, or a tree of a huge directory) decompresses to more than this.
 const MAX_PLAINTEXT: u64 = 1 << 30;
 
+/// Key material only: no Debug, and every key is wiped when dropped (the cipher's own schedule
+/// by aes-gcm's `zeroize` feature).
 pub struct Keys {
-    id_key: [u8; 32],
+    id_key: Zeroizing<[u8; 32]>,
     cipher: Aes256Gcm,
     pub chunker_seed: u64,
     pub dictionaries: Dictionaries,
@@ -41,9 +44,9 @@ pub struct Keys {
 
 impl Keys {
     pub fn from_master(master: &[u8; 32]) -> Keys {
-        let id_key = blake3::derive_key("kloset v1 blob id", master);
-        let data_key = blake3::derive_key("kloset v1 data encryption", master);
-        let seed = blake3::derive_key("kloset v1 chunker seed", master);
+        let id_key = Zeroizing::new(blake3::derive_key("kloset v1 blob id", master));
+        let data_key = Zeroizing::new(blake3::derive_key("kloset v1 data encryption", master));
+        let seed = Zeroizing::new(blake3::derive_key("kloset v1 chunker seed", master));
         Keys {
             id_key,
             cipher: aes_key(&data_key),
@@ -274,9 +277,10 @@ fn entropy_bits(sample: &[u8]) -> f64 {
         .sum()
 }
 
-/// A key wrapped under a passphrase-derived key; stored in the plaintext `config`.
+/// A key wrapped under a passphrase-derived key; stored in the plaintext `config` and `keys/`.
 pub fn wrap_key(kek: &[u8; 32], aad: &[u8], key: &[u8; 32]) -> Vec<u8> {
     let nonce: [u8; NONCE_LEN] = random_bytes();
+    // Encrypted in place: it holds the key only until then.
     let mut buf = key.to_vec();
     let tag = encrypt(&aes_key(kek), nonce, aad, &mut buf);
     let mut out = nonce.to_vec();
@@ -286,14 +290,16 @@ pub fn wrap_key(kek: &[u8; 32], aad: &[u8], key: &[u8; 32]) -> Vec<u8> {
 }
 
 /// Returns None when the tag does not verify: the passphrase was wrong.
-pub fn unwrap_key(kek: &[u8; 32], aad: &[u8], wrapped: &[u8]) -> Option<[u8; 32]> {
+pub fn unwrap_key(kek: &[u8; 32], aad: &[u8], wrapped: &[u8]) -> Option<Zeroizing<[u8; 32]>> {
     if wrapped.len() != NONCE_LEN + 32 + TAG_LEN {
         return None;
     }
     let (nonce, rest) = wrapped.split_at(NONCE_LEN);
-    let mut buf = rest.to_vec();
+    let mut buf = Zeroizing::new(rest.to_vec());
     let len = decrypt(&aes_key(kek), nonce, aad, &mut buf)?;
-    buf[..len].try_into().ok()
+    let mut key = Zeroizing::new([0u8; 32]);
+    key.copy_from_slice(buf.get(..len).filter(|k| k.len() == 32)?);
+    Some(key)
 }
 
 // AES-256-GCM through the `aes-gcm` crate (AES-NI and CLMUL picked at run time). Measured

@@ -1,6 +1,6 @@
 //! Several passphrases for one store. The config holds the first key (the master key wrapped
 //! under the creating passphrase); `keys/<id>` objects hold more, each wrapping the same master
-//! key under its own Argon2id-derived key. FORMAT.md, "Keys".
+//! key under its own Argon2id-derived key. FORMAT.md, "More keys" and "Bound parameters".
 
 use anyhow::Result;
 use bytes::Bytes;
@@ -8,15 +8,17 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::backend::Backend;
-use super::config::{derive_kek, KdfParams, StoreConfig};
-use super::crypto::{random_bytes, unwrap_key, wrap_key};
+use super::config::{derive_kek, unwrap_master, KdfParams, KeyStyle, StoreConfig, Unwrapped};
+use super::crypto::{random_bytes, wrap_key};
 use super::id::Id;
-use super::{Repo, CONFIG_KEY};
+use super::{params, Repo};
 use crate::error::KlosetError;
 
 const KEYS: &str = "keys";
 /// How the config's own key is named in `key list` and `key rm`.
 pub const CONFIG_KEY_NAME: &str = "config";
+/// A key object this kloset writes is under 1 KiB: larger ones are never downloaded.
+pub(super) const MAX_KEY_OBJECT: u64 = 64 * 1024;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct KeyFile {
@@ -24,7 +26,7 @@ pub struct KeyFile {
     pub host: String,
     pub user: String,
     pub kdf: KdfParams,
-    /// Hex of `nonce || AES-256-GCM(kek, master key) || tag`, the store id as AAD.
+    /// Hex of `nonce || AES-256-GCM(kek, master key) || tag`, the bound parameters as AAD.
     pub master_key: String,
 }
 
@@ -41,40 +43,147 @@ pub struct KeyInfo {
     pub in_use: bool,
 }
 
-/// Tries the config's key, then each key object. None: no key takes this passphrase.
+/// The key that took the passphrase; `file` is None for the config's own key.
+pub(super) struct Found {
+    pub unwrapped: Unwrapped,
+    pub name: KeyName,
+    pub file: Option<KeyFile>,
+}
+
+/// A listed key object, after the checks that cost no Argon2.
+enum Read {
+    Usable {
+        file: KeyFile,
+        wrapped: Vec<u8>,
+    },
+    /// Not an object this kloset could have written: never tried. Why, for `check`.
+    Refused(String),
+    /// Removed since the listing.
+    Gone,
+}
+
+/// Tries the config's key, then the key object that opened the store last on this host, then
+/// the others. None: no key takes this passphrase.
 pub(super) async fn unlock(
     backend: &Backend,
     config: &StoreConfig,
     passphrase: &str,
-) -> Result<Option<([u8; 32], KeyName)>> {
-    if config.has_own_key() {
-        if let Some(master) = config.unlock(passphrase)? {
-            return Ok(Some((master, KeyName(CONFIG_KEY_NAME.into()))));
-        }
+    last_key: Option<&str>,
+) -> Result<Option<Found>> {
+    if let Some(unwrapped) = config.unwrap_own_key(passphrase)? {
+        return Ok(Some(Found {
+            unwrapped,
+            name: KeyName(CONFIG_KEY_NAME.into()),
+            file: None,
+        }));
     }
-    for (key, _) in backend.list(KEYS).await? {
-        let Some(file) = read_key(backend, &key).await? else {
-            continue;
+    let mut listed = backend.list(KEYS).await?;
+    if let Some(last) = last_key {
+        listed.sort_by_key(|(key, _)| name_of(key) != last);
+    }
+    for (key, size) in listed {
+        let (file, wrapped) = match read_key(backend, &key, size).await? {
+            Read::Usable { file, wrapped } => (file, wrapped),
+            Read::Refused(why) => {
+                eprintln!("warning: key object {key} {why}: skipped (see 'kloset check')");
+                continue;
+            }
+            Read::Gone => continue,
         };
         let kek = derive_kek(passphrase, &file.kdf)?;
-        let Ok(wrapped) = hex::decode(&file.master_key) else {
-            continue;
-        };
-        if let Some(master) = unwrap_key(&kek, &config.id.0, &wrapped) {
-            config.verify_mac(&master)?;
-            let name = key.rsplit('/').next().unwrap_or_default().to_string();
-            return Ok(Some((master, KeyName(name))));
+        if let Some((master, style)) = unwrap_master(config, &file.kdf, &kek, &wrapped) {
+            return Ok(Some(Found {
+                unwrapped: Unwrapped { master, kek, style },
+                name: KeyName(name_of(&key).into()),
+                file: Some(file),
+            }));
         }
     }
     Ok(None)
 }
 
-/// A key object that does not parse is skipped: it cannot open the store anyway.
-async fn read_key(backend: &Backend, key: &str) -> Result<Option<KeyFile>> {
-    Ok(backend
-        .get(key)
+fn name_of(key: &str) -> &str {
+    key.rsplit('/').next().unwrap_or_default()
+}
+
+/// Bounded, named by its hash, parsed and with KDF parameters under the caps: a planted
+/// object fails here, before any Argon2 runs.
+async fn read_key(backend: &Backend, key: &str, listed_size: u64) -> Result<Read> {
+    if listed_size > MAX_KEY_OBJECT {
+        return Ok(Read::Refused(format!(
+            "is {listed_size} bytes, larger than any key object"
+        )));
+    }
+    let Ok(id) = Id::parse(name_of(key)) else {
+        return Ok(Read::Refused("is not named by a key id".into()));
+    };
+    let Some(raw) = backend.get_at_most(key, MAX_KEY_OBJECT).await? else {
+        return Ok(Read::Gone);
+    };
+    Ok(check_key(&id, &raw))
+}
+
+fn check_key(id: &Id, raw: &[u8]) -> Read {
+    if raw.len() as u64 > MAX_KEY_OBJECT {
+        return Read::Refused("is larger than any key object".into());
+    }
+    if Id::of_bytes(raw) != *id {
+        return Read::Refused("does not hash to its name (planted or damaged)".into());
+    }
+    let Ok(file) = serde_json::from_slice::<KeyFile>(raw) else {
+        return Read::Refused("is not a key object".into());
+    };
+    if let Err(why) = params::check_kdf(&file.kdf) {
+        return Read::Refused(format!("has KDF parameters {why}"));
+    }
+    match hex::decode(&file.master_key) {
+        Ok(wrapped) => Read::Usable { file, wrapped },
+        Err(_) => Read::Refused("has a master_key that is not hex".into()),
+    }
+}
+
+/// Stores a key object under the hash of its bytes. Returns its name.
+async fn put_key(backend: &Backend, file: &KeyFile) -> Result<String> {
+    let bytes = serde_json::to_vec_pretty(file)?;
+    let name = Id::of_bytes(&bytes).hex();
+    backend
+        .put(&format!("{KEYS}/{name}"), Bytes::from(bytes))
+        .await?;
+    Ok(name)
+}
+
+/// A legacy key object rewrapped under the bound parameters: the new object (same KDF and
+/// salt, so the same passphrase) is read back and opened before the old one is removed.
+pub(super) async fn rebind(
+    backend: &Backend,
+    config: &StoreConfig,
+    old: &KeyName,
+    file: &KeyFile,
+    unwrapped: &Unwrapped,
+) -> Result<KeyName> {
+    let aad = params::bound_aad(config, &file.kdf);
+    let file = KeyFile {
+        master_key: hex::encode(wrap_key(&unwrapped.kek, &aad, &unwrapped.master)),
+        ..file.clone()
+    };
+    let name = put_key(backend, &file).await?;
+    let key = format!("{KEYS}/{name}");
+    let raw = backend
+        .get_at_most(&key, MAX_KEY_OBJECT)
         .await?
-        .and_then(|raw| serde_json::from_slice(&raw).ok()))
+        .unwrap_or_default();
+    let verified = match check_key(&Id::parse(&name)?, &raw) {
+        Read::Usable { file, wrapped } => {
+            unwrap_master(config, &file.kdf, &unwrapped.kek, &wrapped)
+                .is_some_and(|(m, style)| style == KeyStyle::Bound && *m == *unwrapped.master)
+        }
+        _ => false,
+    };
+    if !verified {
+        anyhow::bail!("the rewrapped key object {name} did not read back");
+    }
+    backend.delete(&format!("{KEYS}/{}", old.0)).await?;
+    Ok(KeyName(name))
 }
 
 impl Repo {
@@ -93,9 +202,9 @@ impl Repo {
                 in_use: self.key_in_use.0 == CONFIG_KEY_NAME,
             });
         }
-        for (key, _) in self.backend.list(KEYS).await? {
-            if let Some(file) = read_key(&self.backend, &key).await? {
-                let name = key.rsplit('/').next().unwrap_or_default().to_string();
+        for (key, size) in self.backend.list(KEYS).await? {
+            if let Read::Usable { file, .. } = read_key(&self.backend, &key, size).await? {
+                let name = name_of(&key).to_string();
                 out.push(KeyInfo {
                     in_use: self.key_in_use.0 == name,
                     name,
@@ -108,26 +217,31 @@ impl Repo {
         Ok(out)
     }
 
-    /// Adds a passphrase, with the config's KDF cost and a fresh salt. Returns the key's name.
+    /// `keys/` objects no passphrase is ever tried on, with why (`check`).
+    pub async fn refused_keys(&self) -> Result<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        for (key, size) in self.backend.list(KEYS).await? {
+            if let Read::Refused(why) = read_key(&self.backend, &key, size).await? {
+                out.push((key, why));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adds a passphrase with a fresh salt, at the config's KDF cost but never below today's
+    /// defaults (`params::kdf_floor`). Returns the key's name.
     pub async fn add_key(&self, passphrase: &str) -> Result<String> {
-        let kdf = KdfParams {
-            salt: hex::encode(random_bytes::<16>()),
-            ..self.config.kdf.clone()
-        };
+        let kdf = params::kdf_floor(&self.config.kdf, hex::encode(random_bytes::<16>()));
         let kek = derive_kek(passphrase, &kdf)?;
+        let aad = params::bound_aad(&self.config, &kdf);
         let file = KeyFile {
             created: Utc::now(),
             host: gethostname::gethostname().to_string_lossy().into_owned(),
             user: std::env::var("USER").unwrap_or_default(),
+            master_key: hex::encode(wrap_key(&kek, &aad, &self.master)),
             kdf,
-            master_key: hex::encode(wrap_key(&kek, &self.config.id.0, &self.master)),
         };
-        let bytes = serde_json::to_vec_pretty(&file)?;
-        let name = Id::of_bytes(&bytes).hex();
-        self.backend
-            .put(&format!("{KEYS}/{name}"), Bytes::from(bytes))
-            .await?;
-        Ok(name)
+        put_key(&self.backend, &file).await
     }
 
     /// Removes a key by name or unique prefix. Never the last one; the one in use only with
@@ -166,13 +280,58 @@ impl Repo {
         if key.name == CONFIG_KEY_NAME {
             // The config is rewritten without its key; its mac still covers every field.
             let config = self.config.without_own_key(&self.master)?;
-            self.backend
-                .put(CONFIG_KEY, Bytes::from(serde_json::to_vec_pretty(&config)?))
-                .await?;
+            Repo::write_config(&self.backend, &config).await?;
             self.config = config;
         } else {
             self.backend.delete(&format!("{KEYS}/{}", key.name)).await?;
         }
         Ok(key.name.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(memory_kib: u32) -> KeyFile {
+        KeyFile {
+            created: Utc::now(),
+            host: "h".into(),
+            user: "u".into(),
+            kdf: KdfParams {
+                algorithm: "argon2id".into(),
+                memory_kib,
+                iterations: 1,
+                parallelism: 1,
+                salt: "00".repeat(16),
+            },
+            master_key: "ab".repeat(60),
+        }
+    }
+
+    fn refused(read: Read) -> String {
+        match read {
+            Read::Refused(why) => why,
+            Read::Usable { .. } => panic!("usable"),
+            Read::Gone => panic!("gone"),
+        }
+    }
+
+    #[test]
+    fn a_key_object_is_usable_only_under_its_hash_and_the_caps() {
+        let raw = serde_json::to_vec_pretty(&file(8)).unwrap();
+        assert!(matches!(
+            check_key(&Id::of_bytes(&raw), &raw),
+            Read::Usable { .. }
+        ));
+        let why = refused(check_key(&Id([7; 32]), &raw));
+        assert!(why.contains("does not hash to its name"), "{why}");
+        let huge = serde_json::to_vec_pretty(&file(u32::MAX)).unwrap();
+        let why = refused(check_key(&Id::of_bytes(&huge), &huge));
+        assert!(why.contains("memory_kib 4294967295"), "{why}");
+        let junk = b"not json";
+        assert!(refused(check_key(&Id::of_bytes(junk), junk)).contains("not a key object"));
+        let big = vec![b' '; MAX_KEY_OBJECT as usize + 1];
+        assert!(refused(check_key(&Id::of_bytes(&big), &big)).contains("larger"));
     }
 }

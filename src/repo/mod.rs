@@ -15,9 +15,12 @@ pub mod load;
 pub mod maintenance;
 pub mod pack;
 pub mod packer;
+pub mod params;
 pub mod protection;
 pub mod snapshot;
 pub mod tree;
+pub mod trust;
+mod unlock;
 pub mod walk;
 
 use std::collections::HashMap;
@@ -40,6 +43,8 @@ use tree::Tree;
 pub use load::is_damage;
 
 pub const CONFIG_KEY: &str = "config";
+/// A config this kloset writes is under 2 KiB: a larger one is never downloaded whole.
+const MAX_CONFIG: u64 = 64 * 1024;
 const INDEX_AAD: &[u8] = b"kloset index";
 const SNAPSHOT_AAD: &[u8] = b"kloset snapshot";
 const DICTIONARY_AAD: &[u8] = b"kloset dictionary";
@@ -70,8 +75,8 @@ pub struct Repo {
     /// The packs each of those index files names (Object Lock: a retained index file keeps
     /// its packs).
     index_packs: HashMap<String, Vec<Id>>,
-    /// Wrapped anew by `key add`.
-    master: [u8; 32],
+    /// Wrapped anew by `key add`; wiped when the repo is dropped.
+    master: config::MasterKey,
     key_in_use: keys::KeyName,
     /// A writer's announcement to prune (backup, sync).
     lease: std::sync::Mutex<Option<lease::Lease>>,
@@ -106,13 +111,21 @@ impl BlobRef {
 }
 
 impl Repo {
+    /// The config, range-checked (`params::check_config`) before anything uses it.
     pub async fn read_config(backend: &Backend) -> Result<StoreConfig> {
-        let Some(raw) = backend.get(CONFIG_KEY).await? else {
+        let Some(raw) = backend.get_at_most(CONFIG_KEY, MAX_CONFIG).await? else {
             if Self::holds_data(backend).await? {
                 return Err(KlosetError::ConfigLost(backend.display.clone()).into());
             }
             return Err(KlosetError::NotInitialised(backend.display.clone()).into());
         };
+        if raw.len() as u64 > MAX_CONFIG {
+            return Err(KlosetError::Integrity(format!(
+                "store {}: the config is larger than any config kloset writes ({MAX_CONFIG} bytes): put back a copy of the config object",
+                backend.display
+            ))
+            .into());
+        }
         let config: StoreConfig = serde_json::from_slice(&raw)
             .with_context(|| format!("store {}: config is not valid", backend.display))?;
         if config.format != "kloset" || config.version != config::FORMAT_VERSION {
@@ -124,15 +137,25 @@ impl Repo {
                 config::FORMAT_VERSION
             ));
         }
+        params::check_config(&config)?;
         Ok(config)
+    }
+
+    /// The one way the config is rewritten (`key rm config`, binding a legacy key).
+    pub(crate) async fn write_config(backend: &Backend, config: &StoreConfig) -> Result<()> {
+        backend
+            .put(CONFIG_KEY, Bytes::from(serde_json::to_vec_pretty(config)?))
+            .await
     }
 
     /// Opens the store without loading the index (enough for listing snapshots).
     pub async fn open(backend: Backend, passphrase: &str) -> Result<Repo> {
         let config = Self::read_config(&backend).await?;
-        let (master, key_in_use) = keys::unlock(&backend, &config, passphrase)
-            .await?
-            .ok_or_else(|| KlosetError::WrongPassphrase(backend.display.clone()))?;
+        let unlock::Opened {
+            config,
+            master,
+            key: key_in_use,
+        } = unlock::open_keys(&backend, config, passphrase).await?;
         let cache = if backend.remote {
             Cache::for_store(&config.id)
         } else {
@@ -168,7 +191,7 @@ impl Repo {
     /// For `create --like`: what another store needs to share this one's blob ids.
     pub fn template(&self) -> config::Template {
         config::Template {
-            master: self.master,
+            master: self.master.clone(),
             chunker: self.config.chunker.clone(),
         }
     }

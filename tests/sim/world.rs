@@ -93,7 +93,7 @@ impl World {
         let mut master = [0u8; 32];
         rng.fill(&mut master);
         let template = Template {
-            master,
+            master: master.into(),
             chunker: chunker(),
         };
         let world = Arc::new(World {
