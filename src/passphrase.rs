@@ -9,13 +9,25 @@ use anyhow::{anyhow, Result};
 
 use crate::error::{config, KlosetError};
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct PassphraseSource {
     pub keyfile: Option<std::path::PathBuf>,
     pub passphrase: Option<String>,
     pub passphrase_cmd: Option<String>,
     /// The second store of a command that opens two.
     pub other: bool,
+}
+
+/// The passphrase never shows in Debug output.
+impl std::fmt::Debug for PassphraseSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PassphraseSource")
+            .field("keyfile", &self.keyfile)
+            .field("passphrase", &self.passphrase.as_ref().map(|_| "********"))
+            .field("passphrase_cmd", &self.passphrase_cmd)
+            .field("other", &self.other)
+            .finish()
+    }
 }
 
 impl PassphraseSource {
