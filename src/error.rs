@@ -39,6 +39,8 @@ pub enum KlosetError {
     PartialBackup(usize, String),
     #[error("{0} entries could not be restored (listed above); everything else was")]
     PartialRestore(usize),
+    #[error("{0} entries were left out of the archive for their names (listed above); everything else is in it")]
+    PartialDump(usize),
     #[error("{count} packs this restore needs are in the {class} storage class and must be thawed first ({shown}...): run the restore again with --thaw (S3 restores them, which takes minutes to hours, and kloset waits), or restore them with your S3 tools")]
     Frozen {
         count: usize,
@@ -76,6 +78,8 @@ impl KlosetError {
             KlosetError::Integrity(_) => 17,
             KlosetError::Config(_) => 18,
             KlosetError::PartialRestore(_) => 4,
+            // Like a partial restore: the archive is what a restore of it would write.
+            KlosetError::PartialDump(_) => 4,
             KlosetError::Frozen { .. } => 20,
             KlosetError::CommitRefused(_) => 21,
             KlosetError::PartialSync(_) => 5,
@@ -114,6 +118,7 @@ mod tests {
             KlosetError::Config("c".into()),
             KlosetError::PartialBackup(3, "id".into()),
             KlosetError::PartialRestore(2),
+            KlosetError::PartialDump(1),
             KlosetError::Frozen {
                 count: 1,
                 class: "GLACIER".into(),
@@ -129,7 +134,7 @@ mod tests {
         let codes: Vec<i32> = all().iter().map(KlosetError::exit_code).collect();
         assert_eq!(
             codes,
-            [2, 10, 11, 10, 11, 12, 13, 14, 15, 15, 16, 17, 18, 3, 4, 20, 130]
+            [2, 10, 11, 10, 11, 12, 13, 14, 15, 15, 16, 17, 18, 3, 4, 4, 20, 130]
         );
     }
 

@@ -21,6 +21,7 @@ pub mod location;
 pub mod ops;
 pub mod passphrase;
 pub mod progress;
+pub mod redact;
 pub mod registry;
 pub mod remote;
 pub mod repo;
@@ -48,5 +49,6 @@ pub fn exit_code_and_message(err: &anyhow::Error) -> (i32, String) {
         (None, Some(r)) => r.to_string(),
         _ => format!("{err:#}"),
     };
-    (code.unwrap_or(1), msg)
+    // Errors of the HTTP stack carry URLs: none reaches a person with credentials in it.
+    (code.unwrap_or(1), redact::userinfo(&msg))
 }

@@ -50,7 +50,14 @@ impl std::fmt::Display for Location {
     }
 }
 
+/// Errors name the location with any userinfo hidden (`redact`).
 pub fn parse(text: &str) -> Result<Location> {
+    if crate::redact::userinfo_span(text).is_some() {
+        return Err(config(format!(
+            "'{}': credentials in a location are not used (and would show in shell history and ps): give access_key=... and secret_access_key=@FILE, =!COMMAND or =? instead",
+            crate::redact::userinfo(text)
+        )));
+    }
     if let Some(rest) = text.strip_prefix("s3://") {
         return parse_s3(text, rest).map(Location::S3);
     }

@@ -22,12 +22,12 @@ pub struct PassphraseSource {
     pub other: bool,
 }
 
-/// Never shows the passphrase itself.
+/// The passphrase never shows in Debug output.
 impl std::fmt::Debug for PassphraseSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PassphraseSource")
             .field("keyfile", &self.keyfile)
-            .field("passphrase", &self.passphrase.as_ref().map(|_| "<hidden>"))
+            .field("passphrase", &self.passphrase.as_ref().map(|_| "********"))
             .field("passphrase_cmd", &self.passphrase_cmd)
             .field("other", &self.other)
             .finish()

@@ -66,6 +66,7 @@ impl Progress {
 
     /// Prints a line above the bar (or plainly when hidden).
     pub fn warn(&self, line: &str) {
+        let line = &crate::redact::userinfo(line);
         if self.bar.is_hidden() {
             eprintln!("{line}");
         } else {

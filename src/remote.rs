@@ -135,7 +135,11 @@ pub const EXIT_CODE: i32 = 19;
 
 /// One line naming the thing, the hint when there is one, and the server's words.
 pub fn error(display: &str, kind: RemoteKind, detail: &str) -> anyhow::Error {
-    let detail = truncate(detail.lines().next().unwrap_or(""), 160);
+    let detail = truncate(
+        &crate::redact::userinfo(detail.lines().next().unwrap_or("")),
+        160,
+    );
+    let display = crate::redact::userinfo(display);
     let message = match kind.hint() {
         Some(hint) if detail.is_empty() => format!("{display}: {hint}"),
         Some(hint) => format!("{display}: {hint} ({detail})"),
@@ -185,6 +189,17 @@ mod tests {
             RemoteKind::of_status(500, "InternalError"),
             RemoteKind::Other
         );
+    }
+
+    #[test]
+    fn messages_never_show_userinfo() {
+        let e = error(
+            "s3://KEY:SECRET@h/b",
+            RemoteKind::Unreachable,
+            "error sending request for url (http://KEY:SECRET@h/b/x)",
+        );
+        let shown = format!("{e:#}");
+        assert!(!shown.contains("SECRET") && !shown.contains("KEY"), "{shown}");
     }
 
     #[test]

@@ -23,7 +23,8 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub keyfile: Option<PathBuf>,
     /// A connector option for every location given directly (not as @name), e.g.
-    /// `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry).
+    /// `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret
+    /// is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`.
     #[arg(short = 'o', long = "option", global = true, value_name = "KEY=VALUE")]
     pub options: Vec<String>,
     #[command(subcommand)]
@@ -384,6 +385,8 @@ pub struct RestoreArgs {
 #[derive(Subcommand, Debug)]
 pub enum RegistryCommand {
     /// Register NAME: `add NAME location=... [key=value ...]` or `add NAME LOCATION [key=value ...]`.
+    /// A secret (passphrase, access_key, secret_access_key, session_token, sse_customer_key)
+    /// may be `@FILE`, `!COMMAND` or `?` (asked when used): then only that is stored.
     Add {
         name: String,
         #[arg(required = true, value_name = "LOCATION|KEY=VALUE")]
@@ -422,6 +425,10 @@ pub enum RegistryCommand {
         /// Replace entries that already exist.
         #[arg(long)]
         force: bool,
+        /// Import entries that run commands (passphrase_cmd, or a secret given as
+        /// !COMMAND) without asking; they are listed either way.
+        #[arg(long)]
+        allow_commands: bool,
     },
 }
 

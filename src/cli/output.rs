@@ -171,7 +171,7 @@ pub fn restore(ctx: &Ctx, id: &Id, s: &RestoreSummary) {
         eprintln!("note: {n}");
     }
     for e in &s.errors {
-        eprintln!("error: {e}");
+        eprintln!("error: {}", crate::redact::userinfo(e));
     }
     if ctx.json {
         println!(

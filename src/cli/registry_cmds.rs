@@ -10,21 +10,24 @@ use crate::connectors::options::{self, Role};
 use crate::error::config;
 use crate::registry::{self, Options, Registry};
 
+mod import;
+
 pub fn run(ctx: &Ctx, role: Role, cmd: RegistryCommand) -> Result<()> {
-    let mut reg = Registry::load()?;
     let noun = role.noun();
     match cmd {
         RegistryCommand::Add { name, args } => {
             registry::valid_name(&name)?;
-            if reg.entries(role).contains_key(&name) {
-                return Err(config(format!(
-                    "{noun} '{name}' already exists: use 'kloset {noun} set {name} key=value' or 'kloset {noun} rm {name}' first"
-                )));
-            }
             let opts = parse_pairs(&args, true)?;
             options::validate(role, &opts)?;
-            reg.entries_mut(role).insert(name.clone(), opts);
-            reg.save()?;
+            Registry::edit(|reg| {
+                if reg.entries(role).contains_key(&name) {
+                    return Err(config(format!(
+                        "{noun} '{name}' already exists: use 'kloset {noun} set {name} key=value' or 'kloset {noun} rm {name}' first"
+                    )));
+                }
+                reg.entries_mut(role).insert(name.clone(), opts);
+                Ok(())
+            })?;
             println!("{noun} '{name}' added");
         }
         RegistryCommand::Show {
@@ -32,9 +35,10 @@ pub fn run(ctx: &Ctx, role: Role, cmd: RegistryCommand) -> Result<()> {
             secrets,
             yaml,
         } => {
+            let reg = Registry::load()?;
             let shown: BTreeMap<String, Options> = select(&reg, role, &names)?
                 .into_iter()
-                .map(|(n, o)| (n, if secrets { o } else { mask(&o) }))
+                .map(|(n, o)| (n, if secrets { o } else { options::masked(&o) }))
                 .collect();
             if ctx.json {
                 println!("{}", serde_json::to_string_pretty(&shown)?);
@@ -50,6 +54,7 @@ pub fn run(ctx: &Ctx, role: Role, cmd: RegistryCommand) -> Result<()> {
             }
         }
         RegistryCommand::Ls => {
+            let reg = Registry::load()?;
             for name in reg.entries(role).keys() {
                 let mark = if role == Role::Store && reg.default_store.as_deref() == Some(name) {
                     " (default)"
@@ -61,12 +66,14 @@ pub fn run(ctx: &Ctx, role: Role, cmd: RegistryCommand) -> Result<()> {
         }
         RegistryCommand::Set { name, args } => {
             let changes = parse_pairs(&args, false)?;
-            let entry = existing(&mut reg, role, &name)?;
-            let mut updated = entry.clone();
-            updated.extend(changes);
-            options::validate(role, &updated)?;
-            *entry = updated;
-            reg.save()?;
+            Registry::edit(|reg| {
+                let entry = existing(reg, role, &name)?;
+                let mut updated = entry.clone();
+                updated.extend(changes);
+                options::validate(role, &updated)?;
+                *entry = updated;
+                Ok(())
+            })?;
             println!("{noun} '{name}' updated");
         }
         RegistryCommand::Unset { name, keys } => {
@@ -75,25 +82,29 @@ pub fn run(ctx: &Ctx, role: Role, cmd: RegistryCommand) -> Result<()> {
                     "'location' cannot be unset: use 'set NAME location=...' or 'rm NAME'",
                 ));
             }
-            let entry = existing(&mut reg, role, &name)?;
-            let mut updated = entry.clone();
-            for k in &keys {
-                if updated.remove(k).is_none() {
-                    return Err(config(format!("{noun} '{name}' has no option '{k}'")));
+            Registry::edit(|reg| {
+                let entry = existing(reg, role, &name)?;
+                let mut updated = entry.clone();
+                for k in &keys {
+                    if updated.remove(k).is_none() {
+                        return Err(config(format!("{noun} '{name}' has no option '{k}'")));
+                    }
                 }
-            }
-            options::validate(role, &updated)?;
-            *entry = updated;
-            reg.save()?;
+                options::validate(role, &updated)?;
+                *entry = updated;
+                Ok(())
+            })?;
             println!("{noun} '{name}' updated");
         }
         RegistryCommand::Rm { name } => {
-            existing(&mut reg, role, &name)?;
-            reg.entries_mut(role).remove(&name);
-            if role == Role::Store && reg.default_store.as_deref() == Some(name.as_str()) {
-                reg.default_store = None;
-            }
-            reg.save()?;
+            Registry::edit(|reg| {
+                existing(reg, role, &name)?;
+                reg.entries_mut(role).remove(&name);
+                if role == Role::Store && reg.default_store.as_deref() == Some(name.as_str()) {
+                    reg.default_store = None;
+                }
+                Ok(())
+            })?;
             println!("{noun} '{name}' removed");
         }
         RegistryCommand::Default { name } => {
@@ -102,41 +113,19 @@ pub fn run(ctx: &Ctx, role: Role, cmd: RegistryCommand) -> Result<()> {
                     "only stores have a default: 'kloset store default NAME'",
                 ));
             }
-            existing(&mut reg, role, &name)?;
-            reg.default_store = Some(name.clone());
-            reg.save()?;
+            Registry::edit(|reg| {
+                existing(reg, role, &name)?;
+                reg.default_store = Some(name.clone());
+                Ok(())
+            })?;
             println!("default store is now '{name}'");
         }
-        RegistryCommand::Import { file, force } => {
-            let incoming = Registry::load_from(&file)?;
-            let entries = incoming.entries(role).clone();
-            if entries.is_empty() {
-                return Err(config(format!(
-                    "{} has no {noun} entries (expected a '{noun}s:' section)",
-                    file.display()
-                )));
-            }
-            for (name, opts) in &entries {
-                registry::valid_name(name)?;
-                options::validate(role, opts)
-                    .map_err(|e| config(format!("{noun} '{name}': {e}")))?;
-                if !force && reg.entries(role).contains_key(name) {
-                    return Err(config(format!(
-                        "{noun} '{name}' already exists: pass --force to replace it"
-                    )));
-                }
-            }
-            let n = entries.len();
-            reg.entries_mut(role).extend(entries);
-            if role == Role::Store && (force || reg.default_store.is_none()) {
-                if let Some(default) = incoming
-                    .default_store
-                    .filter(|d| reg.stores.contains_key(d))
-                {
-                    reg.default_store = Some(default);
-                }
-            }
-            reg.save()?;
+        RegistryCommand::Import {
+            file,
+            force,
+            allow_commands,
+        } => {
+            let n = import::run(role, &file, force, allow_commands)?;
             println!("imported {n} {noun}(s) from {}", file.display());
         }
     }
@@ -196,29 +185,4 @@ fn select(reg: &Registry, role: Role, names: &[String]) -> Result<BTreeMap<Strin
         out.insert(n.to_string(), opts.clone());
     }
     Ok(out)
-}
-
-fn mask(opts: &Options) -> Options {
-    opts.iter()
-        .map(|(k, v)| {
-            let shown = if options::is_secret(k) {
-                "********".to_string()
-            } else {
-                mask_userinfo(v)
-            };
-            (k.clone(), shown)
-        })
-        .collect()
-}
-
-/// `http://user:password@host` -> `http://********@host`.
-fn mask_userinfo(value: &str) -> String {
-    let Some((scheme, rest)) = value.split_once("://") else {
-        return value.to_string();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{scheme}://********{}", &rest[at..]),
-        None => value.to_string(),
-    }
 }

@@ -400,12 +400,12 @@ async fn dump(
         Found::Dir(id, node) => (id, node),
     };
     let base = name.as_ref().map_or(String::new(), |n| n.name.clone());
-    let mut entries = browse::walk_all(&repo, tree, &format!("/{base}")).await?;
-    for (path, _) in entries.iter_mut() {
-        *path = path.trim_start_matches('/').to_string();
-    }
+    let (mut entries, left_out) = crate::ops::dump::entries(&repo, tree, &base).await?;
     if let Some(node) = name {
         entries.insert(0, (base, node));
+    }
+    for line in &left_out {
+        eprintln!("{line}");
     }
     let concurrency = spec.concurrency();
     tokio::task::spawn_blocking(move || {
@@ -413,7 +413,11 @@ async fn dump(
         let warn = |line| eprintln!("{line}");
         crate::ops::dump::write(repo, entries, format, concurrency, out, &warn)
     })
-    .await?
+    .await??;
+    match left_out.len() {
+        0 => Ok(()),
+        n => Err(KlosetError::PartialDump(n).into()),
+    }
 }
 
 /// One file of a snapshot to stdout.

@@ -5,6 +5,7 @@
 pub mod fs;
 pub mod options;
 pub mod s3;
+pub mod secrets;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -21,7 +22,8 @@ use s3::client::S3Api;
 use s3::config::S3Config;
 
 /// A location with its connector options, as given directly or found in the registry.
-#[derive(Clone, Debug)]
+/// Secret options given as `@FILE`, `!COMMAND` or `?` hold their values here (`secrets`).
+#[derive(Clone)]
 pub struct Spec {
     pub location: Location,
     pub options: BTreeMap<String, String>,
@@ -29,6 +31,18 @@ pub struct Spec {
     pub sub: Option<String>,
     /// How to name it in messages: `@name` or the location (never a secret).
     pub display: String,
+}
+
+/// Secret options never show in Debug output.
+impl std::fmt::Debug for Spec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Spec")
+            .field("location", &self.location)
+            .field("options", &options::masked(&self.options))
+            .field("sub", &self.sub)
+            .field("display", &self.display)
+            .finish()
+    }
 }
 
 impl Spec {
@@ -60,6 +74,7 @@ impl Spec {
                 .collect(),
         };
         options::validate_inline(role, &location, &opts)?;
+        let opts = secrets::resolve(&opts, &location.to_string())?;
         Ok(Spec::bare(location, opts))
     }
 

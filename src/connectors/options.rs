@@ -59,6 +59,21 @@ pub fn is_secret(key: &str) -> bool {
     SECRET_KEYS.contains(&key)
 }
 
+/// The options as they may be shown: secrets as `********`, URL credentials too.
+pub fn masked(options: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    options
+        .iter()
+        .map(|(k, v)| {
+            let shown = if is_secret(k) {
+                "********".to_string()
+            } else {
+                crate::redact::userinfo(v)
+            };
+            (k.clone(), shown)
+        })
+        .collect()
+}
+
 pub fn valid_keys(role: Role, location: &Location) -> Vec<&'static str> {
     let mut keys: Vec<&str> = match location {
         Location::Fs(_) => FS_KEYS.to_vec(),
@@ -111,6 +126,12 @@ fn check_keys(role: Role, location: &Location, options: &BTreeMap<String, String
                 "unknown option '{key}' for a {kind} {}: valid keys are {}",
                 role.noun(),
                 valid.join(", ")
+            )));
+        }
+        if key == "endpoint" && crate::redact::userinfo_span(value).is_some() {
+            return Err(config(format!(
+                "endpoint {}: credentials in a URL are not used: give access_key and secret_access_key (=@FILE, =!COMMAND or =?)",
+                crate::redact::userinfo(value)
             )));
         }
         if BOOL_KEYS.contains(&key.as_str()) && parse_bool(value).is_none() {
@@ -241,6 +262,24 @@ mod tests {
             }
         }
         assert_eq!(valid_keys(Role::Source, &fs()), ["location", "concurrency"]);
+    }
+
+    #[test]
+    fn masked_hides_secrets_and_url_credentials() {
+        let shown = masked(&opts(&[
+            ("passphrase", "hunter2"),
+            ("endpoint", "https://u:pw@h"),
+            ("region", "eu"),
+        ]));
+        assert_eq!(shown["passphrase"], "********");
+        assert_eq!(shown["endpoint"], "https://********@h");
+        assert_eq!(shown["region"], "eu");
+    }
+
+    #[test]
+    fn an_endpoint_with_credentials_is_refused_without_showing_them() {
+        let e = inline_err(Role::Source, &s3(), &[("endpoint", "https://K:S3CR3T@h")]);
+        assert!(e.contains("credentials in a URL") && !e.contains("S3CR3T"), "{e}");
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! `kloset dump ID:/path --format tar|zip`: a tree of a snapshot as one archive on stdout,
 //! content streamed in order through the restore feed's reader (coalesced ranged reads per
-//! pack, each blob verified), without restoring anything.
+//! pack, each blob verified), without restoring anything. Entry names follow the filesystem
+//! destination's rule (`restore::names`): a name that could point outside the directory the
+//! archive is unpacked in (`..`, `/`, NUL, empty) is left out with everything below it, and
+//! said.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -8,7 +11,9 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
+use crate::repo::id::Id;
 use crate::repo::tree::{Node, NodeKind};
+use crate::repo::walk::{child_path, Visit, WalkOptions};
 use crate::repo::IndexedRepo;
 use crate::restore::feed::InOrder;
 use crate::restore::Reader;
@@ -17,6 +22,51 @@ use crate::restore::Reader;
 pub enum Format {
     Tar,
     Zip,
+}
+
+/// What an archive of the tree `root` holds: each entry with its path below the archive's
+/// root (`base/etc/fstab`, `base` may be empty), parents first; and one line for each entry
+/// left out for its name.
+pub async fn entries(
+    repo: &IndexedRepo,
+    root: Id,
+    base: &str,
+) -> Result<(Vec<(String, Node)>, Vec<String>)> {
+    let mut out = Vec::new();
+    let mut left_out = Vec::new();
+    let start = format!("/{base}").trim_end_matches('/').as_bytes().to_vec();
+    repo.walk(vec![(start, root)], WalkOptions::default(), |v| match v {
+        Visit::Node { parent, node } => {
+            let raw = node.name_bytes();
+            if let Some(why) = crate::restore::names::unfit(&raw) {
+                left_out.push(left_out_line(parent, &raw, why, node.kind));
+                return false;
+            }
+            let path = String::from_utf8_lossy(&child_path(parent, node))
+                .trim_start_matches('/')
+                .to_string();
+            out.push((path, node.clone()));
+            true
+        }
+        Visit::Broken { .. } => false,
+    })
+    .await?;
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok((out, left_out))
+}
+
+fn left_out_line(parent: &[u8], raw: &[u8], why: &str, kind: NodeKind) -> String {
+    let below = if kind == NodeKind::Dir {
+        " and everything in it"
+    } else {
+        ""
+    };
+    let parent = String::from_utf8_lossy(parent);
+    format!(
+        "left out of the archive: '{}' in '{}/' ({why}){below}",
+        String::from_utf8_lossy(raw).escape_debug(),
+        parent.trim_start_matches('/').escape_debug()
+    )
 }
 
 /// `entries`: paths below the archive's root (`etc`, `etc/fstab`), parents first. Runs on a
@@ -251,4 +301,23 @@ pub async fn cat(
     }
     out.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_left_out_entry_is_named_with_its_directory_and_reason() {
+        let line = left_out_line(b"/etc", b"..", "a name that is '.' or '..'", NodeKind::Dir);
+        assert_eq!(
+            line,
+            "left out of the archive: '..' in 'etc/' (a name that is '.' or '..') and everything in it"
+        );
+        let line = left_out_line(b"", b"a\0b", "a name with NUL", NodeKind::File);
+        assert_eq!(
+            line,
+            "left out of the archive: 'a\\0b' in '/' (a name with NUL)"
+        );
+    }
 }

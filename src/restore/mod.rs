@@ -4,6 +4,7 @@
 //! Filesystem and S3 destinations live in `connectors`.
 
 pub mod feed;
+pub mod names;
 mod in_order;
 pub mod planner;
 pub mod privilege;

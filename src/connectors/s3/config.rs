@@ -17,7 +17,7 @@ use crate::connectors::options::parse_bool;
 use crate::error::config;
 use crate::location::S3Location;
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct S3Config {
     /// How to name it in messages (never a secret).
     pub display: String,
@@ -50,6 +50,27 @@ struct Keys {
 impl std::fmt::Debug for Keys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Keys(..)")
+    }
+}
+
+/// Never a secret: credentials, secret options and URL userinfo are masked.
+impl std::fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Config")
+            .field("display", &crate::redact::userinfo(&self.display))
+            .field("bucket", &self.bucket)
+            .field("prefix", &self.prefix)
+            .field("region", &self.region)
+            .field("endpoint", &crate::redact::userinfo(&self.endpoint))
+            .field("virtual_host", &self.virtual_host)
+            .field("use_tls", &self.use_tls)
+            .field("aws_default", &self.aws_default)
+            .field("explicit_keys", &self.explicit_keys)
+            .field("options", &crate::connectors::options::masked(&self.options))
+            .field("retry", &self.retry)
+            .field("timeout", &self.timeout)
+            .field("sse", &self.sse)
+            .finish()
     }
 }
 

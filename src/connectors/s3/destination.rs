@@ -128,6 +128,29 @@ impl S3Destination {
     }
 }
 
+/// Keys are UTF-8, file names need not be: names that differ only in bytes that are not
+/// UTF-8 become the same key. None of such files is written (each would overwrite the
+/// other); each is reported, which makes the restore partial.
+fn drop_colliding_keys(plan: &mut Plan) {
+    let mut paths_of: HashMap<String, usize> = HashMap::new();
+    for f in &plan.files {
+        *paths_of.entry(S3Destination::key(f)).or_default() += 1;
+    }
+    let Plan { files, errors, .. } = plan;
+    files.retain(|f| {
+        let key = S3Destination::key(f);
+        let n = paths_of[&key];
+        if n > 1 {
+            errors.push(format!(
+                "not restored: '{}' and {} other file(s) with names that are not UTF-8 would all be the object '{key}'",
+                f.relative().escape_ascii(),
+                n - 1
+            ));
+        }
+        n == 1
+    });
+}
+
 #[async_trait]
 impl ContentSink for S3Destination {
     async fn write(
@@ -209,6 +232,7 @@ impl Destination for S3Destination {
     }
 
     async fn prepare(&self, plan: &mut Plan, reader: &Reader) -> Result<()> {
+        drop_colliding_keys(plan);
         let existing: HashMap<String, (u64, Option<String>)> = match self.api.list().await {
             Ok(list) => list
                 .into_iter()
@@ -431,4 +455,29 @@ fn encode_tags(tags: &BTreeMap<String, String>) -> String {
         })
         .collect::<Vec<_>>()
         .join("&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &[u8]) -> PlannedFile {
+        PlannedFile {
+            path: path.to_vec(),
+            node: Node::new("f".into(), NodeKind::File),
+        }
+    }
+
+    #[test]
+    fn names_that_become_one_key_are_all_reported_and_none_written() {
+        let mut plan = Plan {
+            files: vec![file(b"/d/a\xff"), file(b"/d/a\xfe"), file(b"/d/b"), file(b"/d/a\xef\xbf\xbd")],
+            ..Plan::default()
+        };
+        drop_colliding_keys(&mut plan);
+        let kept: Vec<&[u8]> = plan.files.iter().map(|f| f.path.as_slice()).collect();
+        assert_eq!(kept, [&b"/d/b"[..]]);
+        assert_eq!(plan.errors.len(), 3, "{:?}", plan.errors);
+        assert!(plan.errors[0].contains("d/a\\xff") && plan.errors[0].contains("2 other"));
+    }
 }

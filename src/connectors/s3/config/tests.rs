@@ -144,6 +144,24 @@ fn explicit_keys_never_show_in_debug_output() {
 }
 
 #[test]
+fn the_whole_config_never_shows_a_secret_in_debug_output() {
+    let hex_key = "ab".repeat(32);
+    let c = cfg(
+        "s3://h/bkt",
+        &[
+            ("session_token", "TOKENX"),
+            ("sse_customer_key", &hex_key),
+            ("endpoint", "https://h:9000"),
+        ],
+    );
+    let shown = format!("{c:?}");
+    for secret in ["AKID", "SEKRIT", "TOKENX", hex_key.as_str()] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    assert!(shown.contains("bkt") && shown.contains("https://h:9000"), "{shown}");
+}
+
+#[test]
 fn options_are_kept_for_later_lookups() {
     let c = cfg("s3://h/bkt", &[("storage_class", "STANDARD_IA")]);
     assert_eq!(c.option("storage_class"), Some("STANDARD_IA"));
