@@ -57,6 +57,10 @@ pub struct StoreConfig {
     /// from a wrong passphrase (both fail the same tag). Absent in stores made before it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub master_key_check: Option<String>,
+    /// `passphrase_check(kek)`: a right passphrase whose key no longer unwraps means the bound
+    /// parameters were changed, not that the passphrase is wrong. Absent in older stores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passphrase_check: Option<String>,
     /// Keyed BLAKE3 (a subkey of the master key) over every other field: the chunker and pack
     /// parameters cannot be changed unnoticed. Absent in stores made before it; required once
     /// a key is bound or this host has seen the store with one.
@@ -152,6 +156,7 @@ impl StoreConfig {
             kdf,
             master_key: String::new(),
             master_key_check: None,
+            passphrase_check: None,
             mac: None,
         };
         params::check_config(&config)?;
@@ -190,6 +195,7 @@ impl StoreConfig {
         StoreConfig {
             master_key: String::new(),
             master_key_check: None,
+            passphrase_check: None,
             ..self.clone()
         }
         .with_mac(master)
@@ -200,6 +206,7 @@ impl StoreConfig {
         let wrapped = wrap_key(kek, &params::bound_aad(self, &self.kdf), master);
         StoreConfig {
             master_key_check: Some(key_check(&wrapped)),
+            passphrase_check: Some(passphrase_check(kek)),
             master_key: hex::encode(wrapped),
             ..self.clone()
         }
@@ -253,14 +260,22 @@ impl StoreConfig {
             return Err(damaged("master_key does not match its check"));
         }
         let kek = derive_kek(passphrase, &self.kdf)?;
-        Ok(
-            unwrap_master(self, &self.kdf, &kek, &wrapped).map(|(master, style)| Unwrapped {
-                master,
-                kek,
-                style,
-            }),
-        )
+        match unwrap_master(self, &self.kdf, &kek, &wrapped) {
+            Some((master, style)) => Ok(Some(Unwrapped { master, kek, style })),
+            None if self.passphrase_check == Some(passphrase_check(&kek)) => {
+                Err(damaged("its parameters were changed after it was made"))
+            }
+            None => Ok(None),
+        }
     }
+}
+
+/// A check of the passphrase-derived key alone (no parameters): it tells an altered store from
+/// a wrong passphrase, and guessing a passphrase with it costs the same Argon2 as with the
+/// wrapped key itself.
+pub(super) fn passphrase_check(kek: &[u8; 32]) -> String {
+    let key = Zeroizing::new(blake3::derive_key("kloset 2026 passphrase check", kek));
+    hex::encode(&blake3::keyed_hash(&key, b"").as_bytes()[..16])
 }
 
 fn key_check(wrapped: &[u8]) -> String {

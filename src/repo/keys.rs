@@ -8,7 +8,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::backend::Backend;
-use super::config::{derive_kek, unwrap_master, KdfParams, KeyStyle, StoreConfig, Unwrapped};
+use super::config::{
+    derive_kek, passphrase_check, unwrap_master, KdfParams, KeyStyle, StoreConfig, Unwrapped,
+};
 use super::crypto::{random_bytes, wrap_key};
 use super::id::Id;
 use super::{params, Repo};
@@ -28,6 +30,9 @@ pub struct KeyFile {
     pub kdf: KdfParams,
     /// Hex of `nonce || AES-256-GCM(kek, master key) || tag`, the bound parameters as AAD.
     pub master_key: String,
+    /// As in the config: the passphrase is right, the parameters were changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passphrase_check: Option<String>,
 }
 
 /// Which key opened the store: `config`, or the 64-hex id of a `keys/` object.
@@ -98,6 +103,12 @@ pub(super) async fn unlock(
                 file: Some(file),
             }));
         }
+        if file.passphrase_check == Some(passphrase_check(&kek)) {
+            return Err(KlosetError::Integrity(format!(
+                "key object {key} takes this passphrase but no longer opens: the store's config parameters were changed after it was made; put back a copy of the config object"
+            ))
+            .into());
+        }
     }
     Ok(None)
 }
@@ -164,6 +175,7 @@ pub(super) async fn rebind(
     let aad = params::bound_aad(config, &file.kdf);
     let file = KeyFile {
         master_key: hex::encode(wrap_key(&unwrapped.kek, &aad, &unwrapped.master)),
+        passphrase_check: Some(passphrase_check(&unwrapped.kek)),
         ..file.clone()
     };
     let name = put_key(backend, &file).await?;
@@ -239,6 +251,7 @@ impl Repo {
             host: gethostname::gethostname().to_string_lossy().into_owned(),
             user: std::env::var("USER").unwrap_or_default(),
             master_key: hex::encode(wrap_key(&kek, &aad, &self.master)),
+            passphrase_check: Some(passphrase_check(&kek)),
             kdf,
         };
         put_key(&self.backend, &file).await
@@ -306,6 +319,7 @@ mod tests {
                 salt: "00".repeat(16),
             },
             master_key: "ab".repeat(60),
+            passphrase_check: None,
         }
     }
 

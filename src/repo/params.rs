@@ -164,8 +164,8 @@ fn encode(pairs: &[(&str, String)]) -> Vec<u8> {
     for (name, value) in pairs {
         out.extend_from_slice(name.as_bytes());
         out.push(b'=');
-        // A value with a newline or `=` cannot come from a checked config; escaped all the
-        // same so two configs never share an encoding.
+        // A value with a newline cannot come from a checked config; escaped all the same so
+        // two configs never share an encoding.
         out.extend_from_slice(value.escape_debug().to_string().as_bytes());
         out.push(b'\n');
     }

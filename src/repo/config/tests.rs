@@ -19,6 +19,7 @@ fn legacy(passphrase: &str, mac: bool) -> (StoreConfig, [u8; 32]) {
     let old = StoreConfig {
         master_key: hex::encode(wrap_key(&kek, &c.id.0, &master)),
         master_key_check: None,
+        passphrase_check: None,
         mac: None,
         ..c
     };
@@ -114,13 +115,25 @@ fn a_changed_parameter_unbinds_the_key_and_fails_the_mac() {
         pack_size: c.pack_size * 2,
         ..c.clone()
     };
-    // The key is bound to the parameters: no key unwraps, as with a wrong passphrase.
-    assert_eq!(altered.unlock("p").unwrap(), None);
+    // The key is bound to the parameters: it no longer unwraps, and the passphrase check
+    // tells that from a wrong passphrase.
+    let e = integrity(altered.unlock("p").unwrap_err());
+    assert!(e.contains("parameters were changed"), "{e}");
+    assert_eq!(altered.unlock("wrong").unwrap(), None);
+    let unchecked = StoreConfig {
+        passphrase_check: None,
+        ..altered.clone()
+    };
+    assert_eq!(
+        unchecked.unlock("p").unwrap(),
+        None,
+        "without it, as a wrong one"
+    );
     // A key object's master key still meets the MAC.
     assert!(integrity(altered.verify_mac(&master).unwrap_err()).contains("damaged"));
     let mut chunker = c.clone();
     chunker.chunker.max_size += 1;
-    assert_eq!(chunker.unlock("p").unwrap(), None);
+    assert!(chunker.unlock("p").is_err());
     // The MAC guards what is not bound (a legacy key, `created`).
     let (old, _) = legacy("p", true);
     let altered = StoreConfig {
