@@ -2368,7 +2368,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__destination__subcmd__import)
-            opts="-q -o -h --force --quiet --json --keyfile --option --help"
+            opts="-q -o -h --force --allow-commands --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4502,7 +4502,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__source__subcmd__import)
-            opts="-q -o -h --force --quiet --json --keyfile --option --help"
+            opts="-q -o -h --force --allow-commands --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4876,7 +4876,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__store__subcmd__import)
-            opts="-q -o -h --force --quiet --json --keyfile --option --help"
+            opts="-q -o -h --force --allow-commands --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

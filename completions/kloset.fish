@@ -25,7 +25,7 @@ function __fish_kloset_using_subcommand
 end
 
 complete -c kloset -n "__fish_kloset_needs_command" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_needs_command" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_needs_command" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_needs_command" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_needs_command" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_needs_command" -s h -l help -d 'Print help'
@@ -54,7 +54,7 @@ complete -c kloset -n "__fish_kloset_needs_command" -f -a "completion" -d 'Print
 complete -c kloset -n "__fish_kloset_needs_command" -f -a "manpages" -d 'Write man pages into DIR (one per subcommand)'
 complete -c kloset -n "__fish_kloset_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore diff find cat dump info check rm forget prune sync key repair help" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore diff find cat dump info check rm forget prune sync key repair help" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore diff find cat dump info check rm forget prune sync key repair help" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore diff find cat dump info check rm forget prune sync key repair help" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore diff find cat dump info check rm forget prune sync key repair help" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and not __fish_seen_subcommand_from create backup ls restore diff find cat dump info check rm forget prune sync key repair help" -s h -l help -d 'Print help'
@@ -81,7 +81,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcom
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -l like -d 'Share another store\'s chunker parameters and blob ids (and so its master key), so `sync` between them moves data without re-chunking' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -l other-keyfile -d 'Read the other store\'s passphrase from the first line of FILE' -r -F
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
@@ -93,7 +93,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcom
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -l exclude-if-present -d 'Leave out the contents of directories holding this file: NAME or NAME:HEADER (repeatable)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -l time -d 'Record this time instead of now: \'YYYY-MM-DD HH:MM:SS\' (local) or RFC 3339' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -l force -d 'Read every file, ignoring the parent snapshot'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -l exclude-caches -d 'Leave out the contents of directories holding a valid CACHEDIR.TAG'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from backup" -s x -l one-file-system -d 'Stay on the filesystems of the paths given (mount points are kept, empty)'
@@ -105,7 +105,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcom
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from ls" -l tag -d 'Only snapshots with this tag (repeatable: all of them)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from ls" -l source -d 'Only snapshots of this source (as given to backup, or its key)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from ls" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from ls" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from ls" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from ls" -s l -l long -d 'Long listing: mode, owner, size, time, and S3 metadata'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from ls" -s R -l recursive -d 'Everything below the path, with full paths'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'No progress output'
@@ -120,7 +120,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcom
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -l tag -d 'Only snapshots with this tag (repeatable: all of them)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -l source -d 'Only snapshots of this source (as given to backup, or its key)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -l force -d 'Restore into a non-empty target, overwriting what is there'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -l thaw -d 'Packs in an archive storage class: ask S3 to restore them, wait, then restore'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -s q -l quiet -d 'No progress output'
@@ -130,7 +130,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcom
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from diff" -l tag -d 'Only snapshots with this tag (repeatable: all of them)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from diff" -l source -d 'Only snapshots of this source (as given to backup, or its key)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from diff" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from diff" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from diff" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from diff" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from diff" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from diff" -s h -l help -d 'Print help'
@@ -139,7 +139,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcom
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from find" -l tag -d 'Only snapshots with this tag (repeatable: all of them)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from find" -l source -d 'Only snapshots of this source (as given to backup, or its key)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from find" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from find" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from find" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from find" -s i -l ignore-case -d 'Match regardless of case'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from find" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from find" -l json -d 'Machine-readable output where a command has it'
@@ -148,7 +148,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcom
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from cat" -l tag -d 'Only snapshots with this tag (repeatable: all of them)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from cat" -l source -d 'Only snapshots of this source (as given to backup, or its key)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from cat" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from cat" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from cat" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from cat" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from cat" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from cat" -s h -l help -d 'Print help'
@@ -158,24 +158,24 @@ complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcom
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from dump" -l tag -d 'Only snapshots with this tag (repeatable: all of them)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from dump" -l source -d 'Only snapshots of this source (as given to backup, or its key)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from dump" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from dump" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from dump" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from dump" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from dump" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from dump" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from info" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from info" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from info" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from info" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from info" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from info" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from check" -l read-data-subset -d 'Read only a slice of the packs: `1/10` (then 2/10 next time...) or `5%` at random' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from check" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from check" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from check" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from check" -l read-data -d 'Also download every pack, re-hash it and decrypt every blob'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from check" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from check" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from rm" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from rm" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from rm" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from rm" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from rm" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
@@ -192,7 +192,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcom
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from forget" -l source -d 'Only snapshots of this source (as given to backup, or its key)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from forget" -l group-by -d 'Apply the policy to each group of snapshots: host, source, tags, or a comma list' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from forget" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from forget" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from forget" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from forget" -l dry-run -d 'Show what would be removed, remove nothing'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from forget" -l prune -d 'Prune afterwards (with prune\'s defaults)'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from forget" -s q -l quiet -d 'No progress output'
@@ -202,7 +202,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcom
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from prune" -l max-repack -d 'Repack at most this much in one run (e.g. 2GiB, 500MiB)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from prune" -l delete-delay -d 'Marked packs are deleted only this much later (by the server\'s clock). Running backups and syncs announce themselves with leases and are safe without it; set it longer than any backup when older kloset builds, which take no lease, write here' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from prune" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from prune" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from prune" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from prune" -l dry-run -d 'Show what would be done, change nothing'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from prune" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from prune" -l json -d 'Machine-readable output where a command has it'
@@ -212,12 +212,12 @@ complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcom
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from sync" -l source -d 'Only snapshots of this source (as given to backup, or its key)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from sync" -l other-keyfile -d 'Read the other store\'s passphrase from the first line of FILE (else its passphrase option, KLOSET_OTHER_PASSPHRASE, or a prompt)' -r -F
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from sync" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from sync" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from sync" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from sync" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from sync" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from sync" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from key" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from key" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from key" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from key" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from key" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from key" -s h -l help -d 'Print help'
@@ -227,7 +227,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcom
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from key" -f -a "passwd" -d 'Change the passphrase in use: add the new one, then remove the one in use'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from key" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from repair" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from repair" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from repair" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from repair" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from repair" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from repair" -s h -l help -d 'Print help'
@@ -256,7 +256,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand create" -l pack-size-mib -
 complete -c kloset -n "__fish_kloset_using_subcommand create" -l like -d 'Share another store\'s chunker parameters and blob ids (and so its master key), so `sync` between them moves data without re-chunking' -r
 complete -c kloset -n "__fish_kloset_using_subcommand create" -l other-keyfile -d 'Read the other store\'s passphrase from the first line of FILE' -r -F
 complete -c kloset -n "__fish_kloset_using_subcommand create" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand create" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand create" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand create" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand create" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand create" -s h -l help -d 'Print help'
@@ -268,7 +268,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand backup" -l exclude-file -d
 complete -c kloset -n "__fish_kloset_using_subcommand backup" -l exclude-if-present -d 'Leave out the contents of directories holding this file: NAME or NAME:HEADER (repeatable)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand backup" -l time -d 'Record this time instead of now: \'YYYY-MM-DD HH:MM:SS\' (local) or RFC 3339' -r
 complete -c kloset -n "__fish_kloset_using_subcommand backup" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand backup" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand backup" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand backup" -l force -d 'Read every file, ignoring the parent snapshot'
 complete -c kloset -n "__fish_kloset_using_subcommand backup" -l exclude-caches -d 'Leave out the contents of directories holding a valid CACHEDIR.TAG'
 complete -c kloset -n "__fish_kloset_using_subcommand backup" -s x -l one-file-system -d 'Stay on the filesystems of the paths given (mount points are kept, empty)'
@@ -280,7 +280,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand ls" -l host -d 'Only snaps
 complete -c kloset -n "__fish_kloset_using_subcommand ls" -l tag -d 'Only snapshots with this tag (repeatable: all of them)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand ls" -l source -d 'Only snapshots of this source (as given to backup, or its key)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand ls" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand ls" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand ls" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand ls" -s l -l long -d 'Long listing: mode, owner, size, time, and S3 metadata'
 complete -c kloset -n "__fish_kloset_using_subcommand ls" -s R -l recursive -d 'Everything below the path, with full paths'
 complete -c kloset -n "__fish_kloset_using_subcommand ls" -s q -l quiet -d 'No progress output'
@@ -295,7 +295,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand restore" -l host -d 'Only 
 complete -c kloset -n "__fish_kloset_using_subcommand restore" -l tag -d 'Only snapshots with this tag (repeatable: all of them)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand restore" -l source -d 'Only snapshots of this source (as given to backup, or its key)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand restore" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand restore" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand restore" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand restore" -l force -d 'Restore into a non-empty target, overwriting what is there'
 complete -c kloset -n "__fish_kloset_using_subcommand restore" -l thaw -d 'Packs in an archive storage class: ask S3 to restore them, wait, then restore'
 complete -c kloset -n "__fish_kloset_using_subcommand restore" -s q -l quiet -d 'No progress output'
@@ -305,7 +305,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand diff" -l host -d 'Only sna
 complete -c kloset -n "__fish_kloset_using_subcommand diff" -l tag -d 'Only snapshots with this tag (repeatable: all of them)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand diff" -l source -d 'Only snapshots of this source (as given to backup, or its key)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand diff" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand diff" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand diff" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand diff" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand diff" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand diff" -s h -l help -d 'Print help'
@@ -314,7 +314,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand find" -l host -d 'Only sna
 complete -c kloset -n "__fish_kloset_using_subcommand find" -l tag -d 'Only snapshots with this tag (repeatable: all of them)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand find" -l source -d 'Only snapshots of this source (as given to backup, or its key)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand find" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand find" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand find" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand find" -s i -l ignore-case -d 'Match regardless of case'
 complete -c kloset -n "__fish_kloset_using_subcommand find" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand find" -l json -d 'Machine-readable output where a command has it'
@@ -323,7 +323,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand cat" -l host -d 'Only snap
 complete -c kloset -n "__fish_kloset_using_subcommand cat" -l tag -d 'Only snapshots with this tag (repeatable: all of them)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand cat" -l source -d 'Only snapshots of this source (as given to backup, or its key)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand cat" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand cat" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand cat" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand cat" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand cat" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand cat" -s h -l help -d 'Print help'
@@ -333,24 +333,24 @@ complete -c kloset -n "__fish_kloset_using_subcommand dump" -l host -d 'Only sna
 complete -c kloset -n "__fish_kloset_using_subcommand dump" -l tag -d 'Only snapshots with this tag (repeatable: all of them)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand dump" -l source -d 'Only snapshots of this source (as given to backup, or its key)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand dump" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand dump" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand dump" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand dump" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand dump" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand dump" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand info" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand info" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand info" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand info" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand info" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand info" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand check" -l read-data-subset -d 'Read only a slice of the packs: `1/10` (then 2/10 next time...) or `5%` at random' -r
 complete -c kloset -n "__fish_kloset_using_subcommand check" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand check" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand check" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand check" -l read-data -d 'Also download every pack, re-hash it and decrypt every blob'
 complete -c kloset -n "__fish_kloset_using_subcommand check" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand check" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand check" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand rm" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand rm" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand rm" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand rm" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand rm" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand rm" -s h -l help -d 'Print help'
@@ -367,7 +367,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand forget" -l tag -d 'Only sn
 complete -c kloset -n "__fish_kloset_using_subcommand forget" -l source -d 'Only snapshots of this source (as given to backup, or its key)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand forget" -l group-by -d 'Apply the policy to each group of snapshots: host, source, tags, or a comma list' -r
 complete -c kloset -n "__fish_kloset_using_subcommand forget" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand forget" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand forget" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand forget" -l dry-run -d 'Show what would be removed, remove nothing'
 complete -c kloset -n "__fish_kloset_using_subcommand forget" -l prune -d 'Prune afterwards (with prune\'s defaults)'
 complete -c kloset -n "__fish_kloset_using_subcommand forget" -s q -l quiet -d 'No progress output'
@@ -377,7 +377,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand prune" -l max-unused -d 'U
 complete -c kloset -n "__fish_kloset_using_subcommand prune" -l max-repack -d 'Repack at most this much in one run (e.g. 2GiB, 500MiB)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand prune" -l delete-delay -d 'Marked packs are deleted only this much later (by the server\'s clock). Running backups and syncs announce themselves with leases and are safe without it; set it longer than any backup when older kloset builds, which take no lease, write here' -r
 complete -c kloset -n "__fish_kloset_using_subcommand prune" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand prune" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand prune" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand prune" -l dry-run -d 'Show what would be done, change nothing'
 complete -c kloset -n "__fish_kloset_using_subcommand prune" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand prune" -l json -d 'Machine-readable output where a command has it'
@@ -387,12 +387,12 @@ complete -c kloset -n "__fish_kloset_using_subcommand sync" -l tag -d 'Only snap
 complete -c kloset -n "__fish_kloset_using_subcommand sync" -l source -d 'Only snapshots of this source (as given to backup, or its key)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand sync" -l other-keyfile -d 'Read the other store\'s passphrase from the first line of FILE (else its passphrase option, KLOSET_OTHER_PASSPHRASE, or a prompt)' -r -F
 complete -c kloset -n "__fish_kloset_using_subcommand sync" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand sync" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand sync" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand sync" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand sync" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand sync" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kloset -n "__fish_kloset_using_subcommand key; and not __fish_seen_subcommand_from list add rm passwd help" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand key; and not __fish_seen_subcommand_from list add rm passwd help" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand key; and not __fish_seen_subcommand_from list add rm passwd help" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand key; and not __fish_seen_subcommand_from list add rm passwd help" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand key; and not __fish_seen_subcommand_from list add rm passwd help" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand key; and not __fish_seen_subcommand_from list add rm passwd help" -s h -l help -d 'Print help'
@@ -402,25 +402,25 @@ complete -c kloset -n "__fish_kloset_using_subcommand key; and not __fish_seen_s
 complete -c kloset -n "__fish_kloset_using_subcommand key; and not __fish_seen_subcommand_from list add rm passwd help" -f -a "passwd" -d 'Change the passphrase in use: add the new one, then remove the one in use'
 complete -c kloset -n "__fish_kloset_using_subcommand key; and not __fish_seen_subcommand_from list add rm passwd help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kloset -n "__fish_kloset_using_subcommand key; and __fish_seen_subcommand_from list" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand key; and __fish_seen_subcommand_from list" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand key; and __fish_seen_subcommand_from list" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand key; and __fish_seen_subcommand_from list" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand key; and __fish_seen_subcommand_from list" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand key; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand key; and __fish_seen_subcommand_from add" -l new-keyfile -d 'Read the new passphrase from this file\'s first line' -r -F
 complete -c kloset -n "__fish_kloset_using_subcommand key; and __fish_seen_subcommand_from add" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand key; and __fish_seen_subcommand_from add" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand key; and __fish_seen_subcommand_from add" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand key; and __fish_seen_subcommand_from add" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand key; and __fish_seen_subcommand_from add" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand key; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand key; and __fish_seen_subcommand_from rm" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand key; and __fish_seen_subcommand_from rm" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand key; and __fish_seen_subcommand_from rm" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand key; and __fish_seen_subcommand_from rm" -l force
 complete -c kloset -n "__fish_kloset_using_subcommand key; and __fish_seen_subcommand_from rm" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand key; and __fish_seen_subcommand_from rm" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand key; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand key; and __fish_seen_subcommand_from passwd" -l new-keyfile -d 'Read the new passphrase from this file\'s first line' -r -F
 complete -c kloset -n "__fish_kloset_using_subcommand key; and __fish_seen_subcommand_from passwd" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand key; and __fish_seen_subcommand_from passwd" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand key; and __fish_seen_subcommand_from passwd" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand key; and __fish_seen_subcommand_from passwd" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand key; and __fish_seen_subcommand_from passwd" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand key; and __fish_seen_subcommand_from passwd" -s h -l help -d 'Print help'
@@ -430,25 +430,25 @@ complete -c kloset -n "__fish_kloset_using_subcommand key; and __fish_seen_subco
 complete -c kloset -n "__fish_kloset_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "passwd" -d 'Change the passphrase in use: add the new one, then remove the one in use'
 complete -c kloset -n "__fish_kloset_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kloset -n "__fish_kloset_using_subcommand repair; and not __fish_seen_subcommand_from index help" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand repair; and not __fish_seen_subcommand_from index help" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand repair; and not __fish_seen_subcommand_from index help" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand repair; and not __fish_seen_subcommand_from index help" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand repair; and not __fish_seen_subcommand_from index help" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand repair; and not __fish_seen_subcommand_from index help" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand repair; and not __fish_seen_subcommand_from index help" -f -a "index" -d 'Index every pack no readable index file names, from its header; remove damaged index files'
 complete -c kloset -n "__fish_kloset_using_subcommand repair; and not __fish_seen_subcommand_from index help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kloset -n "__fish_kloset_using_subcommand repair; and __fish_seen_subcommand_from index" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand repair; and __fish_seen_subcommand_from index" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand repair; and __fish_seen_subcommand_from index" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand repair; and __fish_seen_subcommand_from index" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand repair; and __fish_seen_subcommand_from index" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand repair; and __fish_seen_subcommand_from index" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand repair; and __fish_seen_subcommand_from help" -f -a "index" -d 'Index every pack no readable index file names, from its header; remove damaged index files'
 complete -c kloset -n "__fish_kloset_using_subcommand repair; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -s h -l help -d 'Print help'
-complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "add" -d 'Register NAME: `add NAME location=... [key=value ...]` or `add NAME LOCATION [key=value ...]`'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "add" -d 'Register NAME: `add NAME location=... [key=value ...]` or `add NAME LOCATION [key=value ...]`. A secret (passphrase, access_key, secret_access_key, session_token, sse_customer_key) may be `@FILE`, `!COMMAND` or `?` (asked when used): then only that is stored'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "show" -d 'Show entries (secrets masked unless --secrets)'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "ls" -d 'List the names'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "set" -d 'Change options of NAME'
@@ -458,49 +458,50 @@ complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_see
 complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "import" -d 'Add every entry of a YAML file laid out like config.example.yaml'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from add" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from add" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from add" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from add" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from add" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from show" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from show" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from show" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from show" -l secrets
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from show" -l yaml -d 'YAML output'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from show" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from show" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from ls" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from ls" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from ls" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from ls" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from set" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from set" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from set" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from set" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from set" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from unset" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from unset" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from unset" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from unset" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from unset" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from unset" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from rm" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from rm" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from rm" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from rm" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from rm" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from default" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from default" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from default" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from default" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from default" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from default" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from import" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from import" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from import" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from import" -l force -d 'Replace entries that already exist'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from import" -l allow-commands -d 'Import entries that run commands (passphrase_cmd, or a secret given as !COMMAND) without asking; they are listed either way'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from import" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from import" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
-complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from help" -f -a "add" -d 'Register NAME: `add NAME location=... [key=value ...]` or `add NAME LOCATION [key=value ...]`'
+complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from help" -f -a "add" -d 'Register NAME: `add NAME location=... [key=value ...]` or `add NAME LOCATION [key=value ...]`. A secret (passphrase, access_key, secret_access_key, session_token, sse_customer_key) may be `@FILE`, `!COMMAND` or `?` (asked when used): then only that is stored'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show entries (secrets masked unless --secrets)'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List the names'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from help" -f -a "set" -d 'Change options of NAME'
@@ -510,11 +511,11 @@ complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_su
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from help" -f -a "import" -d 'Add every entry of a YAML file laid out like config.example.yaml'
 complete -c kloset -n "__fish_kloset_using_subcommand source; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -s h -l help -d 'Print help'
-complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "add" -d 'Register NAME: `add NAME location=... [key=value ...]` or `add NAME LOCATION [key=value ...]`'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "add" -d 'Register NAME: `add NAME location=... [key=value ...]` or `add NAME LOCATION [key=value ...]`. A secret (passphrase, access_key, secret_access_key, session_token, sse_customer_key) may be `@FILE`, `!COMMAND` or `?` (asked when used): then only that is stored'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "show" -d 'Show entries (secrets masked unless --secrets)'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "ls" -d 'List the names'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "set" -d 'Change options of NAME'
@@ -524,49 +525,50 @@ complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen
 complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "import" -d 'Add every entry of a YAML file laid out like config.example.yaml'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from add" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from add" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from add" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from add" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from add" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from show" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from show" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from show" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from show" -l secrets
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from show" -l yaml -d 'YAML output'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from show" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from show" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from ls" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from ls" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from ls" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from ls" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from set" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from set" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from set" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from set" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from set" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from unset" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from unset" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from unset" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from unset" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from unset" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from unset" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from rm" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from rm" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from rm" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from rm" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from rm" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from default" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from default" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from default" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from default" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from default" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from default" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from import" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from import" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from import" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from import" -l force -d 'Replace entries that already exist'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from import" -l allow-commands -d 'Import entries that run commands (passphrase_cmd, or a secret given as !COMMAND) without asking; they are listed either way'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from import" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from import" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
-complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "add" -d 'Register NAME: `add NAME location=... [key=value ...]` or `add NAME LOCATION [key=value ...]`'
+complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "add" -d 'Register NAME: `add NAME location=... [key=value ...]` or `add NAME LOCATION [key=value ...]`. A secret (passphrase, access_key, secret_access_key, session_token, sse_customer_key) may be `@FILE`, `!COMMAND` or `?` (asked when used): then only that is stored'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show entries (secrets masked unless --secrets)'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List the names'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "set" -d 'Change options of NAME'
@@ -576,11 +578,11 @@ complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_sub
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "import" -d 'Add every entry of a YAML file laid out like config.example.yaml'
 complete -c kloset -n "__fish_kloset_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -s h -l help -d 'Print help'
-complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "add" -d 'Register NAME: `add NAME location=... [key=value ...]` or `add NAME LOCATION [key=value ...]`'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "add" -d 'Register NAME: `add NAME location=... [key=value ...]` or `add NAME LOCATION [key=value ...]`. A secret (passphrase, access_key, secret_access_key, session_token, sse_customer_key) may be `@FILE`, `!COMMAND` or `?` (asked when used): then only that is stored'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "show" -d 'Show entries (secrets masked unless --secrets)'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "ls" -d 'List the names'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "set" -d 'Change options of NAME'
@@ -590,49 +592,50 @@ complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fis
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "import" -d 'Add every entry of a YAML file laid out like config.example.yaml'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and not __fish_seen_subcommand_from add show ls set unset rm default import help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from add" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from add" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from add" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from add" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from add" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from show" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from show" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from show" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from show" -l secrets
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from show" -l yaml -d 'YAML output'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from show" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from show" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from ls" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from ls" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from ls" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from ls" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from set" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from set" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from set" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from set" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from set" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from unset" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from unset" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from unset" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from unset" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from unset" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from unset" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from rm" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from rm" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from rm" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from rm" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from rm" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from default" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from default" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from default" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from default" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from default" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from default" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from import" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from import" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from import" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from import" -l force -d 'Replace entries that already exist'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from import" -l allow-commands -d 'Import entries that run commands (passphrase_cmd, or a secret given as !COMMAND) without asking; they are listed either way'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from import" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from import" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
-complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from help" -f -a "add" -d 'Register NAME: `add NAME location=... [key=value ...]` or `add NAME LOCATION [key=value ...]`'
+complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from help" -f -a "add" -d 'Register NAME: `add NAME location=... [key=value ...]` or `add NAME LOCATION [key=value ...]`. A secret (passphrase, access_key, secret_access_key, session_token, sse_customer_key) may be `@FILE`, `!COMMAND` or `?` (asked when used): then only that is stored'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show entries (secrets masked unless --secrets)'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List the names'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from help" -f -a "set" -d 'Change options of NAME'
@@ -642,12 +645,12 @@ complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_se
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from help" -f -a "import" -d 'Add every entry of a YAML file laid out like config.example.yaml'
 complete -c kloset -n "__fish_kloset_using_subcommand destination; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kloset -n "__fish_kloset_using_subcommand completion" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand completion" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand completion" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand completion" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand completion" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand completion" -s h -l help -d 'Print help'
 complete -c kloset -n "__fish_kloset_using_subcommand manpages" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
-complete -c kloset -n "__fish_kloset_using_subcommand manpages" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry)' -r
+complete -c kloset -n "__fish_kloset_using_subcommand manpages" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand manpages" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand manpages" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand manpages" -s h -l help -d 'Print help'
@@ -695,7 +698,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subc
 complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "rm" -d 'Remove a key by name or prefix (never the last; the one in use only with --force)'
 complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "passwd" -d 'Change the passphrase in use: add the new one, then remove the one in use'
 complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from repair" -f -a "index" -d 'Index every pack no readable index file names, from its header; remove damaged index files'
-complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from source" -f -a "add" -d 'Register NAME: `add NAME location=... [key=value ...]` or `add NAME LOCATION [key=value ...]`'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from source" -f -a "add" -d 'Register NAME: `add NAME location=... [key=value ...]` or `add NAME LOCATION [key=value ...]`. A secret (passphrase, access_key, secret_access_key, session_token, sse_customer_key) may be `@FILE`, `!COMMAND` or `?` (asked when used): then only that is stored'
 complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from source" -f -a "show" -d 'Show entries (secrets masked unless --secrets)'
 complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from source" -f -a "ls" -d 'List the names'
 complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from source" -f -a "set" -d 'Change options of NAME'
@@ -703,7 +706,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subc
 complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from source" -f -a "rm" -d 'Remove NAME'
 complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from source" -f -a "default" -d '(stores only) Use NAME when `at` is omitted'
 complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from source" -f -a "import" -d 'Add every entry of a YAML file laid out like config.example.yaml'
-complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "add" -d 'Register NAME: `add NAME location=... [key=value ...]` or `add NAME LOCATION [key=value ...]`'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "add" -d 'Register NAME: `add NAME location=... [key=value ...]` or `add NAME LOCATION [key=value ...]`. A secret (passphrase, access_key, secret_access_key, session_token, sse_customer_key) may be `@FILE`, `!COMMAND` or `?` (asked when used): then only that is stored'
 complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "show" -d 'Show entries (secrets masked unless --secrets)'
 complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "ls" -d 'List the names'
 complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "set" -d 'Change options of NAME'
@@ -711,7 +714,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subc
 complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "rm" -d 'Remove NAME'
 complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "default" -d '(stores only) Use NAME when `at` is omitted'
 complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "import" -d 'Add every entry of a YAML file laid out like config.example.yaml'
-complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from destination" -f -a "add" -d 'Register NAME: `add NAME location=... [key=value ...]` or `add NAME LOCATION [key=value ...]`'
+complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from destination" -f -a "add" -d 'Register NAME: `add NAME location=... [key=value ...]` or `add NAME LOCATION [key=value ...]`. A secret (passphrase, access_key, secret_access_key, session_token, sse_customer_key) may be `@FILE`, `!COMMAND` or `?` (asked when used): then only that is stored'
 complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from destination" -f -a "show" -d 'Show entries (secrets masked unless --secrets)'
 complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from destination" -f -a "ls" -d 'List the names'
 complete -c kloset -n "__fish_kloset_using_subcommand help; and __fish_seen_subcommand_from destination" -f -a "set" -d 'Change options of NAME'

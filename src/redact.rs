@@ -76,7 +76,10 @@ mod tests {
     #[test]
     fn a_secret_with_a_slash_is_hidden_too() {
         let shown = userinfo("malformed location 's3://AKIA:ab/cd+ef@host/b'");
-        assert!(!shown.contains("ab/cd") && !shown.contains("AKIA"), "{shown}");
+        assert!(
+            !shown.contains("ab/cd") && !shown.contains("AKIA"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -199,7 +199,10 @@ mod tests {
             "error sending request for url (http://KEY:SECRET@h/b/x)",
         );
         let shown = format!("{e:#}");
-        assert!(!shown.contains("SECRET") && !shown.contains("KEY"), "{shown}");
+        assert!(
+            !shown.contains("SECRET") && !shown.contains("KEY"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -76,8 +76,13 @@ fn values_are_kept_exactly_as_written() {
     check(&env);
     // And the passphrase used is that text.
     let store = env.path("store");
-    env.run(&["store", "set", "a", &format!("location={}", store.display())])
-        .ok();
+    env.run(&[
+        "store",
+        "set",
+        "a",
+        &format!("location={}", store.display()),
+    ])
+    .ok();
     env.create("@a").ok();
     let keyfile = env.path("key");
     fs::write(&keyfile, "1.50\n").unwrap();
@@ -94,7 +99,10 @@ fn an_unquoted_yaml_tag_is_refused_with_its_entry() {
     );
     let r = env.run(&["store", "ls"]).code(18);
     let line = r.one_line_error();
-    assert!(line.contains("stores.main.passphrase") && line.contains("quote"), "{line}");
+    assert!(
+        line.contains("stores.main.passphrase") && line.contains("quote"),
+        "{line}"
+    );
 }
 
 #[test]
@@ -152,14 +160,24 @@ fn import_names_every_command_and_needs_allow_commands() {
         r.stderr
     );
     assert!(
-        r.stderr.contains("@cloud: secret_access_key runs: curl evil"),
+        r.stderr
+            .contains("@cloud: secret_access_key runs: curl evil"),
         "{}",
         r.stderr
     );
     assert!(r.one_line_error().contains("--allow-commands"));
-    assert_eq!(env.run(&["store", "ls"]).ok().stdout, "", "nothing imported");
-    env.run(&["store", "import", theirs.to_str().unwrap(), "--allow-commands"])
-        .ok();
+    assert_eq!(
+        env.run(&["store", "ls"]).ok().stdout,
+        "",
+        "nothing imported"
+    );
+    env.run(&[
+        "store",
+        "import",
+        theirs.to_str().unwrap(),
+        "--allow-commands",
+    ])
+    .ok();
     assert_eq!(env.run(&["store", "ls"]).ok().stdout, "cloud\nshared\n");
     // Without commands, nothing to ask.
     let plain = env.path("plain.yaml");
@@ -173,7 +191,12 @@ fn credentials_in_a_location_never_show() {
     for args in [
         &["at", "s3://KEY:SECRET@127.0.0.1:1/b", "ls"][..],
         &["at", "s3://AKIA:se/cr+et@127.0.0.1:1/bkt", "ls"],
-        &["source", "add", "x", "location=s3://KEY:SECRET@127.0.0.1:1/bkt"],
+        &[
+            "source",
+            "add",
+            "x",
+            "location=s3://KEY:SECRET@127.0.0.1:1/bkt",
+        ],
     ] {
         let r = env.run(args);
         assert_ne!(r.code, 0);
@@ -213,9 +236,16 @@ fn secrets_come_from_files_commands_and_never_the_command_line() {
         env.run(&["--keyfile", keyfile.to_str().unwrap(), "at", "@s", "ls"])
             .code
     };
-    assert_eq!(opened_with("from a file\n"), 0, "the file's line is the passphrase");
+    assert_eq!(
+        opened_with("from a file\n"),
+        0,
+        "the file's line is the passphrase"
+    );
     let registry = fs::read_to_string(env.config_dir().join("registry.yaml")).unwrap();
-    assert!(!registry.contains("from a file"), "only the reference is stored");
+    assert!(
+        !registry.contains("from a file"),
+        "only the reference is stored"
+    );
     // A command gives the same passphrase.
     env.run(&[
         "store",
@@ -245,5 +275,9 @@ fn secrets_come_from_files_commands_and_never_the_command_line() {
             "ls",
         ])
         .code(18);
-    assert!(r.one_line_error().contains("secret_access_key"), "{}", r.stderr);
+    assert!(
+        r.one_line_error().contains("secret_access_key"),
+        "{}",
+        r.stderr
+    );
 }

@@ -279,7 +279,10 @@ mod tests {
     #[test]
     fn an_endpoint_with_credentials_is_refused_without_showing_them() {
         let e = inline_err(Role::Source, &s3(), &[("endpoint", "https://K:S3CR3T@h")]);
-        assert!(e.contains("credentials in a URL") && !e.contains("S3CR3T"), "{e}");
+        assert!(
+            e.contains("credentials in a URL") && !e.contains("S3CR3T"),
+            "{e}"
+        );
     }
 
     #[test]

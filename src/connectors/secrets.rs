@@ -155,7 +155,10 @@ mod tests {
             ("session_token", "!printf 'tok\\nmore'"),
         ]);
         let got = resolve(&given, "s").unwrap();
-        assert_eq!(got["location"], "@not-a-secret", "only secrets are resolved");
+        assert_eq!(
+            got["location"], "@not-a-secret",
+            "only secrets are resolved"
+        );
         assert_eq!(got["access_key"], "AKIA");
         assert_eq!(got["secret_access_key"], "from-file");
         assert_eq!(got["session_token"], "tok");
@@ -182,7 +185,10 @@ mod tests {
         let got = resolve(&opts(&[("passphrase", "?")]), "s").unwrap();
         assert!(!got.contains_key("passphrase"));
         let kept = resolve(&opts(&[("sse_customer_key", "@/k")]), "s").unwrap();
-        assert_eq!(kept["sse_customer_key"], "@/k", "sse.rs reads the raw bytes");
+        assert_eq!(
+            kept["sse_customer_key"], "@/k",
+            "sse.rs reads the raw bytes"
+        );
     }
 
     #[test]

@@ -43,7 +43,12 @@ impl EditLock {
             .truncate(false)
             .mode(0o600)
             .open(&path)
-            .map_err(|e| config(format!("cannot open the registry lock {}: {e}", path.display())))?;
+            .map_err(|e| {
+                config(format!(
+                    "cannot open the registry lock {}: {e}",
+                    path.display()
+                ))
+            })?;
         loop {
             // SAFETY: flock only takes a lock on a descriptor this function owns.
             let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
@@ -89,7 +94,10 @@ mod tests {
             })
         };
         std::thread::sleep(std::time::Duration::from_millis(200));
-        assert!(!got.load(Ordering::SeqCst), "taken while the first was held");
+        assert!(
+            !got.load(Ordering::SeqCst),
+            "taken while the first was held"
+        );
         drop(first);
         waiter.join().unwrap();
         assert!(got.load(Ordering::SeqCst));

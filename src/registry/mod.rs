@@ -219,8 +219,11 @@ fn sub_path(reference: &str, sub: &str) -> Result<Option<String>> {
             "'{reference}': the sub-path is relative to the entry's location: drop the leading '/'"
         )));
     }
-    let parts: Vec<&str> = sub.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
-    if parts.iter().any(|p| *p == "..") {
+    let parts: Vec<&str> = sub
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    if parts.contains(&"..") {
         return Err(usage(format!(
             "'{reference}': '..' would leave the entry's location: name a path below it, or register another entry"
         )));

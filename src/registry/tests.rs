@@ -162,7 +162,13 @@ fn resolve_narrows_sources_and_destinations_to_a_sub_path() {
 #[test]
 fn a_sub_path_never_leaves_its_entry() {
     let r = sample();
-    for bad in ["@www:..", "@www:../x", "@www:a/../../x", "@www:/etc", "@www:a\0b"] {
+    for bad in [
+        "@www:..",
+        "@www:../x",
+        "@www:a/../../x",
+        "@www:/etc",
+        "@www:a\0b",
+    ] {
         let e = r.resolve(Role::Source, bad).unwrap_err();
         let code = e
             .downcast_ref::<crate::error::KlosetError>()
@@ -170,7 +176,10 @@ fn a_sub_path_never_leaves_its_entry() {
         assert_eq!(code, Some(2), "{bad}: a usage error");
     }
     assert_eq!(
-        r.resolve(Role::Source, "@www:a..b/..c").unwrap().sub.as_deref(),
+        r.resolve(Role::Source, "@www:a..b/..c")
+            .unwrap()
+            .sub
+            .as_deref(),
         Some("a..b/..c"),
         "only whole '..' components are refused"
     );
@@ -229,9 +238,8 @@ fn resolve_looks_only_at_the_given_role() {
 
 #[test]
 fn resolve_validates_the_entry() {
-    let r = parsed(
-        "sources:\n  bad:\n    location: /x\n    region: eu\n  none:\n    concurrency: 2\n",
-    );
+    let r =
+        parsed("sources:\n  bad:\n    location: /x\n    region: eu\n  none:\n    concurrency: 2\n");
     assert!(r.resolve(Role::Source, "@bad").is_err());
     let e = r.resolve(Role::Source, "@none").unwrap_err().to_string();
     assert!(e.contains("needs location="), "{e}");

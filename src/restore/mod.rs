@@ -4,8 +4,8 @@
 //! Filesystem and S3 destinations live in `connectors`.
 
 pub mod feed;
-pub mod names;
 mod in_order;
+pub mod names;
 pub mod planner;
 pub mod privilege;
 mod units;

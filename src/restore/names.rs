@@ -29,10 +29,26 @@ mod tests {
 
     #[test]
     fn names_that_would_escape_or_cannot_exist_are_unfit() {
-        for bad in [&b""[..], b".", b"..", b"a/b", b"../x", b"/abs", b"nul\0", &[b'x'; 256]] {
+        for bad in [
+            &b""[..],
+            b".",
+            b"..",
+            b"a/b",
+            b"../x",
+            b"/abs",
+            b"nul\0",
+            &[b'x'; 256],
+        ] {
             assert!(unfit(bad).is_some(), "{bad:?}");
         }
-        for ok in [&b"a"[..], b"...", b"..x", b".hidden", b"caf\xe9", &[b'x'; 255]] {
+        for ok in [
+            &b"a"[..],
+            b"...",
+            b"..x",
+            b".hidden",
+            b"caf\xe9",
+            &[b'x'; 255],
+        ] {
             assert_eq!(unfit(ok), None, "{ok:?}");
         }
     }

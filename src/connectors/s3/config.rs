@@ -66,7 +66,10 @@ impl std::fmt::Debug for S3Config {
             .field("use_tls", &self.use_tls)
             .field("aws_default", &self.aws_default)
             .field("explicit_keys", &self.explicit_keys)
-            .field("options", &crate::connectors::options::masked(&self.options))
+            .field(
+                "options",
+                &crate::connectors::options::masked(&self.options),
+            )
             .field("retry", &self.retry)
             .field("timeout", &self.timeout)
             .field("sse", &self.sse)

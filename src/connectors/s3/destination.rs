@@ -471,7 +471,12 @@ mod tests {
     #[test]
     fn names_that_become_one_key_are_all_reported_and_none_written() {
         let mut plan = Plan {
-            files: vec![file(b"/d/a\xff"), file(b"/d/a\xfe"), file(b"/d/b"), file(b"/d/a\xef\xbf\xbd")],
+            files: vec![
+                file(b"/d/a\xff"),
+                file(b"/d/a\xfe"),
+                file(b"/d/b"),
+                file(b"/d/a\xef\xbf\xbd"),
+            ],
             ..Plan::default()
         };
         drop_colliding_keys(&mut plan);

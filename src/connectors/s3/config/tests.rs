@@ -158,7 +158,10 @@ fn the_whole_config_never_shows_a_secret_in_debug_output() {
     for secret in ["AKID", "SEKRIT", "TOKENX", hex_key.as_str()] {
         assert!(!shown.contains(secret), "{secret} in {shown}");
     }
-    assert!(shown.contains("bkt") && shown.contains("https://h:9000"), "{shown}");
+    assert!(
+        shown.contains("bkt") && shown.contains("https://h:9000"),
+        "{shown}"
+    );
 }
 
 #[test]
