@@ -55,6 +55,8 @@ pub enum KlosetError {
     PartialSync(usize),
     #[error("{0}: run 'kloset repair index', then the command again")]
     NeedsRepair(String),
+    #[error("check incomplete: {0} packs could not be read (listed above, with why; none was recorded as damaged): fix what stops the reads and run the check again")]
+    CheckIncomplete(usize),
     #[error("interrupted: no snapshot was written; run the same command again, data already uploaded is reused")]
     Interrupted,
 }
@@ -84,6 +86,7 @@ impl KlosetError {
             KlosetError::CommitRefused(_) => 21,
             KlosetError::PartialSync(_) => 5,
             KlosetError::NeedsRepair(_) => 22,
+            KlosetError::CheckIncomplete(_) => 23,
             KlosetError::Interrupted => 130,
         }
     }
@@ -124,6 +127,9 @@ mod tests {
                 class: "GLACIER".into(),
                 shown: "p".into(),
             },
+            KlosetError::CommitRefused("c".into()),
+            KlosetError::NeedsRepair("n".into()),
+            KlosetError::CheckIncomplete(2),
             KlosetError::Interrupted,
         ]
     }
@@ -134,7 +140,7 @@ mod tests {
         let codes: Vec<i32> = all().iter().map(KlosetError::exit_code).collect();
         assert_eq!(
             codes,
-            [2, 10, 11, 10, 11, 12, 13, 14, 15, 15, 16, 17, 18, 3, 4, 4, 20, 130]
+            [2, 10, 11, 10, 11, 12, 13, 14, 15, 15, 16, 17, 18, 3, 4, 4, 20, 21, 22, 23, 130]
         );
     }
 
@@ -168,6 +174,7 @@ mod tests {
                 class: String::new(),
                 shown: String::new(),
             }),
+            code(KlosetError::CheckIncomplete(1)),
             code(KlosetError::Interrupted),
         ];
         let set: std::collections::HashSet<i32> = distinct.iter().copied().collect();
@@ -189,6 +196,8 @@ mod tests {
         }
         .to_string();
         assert!(m.contains("4 packs") && m.contains("DEEP_ARCHIVE") && m.contains("--thaw"));
+        let m = KlosetError::CheckIncomplete(3).to_string();
+        assert!(m.contains("3 packs could not be read") && m.contains("check again"));
     }
 
     #[test]

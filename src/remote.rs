@@ -19,6 +19,8 @@ pub enum RemoteKind {
     StorageClass,
     /// An object written with SSE-C, read without a key.
     NeedsSseKey,
+    /// An object in an archive storage class, not restored (`InvalidObjectState`).
+    Frozen,
     Other,
 }
 
@@ -33,6 +35,7 @@ impl RemoteKind {
             RemoteKind::StorageClass => Some("the server refused the storage class: set the store's storage_class to one it offers (e.g. STANDARD_IA, GLACIER, DEEP_ARCHIVE) or unset it"),
             RemoteKind::SseKey => Some("the server refused the SSE-C key: these objects were written with another sse_customer_key; give the one they were written with (a 403 can also mean wrong credentials)"),
             RemoteKind::Tls => Some("TLS mismatch: check use_tls (true for https, false for http, e.g. '-o use_tls=false') and the server certificate"),
+            RemoteKind::Frozen => Some("the object is in an archive storage class: thaw it first ('restore --thaw', or your S3 tools)"),
             RemoteKind::NotFound
             | RemoteKind::PreconditionFailed
             | RemoteKind::BadRange
@@ -56,6 +59,7 @@ impl RemoteKind {
         match (status, code) {
             (_, "NoSuchBucket") => RemoteKind::MissingBucket,
             (_, "InvalidStorageClass") => RemoteKind::StorageClass,
+            (_, "InvalidObjectState") => RemoteKind::Frozen,
             (403, _) | (_, "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "AccessDenied") => {
                 RemoteKind::AccessDenied
             }
@@ -75,6 +79,8 @@ impl RemoteKind {
             RemoteKind::MissingBucket
         } else if any(&["invalidstorageclass"]) {
             RemoteKind::StorageClass
+        } else if any(&["invalidobjectstate"]) {
+            RemoteKind::Frozen
         } else if any(&[
             "range not satisfiable",
             "status 416",
@@ -181,6 +187,10 @@ mod tests {
             RemoteKind::NotFound
         );
         assert_eq!(RemoteKind::of_status(403, ""), RemoteKind::AccessDenied);
+        assert_eq!(
+            RemoteKind::of_status(403, "InvalidObjectState"),
+            RemoteKind::Frozen
+        );
         assert_eq!(
             RemoteKind::of_status(412, ""),
             RemoteKind::PreconditionFailed

@@ -221,3 +221,68 @@ fn sync_both_ways_survives_faults() {
         assert_same_tree(&src, &out);
     }
 }
+
+/// Object keys of the packs the requests seen so far uploaded.
+fn uploaded_packs(proxy: &Proxy) -> Vec<String> {
+    let mut packs: Vec<String> = proxy
+        .requests()
+        .iter()
+        .filter(|l| l.starts_with("PUT "))
+        .filter_map(|l| {
+            let at = l.find("/packs/")?;
+            let key = &l[at + 1..];
+            Some(key[..key.find([' ', '?'])?].to_string())
+        })
+        .collect();
+    packs.sort();
+    packs.dedup();
+    packs
+}
+
+#[test]
+fn read_data_records_no_damage_for_packs_it_could_not_read_and_says_why() {
+    let server = garage();
+    let proxy = Proxy::start(&server.host);
+    let env = Env::new();
+    let store = add(
+        &env,
+        "store",
+        "s",
+        &through(server, &proxy),
+        &server.bucket,
+        &unique("unreadable"),
+    );
+    env.create(&store).ok();
+    let src = env.path("src");
+    tree(&src);
+    env.backup(&store, src.to_str().unwrap());
+    let packs = uploaded_packs(&proxy);
+    assert!(packs.len() >= 3, "{packs:?}");
+    proxy.fail_key(&packs[0], "403 Forbidden", "AccessDenied");
+    proxy.fail_key(&packs[1], "403 Forbidden", "InvalidObjectState");
+    proxy.fail_key(&packs[2], "503 Service Unavailable", "SlowDown");
+    proxy.reset();
+    let r = env.run(&["at", &store, "check", "--read-data"]).code(23);
+    for (pack, why) in [
+        (&packs[0], "access denied"),
+        (&packs[1], "frozen"),
+        (&packs[2], "503"),
+    ] {
+        let line = r
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("not read: ") && l.contains(pack.as_str()))
+            .unwrap_or_else(|| panic!("{pack} not named: {}", r.stderr));
+        assert!(line.contains(why), "{line}");
+    }
+    assert!(!r.stderr.contains("problem: "), "{}", r.stderr);
+    let recorded: Vec<String> = proxy
+        .requests()
+        .into_iter()
+        .filter(|l| l.starts_with("PUT ") && l.contains("/damaged/"))
+        .collect();
+    assert!(recorded.is_empty(), "{recorded:?}");
+    // Readable again: nothing was recorded, so the store is whole.
+    proxy.clear_failed_keys();
+    env.run(&["at", &store, "check", "--read-data"]).ok();
+}

@@ -232,6 +232,15 @@ pub fn store_info(
 }
 
 pub fn check(ctx: &Ctx, report: &CheckReport, read_data: bool) {
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    for c in &report.cleared {
+        eprintln!("{c}");
+    }
+    for (pack, why) in &report.unread {
+        eprintln!("not read: pack {pack}: {why}");
+    }
     for p in &report.problems {
         eprintln!("problem: {p}");
     }
@@ -243,7 +252,9 @@ pub fn check(ctx: &Ctx, report: &CheckReport, read_data: bool) {
             "{}",
             json!({"snapshots": report.snapshots, "trees": report.trees, "packs": report.packs,
                    "orphan_packs": report.orphan_packs, "blobs_read": report.blobs_read,
-                   "problems": report.problems, "advice": report.advice})
+                   "problems": report.problems, "advice": report.advice,
+                   "warnings": report.warnings, "cleared": report.cleared,
+                   "unread": report.unread.iter().map(|(p, why)| json!({"pack": p, "why": why})).collect::<Vec<_>>()})
         );
     } else {
         println!(
@@ -318,6 +329,9 @@ pub fn forget(ctx: &Ctx, groups: &[crate::ops::forget::Group], dry_run: bool) ->
 }
 
 pub fn prune(ctx: &Ctx, r: &crate::ops::prune::PruneReport) -> Result<()> {
+    for u in &r.unauthenticated {
+        eprintln!("warning: {u}");
+    }
     if ctx.json {
         println!("{}", serde_json::to_string(r)?);
         return Ok(());

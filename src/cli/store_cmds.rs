@@ -331,6 +331,9 @@ async fn run_check(ctx: &Ctx, spec: &Spec, read: check::ReadData) -> Result<()> 
         ))
         .into());
     }
+    if !report.unread.is_empty() {
+        return Err(KlosetError::CheckIncomplete(report.unread.len()).into());
+    }
     if !ctx.json {
         println!("no problems found");
     }

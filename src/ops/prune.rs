@@ -16,7 +16,8 @@ use crate::kill_point;
 use crate::progress::Progress;
 use crate::repo::id::Id;
 use crate::repo::index::{pack_key, PackEntry};
-use crate::repo::maintenance::PruneLock;
+use crate::repo::lease::LiveLease;
+use crate::repo::maintenance::{AuthenticMarks, PruneLock};
 use crate::repo::packer::PackWriter;
 use crate::repo::walk::{Visit, WalkOptions};
 use crate::repo::{open_blob, IndexedRepo, Repo};
@@ -64,6 +65,9 @@ pub struct PruneReport {
     pub retention_extended: usize,
     /// Partly used packs left as they are: the store's storage class archives data packs.
     pub repack_skipped_cold: bool,
+    /// Control objects without a valid MAC and what prune did with them, one line each
+    /// (FORMAT.md, "Control objects").
+    pub unauthenticated: Vec<String>,
 }
 
 /// Runs one prune on a repo opened without its index.
@@ -92,7 +96,9 @@ async fn run(
 ) -> Result<PruneReport> {
     // Leases, then snapshots, then the index (FORMAT.md): a writer that commits after the
     // snapshot listing either is among these leases or took its lease after this listing.
-    let spare_listed = Spare::of(&repo.live_leases(lock.server_now()).await?);
+    let leases = repo.live_leases(lock.server_now()).await?;
+    let spare_listed = Spare::of(&leases);
+    let mut unauthenticated = unauthenticated_lines(lock, &leases);
     let (list, repo) = repo.snapshots_then_index().await?;
     let repo = &repo;
     if !repo.health().damaged_index.is_empty() {
@@ -114,6 +120,11 @@ async fn run(
     let now = lock.server_now();
     let entries = repo.pack_entries();
     let damaged: HashSet<Id> = health_bad_packs(repo);
+    // Only marks with a valid MAC decide anything here; a pack with none is judged as unmarked.
+    let AuthenticMarks {
+        marks: authentic,
+        unauthenticated: forged_marks,
+    } = repo.authentic_marks().await?;
     let mut report = PruneReport {
         dry_run: opts.dry_run,
         snapshots: list.good.len(),
@@ -127,7 +138,7 @@ async fn run(
     let rules = Rules {
         used: &used,
         damaged: &damaged,
-        marks: repo.retiring(),
+        marks: &authentic,
         pack_time: &pack_time,
         now,
         delay: opts.delete_delay,
@@ -158,6 +169,9 @@ async fn run(
     report.packs_repacked = repack.len();
     report.packs_recovered = recover.len();
     if opts.dry_run {
+        unauthenticated.extend(forged_marks.iter().map(|k| format!("{k}: a mark without a valid MAC, would be removed")));
+        unauthenticated.extend(repo.health().unauthenticated_damage.iter().map(|k| format!("{k}: a damage record without a valid MAC, would be removed")));
+        report.unauthenticated = unauthenticated;
         let mut delete: Vec<u64> = candidates.iter().map(|c| c.1).collect();
         if may_delete(now, now, opts.delete_delay, spare_listed) {
             delete.extend(retire.iter().map(|r| r.1));
@@ -173,9 +187,8 @@ async fn run(
     let written = copy_needed(repo, &repack, &used, progress).await?;
     kill_point::here("prune:copied");
     report.packs_written = written.len();
-    let loaded_marks = repo.retiring().clone();
     for id in &recover {
-        repo.unmark_retiring(id, &loaded_marks).await?;
+        repo.unmark_retiring(id, &authentic).await?;
     }
     // 2. Marks: from here writers save these packs' blobs anew.
     let fresh: HashSet<Id> = retire.iter().map(|(e, _)| e.id).collect();
@@ -183,6 +196,26 @@ async fn run(
         repo.mark_retiring(&entry.id, lock.server_now()).await?;
     }
     kill_point::here("prune:marked");
+    // Marks and damage records without a MAC are junk: removed, after this prune's own marks
+    // are written (a writer then still sees those packs as marked). Not while a lock without
+    // a MAC looks live: that may be a prune of an older kloset, acting on marks like these.
+    if lock.unauthenticated().is_empty() {
+        repo.remove_marks(&forged_marks).await?;
+        for key in &repo.health().unauthenticated_damage {
+            repo.remove_damage_record(key).await?;
+        }
+        unauthenticated.extend(
+            forged_marks
+                .iter()
+                .map(|k| format!("{k}: a mark without a valid MAC, removed")),
+        );
+        unauthenticated.extend(
+            repo.health()
+                .unauthenticated_damage
+                .iter()
+                .map(|k| format!("{k}: a damage record without a valid MAC, removed")),
+        );
+    }
     // Each mark is dated by the server's own time of it, read back, never by a time taken
     // before it was written (a slow put lands after a writer may have started), and never
     // earlier than now: what a lagging listing does not show yet is as new as can be.
@@ -202,6 +235,7 @@ async fn run(
     // after its commit, so one not seen live here has committed by now).
     let now = lock.server_now();
     let spare = spare_listed.and(Spare::of(&repo.live_leases(now).await?));
+    report.unauthenticated = unauthenticated;
     let listed: HashSet<Id> = list.good.iter().map(|(id, _)| *id).collect();
     let relisted = repo.snapshot_list().await?;
     let newer_damaged = relisted.damaged.iter().any(|(id, _)| !listed.contains(id));
@@ -349,6 +383,17 @@ async fn used_blobs(
     )
     .await?;
     Ok(used)
+}
+
+/// Locks passed over and leases honoured though they carry no valid MAC.
+fn unauthenticated_lines(lock: &PruneLock, leases: &[LiveLease]) -> Vec<String> {
+    let locks = lock.unauthenticated().iter().map(|k| {
+        format!("{k}: a prune lock without a valid MAC, passed over (planted, or a prune of a kloset older than 2026-12; delete it if no such prune runs)")
+    });
+    let leases = leases.iter().filter(|l| !l.authentic).map(|l| {
+        format!("{}: a lease without a valid MAC, honoured (a backup of an older kloset, or planted: then delete it; while it is renewed, prune spares what is newer than its start)", l.key)
+    });
+    locks.chain(leases).collect()
 }
 
 fn health_bad_packs(repo: &IndexedRepo) -> HashSet<Id> {

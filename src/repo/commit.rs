@@ -45,6 +45,9 @@ const MARGIN: chrono::Duration = chrono::Duration::seconds(5);
 
 /// Why a commit must not happen, if it must not: packs that are gone, and marked packs that
 /// no live lease of ours protected (marked before we started, or while our lease lapsed).
+/// Every mark counts here, with or without a MAC, and its oldest: a prune of a kloset older
+/// than MACs deletes by marks without one, and this prune by its newest authentic mark, never
+/// older than the oldest of all.
 pub fn refusal(
     refs: &HashSet<Id>,
     stored: &HashSet<Id>,
@@ -58,7 +61,7 @@ pub fn refusal(
         .filter(|p| {
             marks
                 .get(p)
-                .is_some_and(|m| !lease.intact || m.at < lease.started + MARGIN)
+                .is_some_and(|m| !lease.intact || m.first < lease.started + MARGIN)
         })
         .count();
     match (gone, exposed) {
@@ -130,7 +133,7 @@ impl IndexedRepo {
             .collect();
         for (id, mark) in self.current_marks().await? {
             let m = marks.entry(id).or_insert(mark.clone());
-            m.at = m.at.min(mark.at);
+            m.first = m.first.min(mark.first);
         }
         Ok(refusal(wanted, &stored, &marks, lease))
     }
@@ -151,6 +154,7 @@ mod tests {
         Mark {
             keys: vec![],
             at: at(ms),
+            first: at(ms),
         }
     }
     fn lease(started: i64, intact: bool) -> LeaseView {
@@ -210,6 +214,20 @@ mod tests {
             refusal(&refs, &stored, &HashMap::new(), lease(1_000, false)),
             None
         );
+    }
+
+    #[test]
+    fn the_oldest_mark_decides_even_when_a_newer_one_is_there() {
+        // A planted mark newer than our start must not hide an older one a prune acts on.
+        let refs = HashSet::from([id(1)]);
+        let stored = refs.clone();
+        let two = Mark {
+            keys: vec![],
+            at: at(9_000),
+            first: at(500),
+        };
+        let marks = HashMap::from([(id(1), two)]);
+        assert!(refusal(&refs, &stored, &marks, lease(1_000, true)).is_some());
     }
 
     #[test]

@@ -173,6 +173,10 @@ impl Index {
         self.pack_numbers.contains_key(id)
     }
 
+    pub fn pack_number(&self, id: &Id) -> Option<u32> {
+        self.pack_numbers.get(id).copied()
+    }
+
     pub fn pack_id(&self, number: u32) -> Id {
         self.packs[number as usize]
     }

@@ -13,6 +13,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::backend::Backend;
+use super::control::Found;
 use super::crypto::random_bytes;
 use super::Repo;
 
@@ -21,8 +22,6 @@ pub(super) const LEASES: &str = "leases";
 pub const RENEW_EVERY: Duration = Duration::from_secs(60);
 /// A lease not rewritten for this long belongs to a writer that died (or lost the store).
 pub const STALE_AFTER: chrono::Duration = chrono::Duration::minutes(10);
-/// Lease and lock bodies are a few dozen bytes; a larger object is not read.
-pub(super) const MAX_BODY: u64 = 64 * 1024;
 /// A lease this old is removed by prune.
 const DEAD_AFTER: chrono::Duration = chrono::Duration::days(1);
 /// A writer whose renewals stopped for this long no longer counts on its lease at commit.
@@ -102,6 +101,10 @@ pub struct LiveLease {
     pub key: String,
     pub started: DateTime<Utc>,
     pub renewed: DateTime<Utc>,
+    /// It carries a valid MAC. One without is honoured all the same (a kloset older than MACs
+    /// writes none, and ignoring its lease could delete its fresh packs): it only ever makes
+    /// prune spare more. Prune names it.
+    pub authentic: bool,
 }
 
 impl Repo {
@@ -115,9 +118,8 @@ impl Repo {
             op: op.to_string(),
             started_ms: None,
         };
-        self.backend
-            .put(&key, Bytes::from(serde_json::to_vec(&body)?))
-            .await?;
+        let first = self.sign_control(&key, &serde_json::to_vec(&body)?);
+        self.backend.put(&key, first).await?;
         let started = self.backend.modified(&key).await?.ok_or_else(|| {
             anyhow::anyhow!(
                 "store {}: the lease just written is not there: the store does not keep what is written",
@@ -127,8 +129,8 @@ impl Repo {
         body.started_ms = Some(started.timestamp_millis());
         let handle = Handle {
             backend: self.backend.clone(),
+            body: self.sign_control(&key, &serde_json::to_vec(&body)?),
             key,
-            body: Bytes::from(serde_json::to_vec(&body)?),
             state: Arc::new(Mutex::new(State {
                 last: started,
                 intact: true,
@@ -181,30 +183,26 @@ impl Repo {
         }
     }
 
-    /// Leases renewed within `STALE_AFTER` of the server's `now`.
+    /// Leases renewed within `STALE_AFTER` of the server's `now`, authentic or not.
     pub async fn live_leases(&self, now: DateTime<Utc>) -> Result<Vec<LiveLease>> {
         let mut live = Vec::new();
         for (key, size, renewed) in self.backend.list_with_time(LEASES).await? {
             if renewed + STALE_AFTER <= now {
                 continue;
             }
-            // Not a lease this kloset wrote: never read whole, and it spares everything.
-            if size > MAX_BODY {
-                live.push(LiveLease {
-                    key,
-                    started: DateTime::<Utc>::UNIX_EPOCH,
-                    renewed,
-                });
-                continue;
-            }
-            // A lease released since the listing is simply gone.
-            let Some(raw) = self.backend.get(&key).await? else {
-                continue;
+            let (started, authentic) = match self.read_control(&key, size).await? {
+                // A lease released since the listing is simply gone.
+                Found::Gone => continue,
+                Found::Authentic(raw) => (started_of(&raw, renewed), true),
+                Found::Unauthenticated(Some(raw)) => (started_of(&raw, renewed), false),
+                // Not a lease any kloset wrote, never read whole: it spares everything.
+                Found::Unauthenticated(None) => (DateTime::<Utc>::UNIX_EPOCH, false),
             };
             live.push(LiveLease {
-                started: started_of(&raw, renewed),
                 key,
+                started,
                 renewed,
+                authentic,
             });
         }
         Ok(live)
@@ -284,6 +282,7 @@ mod tests {
             key: String::new(),
             started: at(s),
             renewed: at(r),
+            authentic: true,
         };
         assert_eq!(oldest_start(&[]), None);
         assert_eq!(

@@ -7,9 +7,9 @@
 use std::collections::{HashMap, HashSet};
 
 use anyhow::{anyhow, Result};
-use bytes::Bytes;
 use futures::{stream, StreamExt};
 
+use super::control::Found;
 use super::crypto::Keys;
 use super::id::Id;
 use super::index::{pack_key, Index, IndexFile, PackEntry};
@@ -35,6 +35,11 @@ pub struct Health {
     pub recovered_packs: Vec<PackEntry>,
     /// Dictionaries that do not open: only the blobs compressed with them are lost.
     pub damaged_dictionaries: Vec<(String, String)>,
+    /// Every damage record found, authentic or not, by pack (`check --read-data` removes the
+    /// records of a pack that verifies).
+    pub damage_records: Vec<(Id, String)>,
+    /// Damage records without a valid MAC: ignored (FORMAT.md, "Control objects").
+    pub unauthenticated_damage: Vec<String>,
 }
 
 pub struct SnapshotList {
@@ -68,12 +73,11 @@ impl Repo {
             .into_iter()
             .filter_map(|(k, size)| Some((id_of_key(&k)?, size)))
             .collect();
-        let marked: HashSet<Id> = self
-            .backend
-            .list(DAMAGED_PREFIX)
-            .await?
+        let records = self.damage_records().await?;
+        let marked: HashSet<Id> = records
             .iter()
-            .filter_map(|(k, _)| id_of_key(k))
+            .filter(|r| r.authentic)
+            .map(|r| r.pack)
             .collect();
         let this = &*self;
         let loaded: Vec<(String, Result<IndexFile>)> = stream::iter(names)
@@ -95,6 +99,12 @@ impl Repo {
             .collect::<Result<_>>()?;
         let mut health = Health {
             damaged_dictionaries,
+            damage_records: records.iter().map(|r| (r.pack, r.key.clone())).collect(),
+            unauthenticated_damage: records
+                .iter()
+                .filter(|r| !r.authentic)
+                .map(|r| r.key.clone())
+                .collect(),
             ..Health::default()
         };
         let mut files = Vec::new();
@@ -221,9 +231,41 @@ impl Repo {
 
     /// Records that a pack's content is damaged: later loads treat its blobs as not stored.
     pub async fn mark_damaged(&self, pack: &Id) -> Result<()> {
-        self.backend
-            .put(&format!("{DAMAGED_PREFIX}/{}", pack.hex()), Bytes::new())
+        self.put_plain_control(&damage_key(pack)).await
+    }
+
+    /// Removes a damage record: its pack verified again, or the record is not authentic.
+    pub async fn remove_damage_record(&self, key: &str) -> Result<()> {
+        self.backend.delete(key).await
+    }
+
+    /// `damaged/<pack id>` objects, each read and its MAC checked. Only authentic ones count:
+    /// a planted record must not make backups save a sound pack's blobs again, nor prune keep
+    /// it.
+    async fn damage_records(&self) -> Result<Vec<DamageRecord>> {
+        let listed = self.backend.list(DAMAGED_PREFIX).await?;
+        let read: Vec<Option<DamageRecord>> = stream::iter(listed)
+            .map(|(key, size)| async move {
+                let Some(pack) = id_of_key(&key) else {
+                    return Ok(None);
+                };
+                let authentic = match self.read_control(&key, size).await? {
+                    Found::Gone => return Ok(None),
+                    Found::Authentic(_) => true,
+                    Found::Unauthenticated(_) => false,
+                };
+                Ok::<_, anyhow::Error>(Some(DamageRecord {
+                    pack,
+                    key,
+                    authentic,
+                }))
+            })
+            .buffer_unordered(META_CONCURRENCY)
+            .collect::<Vec<_>>()
             .await
+            .into_iter()
+            .collect::<Result<_>>()?;
+        Ok(read.into_iter().flatten().collect())
     }
 
     pub async fn snapshot_ids(&self) -> Result<Vec<Id>> {
@@ -365,6 +407,16 @@ pub fn is_damage(e: &anyhow::Error) -> bool {
 
 fn is_not_found(e: &anyhow::Error) -> bool {
     crate::remote::kind_of(e) == Some(crate::remote::RemoteKind::NotFound)
+}
+
+struct DamageRecord {
+    pack: Id,
+    key: String,
+    authentic: bool,
+}
+
+fn damage_key(pack: &Id) -> String {
+    format!("{DAMAGED_PREFIX}/{}", pack.hex())
 }
 
 pub(super) fn id_of_key(key: &str) -> Option<Id> {

@@ -7,10 +7,12 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use anyhow::Result;
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
+use futures::{stream, StreamExt};
+
 use super::backend::Backend;
+use super::control::Found;
 use super::crypto::random_bytes;
 use super::id::Id;
 use super::index::{pack_key, PackEntry};
@@ -23,12 +25,25 @@ pub const LOCK_LIFETIME: chrono::Duration = chrono::Duration::minutes(30);
 /// A running prune rewrites its lock this often, from a background task.
 const LOCK_RENEW_EVERY: Duration = Duration::from_secs(5 * 60);
 
-/// A pack's marks for deletion: their object keys, and the newest mark's server time (the one
-/// every age is measured from, so a second mark never shortens the wait).
+/// A pack's marks for deletion as listed: their object keys, and the server times of the
+/// newest and the oldest (`at`: every age prune measures is from the newest, so a second mark
+/// never shortens the wait). A listing does not say which marks are authentic
+/// (`Repo::authentic_marks` does): writers honour every mark, since a prune of an older kloset
+/// deletes by marks without a MAC.
 #[derive(Clone, Debug)]
 pub struct Mark {
     pub keys: Vec<String>,
     pub at: DateTime<Utc>,
+    pub first: DateTime<Utc>,
+}
+
+/// The marks prune may act on: only those with a valid MAC (`marks`, whose `keys` still hold
+/// every mark object of the pack, so withdrawing or deleting it removes them all), and the keys
+/// of those without one.
+#[derive(Debug, Default)]
+pub struct AuthenticMarks {
+    pub marks: HashMap<Id, Mark>,
+    pub unauthenticated: Vec<String>,
 }
 
 impl Repo {
@@ -46,7 +61,51 @@ impl Repo {
 
     pub async fn mark_retiring(&self, pack: &Id, now: DateTime<Utc>) -> Result<()> {
         let key = format!("{RETIRING}/{}.{}", pack.hex(), now.timestamp_millis());
-        self.backend.put(&key, Bytes::new()).await
+        self.put_plain_control(&key).await
+    }
+
+    /// The marks kloset wrote (a valid MAC), listed now; prune deletes by no other. Each
+    /// pack's `at` and `first` are its authentic marks' times, its `keys` every mark object it
+    /// has.
+    pub async fn authentic_marks(&self) -> Result<AuthenticMarks> {
+        let listed = self.backend.list_with_time(RETIRING).await?;
+        let read: Vec<((String, u64, DateTime<Utc>), Found)> = stream::iter(listed)
+            .map(|(key, size, at)| async move {
+                let found = self.read_control(&key, size).await?;
+                Ok::<_, anyhow::Error>(((key, size, at), found))
+            })
+            .buffer_unordered(super::META_CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_>>()?;
+        let mut out = AuthenticMarks::default();
+        let mut authentic = Vec::new();
+        let mut all = Vec::new();
+        for (listed, found) in read {
+            match found {
+                Found::Authentic(_) => authentic.push(listed.clone()),
+                Found::Unauthenticated(_) => out.unauthenticated.push(listed.0.clone()),
+                Found::Gone => continue,
+            }
+            all.push(listed);
+        }
+        let every = collect_marks(all);
+        for (id, mut mark) in collect_marks(authentic) {
+            mark.keys = every.get(&id).map_or(mark.keys, |m| m.keys.clone());
+            out.marks.insert(id, mark);
+        }
+        out.unauthenticated.sort();
+        Ok(out)
+    }
+
+    /// Removes marks without a MAC: junk, since no prune of this kloset acts on them, but they
+    /// make writers save the blobs of those packs anew.
+    pub async fn remove_marks(&self, keys: &[String]) -> Result<()> {
+        for key in keys {
+            self.backend.delete(key).await?;
+        }
+        Ok(())
     }
 
     /// A marked pack that a snapshot needs after all: it stays. Every mark of it goes: those
@@ -81,25 +140,29 @@ impl Repo {
             .collect())
     }
 
-    /// Takes the prune lock: writes this prune's lock, then gives way to any other live one.
-    /// Two prunes starting together may both give way; they never both go on. The lock's own
-    /// `LastModified` is the server's "now" from which every age in the prune is measured.
+    /// Takes the prune lock: writes this prune's lock, then gives way to any other live one
+    /// that kloset wrote. Two prunes starting together may both give way; they never both go
+    /// on. The lock's own `LastModified` is the server's "now" from which every age in the
+    /// prune is measured. A lock without a valid MAC is passed over (and named in
+    /// `PruneLock::unauthenticated`): anyone who can write to the store could plant one.
     pub async fn lock_prune(&self) -> Result<Option<PruneLock>> {
-        let lock = PruneLock::write(self).await?;
+        let mut lock = PruneLock::write(self).await?;
         let now = lock.server_now();
         for (key, size, modified) in self.backend.list_with_time(LOCKS).await? {
             if key == lock.key || modified + LOCK_LIFETIME <= now {
                 continue;
             }
-            // Not a lock this kloset wrote: never read whole; a live lock all the same.
-            if size > super::lease::MAX_BODY {
-                lock.release().await?;
-                return Ok(None);
-            }
+            let owner = match self.read_control(&key, size).await? {
+                Found::Gone => continue,
+                Found::Unauthenticated(_) => {
+                    lock.unauthenticated.push(key);
+                    continue;
+                }
+                Found::Authentic(body) => body,
+            };
             // A prune of this host that was killed: its process is gone, its lock with it.
-            let owner = self.backend.get(&key).await?;
-            let dead_here = owner
-                .and_then(|b| serde_json::from_slice::<LockOwner>(&b).ok())
+            let dead_here = serde_json::from_slice::<LockOwner>(&owner)
+                .ok()
                 .is_some_and(|o| o.is_dead_here());
             if dead_here {
                 self.backend.delete(&key).await?;
@@ -121,8 +184,10 @@ fn collect_marks(listed: Vec<(String, u64, DateTime<Utc>)>) -> HashMap<Id, Mark>
         let mark = marks.entry(id).or_insert(Mark {
             keys: Vec::new(),
             at,
+            first: at,
         });
         mark.at = mark.at.max(at);
+        mark.first = mark.first.min(at);
         mark.keys.push(key);
     }
     marks
@@ -136,6 +201,8 @@ pub struct PruneLock {
     written: DateTime<Utc>,
     since: tokio::time::Instant,
     renewer: tokio::task::JoinHandle<()>,
+    /// Live-looking locks without a valid MAC, passed over.
+    unauthenticated: Vec<String>,
 }
 
 impl PruneLock {
@@ -145,8 +212,8 @@ impl PruneLock {
             repo.now().timestamp_millis().max(0),
             hex::encode(random_bytes::<8>())
         );
-        let owner = serde_json::to_vec(&LockOwner::this_process())?;
-        repo.backend.put(&key, Bytes::from(owner.clone())).await?;
+        let owner = repo.sign_control(&key, &serde_json::to_vec(&LockOwner::this_process())?);
+        repo.backend.put(&key, owner.clone()).await?;
         let since = tokio::time::Instant::now();
         let written = repo.backend.modified(&key).await?.ok_or_else(|| {
             anyhow::anyhow!(
@@ -159,7 +226,7 @@ impl PruneLock {
         let renewer = tokio::spawn(async move {
             loop {
                 tokio::time::sleep(LOCK_RENEW_EVERY).await;
-                let _ = backend.put(&renew_key, Bytes::from(owner.clone())).await;
+                let _ = backend.put(&renew_key, owner.clone()).await;
             }
         });
         Ok(PruneLock {
@@ -168,6 +235,7 @@ impl PruneLock {
             written,
             since,
             renewer,
+            unauthenticated: Vec::new(),
         })
     }
 
@@ -176,14 +244,22 @@ impl PruneLock {
     pub async fn still_ours(&self, repo: &Repo) -> Result<bool> {
         let now = self.server_now();
         let mut ours = false;
-        for (key, _, modified) in repo.backend.list_with_time(LOCKS).await? {
+        for (key, size, modified) in repo.backend.list_with_time(LOCKS).await? {
             if key == self.key {
                 ours = true;
-            } else if modified + LOCK_LIFETIME > now {
+            } else if modified + LOCK_LIFETIME > now
+                && matches!(repo.read_control(&key, size).await?, Found::Authentic(_))
+            {
                 return Ok(false);
             }
         }
         Ok(ours)
+    }
+
+    /// Locks that looked live but carry no valid MAC: planted, or a prune of a kloset older
+    /// than MACs (FORMAT.md, "Control objects").
+    pub fn unauthenticated(&self) -> &[String] {
+        &self.unauthenticated
     }
 
     /// Now, by the server's clock.

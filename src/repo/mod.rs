@@ -4,6 +4,7 @@ pub mod backend;
 pub mod cache;
 pub mod commit;
 pub mod config;
+pub mod control;
 pub mod create;
 pub mod crypto;
 pub mod dictionary;
@@ -80,6 +81,8 @@ pub struct Repo {
     key_in_use: keys::KeyName,
     /// A writer's announcement to prune (backup, sync).
     lease: std::sync::Mutex<Option<lease::Lease>>,
+    /// Signs and verifies marks, locks, leases and damage records.
+    control: control::Control,
 }
 
 /// A store whose index is loaded: the only form that reads blobs, walks trees or asks where a
@@ -162,6 +165,7 @@ impl Repo {
             Cache::disabled()
         };
         Ok(Repo {
+            control: control::Control::new(&master, config.id),
             backend,
             config,
             keys: Arc::new(Keys::from_master(&master)),
@@ -364,6 +368,16 @@ impl IndexedRepo {
     /// Object keys of every indexed pack.
     pub fn indexed_pack_keys(&self) -> Vec<String> {
         self.index.pack_ids().iter().map(pack_key).collect()
+    }
+
+    /// The number of an indexed pack.
+    pub fn pack_number(&self, id: &Id) -> Option<u32> {
+        self.index.pack_number(id)
+    }
+
+    /// A whole pack, as stored; None when it is not in the store.
+    pub async fn read_stored_pack(&self, pack: u32) -> Result<Option<Bytes>> {
+        self.backend.get(&self.pack_key_of(pack)).await
     }
 
     /// A whole pack, as stored.

@@ -2,7 +2,9 @@
 //! line that passes (tests count what kloset asks of a store) and, when told to, injects faults
 //! into a share of the requests: `503 SlowDown`, `500 InternalError`, a connection reset in the
 //! middle of the response, or a delay; and, when told to, delays every request by a fixed
-//! latency (a slow link, for tests that need an operation to take seconds). Requests are parsed only as far as needed to find where
+//! latency (a slow link, for tests that need an operation to take seconds); and, for chosen
+//! object keys, answers every whole-object GET with one error status for good (`fail_key`: a
+//! denied, frozen or unreachable object, as retries see it). Requests are parsed only as far as needed to find where
 //! one ends (headers, then Content-Length bytes of body); clients do not pipeline.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -27,6 +29,8 @@ struct Shared {
     faults: AtomicUsize,
     /// Added before every request is passed on, in milliseconds (0: none).
     latency_ms: AtomicU64,
+    /// Request-line substrings answered with (status line, S3 code), every time.
+    stuck: Mutex<Vec<(String, String, String)>>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -108,6 +112,20 @@ impl Proxy {
             .store(latency.as_millis() as u64, Ordering::Relaxed);
     }
 
+    /// Answers every GET without a Range header whose line contains `key` with `status`
+    /// (e.g. "403 Forbidden") and the S3 error `code`, from now on, until `clear_failed_keys`.
+    pub fn fail_key(&self, key: &str, status: &str, code: &str) {
+        self.shared
+            .stuck
+            .lock()
+            .unwrap()
+            .push((key.into(), status.into(), code.into()));
+    }
+
+    pub fn clear_failed_keys(&self) {
+        self.shared.stuck.lock().unwrap().clear();
+    }
+
     pub fn faults_injected(&self) -> usize {
         self.shared.faults.load(Ordering::Relaxed)
     }
@@ -172,7 +190,7 @@ fn relay(client: TcpStream, server: TcpStream, state: Arc<Shared>) {
             .next()
             .unwrap_or("")
             .to_string();
-        state.seen.lock().unwrap().push(first);
+        state.seen.lock().unwrap().push(first.clone());
         let mut body = Vec::with_capacity(content_length);
         if (&mut reader)
             .take(content_length as u64)
@@ -184,6 +202,28 @@ fn relay(client: TcpStream, server: TcpStream, state: Arc<Shared>) {
         let latency = state.latency_ms.load(Ordering::Relaxed);
         if latency > 0 {
             std::thread::sleep(Duration::from_millis(latency));
+        }
+        let whole_get = first.starts_with("GET ")
+            && !String::from_utf8_lossy(&head)
+                .to_ascii_lowercase()
+                .contains("\r\nrange:");
+        let stuck = state
+            .stuck
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(key, _, _)| whole_get && first.contains(key.as_str()))
+            .map(|(_, status, code)| (status.clone(), code.clone()));
+        if let Some((status, code)) = stuck {
+            let xml = format!("<Error><Code>{code}</Code><Message>injected</Message></Error>");
+            let resp = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: application/xml\r\nContent-Length: {}\r\n\r\n{xml}",
+                xml.len()
+            );
+            if to_client.write_all(resp.as_bytes()).is_err() {
+                return;
+            }
+            continue;
         }
         match state.draw() {
             Some(fault @ (Fault::SlowDown | Fault::Internal)) => {

@@ -242,5 +242,32 @@ async fn execute(world: Arc<World>, p: Planned) -> Result<String> {
             w.server.remove_by_someone_else(&key).await;
             Ok(format!("deleted {key}"))
         }
+        Kind::PlantControl { pick, what } => {
+            let packs = w.server.keys("packs").await;
+            let pack = match packs.is_empty() {
+                true => "0".repeat(64),
+                false => packs[(pick % packs.len() as u64) as usize]
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+            };
+            let ms = w.sim.secs() as i64 * 1000;
+            let garbage_mac = format!(r#"{{"v":1,"mac":"{:064x}"}}"#, pick as u128);
+            let (key, body) = match what % 4 {
+                0 => (format!("retiring/{pack}.{ms}"), garbage_mac.into_bytes()),
+                1 => (
+                    format!("locks/prune-9999999999999999-{:016x}", pick),
+                    br#"{"host":"elsewhere","pid":1}"#.to_vec(),
+                ),
+                2 => (
+                    format!("leases/{:032x}", pick as u128),
+                    br#"{"host":"elsewhere","pid":1,"op":"backup","started_ms":0}"#.to_vec(),
+                ),
+                _ => (format!("damaged/{pack}"), Vec::new()),
+            };
+            w.server.plant_by_someone_else(&key, body).await;
+            Ok(format!("planted {key}"))
+        }
     }
 }

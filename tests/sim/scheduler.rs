@@ -33,6 +33,13 @@ pub enum Kind {
         pick: u64,
         oldest: bool,
     },
+    /// Someone else plants a control object kloset did not write: a retiring mark or a damage
+    /// record on a stored pack, a prune lock named far in the future, or a lease that claims
+    /// to have started at the epoch (`what` chooses, `pick` which pack).
+    PlantControl {
+        pick: u64,
+        what: u8,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -130,13 +137,17 @@ pub fn random(seed: u64, p: &Params) -> (StdRng, Vec<Planned>) {
             (_, 78..83) => Kind::RepairIndex,
             (_, 83..87) => Kind::KeyAdd,
             (_, 87..90) => Kind::Passwd,
-            _ => Kind::RemoveIndex {
+            (_, 90..95) => Kind::RemoveIndex {
                 pick: rng.gen(),
                 oldest: rng.gen_bool(0.5),
             },
+            _ => Kind::PlantControl {
+                pick: rng.gen(),
+                what: rng.gen_range(0..4),
+            },
         };
         let host = match kind {
-            Kind::RemoveIndex { .. } => p.hosts,
+            Kind::RemoveIndex { .. } | Kind::PlantControl { .. } => p.hosts,
             _ => host,
         };
         let kill_at = match kind {
@@ -262,6 +273,10 @@ pub fn describe(kind: &Kind) -> String {
         Kind::Passwd => "key passwd".into(),
         Kind::RemoveIndex { oldest, .. } => {
             format!("someone else deletes an index file (oldest={oldest})")
+        }
+        Kind::PlantControl { what, .. } => {
+            let kind = ["a retiring mark", "a prune lock", "a lease", "a damage record"];
+            format!("someone else plants {}", kind[*what as usize % 4])
         }
     }
 }

@@ -12,6 +12,7 @@ fn lease(started: i64) -> LiveLease {
         key: String::new(),
         started: at(started),
         renewed: at(started + 60),
+        authentic: true,
     }
 }
 
@@ -132,6 +133,7 @@ impl World {
             crate::repo::maintenance::Mark {
                 keys: vec![],
                 at: at(secs),
+                first: at(secs),
             },
         );
         self
