@@ -225,6 +225,9 @@ fn lowered_kdf_parameters_are_refused_and_key_add_keeps_the_defaults() {
     assert_eq!(key_objects(&store), before, "no key was added");
 }
 
+/// An edit of the config.
+type Change = fn(&mut Value);
+
 #[test]
 fn out_of_range_pack_and_chunker_sizes_are_clear_errors_not_panics() {
     let mut env = Env::new();
@@ -233,30 +236,23 @@ fn out_of_range_pack_and_chunker_sizes_are_clear_errors_not_panics() {
     let src = env.path("src");
     common::make_fixture(&src);
     let good = read_config(&store);
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
-        (
-            "pack_size 4294967296",
-            Box::new(|c| c["pack_size"] = json!(4u64 << 30)),
-        ),
-        (
-            "chunker min_size 0",
-            Box::new(|c| c["chunker"]["min_size"] = json!(0)),
-        ),
-        (
-            "chunker max_size 4294967295",
-            Box::new(|c| c["chunker"]["max_size"] = json!(u32::MAX)),
-        ),
-        (
-            "out of order",
-            Box::new(|c| {
-                c["chunker"]["min_size"] = json!(1 << 20);
-                c["chunker"]["avg_size"] = json!(4096);
-            }),
-        ),
-        (
-            "memory_kib 4294967295",
-            Box::new(|c| c["kdf"]["memory_kib"] = json!(u32::MAX)),
-        ),
+    let cases: Vec<(&str, Change)> = vec![
+        ("pack_size 4294967296", |c| {
+            c["pack_size"] = json!(4u64 << 30)
+        }),
+        ("chunker min_size 0", |c| {
+            c["chunker"]["min_size"] = json!(0)
+        }),
+        ("chunker max_size 4294967295", |c| {
+            c["chunker"]["max_size"] = json!(u32::MAX)
+        }),
+        ("out of order", |c| {
+            c["chunker"]["min_size"] = json!(1 << 20);
+            c["chunker"]["avg_size"] = json!(4096);
+        }),
+        ("memory_kib 4294967295", |c| {
+            c["kdf"]["memory_kib"] = json!(u32::MAX)
+        }),
     ];
     for (why, change) in cases {
         let mut c = good.clone();

@@ -103,17 +103,17 @@ fn the_bound_aad_names_every_parameter_and_changes_with_each() {
     assert!(aad.contains("\npack_size=16777216\n"));
     assert!(aad.ends_with(&format!("kdf.salt={}\n", c.kdf.salt)));
     let base = bound_aad(&c, &c.kdf);
-    let changes: Vec<Box<dyn Fn(&mut StoreConfig)>> = vec![
-        Box::new(|c| c.id.0[0] ^= 1),
-        Box::new(|c| c.version += 1),
-        Box::new(|c| c.chunker.min_size += 1),
-        Box::new(|c| c.chunker.avg_size += 1),
-        Box::new(|c| c.chunker.max_size += 1),
-        Box::new(|c| c.pack_size += 1),
-        Box::new(|c| c.kdf.memory_kib += 1),
-        Box::new(|c| c.kdf.iterations += 1),
-        Box::new(|c| c.kdf.parallelism += 1),
-        Box::new(|c| c.kdf.salt = "11".repeat(16)),
+    let changes: Vec<fn(&mut StoreConfig)> = vec![
+        |c| c.id.0[0] ^= 1,
+        |c| c.version += 1,
+        |c| c.chunker.min_size += 1,
+        |c| c.chunker.avg_size += 1,
+        |c| c.chunker.max_size += 1,
+        |c| c.pack_size += 1,
+        |c| c.kdf.memory_kib += 1,
+        |c| c.kdf.iterations += 1,
+        |c| c.kdf.parallelism += 1,
+        |c| c.kdf.salt = "11".repeat(16),
     ];
     for change in changes {
         let mut d = c.clone();
