@@ -76,9 +76,12 @@ fn runtime() -> tokio::runtime::Runtime {
 async fn open(store: &str) -> Repo {
     let root = std::path::absolute(store).unwrap();
     let fs = LocalFileSystem::new_with_prefix(&root).unwrap();
-    Repo::open(Backend::new(Arc::new(fs), store.into(), false), "correct horse")
-        .await
-        .unwrap()
+    Repo::open(
+        Backend::new(Arc::new(fs), store.into(), false),
+        "correct horse",
+    )
+    .await
+    .unwrap()
 }
 
 fn new_blobs(backup: &serde_json::Value) -> u64 {
@@ -101,7 +104,10 @@ fn a_damage_record_on_a_healthy_pack_is_removed_by_read_data_and_costs_nothing_a
 
     let r = env.run(&["at", &store, "check", "--read-data"]).ok();
     for (path, pack) in [(&planted, &pack), (&authentic, &other)] {
-        assert!(!path.exists(), "the record of a pack that verifies is removed");
+        assert!(
+            !path.exists(),
+            "the record of a pack that verifies is removed"
+        );
         assert!(
             r.stderr
                 .contains(&format!("{} verified: its damage record", pack_hex(pack))),
@@ -117,7 +123,10 @@ fn a_damage_record_on_a_healthy_pack_is_removed_by_read_data_and_costs_nothing_a
     env.backup(&store, src.to_str().unwrap());
     env.run(&["at", &store, "forget", "--keep-last", "1"]).ok();
     env.prune_now(&store).ok();
-    assert!(!pack.exists() && !other.exists(), "unused packs are deleted");
+    assert!(
+        !pack.exists() && !other.exists(),
+        "unused packs are deleted"
+    );
     env.run(&["at", &store, "check", "--read-data"]).ok();
 }
 
@@ -129,10 +138,15 @@ fn a_planted_damage_record_is_ignored_by_backup_and_named_by_check() {
     let key = format!("damaged/{}", pack_hex(&pack));
     plant(&store, &key, br#"{"v":1,"mac":"00"}"#);
     let again = env.backup(&store, src.to_str().unwrap());
-    assert_eq!(new_blobs(&again), 0, "a planted record makes nothing upload again");
+    assert_eq!(
+        new_blobs(&again),
+        0,
+        "a planted record makes nothing upload again"
+    );
     let r = env.run(&["at", &store, "check"]).ok();
     assert!(
-        r.stderr.contains(&format!("warning: {key} carries no valid MAC")),
+        r.stderr
+            .contains(&format!("warning: {key} carries no valid MAC")),
         "{}",
         r.stderr
     );

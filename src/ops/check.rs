@@ -132,20 +132,6 @@ pub async fn check(repo: Repo, read: ReadData, concurrency: usize) -> Result<Che
             health.recovered_packs.len()
         ));
     }
-    // A missing or damaged pack is a problem when a snapshot needs what only it held; once a
-    // backup has stored those blobs again, it is only waiting for prune.
-    let mut bad_packs: Vec<String> = health
-        .missing_packs
-        .iter()
-        .map(|id| format!("pack {} is missing from the store", id.short()))
-        .collect();
-    bad_packs.extend(
-        health
-            .damaged_packs
-            .iter()
-            .map(|(id, why)| format!("pack {} is damaged: {why}", id.short())),
-    );
-
     report.snapshots = list.good.len() + list.damaged.len();
     for (id, why) in &list.damaged {
         report
@@ -160,6 +146,7 @@ pub async fn check(repo: Repo, read: ReadData, concurrency: usize) -> Result<Che
 
     report.warnings = unauthenticated_controls(repo).await?;
     let mut damaged_blobs: HashSet<Id> = HashSet::new();
+    let mut sound_again: HashSet<Id> = HashSet::new();
     if !matches!(read, ReadData::None) {
         let outcome = read_data::read_packs(repo, read, concurrency).await;
         report.blobs_read = outcome.blobs_read;
@@ -167,6 +154,7 @@ pub async fn check(repo: Repo, read: ReadData, concurrency: usize) -> Result<Che
         report.unread = outcome.unread;
         report.cleared = outcome.cleared;
         damaged_blobs = outcome.damaged_blobs;
+        sound_again = outcome.sound_again;
         if !report.unread.is_empty() {
             report.advice.push(format!(
                 "{} packs could not be read (listed above, with why) and were not recorded as damaged: fix what stops the reads and run 'kloset check --read-data' again",
@@ -174,6 +162,28 @@ pub async fn check(repo: Repo, read: ReadData, concurrency: usize) -> Result<Che
             ));
         }
     }
+    // A missing or damaged pack is a problem when a snapshot needs what only it held; once a
+    // backup has stored those blobs again, it is only waiting for prune.
+    let mut bad_packs: Vec<String> = health
+        .missing_packs
+        .iter()
+        .map(|id| format!("pack {} is missing from the store", id.short()))
+        .collect();
+    bad_packs.extend(
+        health
+            .damaged_packs
+            .iter()
+            .filter(|(id, _)| !sound_again.contains(id))
+            .map(|(id, why)| format!("pack {} is damaged: {why}", id.short())),
+    );
+
+    // A pack whose damage record was just removed holds its blobs after all.
+    let readable = |blob: &Id| {
+        repo.is_readable(blob)
+            || repo
+                .blob(blob)
+                .is_some_and(|l| sound_again.contains(&repo.pack_id(l.pack)))
+    };
     let roots: Vec<(Vec<u8>, Id)> = list
         .good
         .iter()
@@ -194,7 +204,7 @@ pub async fn check(repo: Repo, read: ReadData, concurrency: usize) -> Result<Che
         Visit::Node { node, .. } => {
             trees.extend(node.subtree.filter(|_| node.kind == NodeKind::Dir));
             for blob in &node.content {
-                if !repo.is_readable(blob) || damaged_blobs.contains(blob) {
+                if !readable(blob) || damaged_blobs.contains(blob) {
                     lost.insert(*blob);
                 }
             }

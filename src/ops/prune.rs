@@ -169,8 +169,17 @@ async fn run(
     report.packs_repacked = repack.len();
     report.packs_recovered = recover.len();
     if opts.dry_run {
-        unauthenticated.extend(forged_marks.iter().map(|k| format!("{k}: a mark without a valid MAC, would be removed")));
-        unauthenticated.extend(repo.health().unauthenticated_damage.iter().map(|k| format!("{k}: a damage record without a valid MAC, would be removed")));
+        unauthenticated.extend(
+            forged_marks
+                .iter()
+                .map(|k| format!("{k}: a mark without a valid MAC, would be removed")),
+        );
+        unauthenticated.extend(
+            repo.health()
+                .unauthenticated_damage
+                .iter()
+                .map(|k| format!("{k}: a damage record without a valid MAC, would be removed")),
+        );
         report.unauthenticated = unauthenticated;
         let mut delete: Vec<u64> = candidates.iter().map(|c| c.1).collect();
         if may_delete(now, now, opts.delete_delay, spare_listed) {

@@ -171,7 +171,10 @@ mod tests {
         let c = control(1, 2);
         let body = c.sign("damaged/aa", PLAIN);
         assert!(!c.verifies("damaged/bb", &body), "another object's name");
-        assert!(!control(1, 3).verifies("damaged/aa", &body), "another store");
+        assert!(
+            !control(1, 3).verifies("damaged/aa", &body),
+            "another store"
+        );
         assert!(!control(9, 2).verifies("damaged/aa", &body), "another key");
     }
 
@@ -197,7 +200,11 @@ mod tests {
             vec![0xff; TRAILER_LEN],
             vec![b'"'; TRAILER_LEN + 2],
         ] {
-            assert!(!c.verifies("leases/00", &body), "{:?}", String::from_utf8_lossy(&body));
+            assert!(
+                !c.verifies("leases/00", &body),
+                "{:?}",
+                String::from_utf8_lossy(&body)
+            );
         }
     }
 }

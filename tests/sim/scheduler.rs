@@ -275,7 +275,12 @@ pub fn describe(kind: &Kind) -> String {
             format!("someone else deletes an index file (oldest={oldest})")
         }
         Kind::PlantControl { what, .. } => {
-            let kind = ["a retiring mark", "a prune lock", "a lease", "a damage record"];
+            let kind = [
+                "a retiring mark",
+                "a prune lock",
+                "a lease",
+                "a damage record",
+            ];
             format!("someone else plants {}", kind[*what as usize % 4])
         }
     }

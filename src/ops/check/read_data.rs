@@ -40,6 +40,8 @@ pub struct ReadOutcome {
     pub unread: Vec<(String, String)>,
     /// Damage records removed because their pack verified.
     pub cleared: Vec<String>,
+    /// Packs that had a damage record and verified: sound after all.
+    pub sound_again: HashSet<Id>,
 }
 
 /// Integrity failures are damage; not-found is missing; everything else (the store refused
@@ -90,15 +92,14 @@ pub async fn read_packs(repo: &IndexedRepo, which: ReadData, concurrency: usize)
         }
     }
     let known_missing: HashSet<Id> = health.missing_packs.iter().copied().collect();
-    let results: Vec<(u32, usize, Result<Vec<Id>, (Vec<Id>, ReadFailure)>)> =
-        stream::iter(by_pack)
-            .map(|(pack, blobs)| async move {
-                let n = blobs.len();
-                (pack, n, read_pack(repo, pack, blobs).await)
-            })
-            .buffer_unordered(concurrency.max(1))
-            .collect()
-            .await;
+    let results: Vec<(u32, usize, Result<Vec<Id>, (Vec<Id>, ReadFailure)>)> = stream::iter(by_pack)
+        .map(|(pack, blobs)| async move {
+            let n = blobs.len();
+            (pack, n, read_pack(repo, pack, blobs).await)
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
     let mut out = ReadOutcome::default();
     for (pack, n, result) in results {
         let id = repo.pack_id(pack);
@@ -106,6 +107,9 @@ pub async fn read_packs(repo: &IndexedRepo, which: ReadData, concurrency: usize)
         let why = match result {
             Ok(bad) if bad.is_empty() => {
                 out.blobs_read += n;
+                if recorded.contains_key(&id) {
+                    out.sound_again.insert(id);
+                }
                 for record in recorded.get(&id).into_iter().flatten() {
                     match repo.remove_damage_record(record).await {
                         Ok(()) => out.cleared.push(format!(
@@ -252,7 +256,10 @@ mod tests {
         assert!(sse.contains("SSE-C"), "{sse}");
         let down = reason(remote(RemoteKind::Unreachable, "connection refused"));
         assert!(down.contains("could not be reached"), "{down}");
-        let busy = reason(remote(RemoteKind::Other, "the server answered 503 SlowDown"));
+        let busy = reason(remote(
+            RemoteKind::Other,
+            "the server answered 503 SlowDown",
+        ));
         assert!(busy.contains("503"), "{busy}");
         let plain = reason(anyhow::anyhow!("timed out"));
         assert!(plain.contains("timed out"), "{plain}");
