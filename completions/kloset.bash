@@ -1830,7 +1830,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at__subcmd__restore)
-            opts="-q -o -h --to --force --include --iinclude --exclude --iexclude --thaw --host --tag --source --quiet --json --keyfile --option --help"
+            opts="-q -o -h --to --force --include --iinclude --exclude --iexclude --thaw --no-special --host --tag --source --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4200,7 +4200,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__restore)
-            opts="-q -o -h --to --force --include --iinclude --exclude --iexclude --thaw --host --tag --source --quiet --json --keyfile --option --help"
+            opts="-q -o -h --to --force --include --iinclude --exclude --iexclude --thaw --no-special --host --tag --source --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

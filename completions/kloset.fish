@@ -123,6 +123,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcom
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -l force -d 'Restore into a non-empty target, overwriting what is there'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -l thaw -d 'Packs in an archive storage class: ask S3 to restore them, wait, then restore'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -l no-special -d 'Skip device nodes and FIFOs, clear setuid/setgid bits and drop file capabilities: recommended when restoring a snapshot another host made'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -s h -l help -d 'Print help'
@@ -298,6 +299,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand restore" -l keyfile -d 'Re
 complete -c kloset -n "__fish_kloset_using_subcommand restore" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand restore" -l force -d 'Restore into a non-empty target, overwriting what is there'
 complete -c kloset -n "__fish_kloset_using_subcommand restore" -l thaw -d 'Packs in an archive storage class: ask S3 to restore them, wait, then restore'
+complete -c kloset -n "__fish_kloset_using_subcommand restore" -l no-special -d 'Skip device nodes and FIFOs, clear setuid/setgid bits and drop file capabilities: recommended when restoring a snapshot another host made'
 complete -c kloset -n "__fish_kloset_using_subcommand restore" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand restore" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand restore" -s h -l help -d 'Print help'

@@ -58,7 +58,12 @@ fn nested_fixture(src: &Path, top: usize, sub: usize, files: usize) -> Vec<Strin
 
 /// Until `stop`: renames a directory of the target away, puts a symlink to `outside` in its
 /// place, then puts the directory back; over and over, on directories picked in turn.
-fn swap_dirs_for_links(target: PathBuf, outside: PathBuf, dirs: Vec<String>, stop: Arc<AtomicBool>) -> u64 {
+fn swap_dirs_for_links(
+    target: PathBuf,
+    outside: PathBuf,
+    dirs: Vec<String>,
+    stop: Arc<AtomicBool>,
+) -> u64 {
     let mut swaps = 0;
     let mut i = 0usize;
     while !stop.load(Ordering::Relaxed) {
@@ -99,10 +104,17 @@ fn a_directory_swapped_for_a_symlink_during_a_restore_lets_nothing_out_of_the_ta
     fs::write(outside.join("s0/f0"), b"outside").unwrap();
     fs::set_permissions(&outside, fs::Permissions::from_mode(0o751)).unwrap();
     let before = state_of(&outside);
-    for round in 0..4 {
+    for round in 0..3 {
         let target = env.path(&format!("target-{round}"));
         let started = Instant::now();
-        let child = env.spawn(&["at", &store, "restore", "-to", target.to_str().unwrap(), &id]);
+        let child = env.spawn(&[
+            "at",
+            &store,
+            "restore",
+            "-to",
+            target.to_str().unwrap(),
+            &id,
+        ]);
         let stop = Arc::new(AtomicBool::new(false));
         let swapper = {
             let (target, outside, dirs, stop) =
@@ -122,10 +134,15 @@ fn a_directory_swapped_for_a_symlink_during_a_restore_lets_nothing_out_of_the_ta
             matches!(code, Some(0) | Some(4)),
             "a refused entry is a partial restore, nothing worse: {stderr}"
         );
-        assert_eq!(
-            state_of(&outside),
-            before,
-            "round {round}: the restore changed the directory a symlink in the target pointed to"
+        let after = state_of(&outside);
+        let changed: Vec<&PathBuf> = after
+            .keys()
+            .chain(before.keys())
+            .filter(|k| after.get(*k) != before.get(*k))
+            .collect();
+        assert!(
+            changed.is_empty(),
+            "round {round}: the restore changed, through a symlink in the target, what it points to: {changed:?}"
         );
         // What did come back is the snapshot's, and nothing unfinished is left.
         for f in common::files_under(&target) {
@@ -203,7 +220,9 @@ fn setuid_bits_file_capabilities_and_attributes_of_read_only_files_survive_a_res
         );
     }
     assert_eq!(
-        xattr::get(out.join("frozen"), "user.note").unwrap().as_deref(),
+        xattr::get(out.join("frozen"), "user.note")
+            .unwrap()
+            .as_deref(),
         Some(&b"kept"[..])
     );
     assert_eq!(
@@ -239,22 +258,43 @@ fn no_special_skips_devices_and_fifos_and_clears_setuid_and_capabilities() {
     }
     fs::set_permissions(src.join("dir"), fs::Permissions::from_mode(0o2755)).unwrap();
     let r = env.run(&[
-        "--json", "at", &store, "backup", "--host", "elsewhere", src.to_str().unwrap(),
+        "--json",
+        "at",
+        &store,
+        "backup",
+        "--host",
+        "elsewhere",
+        src.to_str().unwrap(),
     ]);
     let id = r.ok().json()["id"].as_str().unwrap().to_string();
 
     let plain = env.path("plain");
     let r = env.run(&[
-        "at", &store, "restore", "--no-special", "-to", plain.to_str().unwrap(), &id,
+        "at",
+        &store,
+        "restore",
+        "--no-special",
+        "-to",
+        plain.to_str().unwrap(),
+        &id,
     ]);
     let r = r.ok();
     assert!(r.stderr.contains("--no-special: "), "{}", r.stderr);
-    assert!(fs::symlink_metadata(plain.join("pipe")).is_err(), "FIFO restored");
-    assert!(fs::symlink_metadata(plain.join("dir/null")).is_err(), "device restored");
+    assert!(
+        fs::symlink_metadata(plain.join("pipe")).is_err(),
+        "FIFO restored"
+    );
+    assert!(
+        fs::symlink_metadata(plain.join("dir/null")).is_err(),
+        "device restored"
+    );
     let mode = fs::metadata(plain.join("prog")).unwrap().mode() & 0o7777;
     assert_eq!(mode, 0o755, "setuid/setgid bits kept");
     let dir = fs::metadata(plain.join("dir")).unwrap().mode() & 0o7777;
-    assert_eq!(dir, 0o2755, "a directory's setgid bit only passes its group on");
+    assert_eq!(
+        dir, 0o2755,
+        "a directory's setgid bit only passes its group on"
+    );
     if caps {
         assert_eq!(
             xattr::get(plain.join("capped"), "security.capability").unwrap(),

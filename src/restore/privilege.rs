@@ -34,7 +34,8 @@ impl Privilege {
 
     /// The node as it is to be restored; None: not at all.
     pub fn admit<'n>(&mut self, node: &'n Node) -> Option<Cow<'n, Node>> {
-        if !is_privileged(node) && !(self.strip && node.kind == NodeKind::Fifo) {
+        let concerned = is_privileged(node) || (self.strip && node.kind == NodeKind::Fifo);
+        if !concerned {
             return Some(Cow::Borrowed(node));
         }
         if !self.strip {
@@ -120,7 +121,11 @@ mod tests {
         let names: Vec<&str> = plain.xattrs.iter().map(|x| x.name.as_str()).collect();
         assert_eq!(names, vec!["user.keep"]);
         let dir = with_cap(node(NodeKind::Dir, 0o2775));
-        assert_eq!(p.admit(&dir).unwrap().mode, 0o2775, "a directory keeps setgid");
+        assert_eq!(
+            p.admit(&dir).unwrap().mode,
+            0o2775,
+            "a directory keeps setgid"
+        );
         let ordinary = node(NodeKind::File, 0o644);
         assert!(matches!(p.admit(&ordinary), Some(Cow::Borrowed(_))));
         let note = p.note().unwrap();

@@ -128,7 +128,12 @@ impl Shared {
 
     /// The temporary file of a file written in several segments: created by its first
     /// segment, the same file for the others.
-    fn started_temp(&self, file: usize, dir: &std::os::fd::OwnedFd, temp: &str) -> io::Result<File> {
+    fn started_temp(
+        &self,
+        file: usize,
+        dir: &std::os::fd::OwnedFd,
+        temp: &str,
+    ) -> io::Result<File> {
         let mut started = self.started.lock().expect("started files");
         if let Some(&was) = started.get(&file) {
             drop(started);
@@ -365,9 +370,9 @@ impl Destination for FsDestination {
         let hard_links = std::mem::take(&mut *self.hard_links.lock().expect("hard links"));
         for (rel, first) in &hard_links {
             let made = in_parent(first).and_then(|f| in_parent(rel).map(|p| (f, p)));
-            let made = made.map_err(anyhow::Error::from).and_then(|((f, fname), (p, name))| {
-                restore_hard_link(&f, &fname, &p, &name)
-            });
+            let made = made
+                .map_err(anyhow::Error::from)
+                .and_then(|((f, fname), (p, name))| restore_hard_link(&f, &fname, &p, &name));
             if let Err(e) = made {
                 errors.push(format!(
                     "{}: hard link to {} not made: {e:#}",

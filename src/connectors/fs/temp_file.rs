@@ -28,8 +28,7 @@ pub fn identity(file: &File) -> io::Result<Identity> {
 /// leftover of that name (an earlier process of the same id, or planted) is removed first:
 /// whatever it was, what is written goes into a file this call created.
 pub fn create(dir: &OwnedFd, name: &str) -> io::Result<File> {
-    let flags =
-        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let mode = Mode::from_raw_mode(0o600);
     match openat(dir, name, flags, mode) {
         Err(Errno::EXIST) => {

@@ -30,7 +30,8 @@ fn a_refused_directory_takes_everything_below_it_out_of_the_plan() {
             node: node(NodeKind::File),
         });
     }
-    plan.links.push((b"/a/b/l".to_vec(), node(NodeKind::Symlink)));
+    plan.links
+        .push((b"/a/b/l".to_vec(), node(NodeKind::Symlink)));
     plan.specials
         .push((b"/a/bc/p".to_vec(), node(NodeKind::Fifo)));
     drop_below(&mut plan, &set(&["/a/b"]));

@@ -80,5 +80,8 @@ fn an_open_directory_stays_the_one_found_when_it_is_moved_and_replaced_by_a_link
     assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
     drop((a, again, dirs));
     let fresh = TargetDirs::open(&target).unwrap();
-    assert!(fresh.dir(b"/a").is_err(), "looked up again, the link is refused");
+    assert!(
+        fresh.dir(b"/a").is_err(),
+        "looked up again, the link is refused"
+    );
 }
