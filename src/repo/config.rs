@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::crypto::{random_bytes, unwrap_key, wrap_key};
 use super::id::Id;
+pub use super::size_privacy::{Padding, SizePrivacy};
 use crate::error::KlosetError;
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -54,6 +55,10 @@ pub struct StoreConfig {
     /// from a wrong passphrase (both fail the same tag). Absent in stores made before it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub master_key_check: Option<String>,
+    /// What the store's sizes may tell (`create --no-dictionary`, `--padding`). Absent when
+    /// both are off, so configs made before it keep their mac.
+    #[serde(default, skip_serializing_if = "SizePrivacy::is_default")]
+    pub size_privacy: SizePrivacy,
     /// Keyed BLAKE3 (a subkey of the master key) over every other field: the chunker and pack
     /// parameters cannot be changed unnoticed. Absent in stores made before it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -103,6 +108,7 @@ impl StoreConfig {
             kdf,
             master_key_check: Some(key_check(&wrapped)),
             master_key: hex::encode(wrapped),
+            size_privacy: SizePrivacy::default(),
             mac: None,
         };
         let config = StoreConfig {
@@ -110,6 +116,23 @@ impl StoreConfig {
             ..config
         };
         Ok((config, master))
+    }
+
+    /// The same config with these size trade-offs, its mac made anew (at creation).
+    pub fn with_size_privacy(
+        &self,
+        size_privacy: SizePrivacy,
+        master: &[u8; 32],
+    ) -> Result<StoreConfig> {
+        let config = StoreConfig {
+            size_privacy,
+            mac: None,
+            ..self.clone()
+        };
+        Ok(StoreConfig {
+            mac: Some(config.mac_with(master)?),
+            ..config
+        })
     }
 
     /// Every field but `mac`, in a fixed form.

@@ -11,7 +11,7 @@ use super::backend::Backend;
 use super::config::{derive_kek, KdfParams, StoreConfig};
 use super::crypto::{random_bytes, unwrap_key, wrap_key};
 use super::id::Id;
-use super::{Repo, CONFIG_KEY};
+use super::Repo;
 use crate::error::KlosetError;
 
 const KEYS: &str = "keys";
@@ -166,10 +166,7 @@ impl Repo {
         if key.name == CONFIG_KEY_NAME {
             // The config is rewritten without its key; its mac still covers every field.
             let config = self.config.without_own_key(&self.master)?;
-            self.backend
-                .put(CONFIG_KEY, Bytes::from(serde_json::to_vec_pretty(&config)?))
-                .await?;
-            self.config = config;
+            self.rewrite_config(config).await?;
         } else {
             self.backend.delete(&format!("{KEYS}/{}", key.name)).await?;
         }

@@ -4,6 +4,7 @@ pub mod backend;
 pub mod cache;
 pub mod commit;
 pub mod config;
+pub mod config_rewrite;
 pub mod create;
 pub mod crypto;
 pub mod dictionary;
@@ -15,7 +16,9 @@ pub mod load;
 pub mod maintenance;
 pub mod pack;
 pub mod packer;
+pub mod padding;
 pub mod protection;
+pub mod size_privacy;
 pub mod snapshot;
 pub mod tree;
 pub mod walk;
@@ -23,7 +26,7 @@ pub mod walk;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 use bytes::Bytes;
 use futures::{stream, StreamExt};
 
@@ -107,14 +110,37 @@ impl BlobRef {
 
 impl Repo {
     pub async fn read_config(backend: &Backend) -> Result<StoreConfig> {
-        let Some(raw) = backend.get(CONFIG_KEY).await? else {
-            if Self::holds_data(backend).await? {
-                return Err(KlosetError::ConfigLost(backend.display.clone()).into());
-            }
-            return Err(KlosetError::NotInitialised(backend.display.clone()).into());
+        Ok(Self::read_config_or_previous(backend).await?.0)
+    }
+
+    /// The config, or when it is missing or does not parse, the `config.previous` a rewrite
+    /// keeps (with why `config` was not used).
+    async fn read_config_or_previous(
+        backend: &Backend,
+    ) -> Result<(StoreConfig, Option<&'static str>)> {
+        let parsed = match backend.get(CONFIG_KEY).await? {
+            Some(raw) => Some(config_rewrite::parse(backend, CONFIG_KEY, &raw)),
+            None => None,
         };
-        let config: StoreConfig = serde_json::from_slice(&raw)
-            .with_context(|| format!("store {}: config is not valid", backend.display))?;
+        let (config, why) = match parsed {
+            Some(Ok(config)) => (config, None),
+            other => match (config_rewrite::previous(backend).await?, other) {
+                (Some(previous), Some(_)) => (previous, Some("is not valid")),
+                (Some(previous), None) => (previous, Some("is missing")),
+                (None, Some(Err(e))) => return Err(e),
+                (None, _) => {
+                    if Self::holds_data(backend).await? {
+                        return Err(KlosetError::ConfigLost(backend.display.clone()).into());
+                    }
+                    return Err(KlosetError::NotInitialised(backend.display.clone()).into());
+                }
+            },
+        };
+        Self::check_format(backend, &config)?;
+        Ok((config, why))
+    }
+
+    fn check_format(backend: &Backend, config: &StoreConfig) -> Result<()> {
         if config.format != "kloset" || config.version != config::FORMAT_VERSION {
             return Err(anyhow!(
                 "store {} has format {} v{}, this kloset reads kloset v{}",
@@ -124,15 +150,45 @@ impl Repo {
                 config::FORMAT_VERSION
             ));
         }
-        Ok(config)
+        Ok(())
+    }
+
+    /// Unlocks the config, or a `config.previous` that verifies when the config does not.
+    async fn unlock_config(
+        backend: &Backend,
+        passphrase: &str,
+    ) -> Result<(StoreConfig, [u8; 32], keys::KeyName)> {
+        let (config, fallback) = Self::read_config_or_previous(backend).await?;
+        let wrong = || KlosetError::WrongPassphrase(backend.display.clone());
+        match keys::unlock(backend, &config, passphrase).await {
+            Ok(Some((master, name))) => {
+                if let Some(why) = fallback {
+                    config_rewrite::warn_opened_with_previous(backend, why);
+                }
+                Ok((config, master, name))
+            }
+            Ok(None) => Err(wrong().into()),
+            Err(e) if fallback.is_none() && is_damage(&e) => {
+                let Some(previous) = config_rewrite::previous(backend).await? else {
+                    return Err(e);
+                };
+                Self::check_format(backend, &previous)?;
+                match keys::unlock(backend, &previous, passphrase).await {
+                    Ok(Some((master, name))) => {
+                        config_rewrite::warn_opened_with_previous(backend, "does not verify");
+                        Ok((previous, master, name))
+                    }
+                    _ => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Opens the store without loading the index (enough for listing snapshots).
     pub async fn open(backend: Backend, passphrase: &str) -> Result<Repo> {
-        let config = Self::read_config(&backend).await?;
-        let (master, key_in_use) = keys::unlock(&backend, &config, passphrase)
-            .await?
-            .ok_or_else(|| KlosetError::WrongPassphrase(backend.display.clone()))?;
+        let (config, master, key_in_use) = Self::unlock_config(&backend, passphrase).await?;
+        let keys = Keys::from_master(&master).with_padding(config.size_privacy.padding.is_some());
         let cache = if backend.remote {
             Cache::for_store(&config.id)
         } else {
@@ -141,7 +197,7 @@ impl Repo {
         Ok(Repo {
             backend,
             config,
-            keys: Arc::new(Keys::from_master(&master)),
+            keys: Arc::new(keys),
             index: Index::default(),
             cache: Arc::new(cache),
             bypass_cache: false,
@@ -217,6 +273,12 @@ impl Repo {
         self.sink().write_index(file).await
     }
 
+    /// The store compresses small blobs with a dictionary of its own (not made with
+    /// `create --no-dictionary`).
+    pub fn trains_dictionary(&self) -> bool {
+        !self.config.size_privacy.no_dictionary
+    }
+
     /// Stores a trained dictionary and only then lets new blobs use it: no blob can name a
     /// dictionary the store lacks.
     pub async fn save_dictionary(&self, raw: Vec<u8>) -> Result<()> {
@@ -241,7 +303,7 @@ impl Repo {
                 Ok(sealed) => self
                     .keys
                     .open(DICTIONARY_AAD, &sealed)
-                    .and_then(|raw| self.keys.dictionaries.add(&raw, true))
+                    .and_then(|raw| self.keys.dictionaries.add(&raw, self.trains_dictionary()))
                     .map_err(|e| KlosetError::Integrity(format!("{e:#}")).into()),
                 Err(e) => Err(e),
             };
