@@ -23,10 +23,10 @@ pub fn parse(backend: &Backend, key: &str, raw: &[u8]) -> Result<StoreConfig> {
 
 /// The kept previous config, when there is one that parses.
 pub async fn previous(backend: &Backend) -> Result<Option<StoreConfig>> {
-    Ok(match backend.get(CONFIG_PREVIOUS_KEY).await? {
-        Some(raw) => parse(backend, CONFIG_PREVIOUS_KEY, &raw).ok(),
-        None => None,
-    })
+    Ok(backend
+        .get(CONFIG_PREVIOUS_KEY)
+        .await?
+        .and_then(|raw| parse(backend, CONFIG_PREVIOUS_KEY, &raw).ok()))
 }
 
 /// Tells the user which config opened the store when it was not `config` itself.

@@ -118,10 +118,10 @@ impl Repo {
     async fn read_config_or_previous(
         backend: &Backend,
     ) -> Result<(StoreConfig, Option<&'static str>)> {
-        let parsed = match backend.get(CONFIG_KEY).await? {
-            Some(raw) => Some(config_rewrite::parse(backend, CONFIG_KEY, &raw)),
-            None => None,
-        };
+        let parsed = backend
+            .get(CONFIG_KEY)
+            .await?
+            .map(|raw| config_rewrite::parse(backend, CONFIG_KEY, &raw));
         let (config, why) = match parsed {
             Some(Ok(config)) => (config, None),
             other => match (config_rewrite::previous(backend).await?, other) {
