@@ -848,7 +848,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at__subcmd__create)
-            opts="-q -o -h --kdf-memory-mib --kdf-iterations --pack-size-mib --like --other-keyfile --quiet --json --keyfile --option --help"
+            opts="-q -o -h --kdf-memory-mib --kdf-iterations --pack-size-mib --like --other-keyfile --no-dictionary --padding --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2104,7 +2104,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__create)
-            opts="-q -o -h --kdf-memory-mib --kdf-iterations --pack-size-mib --like --other-keyfile --quiet --json --keyfile --option --help"
+            opts="-q -o -h --kdf-memory-mib --kdf-iterations --pack-size-mib --like --other-keyfile --no-dictionary --padding --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -524,3 +524,61 @@ fn find_names_the_snapshots_and_paths_that_match() {
     assert!(hits(&["*.doc"]).is_empty());
     env.run(&["at", &store, "find", "[unclosed"]).code(2);
 }
+
+/// `create --no-dictionary --padding`: no dictionary is ever trained, every pack is made of
+/// padded blobs, and the store restores and checks like any other.
+#[test]
+fn a_store_without_dictionary_and_with_padding_round_trips() {
+    let env = Env::new();
+    let src = env.path("src");
+    fs::create_dir_all(&src).unwrap();
+    for i in 0..600 {
+        let text = format!("[entry {i}]\nname = item-{i}\nvalue = {}\n", i * 7).repeat(20);
+        fs::write(src.join(format!("f{i}.ini")), text).unwrap();
+    }
+    let src_s = src.to_str().unwrap();
+    let mut sizes = Vec::new();
+    for (name, extra) in [
+        ("plain", &[][..]),
+        ("private", &["--no-dictionary", "--padding"][..]),
+    ] {
+        let store = env.path(name);
+        let store_s = store.to_str().unwrap();
+        let mut args = vec![
+            "at",
+            store_s,
+            "create",
+            "--kdf-memory-mib",
+            "8",
+            "--kdf-iterations",
+            "1",
+        ];
+        args.extend_from_slice(extra);
+        env.run(&args).ok();
+        env.run(&["at", store_s, "backup", src_s]).ok();
+        env.run(&["at", store_s, "backup", src_s]).ok();
+        let dicts = suite::count_files(&store.join("dicts"));
+        let config = fs::read_to_string(store.join("config")).unwrap();
+        if extra.is_empty() {
+            assert_eq!(dicts, 1, "600 small files train a dictionary");
+            assert!(!config.contains("size_privacy"), "{config}");
+        } else {
+            assert_eq!(dicts, 0, "--no-dictionary never trains one");
+            assert!(config.contains("\"padding\": \"padme\""), "{config}");
+        }
+        env.run(&["at", store_s, "check", "--read-data"]).ok();
+        let out = env.path(&format!("out-{name}"));
+        env.restore(store_s, &out, "latest").ok();
+        common::assert_same_tree(&src, &out);
+        sizes.push(
+            common::files_under(&store.join("packs"))
+                .iter()
+                .map(|p| fs::metadata(p).unwrap().len())
+                .sum::<u64>(),
+        );
+    }
+    assert!(
+        sizes[1] > sizes[0],
+        "padding and no dictionary cost space: {sizes:?}"
+    );
+}

@@ -135,7 +135,7 @@ impl BlobSaver {
                     }
                     self.keys.seal_data_into(&id.0, data, sealed)
                 }
-                BlobKind::Tree => self.keys.seal_into(&id.0, data, sealed),
+                BlobKind::Tree => self.keys.seal_tree_into(&id.0, data, sealed),
             }
             self.stats.new_blobs.fetch_add(1, Ordering::Relaxed);
             let stats = &self.stats;

@@ -29,9 +29,10 @@ struct Samples {
 }
 
 impl Trainer {
-    /// None when the store already has a dictionary. Call from within the runtime.
+    /// None when the store already has a dictionary or was made without one. Call from
+    /// within the runtime.
     pub fn new(repo: Arc<IndexedRepo>) -> Option<Trainer> {
-        if repo.keys().dictionaries.has_active() {
+        if repo.keys().dictionaries.has_active() || !repo.trains_dictionary() {
             return None;
         }
         Some(Trainer {

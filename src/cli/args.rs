@@ -268,6 +268,14 @@ pub struct CreateArgs {
     /// Read the other store's passphrase from the first line of FILE.
     #[arg(long, value_name = "FILE")]
     pub other_keyfile: Option<PathBuf>,
+    /// Never train a zstd dictionary: one holds verbatim fragments of the first backup's
+    /// small files (sealed, but kept for good); small files then take more space.
+    #[arg(long)]
+    pub no_dictionary: bool,
+    /// Pad every blob to a size class (at most ~11 % more, at least 512 bytes), so stored
+    /// sizes no longer tell compressed sizes. Needs a kloset that reads padded blobs.
+    #[arg(long)]
+    pub padding: bool,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]

@@ -19,7 +19,7 @@ use crate::ops::backup::BackupOptions;
 use crate::ops::browse::{self, Found};
 use crate::ops::check;
 use crate::registry::Registry;
-use crate::repo::config::KdfCost;
+use crate::repo::config::{KdfCost, Padding, SizePrivacy};
 use crate::repo::{IndexedRepo, Repo};
 use crate::restore::planner::RestoreRoot;
 
@@ -178,7 +178,19 @@ async fn create(ctx: &Ctx, spec: &Spec, a: CreateArgs) -> Result<()> {
         iterations: a.kdf_iterations,
     };
     let pack_size = a.pack_size_mib * 1024 * 1024;
-    let config = Repo::create(&backend, &pass, cost, pack_size, like.as_ref()).await?;
+    let size_privacy = SizePrivacy {
+        no_dictionary: a.no_dictionary,
+        padding: a.padding.then_some(Padding::Padme),
+    };
+    let config = Repo::create_with(
+        &backend,
+        &pass,
+        cost,
+        pack_size,
+        like.as_ref(),
+        size_privacy,
+    )
+    .await?;
     if ctx.json {
         println!("{}", json!({"id": config.id, "location": spec.display}));
     } else {

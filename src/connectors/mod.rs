@@ -128,7 +128,11 @@ pub async fn open_store(spec: &Spec, creating: bool) -> Result<Backend> {
                         path.display()
                     ))
                 })?;
-            } else if !path.join(crate::repo::CONFIG_KEY).exists() {
+            } else if !path.join(crate::repo::CONFIG_KEY).exists()
+                && !path
+                    .join(crate::repo::config_rewrite::CONFIG_PREVIOUS_KEY)
+                    .exists()
+            {
                 let has =
                     |d: &str| std::fs::read_dir(path.join(d)).is_ok_and(|mut e| e.next().is_some());
                 if has("snapshots") || has("index") {
@@ -140,6 +144,7 @@ pub async fn open_store(spec: &Spec, creating: bool) -> Result<Backend> {
             let store = LocalFileSystem::new_with_prefix(&abs)
                 .map_err(|e| KlosetError::Config(format!("store {}: {e}", spec.display)))?
                 .with_automatic_cleanup(true);
+            let store = fs::durable_store::DurableStore::new(store);
             let mut backend = Backend::new(Arc::new(store), spec.display.clone(), false);
             backend.set_local_root(abs);
             Ok(backend)

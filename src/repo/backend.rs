@@ -83,8 +83,8 @@ impl Backend {
         self.local_root = Some(root);
     }
 
-    /// Files a failed write left beside packs (object_store's local store writes
-    /// `<name>#<n>` and renames it; its listings do not show them).
+    /// Files a failed write left beside packs (the local store writes `<name>#<n>`, syncs
+    /// and renames it, see `connectors::fs::durable_store`; listings do not show them).
     pub fn partial_writes(&self, prefix: &str) -> Vec<String> {
         let Some(root) = &self.local_root else {
             return Vec::new();

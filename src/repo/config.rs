@@ -10,6 +10,7 @@ use zeroize::Zeroizing;
 use super::crypto::{random_bytes, unwrap_key, wrap_key};
 use super::id::Id;
 use super::params;
+pub use super::size_privacy::{Padding, SizePrivacy};
 use crate::error::KlosetError;
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -61,6 +62,10 @@ pub struct StoreConfig {
     /// parameters were changed, not that the passphrase is wrong. Absent in older stores.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub passphrase_check: Option<String>,
+    /// What the store's sizes may tell (`create --no-dictionary`, `--padding`). Absent when
+    /// both are off, so configs made before it keep their mac.
+    #[serde(default, skip_serializing_if = "SizePrivacy::is_default")]
+    pub size_privacy: SizePrivacy,
     /// Keyed BLAKE3 (a subkey of the master key) over every other field: the chunker and pack
     /// parameters cannot be changed unnoticed. Absent in stores made before it; required once
     /// a key is bound or this host has seen the store with one.
@@ -157,12 +162,30 @@ impl StoreConfig {
             master_key: String::new(),
             master_key_check: None,
             passphrase_check: None,
+            size_privacy: SizePrivacy::default(),
             mac: None,
         };
         params::check_config(&config)?;
         let kek = derive_kek(passphrase, &config.kdf)?;
         let config = config.with_own_key_bound(&kek, &master)?;
         Ok((config, master))
+    }
+
+    /// The same config with these size trade-offs, its mac made anew (at creation).
+    pub fn with_size_privacy(
+        &self,
+        size_privacy: SizePrivacy,
+        master: &[u8; 32],
+    ) -> Result<StoreConfig> {
+        let config = StoreConfig {
+            size_privacy,
+            mac: None,
+            ..self.clone()
+        };
+        Ok(StoreConfig {
+            mac: Some(config.mac_with(master)?),
+            ..config
+        })
     }
 
     /// Every field but `mac`, in a fixed form.

@@ -9,7 +9,7 @@ use anyhow::Result;
 use bytes::Bytes;
 
 use super::backend::Backend;
-use super::config::{KdfCost, StoreConfig, Template};
+use super::config::{KdfCost, SizePrivacy, StoreConfig, Template};
 use super::crypto::random_bytes;
 use super::{Repo, CONFIG_KEY};
 use crate::error::KlosetError;
@@ -26,13 +26,34 @@ impl Repo {
         pack_size: u64,
         like: Option<&Template>,
     ) -> Result<StoreConfig> {
+        Self::create_with(
+            backend,
+            passphrase,
+            cost,
+            pack_size,
+            like,
+            SizePrivacy::default(),
+        )
+        .await
+    }
+
+    /// `create`, with the size trade-offs the store keeps for good.
+    pub async fn create_with(
+        backend: &Backend,
+        passphrase: &str,
+        cost: KdfCost,
+        pack_size: u64,
+        like: Option<&Template>,
+        size_privacy: SizePrivacy,
+    ) -> Result<StoreConfig> {
         if backend.get(CONFIG_KEY).await?.is_some() {
             return Err(KlosetError::AlreadyInitialised(backend.display.clone()).into());
         }
         if Self::holds_data(backend).await? {
             return Err(KlosetError::ConfigLost(backend.display.clone()).into());
         }
-        let (config, _master) = StoreConfig::new(passphrase, cost, pack_size, like)?;
+        let (config, master) = StoreConfig::new(passphrase, cost, pack_size, like)?;
+        let config = config.with_size_privacy(size_privacy, &master)?;
         let marker = if backend.remote {
             Some(announce(backend).await?)
         } else {

@@ -2,7 +2,8 @@
 //!
 //! A sealed object is `nonce (12) || ciphertext || tag (16)`. The plaintext starts with one
 //! byte saying how the rest is encoded (0 = raw, 1 = zstd) so that incompressible data costs
-//! no decompression on restore.
+//! no decompression on restore; 3 = padded to a size class around one of the others
+//! (`padding`).
 
 use aes_gcm::aead::{AeadInPlace, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce, Tag};
@@ -13,6 +14,7 @@ use zeroize::Zeroizing;
 
 use super::dictionary::{self, Dictionaries};
 use super::id::Id;
+use super::padding;
 
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
@@ -40,6 +42,17 @@ pub struct Keys {
     cipher: Aes256Gcm,
     pub chunker_seed: u64,
     pub dictionaries: Dictionaries,
+    /// Blobs and pack headers are padded to a size class (`create --padding`).
+    pad: bool,
+}
+
+/// What is being sealed: blobs and pack headers are padded when the store asks for it;
+/// index files, snapshots and dictionaries are not.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Object,
+    Padded,
+    Data,
 }
 
 impl Keys {
@@ -52,7 +65,14 @@ impl Keys {
             cipher: aes_key(&data_key),
             chunker_seed: u64::from_le_bytes(seed[..8].try_into().expect("8 bytes")),
             dictionaries: Dictionaries::default(),
+            pad: false,
         }
+    }
+
+    /// Pads every blob and pack header sealed from now on (the store's config says so).
+    pub fn with_padding(mut self, pad: bool) -> Keys {
+        self.pad = pad;
+        self
     }
 
     /// Keyed, so a blob id reveals nothing about content to someone without the key.
@@ -69,21 +89,37 @@ impl Keys {
 
     /// `seal` into a caller's buffer (cleared first), so hot loops reuse their allocations.
     pub fn seal_into(&self, aad: &[u8], plaintext: &[u8], out: &mut Vec<u8>) {
-        self.seal_with(aad, plaintext, out, false)
+        self.seal_with(aad, plaintext, out, Kind::Object)
     }
 
     /// Seals a data blob: small ones use the store's dictionary when it has one.
     pub fn seal_data_into(&self, aad: &[u8], plaintext: &[u8], out: &mut Vec<u8>) {
-        self.seal_with(aad, plaintext, out, true)
+        self.seal_with(aad, plaintext, out, Kind::Data)
     }
 
-    fn seal_with(&self, aad: &[u8], plaintext: &[u8], out: &mut Vec<u8>, data: bool) {
+    /// Seals a tree blob.
+    pub fn seal_tree_into(&self, aad: &[u8], plaintext: &[u8], out: &mut Vec<u8>) {
+        self.seal_with(aad, plaintext, out, Kind::Padded)
+    }
+
+    /// Seals a pack header: its length follows the blobs' count and sizes.
+    pub fn seal_pack_header(&self, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.seal_with(aad, plaintext, &mut out, Kind::Padded);
+        out
+    }
+
+    fn seal_with(&self, aad: &[u8], plaintext: &[u8], out: &mut Vec<u8>, kind: Kind) {
         out.clear();
         out.reserve(NONCE_LEN + 1 + plaintext.len() + TAG_LEN);
         let mut nonce = [0u8; NONCE_LEN];
         rand::thread_rng().fill_bytes(&mut nonce);
         out.extend_from_slice(&nonce);
-        let dict = (data && plaintext.len() <= dictionary::MAX_BLOB)
+        let pad = self.pad && kind != Kind::Object;
+        if pad {
+            padding::start(out);
+        }
+        let dict = (kind == Kind::Data && plaintext.len() <= dictionary::MAX_BLOB)
             .then(|| self.dictionaries.active())
             .flatten();
         let compressed = worth_compressing(plaintext)
@@ -94,6 +130,9 @@ impl Keys {
         if !compressed {
             out.push(RAW);
             out.extend_from_slice(plaintext);
+        }
+        if pad {
+            padding::finish(out, NONCE_LEN);
         }
         let tag = encrypt(&self.cipher, nonce, aad, &mut out[NONCE_LEN..]);
         out.extend_from_slice(&tag);
@@ -109,6 +148,7 @@ impl Keys {
         let len = decrypt(&self.cipher, nonce, aad, &mut buf)
             .ok_or_else(|| anyhow::anyhow!("authentication failed (data corrupted or tampered)"))?;
         buf.truncate(len);
+        padding::strip(&mut buf)?;
         match buf[0] {
             RAW => {
                 buf.copy_within(1.., 0);

@@ -293,8 +293,7 @@ impl Repo {
         if key.name == CONFIG_KEY_NAME {
             // The config is rewritten without its key; its mac still covers every field.
             let config = self.config.without_own_key(&self.master)?;
-            Repo::write_config(&self.backend, &config).await?;
-            self.config = config;
+            self.rewrite_config(config).await?;
         } else {
             self.backend.delete(&format!("{KEYS}/{}", key.name)).await?;
         }

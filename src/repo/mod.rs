@@ -5,6 +5,7 @@ pub mod cache;
 pub mod commit;
 pub mod config;
 pub mod control;
+pub mod config_rewrite;
 pub mod create;
 pub mod crypto;
 pub mod dictionary;
@@ -17,7 +18,9 @@ pub mod maintenance;
 pub mod pack;
 pub mod packer;
 pub mod params;
+pub mod padding;
 pub mod protection;
+pub mod size_privacy;
 pub mod snapshot;
 pub mod tree;
 pub mod trust;
@@ -27,7 +30,7 @@ pub mod walk;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 use bytes::Bytes;
 use futures::{stream, StreamExt};
 
@@ -116,21 +119,52 @@ impl BlobRef {
 impl Repo {
     /// The config, range-checked (`params::check_config`) before anything uses it.
     pub async fn read_config(backend: &Backend) -> Result<StoreConfig> {
-        let Some(raw) = backend.get_at_most(CONFIG_KEY, MAX_CONFIG).await? else {
-            if Self::holds_data(backend).await? {
-                return Err(KlosetError::ConfigLost(backend.display.clone()).into());
-            }
-            return Err(KlosetError::NotInitialised(backend.display.clone()).into());
+        Ok(Self::read_config_or_previous(backend).await?.0)
+    }
+
+    /// The config, or when it is missing or does not parse, the `config.previous` a rewrite
+    /// keeps (with why `config` was not used). Range-checked before anything uses it.
+    async fn read_config_or_previous(
+        backend: &Backend,
+    ) -> Result<(StoreConfig, Option<&'static str>)> {
+        let parsed = Self::read_config_object(backend, CONFIG_KEY).await?;
+        let (config, why) = match parsed {
+            Some(Ok(config)) => (config, None),
+            other => match (config_rewrite::previous(backend).await?, other) {
+                (Some(previous), Some(_)) => (previous, Some("is not valid")),
+                (Some(previous), None) => (previous, Some("is missing")),
+                (None, Some(Err(e))) => return Err(e),
+                (None, _) => {
+                    if Self::holds_data(backend).await? {
+                        return Err(KlosetError::ConfigLost(backend.display.clone()).into());
+                    }
+                    return Err(KlosetError::NotInitialised(backend.display.clone()).into());
+                }
+            },
+        };
+        Self::check_format(backend, &config)?;
+        Ok((config, why))
+    }
+
+    /// A config object read at most `MAX_CONFIG` bytes and parsed (None: not there).
+    pub(super) async fn read_config_object(
+        backend: &Backend,
+        key: &str,
+    ) -> Result<Option<Result<StoreConfig>>> {
+        let Some(raw) = backend.get_at_most(key, MAX_CONFIG).await? else {
+            return Ok(None);
         };
         if raw.len() as u64 > MAX_CONFIG {
-            return Err(KlosetError::Integrity(format!(
-                "store {}: the config is larger than any config kloset writes ({MAX_CONFIG} bytes): put back a copy of the config object",
+            return Ok(Some(Err(KlosetError::Integrity(format!(
+                "store {}: {key} is larger than any config kloset writes ({MAX_CONFIG} bytes): put back a copy of the config object",
                 backend.display
             ))
-            .into());
+            .into())));
         }
-        let config: StoreConfig = serde_json::from_slice(&raw)
-            .with_context(|| format!("store {}: config is not valid", backend.display))?;
+        Ok(Some(config_rewrite::parse(backend, key, &raw)))
+    }
+
+    fn check_format(backend: &Backend, config: &StoreConfig) -> Result<()> {
         if config.format != "kloset" || config.version != config::FORMAT_VERSION {
             return Err(anyhow!(
                 "store {} has format {} v{}, this kloset reads kloset v{}",
@@ -140,25 +174,45 @@ impl Repo {
                 config::FORMAT_VERSION
             ));
         }
-        params::check_config(&config)?;
-        Ok(config)
+        params::check_config(config)?;
+        Ok(())
     }
 
-    /// The one way the config is rewritten (`key rm config`, binding a legacy key).
-    pub(crate) async fn write_config(backend: &Backend, config: &StoreConfig) -> Result<()> {
-        backend
-            .put(CONFIG_KEY, Bytes::from(serde_json::to_vec_pretty(config)?))
-            .await
+    /// Unlocks the config, or a `config.previous` that verifies when the config does not.
+    async fn unlock_config(backend: &Backend, passphrase: &str) -> Result<unlock::Opened> {
+        let (config, fallback) = Self::read_config_or_previous(backend).await?;
+        match unlock::open_keys(backend, config, passphrase).await {
+            Ok(opened) => {
+                if let Some(why) = fallback {
+                    config_rewrite::warn_opened_with_previous(backend, why);
+                }
+                Ok(opened)
+            }
+            Err(e) if fallback.is_none() && load::is_damage(&e) => {
+                let Some(previous) = config_rewrite::previous(backend).await? else {
+                    return Err(e);
+                };
+                Self::check_format(backend, &previous)?;
+                match unlock::open_keys(backend, previous, passphrase).await {
+                    Ok(opened) => {
+                        config_rewrite::warn_opened_with_previous(backend, "does not verify");
+                        Ok(opened)
+                    }
+                    _ => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Opens the store without loading the index (enough for listing snapshots).
     pub async fn open(backend: Backend, passphrase: &str) -> Result<Repo> {
-        let config = Self::read_config(&backend).await?;
         let unlock::Opened {
             config,
             master,
             key: key_in_use,
-        } = unlock::open_keys(&backend, config, passphrase).await?;
+        } = Self::unlock_config(&backend, passphrase).await?;
+        let keys = Keys::from_master(&master).with_padding(config.size_privacy.padding.is_some());
         let cache = if backend.remote {
             Cache::for_store(&config.id)
         } else {
@@ -168,7 +222,7 @@ impl Repo {
             control: control::Control::new(&master, config.id),
             backend,
             config,
-            keys: Arc::new(Keys::from_master(&master)),
+            keys: Arc::new(keys),
             index: Index::default(),
             cache: Arc::new(cache),
             bypass_cache: false,
@@ -244,6 +298,12 @@ impl Repo {
         self.sink().write_index(file).await
     }
 
+    /// The store compresses small blobs with a dictionary of its own (not made with
+    /// `create --no-dictionary`).
+    pub fn trains_dictionary(&self) -> bool {
+        !self.config.size_privacy.no_dictionary
+    }
+
     /// Stores a trained dictionary and only then lets new blobs use it: no blob can name a
     /// dictionary the store lacks.
     pub async fn save_dictionary(&self, raw: Vec<u8>) -> Result<()> {
@@ -268,7 +328,7 @@ impl Repo {
                 Ok(sealed) => self
                     .keys
                     .open(DICTIONARY_AAD, &sealed)
-                    .and_then(|raw| self.keys.dictionaries.add(&raw, true))
+                    .and_then(|raw| self.keys.dictionaries.add(&raw, self.trains_dictionary()))
                     .map_err(|e| KlosetError::Integrity(format!("{e:#}")).into()),
                 Err(e) => Err(e),
             };

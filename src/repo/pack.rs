@@ -49,7 +49,7 @@ impl PackBuilder {
 
     pub fn finish(mut self, keys: &Keys) -> FinishedPack {
         let header = serde_json::to_vec(&self.blobs).expect("blob entries serialise");
-        let sealed = keys.seal(HEADER_AAD, &header);
+        let sealed = keys.seal_pack_header(HEADER_AAD, &header);
         self.buf.extend_from_slice(&sealed);
         self.buf
             .extend_from_slice(&(sealed.len() as u32).to_le_bytes());

@@ -8,7 +8,7 @@ use super::backend::Backend;
 use super::config::{missing_mac, KeyStyle, MasterKey, StoreConfig};
 use super::keys::{self, Found, KeyName, CONFIG_KEY_NAME};
 use super::trust::Trust;
-use super::Repo;
+use super::config_rewrite;
 use crate::error::KlosetError;
 
 pub(super) struct Opened {
@@ -68,16 +68,16 @@ async fn bind(
     let u = &found.unwrapped;
     let Some(file) = &found.file else {
         debug_assert_eq!(found.name.0, CONFIG_KEY_NAME);
-        let config = config.with_own_key_bound(&u.kek, &u.master)?;
-        Repo::write_config(backend, &config).await?;
-        return Ok((config, found.name.clone()));
+        let bound = config.with_own_key_bound(&u.kek, &u.master)?;
+        config_rewrite::replace(backend, config, &bound, &u.master).await?;
+        return Ok((bound, found.name.clone()));
     };
     let config = match config.mac {
         Some(_) => config.clone(),
         None => {
-            let config = config.with_mac(&u.master)?;
-            Repo::write_config(backend, &config).await?;
-            config
+            let with_mac = config.with_mac(&u.master)?;
+            config_rewrite::replace(backend, config, &with_mac, &u.master).await?;
+            with_mac
         }
     };
     let name = keys::rebind(backend, &config, &found.name, file, u).await?;

@@ -1,7 +1,8 @@
-//! The local filesystem as a source and a destination (as a store it is object_store's
-//! `LocalFileSystem`, built in `connectors`).
+//! The local filesystem as a source and a destination, and as a store: object_store's
+//! `LocalFileSystem` for reads, `durable_store` for writes that survive a power cut.
 
 pub mod destination;
+pub mod durable_store;
 pub mod meta;
 mod put_back;
 mod scan;

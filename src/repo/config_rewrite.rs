@@ -1,0 +1,84 @@
+//! The one object kloset ever rewrites: `config` (`key rm config`). It is replaced through a
+//! new object (a durable put: new file, fsync, rename, fsync of the directory on a local
+//! store; one atomic PUT on S3), with the previous config kept as `config.previous` until the
+//! new one has been read back and verified under the master key. A store whose `config` is
+//! missing or does not verify opens with a `config.previous` that does. FORMAT.md, "config".
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+
+use super::backend::Backend;
+use super::config::StoreConfig;
+use super::{Repo, CONFIG_KEY};
+use crate::error::KlosetError;
+
+/// The config as it was before a rewrite, while the rewrite is under way.
+pub const CONFIG_PREVIOUS_KEY: &str = "config.previous";
+
+/// Parses a config object (not yet verified: that needs the master key).
+pub fn parse(backend: &Backend, key: &str, raw: &[u8]) -> Result<StoreConfig> {
+    serde_json::from_slice(raw)
+        .with_context(|| format!("store {}: {key} is not valid", backend.display))
+}
+
+/// The kept previous config, when there is one that parses.
+pub async fn previous(backend: &Backend) -> Result<Option<StoreConfig>> {
+    Ok(Repo::read_config_object(backend, CONFIG_PREVIOUS_KEY)
+        .await?
+        .and_then(|parsed| parsed.ok()))
+}
+
+/// Tells the user which config opened the store when it was not `config` itself.
+pub fn warn_opened_with_previous(backend: &Backend, why: &str) {
+    eprintln!(
+        "warning: store {}: its config {why}; opened with {CONFIG_PREVIOUS_KEY}, kept from an unfinished config rewrite: run 'kloset check', then copy {CONFIG_PREVIOUS_KEY} over config",
+        backend.display
+    );
+}
+
+impl Repo {
+    /// Replaces the config with `new` (see `replace`).
+    pub(super) async fn rewrite_config(&mut self, new: StoreConfig) -> Result<()> {
+        replace(&self.backend, &self.config, &new, &self.master).await?;
+        self.config = new;
+        Ok(())
+    }
+}
+
+/// Replaces the config `current` with `new`, keeping `current` as `config.previous` until
+/// `new` reads back whole and verifies under the master key; then removes the copy. The one
+/// way the config is ever rewritten (`key rm config`, binding a legacy key).
+pub(super) async fn replace(
+    backend: &Backend,
+    current: &StoreConfig,
+    new: &StoreConfig,
+    master: &[u8; 32],
+) -> Result<()> {
+    let current = Bytes::from(serde_json::to_vec_pretty(current)?);
+    backend.put(CONFIG_PREVIOUS_KEY, current.clone()).await?;
+    crate::kill_point::here("config:previous-kept");
+    let bytes = Bytes::from(serde_json::to_vec_pretty(new)?);
+    backend.put(CONFIG_KEY, bytes.clone()).await?;
+    crate::kill_point::here("config:rewritten");
+    let back = backend.get(CONFIG_KEY).await?;
+    let verified = back.as_ref().is_some_and(|raw| {
+        *raw == bytes
+            && parse(backend, CONFIG_KEY, raw).is_ok_and(|c| {
+                c.id == new.id && c.mac.is_some() && c.verify_mac(master).is_ok()
+            })
+    });
+    if !verified {
+        // What was there before is put back; the copy stays until that reads back too.
+        backend.put(CONFIG_KEY, current.clone()).await?;
+        if backend.get(CONFIG_KEY).await?.as_ref() == Some(&current) {
+            backend.delete(CONFIG_PREVIOUS_KEY).await?;
+        }
+        return Err(KlosetError::Integrity(format!(
+            "store {}: the rewritten config did not read back as written, so the previous one was put back: check the store's disk or server and run the command again",
+            backend.display
+        ))
+        .into());
+    }
+    backend.delete(CONFIG_PREVIOUS_KEY).await?;
+    Ok(())
+}
