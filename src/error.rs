@@ -55,6 +55,8 @@ pub enum KlosetError {
     NeedsRepair(String),
     #[error("interrupted: no snapshot was written; run the same command again, data already uploaded is reused")]
     Interrupted,
+    #[error("nothing was committed: {0}")]
+    TreeTooLarge(String),
 }
 
 impl KlosetError {
@@ -80,6 +82,7 @@ impl KlosetError {
             KlosetError::CommitRefused(_) => 21,
             KlosetError::PartialSync(_) => 5,
             KlosetError::NeedsRepair(_) => 22,
+            KlosetError::TreeTooLarge(_) => 23,
             KlosetError::Interrupted => 130,
         }
     }
@@ -120,6 +123,7 @@ mod tests {
                 shown: "p".into(),
             },
             KlosetError::Interrupted,
+            KlosetError::TreeTooLarge("d".into()),
         ]
     }
 
@@ -129,7 +133,7 @@ mod tests {
         let codes: Vec<i32> = all().iter().map(KlosetError::exit_code).collect();
         assert_eq!(
             codes,
-            [2, 10, 11, 10, 11, 12, 13, 14, 15, 15, 16, 17, 18, 3, 4, 20, 130]
+            [2, 10, 11, 10, 11, 12, 13, 14, 15, 15, 16, 17, 18, 3, 4, 20, 130, 23]
         );
     }
 
@@ -164,6 +168,7 @@ mod tests {
                 shown: String::new(),
             }),
             code(KlosetError::Interrupted),
+            code(KlosetError::TreeTooLarge(String::new())),
         ];
         let set: std::collections::HashSet<i32> = distinct.iter().copied().collect();
         assert_eq!(set.len(), distinct.len(), "{distinct:?}");

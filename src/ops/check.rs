@@ -306,12 +306,13 @@ async fn read_pack(
         Err(e) => return Err((all, format!("{e:#}"))),
     };
     let keys = repo.keys().clone();
+    let pack_size = repo.config().pack_size;
     let name = key.rsplit('/').next().unwrap_or_default().to_string();
     let checked = tokio::task::spawn_blocking(move || {
         if Id::of_bytes(&bytes).hex() != name {
             return Err("its content does not match its name".to_string());
         }
-        let header = match read_header(&keys, &bytes) {
+        let header = match read_header(&keys, &bytes, pack_size) {
             Ok(Ok(h)) => h,
             Ok(Err(_)) => return Err("its header length is out of range".into()),
             Err(e) => return Err(format!("{e:#}")),
@@ -325,7 +326,8 @@ async fn read_pack(
             let in_header = listed.get(id) == Some(&(loc.offset, loc.length));
             let range = loc.range();
             let sealed = bytes.get(range.start as usize..range.end as usize);
-            let sound = in_header && sealed.is_some_and(|s| open_blob(&keys, id, s).is_ok());
+            let sound = in_header
+                && sealed.is_some_and(|s| open_blob(&keys, id, s, loc.raw_length).is_ok());
             if !sound {
                 bad.push(*id);
             }

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::backend::Backend;
+use super::bounds::SMALL_OBJECT;
 use super::config::{derive_kek, KdfParams, StoreConfig};
 use super::crypto::{random_bytes, unwrap_key, wrap_key};
 use super::id::Id;
@@ -69,12 +70,19 @@ pub(super) async fn unlock(
     Ok(None)
 }
 
-/// A key object that does not parse is skipped: it cannot open the store anyway.
+/// A key object that does not parse, or is larger than any key object, is skipped: it
+/// cannot open the store anyway.
 async fn read_key(backend: &Backend, key: &str) -> Result<Option<KeyFile>> {
-    Ok(backend
-        .get(key)
-        .await?
-        .and_then(|raw| serde_json::from_slice(&raw).ok()))
+    let raw = match backend.get_bounded(key, key, SMALL_OBJECT).await {
+        Err(e) if super::is_damage(&e) => return Ok(None),
+        other => other?,
+    };
+    Ok(raw.and_then(|raw| parse_key_file(&raw)))
+}
+
+/// A key object's bytes parsed (what the fuzz targets call).
+pub fn parse_key_file(raw: &[u8]) -> Option<KeyFile> {
+    serde_json::from_slice(raw).ok()
 }
 
 impl Repo {

@@ -22,7 +22,7 @@ pub const RENEW_EVERY: Duration = Duration::from_secs(60);
 /// A lease not rewritten for this long belongs to a writer that died (or lost the store).
 pub const STALE_AFTER: chrono::Duration = chrono::Duration::minutes(10);
 /// Lease and lock bodies are a few dozen bytes; a larger object is not read.
-pub(super) const MAX_BODY: u64 = 64 * 1024;
+pub(super) const MAX_BODY: u64 = super::bounds::SMALL_OBJECT;
 /// A lease this old is removed by prune.
 const DEAD_AFTER: chrono::Duration = chrono::Duration::days(1);
 /// A writer whose renewals stopped for this long no longer counts on its lease at commit.
@@ -198,7 +198,7 @@ impl Repo {
                 continue;
             }
             // A lease released since the listing is simply gone.
-            let Some(raw) = self.backend.get(&key).await? else {
+            let Some(raw) = self.backend.get_bounded(&key, &key, MAX_BODY).await? else {
                 continue;
             };
             live.push(LiveLease {
@@ -229,7 +229,7 @@ impl Repo {
 /// When a lease began: recorded by its renewals, else (a first write, with no `started_ms`)
 /// its only write's `LastModified`. A body that does not parse, or claims a start after its
 /// write, may belong to a writer that began at any time: it spares everything.
-fn started_of(raw: &[u8], renewed: DateTime<Utc>) -> DateTime<Utc> {
+pub fn started_of(raw: &[u8], renewed: DateTime<Utc>) -> DateTime<Utc> {
     let Ok(body) = serde_json::from_slice::<LeaseBody>(raw) else {
         return DateTime::<Utc>::UNIX_EPOCH;
     };

@@ -97,11 +97,11 @@ impl Repo {
                 return Ok(None);
             }
             // A prune of this host that was killed: its process is gone, its lock with it.
-            let owner = self.backend.get(&key).await?;
-            let dead_here = owner
-                .and_then(|b| serde_json::from_slice::<LockOwner>(&b).ok())
-                .is_some_and(|o| o.is_dead_here());
-            if dead_here {
+            let owner = self
+                .backend
+                .get_bounded(&key, &key, super::lease::MAX_BODY)
+                .await?;
+            if owner.is_some_and(|b| lock_is_dead_here(&b)) {
                 self.backend.delete(&key).await?;
                 continue;
             }
@@ -216,6 +216,12 @@ struct LockOwner {
     pid_ns: String,
 }
 
+/// A lock's body names a process of this host (same boot and pid namespace) that is gone.
+/// Anything that does not parse is a live lock.
+pub fn lock_is_dead_here(raw: &[u8]) -> bool {
+    serde_json::from_slice::<LockOwner>(raw).is_ok_and(|o| o.is_dead_here())
+}
+
 impl LockOwner {
     fn this_process() -> LockOwner {
         LockOwner {
@@ -247,7 +253,7 @@ fn pid_alive(pid: u32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
-fn parse_marker(key: &str) -> Option<Id> {
+pub fn parse_marker(key: &str) -> Option<Id> {
     let name = key.rsplit('/').next()?;
     let (hex, ms) = name.split_once('.')?;
     ms.parse::<i64>().ok()?;
