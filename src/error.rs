@@ -59,6 +59,8 @@ pub enum KlosetError {
     CheckIncomplete(usize),
     #[error("interrupted: no snapshot was written; run the same command again, data already uploaded is reused")]
     Interrupted,
+    #[error("nothing was committed: {0}")]
+    TreeTooLarge(String),
 }
 
 impl KlosetError {
@@ -87,6 +89,7 @@ impl KlosetError {
             KlosetError::PartialSync(_) => 5,
             KlosetError::NeedsRepair(_) => 22,
             KlosetError::CheckIncomplete(_) => 23,
+            KlosetError::TreeTooLarge(_) => 24,
             KlosetError::Interrupted => 130,
         }
     }
@@ -131,6 +134,7 @@ mod tests {
             KlosetError::NeedsRepair("n".into()),
             KlosetError::CheckIncomplete(2),
             KlosetError::Interrupted,
+            KlosetError::TreeTooLarge("d".into()),
         ]
     }
 
@@ -140,7 +144,7 @@ mod tests {
         let codes: Vec<i32> = all().iter().map(KlosetError::exit_code).collect();
         assert_eq!(
             codes,
-            [2, 10, 11, 10, 11, 12, 13, 14, 15, 15, 16, 17, 18, 3, 4, 4, 20, 21, 22, 23, 130]
+            [2, 10, 11, 10, 11, 12, 13, 14, 15, 15, 16, 17, 18, 3, 4, 4, 20, 21, 22, 23, 130, 24]
         );
     }
 
@@ -176,6 +180,7 @@ mod tests {
             }),
             code(KlosetError::CheckIncomplete(1)),
             code(KlosetError::Interrupted),
+            code(KlosetError::TreeTooLarge(String::new())),
         ];
         let set: std::collections::HashSet<i32> = distinct.iter().copied().collect();
         assert_eq!(set.len(), distinct.len(), "{distinct:?}");

@@ -65,25 +65,34 @@ impl<S: Source> Archiver<S> {
         }
         let parent = self.parent_tree(parent_root).await;
         let root = self.source.root().await?;
+        let root_path: Arc<str> = match root.node.name.as_str() {
+            "" => "/".into(),
+            name => name.into(),
+        };
         if root.node.kind == NodeKind::Dir {
-            return self.clone().archive_dir(root, parent).await;
+            return self.clone().archive_dir(root, parent, root_path).await;
         }
         let prev = parent.and_then(|t| {
             t.nodes
                 .into_iter()
                 .find(|n| n.name == root.node.name && n.kind == root.node.kind)
         });
-        let node = self.clone().archive_entry(root, prev).await?;
-        self.save_tree(Tree {
-            nodes: node.into_iter().collect(),
-        })
+        let node = self.clone().archive_entry(root, prev, "".into()).await?;
+        self.save_tree(
+            Tree {
+                nodes: node.into_iter().collect(),
+            },
+            &root_path,
+        )
         .await
     }
 
+    /// `path`: the directory's path from the source's root, for messages.
     fn archive_dir(
         self: Arc<Self>,
         dir: Entry<S::Handle>,
         parent: Option<Tree>,
+        path: Arc<str>,
     ) -> BoxFuture<'static, Result<Id>> {
         async move {
             let children = {
@@ -130,11 +139,12 @@ impl<S: Source> Archiver<S> {
             let nodes: Vec<Vec<Option<Node>>> = stream::iter(units)
                 .map(|u| {
                     let this = self.clone();
+                    let path = path.clone();
                     async move {
                         match u {
                             Unit::One(one) => {
                                 let (c, prev) = *one;
-                                Ok(vec![this.archive_entry(c, prev).await?])
+                                Ok(vec![this.archive_entry(c, prev, path).await?])
                             }
                             Unit::Batch(b) => this.archive_batch(b).await,
                         }
@@ -143,9 +153,12 @@ impl<S: Source> Archiver<S> {
                 .buffered(self.source.concurrency().max(1))
                 .try_collect()
                 .await?;
-            self.save_tree(Tree {
-                nodes: nodes.into_iter().flatten().flatten().collect(),
-            })
+            self.save_tree(
+                Tree {
+                    nodes: nodes.into_iter().flatten().flatten().collect(),
+                },
+                &path,
+            )
             .await
         }
         .boxed()
@@ -185,11 +198,13 @@ impl<S: Source> Archiver<S> {
         }
     }
 
-    /// Ok(None): the entry could not be read (already reported).
+    /// Ok(None): the entry could not be read (already reported). `dir`: the path of the
+    /// directory holding it.
     async fn archive_entry(
         self: Arc<Self>,
         entry: Entry<S::Handle>,
         prev: Option<Node>,
+        dir: Arc<str>,
     ) -> Result<Option<Node>> {
         if self.cancel.is_requested() {
             return Err(KlosetError::Interrupted.into());
@@ -205,7 +220,12 @@ impl<S: Source> Archiver<S> {
                     )
                     .await;
                 let mut node = entry.node.clone();
-                node.subtree = Some(self.clone().archive_dir(entry, parent).await?);
+                let path: Arc<str> = match &*dir {
+                    "" => node.name.as_str().into(),
+                    "/" => format!("/{}", node.name).into(),
+                    d => format!("{d}/{}", node.name).into(),
+                };
+                node.subtree = Some(self.clone().archive_dir(entry, parent, path).await?);
                 Ok(Some(node))
             }
             NodeKind::Symlink => {
@@ -247,7 +267,7 @@ impl<S: Source> Archiver<S> {
         }
     }
 
-    async fn save_tree(&self, tree: Tree) -> Result<Id> {
-        self.work.saver.save_tree_async(&tree).await
+    async fn save_tree(&self, tree: Tree, dir: &str) -> Result<Id> {
+        self.work.saver.save_tree_async(&tree, dir).await
     }
 }

@@ -12,6 +12,8 @@ use fastcdc::v2020::{FastCDC, Normalization, StreamCDC};
 
 use super::buffers::BufferPool;
 use super::trainer::Trainer;
+use crate::error::KlosetError;
+use crate::repo::bounds;
 use crate::repo::config::ChunkerParams;
 use crate::repo::crypto::Keys;
 use crate::repo::id::Id;
@@ -102,9 +104,16 @@ impl BlobSaver {
     }
 
     /// A tree, from async code: saving it is cheap, and a full pack is queued without
-    /// blocking a runtime thread.
-    pub async fn save_tree_async(&self, tree: &Tree) -> Result<Id> {
+    /// blocking a runtime thread. `dir` names the directory in the refusal of a tree larger
+    /// than readers accept.
+    pub async fn save_tree_async(&self, tree: &Tree, dir: &str) -> Result<Id> {
         let json = serde_json::to_vec(tree)?;
+        fits_a_tree(
+            dir,
+            tree.nodes.len(),
+            json.len() as u64,
+            bounds::tree_limit(),
+        )?;
         let (id, full) = self.pack(BlobKind::Tree, &json)?;
         if let Some(pack) = full {
             self.writer.send(pack).await?;
@@ -151,8 +160,14 @@ impl BlobSaver {
         Ok((id, added))
     }
 
-    pub fn save_tree(&self, tree: &Tree) -> Result<Id> {
+    pub fn save_tree(&self, tree: &Tree, dir: &str) -> Result<Id> {
         let json = serde_json::to_vec(tree)?;
+        fits_a_tree(
+            dir,
+            tree.nodes.len(),
+            json.len() as u64,
+            bounds::tree_limit(),
+        )?;
         self.save(BlobKind::Tree, &json)
     }
 
@@ -251,5 +266,42 @@ impl BlobSaver {
     /// Ends the run: the uploader finishes once its queue is empty.
     pub fn close(&self) {
         self.writer.close();
+    }
+}
+
+/// A tree over `limit` bytes would be written and then refused by every reader: the backup
+/// stops before its commit instead, naming the directory.
+fn fits_a_tree(dir: &str, entries: usize, bytes: u64, limit: u64) -> Result<()> {
+    if bytes <= limit {
+        return Ok(());
+    }
+    Err(KlosetError::TreeTooLarge(format!(
+        "directory {dir} holds {entries} entries, whose tree would be {bytes} bytes, more than the {limit} bytes a tree may be: exclude part of it (--exclude) or split it into subdirectories"
+    ))
+    .into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tree_over_the_limit_is_refused_naming_the_directory_and_the_limit() {
+        assert!(fits_a_tree("/srv/a", 3, 100, 100).is_ok());
+        let e = fits_a_tree("/srv/a", 3, 101, 100).unwrap_err();
+        let code = e.downcast_ref::<KlosetError>().map(KlosetError::exit_code);
+        assert_eq!(code, Some(23));
+        let text = e.to_string();
+        assert!(text.contains("directory /srv/a holds 3 entries"), "{text}");
+        assert!(
+            text.contains("101 bytes") && text.contains("100 bytes"),
+            "{text}"
+        );
+        assert!(text.starts_with("nothing was committed"), "{text}");
+    }
+
+    #[test]
+    fn the_default_limit_is_what_readers_accept() {
+        assert!(bounds::tree_limit() <= bounds::MAX_BLOB);
     }
 }

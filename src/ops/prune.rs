@@ -437,13 +437,10 @@ async fn copy_needed(
             let Some(number) = blobs.first().and_then(|b| repo.blob(&b.id)).map(|l| l.pack) else {
                 continue;
             };
-            let ranges: Vec<_> = blobs
-                .iter()
-                .map(|b| b.offset as u64..b.offset as u64 + b.length as u64)
-                .collect();
+            let ranges: Vec<_> = blobs.iter().map(|b| b.offset as u64..b.end()).collect();
             let data = repo.read_pack_ranges(number, &ranges).await?;
             for (b, sealed) in blobs.iter().zip(data) {
-                open_blob(repo.keys(), &b.id, &sealed)?;
+                open_blob(repo.keys(), &b.id, &sealed, b.raw_length)?;
                 progress.add_bytes(sealed.len() as u64);
                 writer
                     .add_raw(b.id, b.kind, &sealed, b.raw_length as usize)

@@ -40,11 +40,8 @@ pub async fn index(repo: &IndexedRepo) -> Result<RepairOutcome> {
 async fn repair(repo: &IndexedRepo) -> Result<RepairOutcome> {
     let unnamed = repo.unindexed_packs().await?;
     let (entries, unreadable) = repo.headers_of(unnamed).await?;
-    for chunk in entries.chunks(PACKS_PER_INDEX) {
-        repo.write_index(&IndexFile {
-            packs: chunk.to_vec(),
-        })
-        .await?;
+    for file in IndexFile::split(entries.clone(), PACKS_PER_INDEX) {
+        repo.write_index(&file).await?;
     }
     crate::kill_point::here("repair:indexed");
     let damaged: Vec<String> = repo

@@ -291,7 +291,8 @@ impl Copier {
                 .buffered(ENTRIES_AT_ONCE)
                 .try_collect()
                 .await?;
-            let new = self.saver.save_tree_async(&Tree { nodes }).await?;
+            let dir = format!("of tree {}", id.short());
+            let new = self.saver.save_tree_async(&Tree { nodes }, &dir).await?;
             self.trees.lock().expect("trees").insert(id, new);
             Ok(new)
         }

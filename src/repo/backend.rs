@@ -156,6 +156,27 @@ impl Backend {
         }
     }
 
+    /// An object, only when it is at most `max` bytes: its size (from the response, before
+    /// the body is read) over `max` is damage, an integrity error naming `what`.
+    pub async fn get_bounded(&self, key: &str, what: &str, max: u64) -> Result<Option<Bytes>> {
+        let got = self
+            .retrying(|| async {
+                let r = self.store.get(&Path::from(key)).await?;
+                if r.meta.size > max {
+                    return Ok(Err(r.meta.size));
+                }
+                r.bytes().await.map(Ok)
+            })
+            .await;
+        match got {
+            Ok(Ok(b)) if b.len() as u64 <= max => Ok(Some(b)),
+            Ok(Ok(b)) => Err(too_large(what, b.len() as u64, max)),
+            Ok(Err(size)) => Err(too_large(what, size, max)),
+            Err(e) if crate::remote::kind_of(&e) == Some(RemoteKind::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The last `n` bytes of an object (all of it when it is shorter).
     pub async fn get_suffix(&self, key: &str, n: u64) -> Result<Bytes> {
         self.retrying(|| async {
@@ -294,6 +315,11 @@ impl Backend {
         };
         remote::error(&format!("store {}", self.display), kind, &e.to_string())
     }
+}
+
+fn too_large(what: &str, size: u64, max: u64) -> anyhow::Error {
+    let why = super::bounds::check(what, size, max).unwrap_err();
+    crate::error::KlosetError::Integrity(why).into()
 }
 
 /// S3 answers 404 both for a missing key and a missing bucket; only the body tells them apart.

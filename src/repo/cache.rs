@@ -34,9 +34,11 @@ impl Cache {
         }
     }
 
-    pub fn get(&self, kind: &str, id: &Id) -> Option<Vec<u8>> {
+    /// A cached object of at most `max` bytes (by the file's metadata, before it is read): a
+    /// larger file is not what kloset cached, and is removed unread.
+    pub fn get(&self, kind: &str, id: &Id, max: u64) -> Option<Vec<u8>> {
         let path = self.dir.as_ref()?.join(kind).join(id.hex());
-        let data = std::fs::read(&path).ok()?;
+        let data = read_at_most(&path, max)?;
         if Id::of_bytes(&data) == *id {
             Some(data)
         } else {
@@ -59,4 +61,19 @@ impl Cache {
             }
         }
     }
+}
+
+/// The file's bytes, unless it is longer than `max` (then it is removed unread).
+fn read_at_most(path: &std::path::Path, max: u64) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).ok()?;
+    if file.metadata().ok()?.len() > max {
+        let _ = std::fs::remove_file(path);
+        return None;
+    }
+    let mut data = Vec::new();
+    file.take(max.saturating_add(1))
+        .read_to_end(&mut data)
+        .ok()?;
+    (data.len() as u64 <= max).then_some(data)
 }

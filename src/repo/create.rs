@@ -46,7 +46,8 @@ impl Repo {
         like: Option<&Template>,
         size_privacy: SizePrivacy,
     ) -> Result<StoreConfig> {
-        if backend.get(CONFIG_KEY).await?.is_some() {
+        // Asked by its metadata: a config is never read to learn that it is there.
+        if backend.modified(CONFIG_KEY).await?.is_some() {
             return Err(KlosetError::AlreadyInitialised(backend.display.clone()).into());
         }
         if Self::holds_data(backend).await? {
@@ -62,7 +63,7 @@ impl Repo {
         // After the marker: a create that finished before ours looked is seen here, one that
         // had not yet written its config saw our marker and gave up.
         let bytes = serde_json::to_vec_pretty(&config)?;
-        let written = match backend.get(CONFIG_KEY).await {
+        let written = match backend.modified(CONFIG_KEY).await {
             Ok(Some(_)) => Ok(false),
             Ok(None) => backend.put_new(CONFIG_KEY, Bytes::from(bytes)).await,
             Err(e) => Err(e),

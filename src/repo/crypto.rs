@@ -33,7 +33,7 @@ const SAMPLE_LEN: usize = 64 * 1024;
 const ENTROPY_SAMPLE: usize = 4096;
 const INCOMPRESSIBLE_BITS: f64 = 7.5;
 /// No blob (a chunk, or a tree of a huge directory) decompresses to more than this.
-const MAX_PLAINTEXT: u64 = 1 << 30;
+const MAX_PLAINTEXT: u64 = super::bounds::MAX_BLOB;
 
 /// Key material only: no Debug, and every key is wiped when dropped (the cipher's own schedule
 /// by aes-gcm's `zeroize` feature).
@@ -140,6 +140,34 @@ impl Keys {
 
     /// Decrypt and decompress; any tampering or wrong key fails the tag check.
     pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>> {
+        self.open_sized(aad, sealed, Size::AtMost(MAX_PLAINTEXT))
+    }
+
+    /// `open`, refusing a plaintext over `limit` bytes before anything is allocated for it.
+    pub fn open_within(&self, aad: &[u8], sealed: &[u8], limit: u64) -> Result<Vec<u8>> {
+        self.open_sized(aad, sealed, Size::AtMost(limit.min(MAX_PLAINTEXT)))
+    }
+
+    /// `open` of a blob whose plaintext must be `len` bytes (the index's `raw_length`): a
+    /// compressed frame claiming another size is refused before decompression.
+    pub fn open_exact(&self, aad: &[u8], sealed: &[u8], len: u64) -> Result<Vec<u8>> {
+        self.open_sized(aad, sealed, Size::Exactly(len))
+    }
+
+    /// Seals an encoded body as it is (`RAW || plaintext`, `ZSTD || frame`, ...): for tests
+    /// and fuzz targets that need bodies the writer would not make.
+    #[doc(hidden)]
+    pub fn seal_body(&self, aad: &[u8], body: &[u8]) -> Vec<u8> {
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::thread_rng().fill_bytes(&mut nonce);
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(body);
+        let tag = encrypt(&self.cipher, nonce, aad, &mut out[NONCE_LEN..]);
+        out.extend_from_slice(&tag);
+        out
+    }
+
+    fn open_sized(&self, aad: &[u8], sealed: &[u8], size: Size) -> Result<Vec<u8>> {
         if sealed.len() < NONCE_LEN + 1 + TAG_LEN {
             bail!("sealed object is truncated ({} bytes)", sealed.len());
         }
@@ -149,6 +177,16 @@ impl Keys {
             .ok_or_else(|| anyhow::anyhow!("authentication failed (data corrupted or tampered)"))?;
         buf.truncate(len);
         padding::strip(&mut buf)?;
+        if buf.is_empty() {
+            bail!("sealed object is empty");
+        }
+        let (Size::AtMost(limit) | Size::Exactly(limit)) = size;
+        if buf[0] == RAW && buf.len() as u64 - 1 > limit {
+            bail!(
+                "{} bytes, more than the {limit} allowed here",
+                buf.len() - 1
+            );
+        }
         match buf[0] {
             RAW => {
                 buf.copy_within(1.., 0);
@@ -156,7 +194,7 @@ impl Keys {
                 Ok(buf)
             }
             ZSTD => {
-                let size = frame_size(&buf[1..])?;
+                let size = frame_size(&buf[1..], size)?;
                 ZSTD_DCTX.with(|d| Ok(d.borrow_mut().decompress(&buf[1..], size)?))
             }
             ZSTD_DICT if buf.len() >= 5 => {
@@ -166,7 +204,7 @@ impl Keys {
                         "compressed with dictionary {id:08x}, which the store does not hold"
                     )
                 })?;
-                let size = frame_size(&buf[5..])?;
+                let size = frame_size(&buf[5..], size)?;
                 ZSTD_DICT_DCTX.with(|d| {
                     let mut d = d.borrow_mut();
                     d.set_prepared_dictionary(dict)?;
@@ -178,13 +216,30 @@ impl Keys {
     }
 }
 
-fn frame_size(frame: &[u8]) -> Result<usize> {
-    zstd::zstd_safe::get_frame_content_size(frame)
+/// What a sealed object may open to.
+#[derive(Clone, Copy)]
+enum Size {
+    AtMost(u64),
+    Exactly(u64),
+}
+
+/// The content size a zstd frame declares, when `size` allows it: decompression allocates
+/// exactly this much, so it is never more than the caller's bound.
+fn frame_size(frame: &[u8], size: Size) -> Result<usize> {
+    let declared = zstd::zstd_safe::get_frame_content_size(frame)
         .ok()
         .flatten()
         .filter(|&n| n <= MAX_PLAINTEXT)
-        .map(|n| n as usize)
-        .ok_or_else(|| anyhow::anyhow!("zstd frame without a plausible content size"))
+        .ok_or_else(|| anyhow::anyhow!("zstd frame without a plausible content size"))?;
+    match size {
+        Size::AtMost(limit) if declared > limit => {
+            bail!("zstd frame declares {declared} bytes, more than the {limit} allowed here")
+        }
+        Size::Exactly(len) if declared != len => {
+            bail!("zstd frame declares {declared} bytes, the index says {len}")
+        }
+        _ => Ok(usize::try_from(declared)?),
+    }
 }
 
 /// Appends `ZSTD || frame` when that is smaller than the plaintext.

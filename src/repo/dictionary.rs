@@ -42,11 +42,24 @@ pub fn dict_id(raw: &[u8]) -> Result<u32> {
     Ok(u32::from_le_bytes(raw[4..8].try_into().expect("4 bytes")))
 }
 
+/// The dictionary's id, when zstd can prepare it for both directions. A dictionary with the
+/// right header and damaged tables makes zstd return nothing, which the `zstd` crate's
+/// `copy` constructors take for a panic: they are only called after this.
+pub fn check(raw: &[u8]) -> Result<u32> {
+    let id = dict_id(raw)?;
+    if zstd::zstd_safe::DDict::try_create(raw).is_none()
+        || zstd::zstd_safe::CDict::try_create(raw, LEVEL).is_none()
+    {
+        bail!("dictionary {id:08x} is damaged: zstd cannot load its tables");
+    }
+    Ok(id)
+}
+
 impl Dictionaries {
     /// Makes a dictionary readable and, when `use_for_writing` and none is in use yet, the one
     /// new small blobs are compressed with.
     pub fn add(&self, raw: &[u8], use_for_writing: bool) -> Result<u32> {
-        let id = dict_id(raw)?;
+        let id = check(raw)?;
         let mut decoders = self.decoders.write().expect("dictionaries");
         decoders
             .entry(id)
@@ -135,6 +148,20 @@ mod tests {
         assert_eq!(other_id, id ^ 1);
         assert!(d.decoder(other_id).is_some());
         assert_eq!(d.active().map(|(i, _)| i), Some(id));
+    }
+
+    #[test]
+    fn a_dictionary_with_damaged_tables_is_refused_not_a_panic() {
+        // Found by reading (and by tests/fuzz.rs): zstd returns no dictionary for damaged
+        // entropy tables, which the zstd crate's `copy` turned into a panic.
+        let mut raw = train(&samples()).unwrap();
+        for b in raw[8..64].iter_mut() {
+            *b = 0xff;
+        }
+        let d = Dictionaries::default();
+        assert!(check(&raw).is_err());
+        assert!(d.add(&raw, true).is_err());
+        assert!(!d.has_active());
     }
 
     #[test]

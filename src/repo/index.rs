@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::bounds;
 use super::id::Id;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -31,15 +32,79 @@ pub struct PackEntry {
     pub blobs: Vec<BlobEntry>,
 }
 
+impl BlobEntry {
+    /// Where the sealed blob ends in its pack, summed in u64 (never wraps).
+    pub fn end(&self) -> u64 {
+        self.offset as u64 + self.length as u64
+    }
+}
+
 impl PackEntry {
     pub fn holds_trees(&self) -> bool {
         self.blobs.iter().any(|b| b.kind == BlobKind::Tree)
     }
+
+    /// Where the pack's last blob ends.
+    pub fn end(&self) -> u64 {
+        self.blobs.iter().map(BlobEntry::end).max().unwrap_or(0)
+    }
+}
+
+/// Blob entries read from an index file or a pack header are as kloset writes them: no blob
+/// is shorter than a seal or opens to more than `bounds::MAX_BLOB`. Else the file is damage.
+pub fn check_entries(blobs: &[BlobEntry]) -> Result<(), String> {
+    let max_sealed = bounds::MAX_BLOB + bounds::SEAL_OVERHEAD;
+    for b in blobs {
+        if (b.length as u64) < bounds::MIN_SEALED_BLOB || b.length as u64 > max_sealed {
+            return Err(format!(
+                "blob {} has an impossible sealed length {}",
+                b.id.short(),
+                b.length
+            ));
+        }
+        if b.raw_length as u64 > bounds::MAX_BLOB {
+            return Err(format!(
+                "blob {} claims {} bytes, more than a blob can be",
+                b.id.short(),
+                b.raw_length
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct IndexFile {
     pub packs: Vec<PackEntry>,
+}
+
+impl IndexFile {
+    /// Blobs counted against `bounds::BLOBS_PER_INDEX_FILE` (an empty pack entry counts, so
+    /// files never grow without bound).
+    pub fn weight(pack: &PackEntry) -> usize {
+        pack.blobs.len().max(1)
+    }
+
+    /// Index files of at most `max_packs` packs and, but for the pack that reaches it, at most
+    /// `bounds::BLOBS_PER_INDEX_FILE` blobs: the size every reader accepts. A pack is never
+    /// split over two files.
+    pub fn split(entries: Vec<PackEntry>, max_packs: usize) -> Vec<IndexFile> {
+        let mut files = Vec::new();
+        let mut current = IndexFile::default();
+        let mut blobs = 0;
+        for e in entries {
+            blobs += Self::weight(&e);
+            current.packs.push(e);
+            if blobs >= bounds::BLOBS_PER_INDEX_FILE || current.packs.len() >= max_packs {
+                files.push(std::mem::take(&mut current));
+                blobs = 0;
+            }
+        }
+        if !current.packs.is_empty() {
+            files.push(current);
+        }
+        files
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -54,6 +119,8 @@ pub struct BlobLocation {
 #[derive(Default)]
 pub struct Index {
     packs: Vec<Id>,
+    /// Where each pack's last indexed blob ends (by pack number).
+    ends: Vec<u64>,
     pack_numbers: HashMap<Id, u32>,
     blobs: HashMap<Id, BlobLocation>,
     /// Packs that are missing or damaged: their blobs are not counted as stored.
@@ -95,8 +162,11 @@ impl Index {
         for pack in &file.packs {
             let number = *self.pack_numbers.entry(pack.id).or_insert_with(|| {
                 self.packs.push(pack.id);
-                (self.packs.len() - 1) as u32
+                self.ends.push(0);
+                u32::try_from(self.packs.len() - 1).expect("fewer than 2^32 packs")
             });
+            let end = &mut self.ends[number as usize];
+            *end = (*end).max(pack.end());
             if pack.holds_trees() {
                 self.tree_packs.insert(number);
             }
@@ -177,6 +247,11 @@ impl Index {
         self.pack_numbers.get(id).copied()
     }
 
+    /// Where the pack's last indexed blob ends.
+    pub fn pack_end(&self, number: u32) -> u64 {
+        self.ends.get(number as usize).copied().unwrap_or(0)
+    }
+
     pub fn pack_id(&self, number: u32) -> Id {
         self.packs[number as usize]
     }
@@ -201,4 +276,67 @@ impl Index {
 pub fn pack_key(id: &Id) -> String {
     let hex = id.hex();
     format!("packs/{}/{}", &hex[..2], hex)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blob(n: u8, offset: u32, length: u32, raw_length: u32) -> BlobEntry {
+        BlobEntry {
+            id: Id([n; 32]),
+            kind: BlobKind::Data,
+            offset,
+            length,
+            raw_length,
+        }
+    }
+
+    #[test]
+    fn ends_are_summed_without_wrapping() {
+        let b = blob(1, u32::MAX, u32::MAX, 0);
+        assert_eq!(b.end(), 2 * u32::MAX as u64);
+        let p = PackEntry {
+            id: Id([0; 32]),
+            blobs: vec![blob(1, 0, 100, 90), b],
+        };
+        assert_eq!(p.end(), 2 * u32::MAX as u64);
+        let mut index = Index::default();
+        index.add_file(&IndexFile { packs: vec![p] });
+        assert_eq!(index.pack_end(0), 2 * u32::MAX as u64);
+        assert_eq!(index.pack_end(7), 0, "an unknown pack");
+    }
+
+    #[test]
+    fn impossible_entries_are_refused() {
+        assert!(check_entries(&[blob(1, 0, 29, 0), blob(2, 29, 100, 90)]).is_ok());
+        assert!(
+            check_entries(&[blob(1, 0, 28, 0)]).is_err(),
+            "shorter than a seal"
+        );
+        let huge = (bounds::MAX_BLOB + 1) as u32;
+        assert!(check_entries(&[blob(1, 0, 100, huge)]).is_err());
+        assert!(check_entries(&[blob(1, 0, u32::MAX, 10)]).is_err());
+    }
+
+    #[test]
+    fn index_files_are_split_by_blobs_and_packs_never_across_files() {
+        let pack = |n: u8, blobs: usize| PackEntry {
+            id: Id([n; 32]),
+            blobs: (0..blobs).map(|i| blob(n, i as u32 * 30, 30, 1)).collect(),
+        };
+        let most = bounds::BLOBS_PER_INDEX_FILE;
+        let files = IndexFile::split(vec![pack(1, most - 1), pack(2, 5), pack(3, 1)], 64);
+        let shape: Vec<Vec<usize>> = files
+            .iter()
+            .map(|f| f.packs.iter().map(|p| p.blobs.len()).collect())
+            .collect();
+        assert_eq!(shape, vec![vec![most - 1, 5], vec![1]]);
+        let files = IndexFile::split((0..10).map(|n| pack(n, 0)).collect(), 4);
+        assert_eq!(
+            files.iter().map(|f| f.packs.len()).collect::<Vec<_>>(),
+            [4, 4, 2]
+        );
+        assert!(IndexFile::split(Vec::new(), 4).is_empty());
+    }
 }

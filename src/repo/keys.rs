@@ -198,6 +198,11 @@ pub(super) async fn rebind(
     Ok(KeyName(name))
 }
 
+/// A key object's bytes parsed (what the fuzz targets call).
+pub fn parse_key_file(raw: &[u8]) -> Option<KeyFile> {
+    serde_json::from_slice(raw).ok()
+}
+
 impl Repo {
     pub fn key_in_use(&self) -> &KeyName {
         &self.key_in_use

@@ -227,7 +227,7 @@ impl Repo {
 /// When a lease began: recorded by its renewals, else (a first write, with no `started_ms`)
 /// its only write's `LastModified`. A body that does not parse, or claims a start after its
 /// write, may belong to a writer that began at any time: it spares everything.
-fn started_of(raw: &[u8], renewed: DateTime<Utc>) -> DateTime<Utc> {
+pub fn started_of(raw: &[u8], renewed: DateTime<Utc>) -> DateTime<Utc> {
     let Ok(body) = serde_json::from_slice::<LeaseBody>(raw) else {
         return DateTime::<Utc>::UNIX_EPOCH;
     };

@@ -10,9 +10,10 @@ use anyhow::{anyhow, Result};
 use futures::{stream, StreamExt};
 
 use super::control::Found;
+use super::bounds;
 use super::crypto::Keys;
 use super::id::Id;
-use super::index::{pack_key, Index, IndexFile, PackEntry};
+use super::index::{check_entries, pack_key, Index, IndexFile, PackEntry};
 use super::pack::read_header;
 use super::snapshot::Snapshot;
 use super::{IndexedRepo, Repo, INDEX_AAD, META_CONCURRENCY, SNAPSHOT_AAD};
@@ -81,12 +82,16 @@ impl Repo {
             .collect();
         let this = &*self;
         let loaded: Vec<(String, Result<IndexFile>)> = stream::iter(names)
-            .map(|(key, _)| async move {
+            .map(|(key, size)| async move {
                 let keys = this.keys.clone();
-                let file = match this.get_immutable("index", &key).await {
+                let file = match this.get_listed("index", &key, size).await {
                     Ok(raw) => {
                         let k = key.clone();
-                        tokio::task::spawn_blocking(move || decode_index(&keys, &k, &raw)).await?
+                        let pack_size = this.config.pack_size;
+                        tokio::task::spawn_blocking(move || {
+                            decode_index(&keys, &k, &raw, pack_size)
+                        })
+                        .await?
                     }
                     Err(e) => Err(e),
                 };
@@ -123,12 +128,7 @@ impl Repo {
         }
         let mut bad: HashMap<Id, String> = HashMap::new();
         for pack in files.iter().flat_map(|f| &f.packs) {
-            let end = pack
-                .blobs
-                .iter()
-                .map(|b| b.offset as u64 + b.length as u64)
-                .max()
-                .unwrap_or(0);
+            let end = pack.end();
             match stored.get(&pack.id) {
                 None => {
                     bad.insert(pack.id, "missing".into());
@@ -215,7 +215,8 @@ impl Repo {
                 Err(e) if is_not_found(&e) => return Ok(None),
                 Err(e) => return Err(e),
             };
-            match read_header(&self.keys, &tail) {
+            // The header's length is checked against its bound before more is asked for.
+            match read_header(&self.keys, &tail, self.config.pack_size) {
                 Ok(Ok(blobs)) => return Ok(Some(PackEntry { id, blobs })),
                 Ok(Err(n)) if n as u64 > want => want = n as u64,
                 _ => return Ok(None),
@@ -282,13 +283,7 @@ impl Repo {
         let raw = self
             .get_immutable("snapshots", &format!("snapshots/{}", id.hex()))
             .await?;
-        let damaged =
-            |e: String| KlosetError::Integrity(format!("snapshot {} is damaged: {e}", id.short()));
-        let json = self
-            .keys
-            .open(SNAPSHOT_AAD, &raw)
-            .map_err(|e| damaged(e.to_string()))?;
-        Ok(serde_json::from_slice(&json).map_err(|e| damaged(e.to_string()))?)
+        decode_snapshot(&self.keys, id, &raw)
     }
 
     /// Every snapshot that opens, oldest first, and those that do not.
@@ -368,16 +363,37 @@ impl Repo {
         }
     }
 
-    /// An index file or snapshot, from the cache when it holds the same bytes. Whatever comes
-    /// from the store is re-hashed against its name: an overwritten object is damage.
+    /// The bound of an immutable object's kind (`get_immutable`).
+    fn bound_of(&self, kind: &str) -> (&'static str, u64) {
+        match kind {
+            "index" => ("index file", bounds::index_file(self.config.pack_size)),
+            "snapshots" => ("snapshot", bounds::SNAPSHOT),
+            _ => ("dictionary", bounds::DICTIONARY),
+        }
+    }
+
+    /// `get_immutable` of an object whose listed size is known: one over its kind's bound is
+    /// damage without a request.
+    pub(super) async fn get_listed(&self, kind: &str, key: &str, size: u64) -> Result<Vec<u8>> {
+        let (what, max) = self.bound_of(kind);
+        bounds::check(&format!("{what} {key}"), size, max).map_err(KlosetError::Integrity)?;
+        self.get_immutable(kind, key).await
+    }
+
+    /// An index file, snapshot or dictionary, from the cache when it holds the same bytes.
+    /// Whatever comes from the store is re-hashed against its name: an overwritten object is
+    /// damage. Neither is read when it is larger than its kind's bound.
     pub(super) async fn get_immutable(&self, kind: &str, key: &str) -> Result<Vec<u8>> {
         let id = id_of_key(key);
+        let (what, max) = self.bound_of(kind);
         if !self.bypass_cache {
-            if let Some(hit) = id.and_then(|id| self.cache.get(kind, &id)) {
+            if let Some(hit) = id.and_then(|id| self.cache.get(kind, &id, max)) {
                 return Ok(hit);
             }
         }
-        let raw = self.backend.get(key).await?.ok_or_else(|| match kind {
+        let what = format!("{what} {key}");
+        let raw = self.backend.get_bounded(key, &what, max).await?;
+        let raw = raw.ok_or_else(|| match kind {
             "snapshots" => anyhow::Error::from(KlosetError::UnknownSnapshot(key.to_string())),
             _ => anyhow!("{key} vanished while reading: run the command again"),
         })?;
@@ -423,10 +439,28 @@ pub(super) fn id_of_key(key: &str) -> Option<Id> {
     key.rsplit('/').next().and_then(|name| Id::parse(name).ok())
 }
 
-fn decode_index(keys: &Keys, key: &str, raw: &[u8]) -> Result<IndexFile> {
+/// An index file's sealed bytes opened and parsed; any fault in them is damage (an
+/// integrity error), never a panic. `pack_size` bounds what it may open to.
+pub fn decode_index(keys: &Keys, key: &str, raw: &[u8], pack_size: u64) -> Result<IndexFile> {
     let damaged = |e: String| KlosetError::Integrity(format!("index file {key} is damaged: {e}"));
+    let limit = bounds::metadata_plaintext(raw.len(), bounds::index_file(pack_size));
     let json = keys
-        .open(INDEX_AAD, raw)
+        .open_within(INDEX_AAD, raw, limit)
+        .map_err(|e| damaged(e.to_string()))?;
+    let file: IndexFile = serde_json::from_slice(&json).map_err(|e| damaged(e.to_string()))?;
+    for pack in &file.packs {
+        check_entries(&pack.blobs).map_err(damaged)?;
+    }
+    Ok(file)
+}
+
+/// A snapshot's sealed bytes opened and parsed; any fault in them is damage.
+pub fn decode_snapshot(keys: &Keys, id: &Id, raw: &[u8]) -> Result<Snapshot> {
+    let damaged =
+        |e: String| KlosetError::Integrity(format!("snapshot {} is damaged: {e}", id.short()));
+    let limit = bounds::metadata_plaintext(raw.len(), bounds::SNAPSHOT);
+    let json = keys
+        .open_within(SNAPSHOT_AAD, raw, limit)
         .map_err(|e| damaged(e.to_string()))?;
     Ok(serde_json::from_slice(&json).map_err(|e| damaged(e.to_string()))?)
 }
@@ -452,12 +486,12 @@ impl IndexedRepo {
     pub async fn packs_named_by_other_index_files(&self) -> Result<Option<HashSet<Id>>> {
         let loaded: HashSet<&String> = self.index_keys.iter().collect();
         let mut named = HashSet::new();
-        for (key, _) in self.backend.list("index").await? {
+        for (key, size) in self.backend.list("index").await? {
             if loaded.contains(&key) {
                 continue;
             }
-            let file = match self.get_immutable("index", &key).await {
-                Ok(raw) => decode_index(&self.keys, &key, &raw),
+            let file = match self.get_listed("index", &key, size).await {
+                Ok(raw) => decode_index(&self.keys, &key, &raw, self.config.pack_size),
                 Err(e) => Err(e),
             };
             match file {

@@ -292,6 +292,12 @@ struct LockOwner {
     pid_ns: String,
 }
 
+/// A lock's body names a process of this host (same boot and pid namespace) that is gone.
+/// Anything that does not parse is a live lock.
+pub fn lock_is_dead_here(raw: &[u8]) -> bool {
+    serde_json::from_slice::<LockOwner>(raw).is_ok_and(|o| o.is_dead_here())
+}
+
 impl LockOwner {
     fn this_process() -> LockOwner {
         LockOwner {
@@ -323,7 +329,7 @@ fn pid_alive(pid: u32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
-fn parse_marker(key: &str) -> Option<Id> {
+pub fn parse_marker(key: &str) -> Option<Id> {
     let name = key.rsplit('/').next()?;
     let (hex, ms) = name.split_once('.')?;
     ms.parse::<i64>().ok()?;

@@ -1,6 +1,7 @@
 //! The store format: keys, blobs, packs, index, trees and snapshots on top of one `Backend`.
 
 pub mod backend;
+pub mod bounds;
 pub mod cache;
 pub mod commit;
 pub mod config;
@@ -49,9 +50,9 @@ pub use load::is_damage;
 pub const CONFIG_KEY: &str = "config";
 /// A config this kloset writes is under 2 KiB: a larger one is never downloaded whole.
 const MAX_CONFIG: u64 = 64 * 1024;
-const INDEX_AAD: &[u8] = b"kloset index";
-const SNAPSHOT_AAD: &[u8] = b"kloset snapshot";
-const DICTIONARY_AAD: &[u8] = b"kloset dictionary";
+pub const INDEX_AAD: &[u8] = b"kloset index";
+pub const SNAPSHOT_AAD: &[u8] = b"kloset snapshot";
+pub const DICTIONARY_AAD: &[u8] = b"kloset dictionary";
 const DICTIONARIES: &str = "dicts";
 /// Metadata reads (index files, snapshots, trees) in flight at once.
 const META_CONCURRENCY: usize = 32;
@@ -111,8 +112,9 @@ pub struct BlobRef {
 }
 
 impl BlobRef {
+    /// Sums in u64: an offset and a length read from the store never overflow or wrap.
     pub fn range(&self) -> std::ops::Range<u64> {
-        self.offset as u64..(self.offset + self.length) as u64
+        self.offset as u64..self.offset as u64 + self.length as u64
     }
 }
 
@@ -325,9 +327,7 @@ impl Repo {
         let mut damaged = Vec::new();
         for (key, _) in names {
             let opened = match self.get_immutable(DICTIONARIES, &key).await {
-                Ok(sealed) => self
-                    .keys
-                    .open(DICTIONARY_AAD, &sealed)
+                Ok(sealed) => decode_dictionary(&self.keys, &sealed)
                     .and_then(|raw| self.keys.dictionaries.add(&raw, self.trains_dictionary()))
                     .map_err(|e| KlosetError::Integrity(format!("{e:#}")).into()),
                 Err(e) => Err(e),
@@ -352,17 +352,36 @@ impl Repo {
     }
 }
 
-fn parse_tree(id: &Id, raw: &[u8]) -> Result<Tree> {
+/// A sealed dictionary opened, and checked to be one zstd can use (the raw dictionary).
+pub fn decode_dictionary(keys: &Keys, sealed: &[u8]) -> Result<Vec<u8>> {
+    let limit = bounds::metadata_plaintext(sealed.len(), bounds::DICTIONARY);
+    let raw = keys.open_within(DICTIONARY_AAD, sealed, limit)?;
+    dictionary::check(&raw)?;
+    Ok(raw)
+}
+
+/// A tree blob's plaintext parsed (what the fuzz targets call too).
+pub fn parse_tree(id: &Id, raw: &[u8]) -> Result<Tree> {
     serde_json::from_slice(raw).map_err(|e| {
         KlosetError::Integrity(format!("tree {} is malformed: {e}", id.short())).into()
     })
 }
 
-/// Decrypts a blob and checks that its content hashes back to its id.
-pub fn open_blob(keys: &Keys, id: &Id, sealed: &[u8]) -> Result<Vec<u8>> {
+/// Decrypts a blob and checks that its content hashes back to its id and is as long as the
+/// index says (`raw_length`): a blob is never placed by a length it does not have, and its
+/// decompression never allocates more than that.
+pub fn open_blob(keys: &Keys, id: &Id, sealed: &[u8], raw_length: u32) -> Result<Vec<u8>> {
     let plain = keys
-        .open(&id.0, sealed)
+        .open_exact(&id.0, sealed, raw_length as u64)
         .map_err(|e| KlosetError::Integrity(format!("blob {}: {e}", id.short())))?;
+    if plain.len() as u64 != raw_length as u64 {
+        return Err(KlosetError::Integrity(format!(
+            "blob {} opens to {} bytes, the index says {raw_length}",
+            id.short(),
+            plain.len()
+        ))
+        .into());
+    }
     if keys.blob_id(&plain) != *id {
         return Err(
             KlosetError::Integrity(format!("blob {} does not match its id", id.short())).into(),
@@ -435,17 +454,32 @@ impl IndexedRepo {
         self.index.pack_number(id)
     }
 
-    /// A whole pack, as stored; None when it is not in the store.
+    /// A whole pack, as stored; None when it is not in the store. Never read when it is
+    /// larger than its index allows.
     pub async fn read_stored_pack(&self, pack: u32) -> Result<Option<Bytes>> {
-        self.backend.get(&self.pack_key_of(pack)).await
+        let key = self.pack_key_of(pack);
+        let what = format!("pack {key}");
+        self.backend
+            .get_bounded(&key, &what, self.pack_bound(pack))
+            .await
     }
 
-    /// A whole pack, as stored.
+    /// The most a pack can be: its blobs as the index places them, and a header.
+    fn pack_bound(&self, pack: u32) -> u64 {
+        bounds::pack(self.index.pack_end(pack), self.config.pack_size)
+    }
+
+    /// A whole pack, as stored: never read when it is larger than its index allows.
     pub async fn read_whole_pack(&self, pack: u32) -> Result<Bytes> {
         let key = self.pack_key_of(pack);
-        self.backend.get(&key).await?.ok_or_else(|| {
-            KlosetError::Integrity(format!("pack {key} is missing from the store")).into()
-        })
+        let what = format!("pack {key}");
+        let max = self.pack_bound(pack);
+        self.backend
+            .get_bounded(&key, &what, max)
+            .await?
+            .ok_or_else(|| {
+                KlosetError::Integrity(format!("pack {key} is missing from the store")).into()
+            })
     }
 
     /// Sealed byte ranges of a pack holding trees: from the local cache of a remote store,
@@ -459,7 +493,7 @@ impl IndexedRepo {
             return self.read_pack_ranges(pack, ranges).await;
         }
         let id = self.index.pack_id(pack);
-        let whole = match self.cache.get(TREE_PACKS, &id) {
+        let whole = match self.cache.get(TREE_PACKS, &id, self.pack_bound(pack)) {
             Some(bytes) => Bytes::from(bytes),
             None => {
                 let _permit = self.whole_tree_packs.acquire().await?;
@@ -500,19 +534,18 @@ impl IndexedRepo {
 
     /// Reads, decrypts and verifies one blob.
     pub async fn read_blob(&self, id: &Id) -> Result<Vec<u8>> {
-        let loc = self.index.get(id).ok_or_else(|| {
+        let loc = self.blob(id).ok_or_else(|| {
             KlosetError::Integrity(format!(
                 "blob {} is in no index file: run 'kloset check', then 'kloset repair index' if a pack still holds it",
                 id.short()
             ))
         })?;
-        let range = loc.offset as u64..(loc.offset + loc.length) as u64;
         let data = self
-            .read_tree_pack_ranges(loc.pack, &[range])
+            .read_tree_pack_ranges(loc.pack, &[loc.range()])
             .await?
             .pop()
             .ok_or_else(|| anyhow!("empty range read"))?;
-        open_blob(&self.keys, id, &data)
+        open_blob(&self.keys, id, &data, loc.raw_length)
     }
 
     pub async fn load_tree(&self, id: &Id) -> Result<Tree> {
@@ -566,9 +599,9 @@ impl IndexedRepo {
                     blobs
                         .iter()
                         .zip(data)
-                        .map(|((id, _), sealed)| {
-                            let tree =
-                                open_blob(&keys, id, &sealed).and_then(|raw| parse_tree(id, &raw));
+                        .map(|((id, loc), sealed)| {
+                            let tree = open_blob(&keys, id, &sealed, loc.raw_length)
+                                .and_then(|raw| parse_tree(id, &raw));
                             (*id, tree)
                         })
                         .collect::<Vec<_>>()

@@ -5,9 +5,10 @@
 
 use bytes::Bytes;
 
+use super::bounds;
 use super::crypto::Keys;
 use super::id::Id;
-use super::index::{BlobEntry, BlobKind, PackEntry};
+use super::index::{check_entries, BlobEntry, BlobKind, PackEntry};
 
 pub const HEADER_AAD: &[u8] = b"kloset pack header";
 
@@ -24,13 +25,16 @@ pub struct FinishedPack {
 }
 
 impl PackBuilder {
+    /// Packs are closed at `pack_size` (at most 512 MiB) and no blob is over
+    /// `bounds::MAX_BLOB`, so offsets and lengths fit the format's u32 fields.
     pub fn add(&mut self, id: Id, kind: BlobKind, sealed: &[u8], raw_length: usize) {
+        let fits = |n: usize| u32::try_from(n).expect("packs and blobs stay below 4 GiB");
         self.blobs.push(BlobEntry {
             id,
             kind,
-            offset: self.buf.len() as u32,
-            length: sealed.len() as u32,
-            raw_length: raw_length as u32,
+            offset: fits(self.buf.len()),
+            length: fits(sealed.len()),
+            raw_length: fits(raw_length),
         });
         self.buf.extend_from_slice(sealed);
     }
@@ -51,8 +55,8 @@ impl PackBuilder {
         let header = serde_json::to_vec(&self.blobs).expect("blob entries serialise");
         let sealed = keys.seal_pack_header(HEADER_AAD, &header);
         self.buf.extend_from_slice(&sealed);
-        self.buf
-            .extend_from_slice(&(sealed.len() as u32).to_le_bytes());
+        let header_len = u32::try_from(sealed.len()).expect("a pack header is below 4 GiB");
+        self.buf.extend_from_slice(&header_len.to_le_bytes());
         let id = Id::of_bytes(&self.buf);
         FinishedPack {
             id,
@@ -66,18 +70,33 @@ impl PackBuilder {
 }
 
 /// Reads the blob list back out of a whole pack (or its last bytes: `Err(n)` asks for the
-/// last `n` bytes when `tail` is too short to hold the header).
-pub fn read_header(keys: &Keys, tail: &[u8]) -> anyhow::Result<Result<Vec<BlobEntry>, usize>> {
+/// last `n` bytes when `tail` is too short to hold the header). A header longer than
+/// `bounds::pack_header(pack_size)`, or whose entries are impossible, is damage.
+pub fn read_header(
+    keys: &Keys,
+    tail: &[u8],
+    pack_size: u64,
+) -> anyhow::Result<Result<Vec<BlobEntry>, usize>> {
     anyhow::ensure!(tail.len() >= 4, "pack is truncated");
-    let n = u32::from_le_bytes(tail[tail.len() - 4..].try_into()?) as usize;
-    if n + 4 > tail.len() {
+    let (rest, len) = tail.split_at(tail.len() - 4);
+    let n = u32::from_le_bytes(len.try_into()?) as u64;
+    let max = bounds::pack_header(pack_size);
+    anyhow::ensure!(
+        n <= max,
+        "pack header claims {n} bytes, more than the {max} a header can be"
+    );
+    let n = usize::try_from(n)?;
+    let Some(start) = rest.len().checked_sub(n) else {
         return Ok(Err(n + 4));
-    }
-    let sealed = &tail[tail.len() - 4 - n..tail.len() - 4];
+    };
+    let sealed = &rest[start..];
+    let limit = bounds::metadata_plaintext(sealed.len(), max);
     let header = keys
-        .open(HEADER_AAD, sealed)
+        .open_within(HEADER_AAD, sealed, limit)
         .map_err(|e| anyhow::anyhow!("pack header: {e}"))?;
-    Ok(Ok(serde_json::from_slice(&header)?))
+    let blobs: Vec<BlobEntry> = serde_json::from_slice(&header)?;
+    check_entries(&blobs).map_err(|e| anyhow::anyhow!("pack header: {e}"))?;
+    Ok(Ok(blobs))
 }
 
 #[cfg(test)]
@@ -95,10 +114,10 @@ mod tests {
         }
         let pack = b.finish(&keys);
         assert_eq!(pack.id, Id::of_bytes(&pack.bytes));
-        let header = read_header(&keys, &pack.bytes).unwrap().unwrap();
+        let header = read_header(&keys, &pack.bytes, 1 << 20).unwrap().unwrap();
         assert_eq!(header.len(), 3);
         for (entry, data) in header.iter().zip(&blobs) {
-            let sealed = &pack.bytes[entry.offset as usize..(entry.offset + entry.length) as usize];
+            let sealed = &pack.bytes[entry.offset as usize..entry.end() as usize];
             assert_eq!(&keys.open(&entry.id.0, sealed).unwrap(), data);
             assert_eq!(entry.raw_length as usize, data.len());
         }

@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use bytes::Bytes;
 
 use super::backend::Backend;
+use super::bounds::BLOBS_PER_INDEX_FILE;
 use super::cache::Cache;
 use super::crypto::Keys;
 use super::id::Id;
@@ -252,6 +253,7 @@ async fn upload(
     let mut pending = Pending {
         sink: sink.clone(),
         file: IndexFile::default(),
+        blobs: 0,
         written,
     };
     let mut ticker = tokio::time::interval(INDEX_EVERY);
@@ -289,13 +291,18 @@ async fn upload_one(sink: Sink, pack: FinishedPack) -> Result<PackEntry> {
 struct Pending {
     sink: Sink,
     file: IndexFile,
+    /// Blobs of `file`, as `IndexFile::split` counts them.
+    blobs: usize,
     written: Arc<Mutex<Written>>,
 }
 
 impl Pending {
+    /// Index files are cut as `IndexFile::split` cuts them, so they stay within
+    /// `bounds::index_file`.
     async fn uploaded(&mut self, entry: PackEntry) -> Result<()> {
+        self.blobs += IndexFile::weight(&entry);
         self.file.packs.push(entry);
-        if self.file.packs.len() >= PACKS_PER_INDEX {
+        if self.file.packs.len() >= PACKS_PER_INDEX || self.blobs >= BLOBS_PER_INDEX_FILE {
             self.write().await?;
         }
         Ok(())
@@ -308,6 +315,7 @@ impl Pending {
         self.sink.write_index(&self.file).await?;
         kill_point::here("packer:indexed");
         let done = std::mem::take(&mut self.file.packs);
+        self.blobs = 0;
         let mut w = self.written.lock().expect("written");
         w.ids.extend(done.iter().map(|e| e.id));
         if let Some(entries) = &mut w.entries {

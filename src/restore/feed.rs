@@ -418,7 +418,8 @@ fn open_and_place(
     let mut ready = Vec::new();
     let mut bad = Vec::new();
     for (blob, sealed) in blobs.iter().zip(data) {
-        let plain = match open_blob(keys, &blob.id, &sealed) {
+        // Opened to exactly `raw_length` bytes, which is what placed the blob's targets.
+        let plain = match open_blob(keys, &blob.id, &sealed, blob.loc.raw_length) {
             Ok(p) => Bytes::from(p),
             Err(e) => {
                 bad.extend(blob.targets.iter().map(|&(seg, _)| (seg, format!("{e:#}"))));
@@ -436,7 +437,19 @@ fn open_and_place(
                 let buf = buffers
                     .entry(seg)
                     .or_insert_with(|| vec![0u8; len as usize]);
-                buf[pos as usize..pos as usize + plain.len()].copy_from_slice(&plain);
+                let place = usize::try_from(pos)
+                    .ok()
+                    .and_then(|p| Some(p..p.checked_add(plain.len())?))
+                    .and_then(|r| buf.get_mut(r));
+                let Some(place) = place else {
+                    let why = format!(
+                        "blob {} does not fit where its file needs it",
+                        blob.id.short()
+                    );
+                    bad.push((seg, why));
+                    continue;
+                };
+                place.copy_from_slice(&plain);
                 assembly.left[&seg].fetch_sub(1, Ordering::AcqRel) == 1
             };
             if complete {

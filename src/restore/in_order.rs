@@ -118,7 +118,8 @@ impl InOrder {
                                 let one = repo.read_pack_ranges(pack, &[b.loc.range()]).await;
                                 let plain = one.and_then(|mut d| {
                                     let sealed = d.pop().unwrap_or_default();
-                                    open_blob(repo.keys(), &b.id, &sealed).map(Bytes::from)
+                                    open_blob(repo.keys(), &b.id, &sealed, b.loc.raw_length)
+                                        .map(Bytes::from)
                                 });
                                 if let Err(e) = &plain {
                                     failed = Some(format!("{e:#}"));
@@ -134,7 +135,8 @@ impl InOrder {
                             .iter()
                             .zip(data)
                             .map(|(b, sealed)| {
-                                let plain = open_blob(&keys, &b.id, &sealed).map(Bytes::from);
+                                let plain = open_blob(&keys, &b.id, &sealed, b.loc.raw_length)
+                                    .map(Bytes::from);
                                 (targets(b), plain)
                             })
                             .collect::<Vec<_>>()

@@ -60,7 +60,7 @@ pub fn read_units(by_pack: HashMap<u32, HashMap<Id, Use>>, unit: u64) -> Vec<(u3
         let mut current: Vec<Use> = Vec::new();
         let (mut start, mut raw) = (0u64, 0u64);
         for b in blobs {
-            let end = (b.loc.offset + b.loc.length) as u64;
+            let end = b.loc.range().end;
             // Decompressed blobs wait in memory for their writers: small text files open to
             // several times their sealed size, so the plaintext counts against the unit too.
             if !current.is_empty() && (end - start > unit || raw + b.loc.raw_length as u64 > unit) {

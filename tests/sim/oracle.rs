@@ -221,7 +221,7 @@ fn explain(world: &World, repo: &IndexedRepo, missing: &HashSet<Id>) -> (String,
     let mut lines = Vec::new();
     let (mut marked, mut swept) = (0, 0);
     for d in &deleted {
-        let Ok(Ok(blobs)) = read_header(repo.keys(), &d.bytes) else {
+        let Ok(Ok(blobs)) = read_header(repo.keys(), &d.bytes, repo.config().pack_size) else {
             continue;
         };
         let held = blobs.iter().filter(|b| missing.contains(&b.id)).count();

@@ -171,12 +171,13 @@ async fn read_pack(
         Err(e) => return Err((all, classify(&e))),
     };
     let keys = repo.keys().clone();
+    let pack_size = repo.config().pack_size;
     let name = key.rsplit('/').next().unwrap_or_default().to_string();
     let checked = tokio::task::spawn_blocking(move || {
         if Id::of_bytes(&bytes).hex() != name {
             return Err("its content does not match its name".to_string());
         }
-        let header = match read_header(&keys, &bytes) {
+        let header = match read_header(&keys, &bytes, pack_size) {
             Ok(Ok(h)) => h,
             Ok(Err(_)) => return Err("its header length is out of range".into()),
             Err(e) => return Err(format!("{e:#}")),
@@ -185,19 +186,25 @@ async fn read_pack(
             .iter()
             .map(|b| (b.id, (b.offset, b.length)))
             .collect();
-        let wanted: Vec<(Id, u32, u32)> = match blobs.is_empty() {
-            true => header.iter().map(|b| (b.id, b.offset, b.length)).collect(),
+        let wanted: Vec<(Id, u32, u32, u32)> = match blobs.is_empty() {
+            true => header
+                .iter()
+                .map(|b| (b.id, b.offset, b.length, b.raw_length))
+                .collect(),
             false => blobs
                 .iter()
-                .map(|(id, l)| (*id, l.offset, l.length))
+                .map(|(id, l)| (*id, l.offset, l.length, l.raw_length))
                 .collect(),
         };
         let mut bad = Vec::new();
-        for (id, offset, length) in wanted {
+        for (id, offset, length, raw_length) in wanted {
             let in_header = listed.get(&id) == Some(&(offset, length));
-            let (start, end) = (offset as usize, offset as usize + length as usize);
-            let sealed = bytes.get(start..end);
-            let sound = in_header && sealed.is_some_and(|s| open_blob(&keys, &id, s).is_ok());
+            let start = offset as usize;
+            let sealed = start
+                .checked_add(length as usize)
+                .and_then(|end| bytes.get(start..end));
+            let sound = in_header
+                && sealed.is_some_and(|s| open_blob(&keys, &id, s, raw_length).is_ok());
             if !sound {
                 bad.push(id);
             }

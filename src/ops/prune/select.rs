@@ -10,8 +10,6 @@ use crate::repo::index::{IndexFile, PackEntry};
 use crate::repo::lease::{oldest_start, LiveLease};
 use crate::repo::maintenance::Mark;
 
-/// Index files written by prune hold at most this many blobs each.
-pub(super) const BLOBS_PER_INDEX_FILE: usize = 200_000;
 /// Server timestamps have a second's resolution (and servers of a cluster disagree a little):
 /// "after a lease started" is taken this generously.
 pub(super) const CLOCK_MARGIN: Duration = Duration::seconds(5);
@@ -161,29 +159,10 @@ pub(super) fn choose_repack(
 
 /// A pack's size as the index knows it: the end of its last blob (the header adds a little).
 pub(super) fn pack_size(entry: &PackEntry) -> u64 {
-    entry
-        .blobs
-        .iter()
-        .map(|b| b.offset as u64 + b.length as u64)
-        .max()
-        .unwrap_or(0)
+    entry.end()
 }
 
 /// Few index files instead of one per backup.
 pub(super) fn compact(entries: Vec<PackEntry>) -> Vec<IndexFile> {
-    let mut files = Vec::new();
-    let mut current = IndexFile::default();
-    let mut blobs = 0;
-    for e in entries {
-        blobs += e.blobs.len().max(1);
-        current.packs.push(e);
-        if blobs >= BLOBS_PER_INDEX_FILE {
-            files.push(std::mem::take(&mut current));
-            blobs = 0;
-        }
-    }
-    if !current.packs.is_empty() {
-        files.push(current);
-    }
-    files
+    IndexFile::split(entries, usize::MAX)
 }

@@ -1,5 +1,6 @@
 use super::select::*;
 use super::*;
+use crate::repo::bounds::BLOBS_PER_INDEX_FILE;
 use crate::repo::index::{BlobEntry, BlobKind};
 use crate::repo::lease::LiveLease;
 use chrono::TimeZone;

@@ -262,9 +262,13 @@ fn a_zstd_payload_that_is_not_a_frame_is_an_error_not_a_panic() {
 #[test]
 fn frame_sizes_come_from_the_frame_header() {
     let frame = zstd::bulk::compress(&[1u8; 12_345], 3).unwrap();
-    assert_eq!(frame_size(&frame).unwrap(), 12_345);
-    assert!(frame_size(b"not zstd").is_err());
-    assert!(frame_size(&[]).is_err());
+    let any = Size::AtMost(MAX_PLAINTEXT);
+    assert_eq!(frame_size(&frame, any).unwrap(), 12_345);
+    assert!(frame_size(b"not zstd", any).is_err());
+    assert!(frame_size(&[], any).is_err());
+    assert!(frame_size(&frame, Size::AtMost(12_344)).is_err());
+    assert!(frame_size(&frame, Size::Exactly(12_345)).is_ok());
+    assert!(frame_size(&frame, Size::Exactly(12_346)).is_err());
 }
 
 #[test]
@@ -322,4 +326,38 @@ fn padded_blobs_and_headers_fill_their_class_and_open_anywhere() {
     writer.seal_data_into(b"id", &random_vec(400), &mut b);
     assert_eq!(a.len(), b.len());
     assert_eq!(writer.seal(b"x", b"tiny").len(), overhead + 1 + 4);
+}
+
+/// `ZSTD || frame`, sealed as it is.
+fn sealed_frame(keys: &Keys, aad: &[u8], plain: &[u8]) -> Vec<u8> {
+    let frame = zstd::bulk::compress(plain, 3).unwrap();
+    keys.seal_body(aad, &[&[ZSTD][..], &frame].concat())
+}
+
+#[test]
+fn a_frame_declaring_more_than_the_limit_is_refused_before_it_is_decompressed() {
+    let keys = Keys::from_master(&[4u8; 32]);
+    let sealed = sealed_frame(&keys, b"a", &vec![0u8; 1 << 20]);
+    assert!(sealed.len() < 1000, "a small object claiming 1 MiB");
+    assert_eq!(keys.open(b"a", &sealed).unwrap().len(), 1 << 20);
+    let e = keys.open_within(b"a", &sealed, 4096).unwrap_err();
+    assert!(e.to_string().contains("more than the 4096"), "{e}");
+    assert_eq!(
+        keys.open_within(b"a", &sealed, 1 << 20).unwrap().len(),
+        1 << 20
+    );
+}
+
+#[test]
+fn a_blob_opens_only_to_the_length_the_index_says() {
+    let keys = Keys::from_master(&[4u8; 32]);
+    let sealed = sealed_frame(&keys, b"a", &[7u8; 5000]);
+    assert_eq!(keys.open_exact(b"a", &sealed, 5000).unwrap().len(), 5000);
+    let e = keys.open_exact(b"a", &sealed, 4999).unwrap_err();
+    assert!(e.to_string().contains("the index says 4999"), "{e}");
+    assert!(keys.open_exact(b"a", &sealed, 1 << 30).is_err());
+    // Stored raw, the length is the caller's to compare (open_blob does).
+    let raw = keys.seal_body(b"a", &[&[RAW][..], &[1u8; 10]].concat());
+    assert_eq!(keys.open_exact(b"a", &raw, 10).unwrap(), vec![1u8; 10]);
+    assert!(keys.open_within(b"a", &raw, 9).is_err());
 }
