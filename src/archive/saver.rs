@@ -290,7 +290,7 @@ mod tests {
         assert!(fits_a_tree("/srv/a", 3, 100, 100).is_ok());
         let e = fits_a_tree("/srv/a", 3, 101, 100).unwrap_err();
         let code = e.downcast_ref::<KlosetError>().map(KlosetError::exit_code);
-        assert_eq!(code, Some(23));
+        assert_eq!(code, Some(24));
         let text = e.to_string();
         assert!(text.contains("directory /srv/a holds 3 entries"), "{text}");
         assert!(
