@@ -161,8 +161,9 @@ pub fn restore_hard_link(
     Ok(())
 }
 
-/// What this restore just made at `name`, as an O_PATH descriptor, checked to be of `kind`
-/// and to have no other name: if another user swapped something in, it is not touched.
+/// What this restore just made at `name`, as an O_PATH descriptor, checked to be of `kind`,
+/// this user's and to have no other name: if another user swapped something in, it is not
+/// touched.
 fn open_made(parent: &OwnedFd, name: &[u8], kind: FileType) -> Result<OwnedFd> {
     let fd = openat(
         parent,
@@ -172,7 +173,10 @@ fn open_made(parent: &OwnedFd, name: &[u8], kind: FileType) -> Result<OwnedFd> {
     )?;
     let file = File::from(fd);
     let meta = file.metadata()?;
-    if FileType::from_raw_mode(meta.mode()) != kind || meta.nlink() != 1 {
+    if FileType::from_raw_mode(meta.mode()) != kind
+        || meta.nlink() != 1
+        || !super::temp_file::made_by_this_user(&meta)
+    {
         return Err(anyhow!(
             "replaced by something else while it was being restored: left alone"
         ));

@@ -48,12 +48,21 @@ pub fn reopen(dir: &OwnedFd, name: &str, was: Identity) -> io::Result<File> {
         Mode::empty(),
     )?;
     let file = File::from(fd);
-    if identity(&file)? != was {
+    // A hard link to another file has its inode: a second name gives it away. A file another
+    // user made in its place, even one that took the removed file's inode number, is theirs.
+    let meta = file.metadata()?;
+    if (meta.dev(), meta.ino()) != was || meta.nlink() != 1 || !made_by_this_user(&meta) {
         return Err(io::Error::other(format!(
             "temporary file {name} was replaced while the restore ran: not written"
         )));
     }
     Ok(file)
+}
+
+/// Whether this process's user owns what `meta` describes, as it owns all it creates.
+pub fn made_by_this_user(meta: &std::fs::Metadata) -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    meta.uid() == unsafe { libc::geteuid() }
 }
 
 pub fn is_unfinished(name: &[u8]) -> bool {
@@ -151,8 +160,13 @@ mod tests {
     fn a_temporary_file_swapped_for_another_is_not_reopened() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = open_dir(tmp.path());
-        let was = identity(&create(&dir, "t").unwrap()).unwrap();
+        // Kept open, as while the restore writes it: its inode number is not reused.
+        let made = create(&dir, "t").unwrap();
+        let was = identity(&made).unwrap();
         assert!(reopen(&dir, "t", was).is_ok());
+        std::fs::hard_link(tmp.path().join("t"), tmp.path().join("t2")).unwrap();
+        assert!(reopen(&dir, "t", was).is_err(), "a second name");
+        std::fs::remove_file(tmp.path().join("t2")).unwrap();
         std::fs::remove_file(tmp.path().join("t")).unwrap();
         std::fs::write(tmp.path().join("other"), b"x").unwrap();
         std::fs::hard_link(tmp.path().join("other"), tmp.path().join("t")).unwrap();
