@@ -86,9 +86,15 @@ pub async fn read_packs(repo: &IndexedRepo, which: ReadData, concurrency: usize)
                 m.entry(*id).or_default().push(key.clone());
                 m
             });
+    // Read only for their records: a damaged one is already known (and its blobs are read
+    // from elsewhere), so it is recorded again but not reported again.
+    let mut only_for_record = HashSet::new();
     for id in recorded.keys() {
         if let Some(n) = repo.pack_number(id) {
-            by_pack.entry(n).or_default();
+            if let std::collections::hash_map::Entry::Vacant(e) = by_pack.entry(n) {
+                e.insert(Vec::new());
+                only_for_record.insert(n);
+            }
         }
     }
     let known_missing: HashSet<Id> = health.missing_packs.iter().copied().collect();
@@ -144,7 +150,9 @@ pub async fn read_packs(repo: &IndexedRepo, which: ReadData, concurrency: usize)
                 continue;
             }
         };
-        out.problems.push(format!("pack {key}: {why}"));
+        if !only_for_record.contains(&pack) {
+            out.problems.push(format!("pack {key}: {why}"));
+        }
         if let Err(e) = repo.mark_damaged(&id).await {
             out.problems
                 .push(format!("could not record pack {key} as damaged: {e:#}"));
