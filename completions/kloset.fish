@@ -82,6 +82,8 @@ complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcom
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -l other-keyfile -d 'Read the other store\'s passphrase from the first line of FILE' -r -F
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -l no-dictionary -d 'Never train a zstd dictionary: one holds verbatim fragments of the first backup\'s small files (sealed, but kept for good); small files then take more space'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -l padding -d 'Pad every blob to a size class (at most ~11 % more, at least 512 bytes), so stored sizes no longer tell compressed sizes. Needs a kloset that reads padded blobs'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
@@ -258,6 +260,8 @@ complete -c kloset -n "__fish_kloset_using_subcommand create" -l like -d 'Share 
 complete -c kloset -n "__fish_kloset_using_subcommand create" -l other-keyfile -d 'Read the other store\'s passphrase from the first line of FILE' -r -F
 complete -c kloset -n "__fish_kloset_using_subcommand create" -l keyfile -d 'Read the store passphrase from the first line of FILE' -r -F
 complete -c kloset -n "__fish_kloset_using_subcommand create" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
+complete -c kloset -n "__fish_kloset_using_subcommand create" -l no-dictionary -d 'Never train a zstd dictionary: one holds verbatim fragments of the first backup\'s small files (sealed, but kept for good); small files then take more space'
+complete -c kloset -n "__fish_kloset_using_subcommand create" -l padding -d 'Pad every blob to a size class (at most ~11 % more, at least 512 bytes), so stored sizes no longer tell compressed sizes. Needs a kloset that reads padded blobs'
 complete -c kloset -n "__fish_kloset_using_subcommand create" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand create" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand create" -s h -l help -d 'Print help'

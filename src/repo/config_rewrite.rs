@@ -63,9 +63,8 @@ pub(super) async fn replace(
     let back = backend.get(CONFIG_KEY).await?;
     let verified = back.as_ref().is_some_and(|raw| {
         *raw == bytes
-            && parse(backend, CONFIG_KEY, raw).is_ok_and(|c| {
-                c.id == new.id && c.mac.is_some() && c.verify_mac(master).is_ok()
-            })
+            && parse(backend, CONFIG_KEY, raw)
+                .is_ok_and(|c| c.id == new.id && c.mac.is_some() && c.verify_mac(master).is_ok())
     });
     if !verified {
         // What was there before is put back; the copy stays until that reads back too.

@@ -9,8 +9,8 @@ use std::collections::{HashMap, HashSet};
 use anyhow::{anyhow, Result};
 use futures::{stream, StreamExt};
 
-use super::control::Found;
 use super::bounds;
+use super::control::Found;
 use super::crypto::Keys;
 use super::id::Id;
 use super::index::{check_entries, pack_key, Index, IndexFile, PackEntry};

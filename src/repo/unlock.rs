@@ -6,9 +6,9 @@ use anyhow::Result;
 
 use super::backend::Backend;
 use super::config::{missing_mac, KeyStyle, MasterKey, StoreConfig};
+use super::config_rewrite;
 use super::keys::{self, Found, KeyName, CONFIG_KEY_NAME};
 use super::trust::Trust;
-use super::config_rewrite;
 use crate::error::KlosetError;
 
 pub(super) struct Opened {

@@ -211,8 +211,8 @@ async fn read_pack(
             let sealed = start
                 .checked_add(length as usize)
                 .and_then(|end| bytes.get(start..end));
-            let sound = in_header
-                && sealed.is_some_and(|s| open_blob(&keys, &id, s, raw_length).is_ok());
+            let sound =
+                in_header && sealed.is_some_and(|s| open_blob(&keys, &id, s, raw_length).is_ok());
             if !sound {
                 bad.push(id);
             }
