@@ -47,6 +47,19 @@ pub fn commands(opts: &BTreeMap<String, String>) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Every file an option set's secrets would be read from (`@FILE`): a shared registry file
+/// could otherwise send a local secret to an endpoint of its choosing.
+pub fn files(opts: &BTreeMap<String, String>) -> Vec<(String, String)> {
+    opts.iter()
+        .filter_map(|(k, v)| match given(v) {
+            Given::File(path) if SECRET_KEYS.contains(&k.as_str()) || k == "sse_customer_key" => {
+                Some((k.clone(), path.to_string()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// The options with every secret given by reference replaced by its value. A passphrase of
 /// `?` is dropped instead: the passphrase chain then asks (twice when creating a store),
 /// after `KLOSET_PASSPHRASE`.
@@ -204,6 +217,22 @@ mod tests {
             [
                 ("passphrase_cmd".to_string(), "pass kloset".to_string()),
                 ("secret_access_key".to_string(), "vault read s3".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn files_lists_every_secret_read_from_a_file() {
+        let o = opts(&[
+            ("access_key", "@~/.git-credentials"),
+            ("sse_customer_key", "@/k"),
+            ("location", "@not-a-secret"),
+        ]);
+        assert_eq!(
+            files(&o),
+            [
+                ("access_key".to_string(), "~/.git-credentials".to_string()),
+                ("sse_customer_key".to_string(), "/k".to_string())
             ]
         );
     }

@@ -209,22 +209,26 @@ async fn run(
     // are written (a writer then still sees those packs as marked). Not while a lock without
     // a MAC looks live: that may be a prune of an older kloset, acting on marks like these.
     if lock.unauthenticated().is_empty() {
+        // Not a name this prune has just written: a planted object there was overwritten
+        // by this prune's own mark, which must stay.
+        let forged_marks: Vec<String> = forged_marks
+            .into_iter()
+            .filter(|k| {
+                crate::repo::maintenance::parse_marker(k).is_none_or(|id| !fresh.contains(&id))
+            })
+            .collect();
         repo.remove_marks(&forged_marks).await?;
-        for key in &repo.health().unauthenticated_damage {
-            repo.remove_damage_record(key).await?;
-        }
         unauthenticated.extend(
             forged_marks
                 .iter()
                 .map(|k| format!("{k}: a mark without a valid MAC, removed")),
         );
-        unauthenticated.extend(
-            repo.health()
-                .unauthenticated_damage
-                .iter()
-                .map(|k| format!("{k}: a damage record without a valid MAC, removed")),
-        );
     }
+    // Damage records without a MAC may be an older kloset's real ones: left for
+    // `check --read-data`, which reads those packs and clears or signs the record.
+    unauthenticated.extend(repo.health().unauthenticated_damage.iter().map(|k| {
+        format!("{k}: a damage record without a valid MAC, left for 'check --read-data'")
+    }));
     // Each mark is dated by the server's own time of it, read back, never by a time taken
     // before it was written (a slow put lands after a writer may have started), and never
     // earlier than now: what a lagging listing does not show yet is as new as can be.

@@ -116,7 +116,8 @@ impl Repo {
         if listed_size > MAX_BODY {
             return Ok(Found::Unauthenticated(None));
         }
-        let Some(body) = self.backend.get(key).await? else {
+        // Never read whole: the object may have grown since the listing.
+        let Some(body) = self.backend.get_at_most(key, MAX_BODY).await? else {
             return Ok(Found::Gone);
         };
         Ok(match body.len() as u64 > MAX_BODY {

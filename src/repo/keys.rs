@@ -86,6 +86,7 @@ pub(super) async fn unlock(
     if let Some(last) = last_key {
         listed.sort_by_key(|(key, _)| name_of(key) != last);
     }
+    let mut changed: Option<String> = None;
     for (key, size) in listed {
         let (file, wrapped) = match read_key(backend, &key, size).await? {
             Read::Usable { file, wrapped } => (file, wrapped),
@@ -103,14 +104,19 @@ pub(super) async fn unlock(
                 file: Some(file),
             }));
         }
-        if file.passphrase_check == Some(passphrase_check(&kek)) {
-            return Err(KlosetError::Integrity(format!(
-                "key object {key} takes this passphrase but no longer opens: the store's config parameters were changed after it was made; put back a copy of the config object"
-            ))
-            .into());
+        // Told only when no other key opens: a planted copy of a real key object (its
+        // master key altered) must not lock the real one out.
+        if file.passphrase_check == Some(passphrase_check(&kek)) && changed.is_none() {
+            changed = Some(key.clone());
         }
     }
-    Ok(None)
+    match changed {
+        Some(key) => Err(KlosetError::Integrity(format!(
+            "key object {key} takes this passphrase but does not open the store: either the store's config parameters were changed after it was made (put back a copy of the config object) or the key object was altered or planted (remove it)"
+        ))
+        .into()),
+        None => Ok(None),
+    }
 }
 
 fn name_of(key: &str) -> &str {

@@ -154,6 +154,17 @@ impl Repo {
             }
             let owner = match self.read_control(&key, size).await? {
                 Found::Gone => continue,
+                // An older kloset's live prune (its lock is plain owner JSON): giving way costs
+                // at most one lock lifetime (timed by the server), running beside it could
+                // break the one-prune rule the safety argument rests on.
+                Found::Unauthenticated(Some(body))
+                    if serde_json::from_slice::<LockOwner>(&body).is_ok() =>
+                {
+                    eprintln!(
+                        "warning: {key} is the lock of a prune by an older kloset (no MAC): waiting for it"
+                    );
+                    body
+                }
                 Found::Unauthenticated(_) => {
                     lock.unauthenticated.push(key);
                     continue;

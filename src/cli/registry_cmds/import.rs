@@ -58,14 +58,19 @@ pub fn run(role: Role, file: &Path, force: bool, allow_commands: bool) -> Result
     Ok(entries.len())
 }
 
-/// One line per command the entries would run: `@name: key runs: command`.
+/// One line per command the entries would run (`@name: key runs: command`) and per file
+/// their secrets would be read from.
 fn commands(entries: &BTreeMap<String, Options>) -> Vec<String> {
     entries
         .iter()
         .flat_map(|(name, opts)| {
-            secrets::commands(opts)
+            let runs = secrets::commands(opts)
                 .into_iter()
-                .map(move |(key, cmd)| format!("@{name}: {key} runs: {cmd}"))
+                .map(move |(key, cmd)| format!("@{name}: {key} runs: {cmd}"));
+            let reads = secrets::files(opts)
+                .into_iter()
+                .map(move |(key, path)| format!("@{name}: {key} reads the file: {path}"));
+            runs.chain(reads)
         })
         .collect()
 }
@@ -74,7 +79,7 @@ fn commands(entries: &BTreeMap<String, Options>) -> Vec<String> {
 fn confirm(file: &Path, count: usize) -> Result<()> {
     let refused = || {
         usage(format!(
-            "{} brings in {count} command(s) kloset would run (listed above): check them, then import with --allow-commands",
+            "{} brings in {count} command(s) kloset would run or file(s) it would read secrets from (listed above): check them, then import with --allow-commands",
             file.display()
         ))
     };
