@@ -69,7 +69,7 @@ impl Repo {
     /// has.
     pub async fn authentic_marks(&self) -> Result<AuthenticMarks> {
         let listed = self.backend.list_with_time(RETIRING).await?;
-        let read: Vec<((String, u64, DateTime<Utc>), Found)> = stream::iter(listed)
+        let read: Vec<(Listed, Found)> = stream::iter(listed)
             .map(|(key, size, at)| async move {
                 let found = self.read_control(&key, size).await?;
                 Ok::<_, anyhow::Error>(((key, size, at), found))
@@ -186,7 +186,10 @@ impl Repo {
     }
 }
 
-fn collect_marks(listed: Vec<(String, u64, DateTime<Utc>)>) -> HashMap<Id, Mark> {
+/// An object as listed: key, size, server time.
+type Listed = (String, u64, DateTime<Utc>);
+
+fn collect_marks(listed: Vec<Listed>) -> HashMap<Id, Mark> {
     let mut marks: HashMap<Id, Mark> = HashMap::new();
     for (key, _, at) in listed {
         let Some(id) = parse_marker(&key) else {

@@ -44,6 +44,9 @@ pub struct ReadOutcome {
     pub sound_again: HashSet<Id>,
 }
 
+/// The damaged blobs of a pack read, or why it failed as a whole (with the blobs that costs).
+type PackRead = Result<Vec<Id>, (Vec<Id>, ReadFailure)>;
+
 /// Integrity failures are damage; not-found is missing; everything else (the store refused
 /// or could not be reached, after the retries) says nothing about the pack's bytes.
 pub fn classify(e: &anyhow::Error) -> ReadFailure {
@@ -98,7 +101,7 @@ pub async fn read_packs(repo: &IndexedRepo, which: ReadData, concurrency: usize)
         }
     }
     let known_missing: HashSet<Id> = health.missing_packs.iter().copied().collect();
-    let results: Vec<(u32, usize, Result<Vec<Id>, (Vec<Id>, ReadFailure)>)> = stream::iter(by_pack)
+    let results: Vec<(u32, usize, PackRead)> = stream::iter(by_pack)
         .map(|(pack, blobs)| async move {
             let n = blobs.len();
             (pack, n, read_pack(repo, pack, blobs).await)
@@ -166,11 +169,7 @@ pub async fn read_packs(repo: &IndexedRepo, which: ReadData, concurrency: usize)
 /// The ids of the pack's blobs that are damaged; Err when the pack as a whole is damaged
 /// (then all of them are) or could not be read. With no blobs given, every blob its header
 /// lists is verified.
-async fn read_pack(
-    repo: &IndexedRepo,
-    pack: u32,
-    blobs: Vec<(Id, BlobRef)>,
-) -> Result<Vec<Id>, (Vec<Id>, ReadFailure)> {
+async fn read_pack(repo: &IndexedRepo, pack: u32, blobs: Vec<(Id, BlobRef)>) -> PackRead {
     let all: Vec<Id> = blobs.iter().map(|(id, _)| *id).collect();
     let key = repo.pack_key_of(pack);
     let bytes = match repo.read_stored_pack(pack).await {
