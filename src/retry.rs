@@ -105,7 +105,7 @@ pub fn store_unsent(e: &object_store::Error) -> bool {
 }
 
 /// The status of an error answer, as object_store words it ("...status code: 503 ...").
-fn http_status(chain_text: &str) -> Option<u16> {
+pub fn http_status(chain_text: &str) -> Option<u16> {
     let (_, rest) = chain_text.split_once("status code: ")?;
     rest.get(..3)?.parse().ok()
 }

@@ -273,7 +273,7 @@ fn read_data_records_no_damage_for_packs_it_could_not_read_and_says_why() {
             .lines()
             .find(|l| l.starts_with("not read: ") && l.contains(pack.as_str()))
             .unwrap_or_else(|| panic!("{pack} not named: {}", r.stderr));
-        assert!(line.contains(why), "{line}");
+        assert!(line.contains(why), "{line}\n{}", r.stderr);
     }
     assert!(!r.stderr.contains("problem: "), "{}", r.stderr);
     let recorded: Vec<String> = proxy

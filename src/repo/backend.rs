@@ -313,7 +313,12 @@ impl Backend {
             object_store::Error::Precondition { .. } => RemoteKind::PreconditionFailed,
             _ => RemoteKind::of_error(&e),
         };
-        remote::error(&format!("store {}", self.display), kind, &e.to_string())
+        // The status first: the message is cut to one short line, and a long URL would hide it.
+        let detail = match crate::retry::http_status(&text) {
+            Some(status) => format!("HTTP {status}: {e}"),
+            None => e.to_string(),
+        };
+        remote::error(&format!("store {}", self.display), kind, &detail)
     }
 }
 
