@@ -97,6 +97,8 @@ fn planted_oversized_objects_are_damage_and_never_read_whole() {
     env.run(&["at", &store, "ls"]).ok();
     fs::remove_file(root.join("snapshots").join(&name)).unwrap();
     fs::remove_file(root.join("dicts").join(&name)).unwrap();
+    // `check` names the planted key object as a problem until it is deleted.
+    fs::remove_file(root.join("keys").join(&name)).unwrap();
     env.run(&["at", &store, "repair", "index"]).ok();
     assert!(!root.join("index").join(&name).exists());
     env.run(&["at", &store, "check"]).ok();
