@@ -167,7 +167,7 @@ fn a_forged_prune_lock_does_not_block_prune() {
     plant(
         &store,
         key,
-        br#"{"host":"elsewhere","pid":1,"boot_id":"b","pid_ns":"p"}"#,
+        br#"{"host":"elsewhere","pid":1,"boot_id":"b","pid_ns":"p","mac":"00"}"#,
     );
     let r = env.prune_now(&store).ok();
     assert!(
@@ -178,6 +178,24 @@ fn a_forged_prune_lock_does_not_block_prune() {
     );
     let r = env.run(&["at", &store, "check"]).ok();
     assert!(r.stderr.contains(key), "check names it: {}", r.stderr);
+    // An older kloset's lock (plain owner JSON) is given way to while live by the server's
+    // time, whatever its name says; an hour after it was written it holds nothing up.
+    let old = "locks/prune-9999999999999999-fedcba9876543210";
+    plant(
+        &store,
+        old,
+        br#"{"host":"elsewhere","pid":1,"boot_id":"b","pid_ns":"p"}"#,
+    );
+    env.run(&["at", &store, "prune", "--delete-delay", "0"])
+        .code(2);
+    let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    fs::File::options()
+        .write(true)
+        .open(Path::new(&store).join(old))
+        .unwrap()
+        .set_modified(an_hour_ago)
+        .unwrap();
+    env.prune_now(&store).ok();
 }
 
 /// A second backup of other files, then only it kept: the first backup's data packs are unused.

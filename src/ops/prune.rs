@@ -209,14 +209,6 @@ async fn run(
     // are written (a writer then still sees those packs as marked). Not while a lock without
     // a MAC looks live: that may be a prune of an older kloset, acting on marks like these.
     if lock.unauthenticated().is_empty() {
-        // Not a name this prune has just written: a planted object there was overwritten
-        // by this prune's own mark, which must stay.
-        let forged_marks: Vec<String> = forged_marks
-            .into_iter()
-            .filter(|k| {
-                crate::repo::maintenance::parse_marker(k).is_none_or(|id| !fresh.contains(&id))
-            })
-            .collect();
         repo.remove_marks(&forged_marks).await?;
         unauthenticated.extend(
             forged_marks

@@ -101,9 +101,12 @@ impl Repo {
 
     /// Removes marks without a MAC: junk, since no prune of this kloset acts on them, but they
     /// make writers save the blobs of those packs anew.
+    /// Each is read again first: one this prune has since written its own mark over stays.
     pub async fn remove_marks(&self, keys: &[String]) -> Result<()> {
         for key in keys {
-            self.backend.delete(key).await?;
+            if let Found::Unauthenticated(_) = self.read_control(key, 0).await? {
+                self.backend.delete(key).await?;
+            }
         }
         Ok(())
     }
@@ -157,9 +160,7 @@ impl Repo {
                 // An older kloset's live prune (its lock is plain owner JSON): giving way costs
                 // at most one lock lifetime (timed by the server), running beside it could
                 // break the one-prune rule the safety argument rests on.
-                Found::Unauthenticated(Some(body))
-                    if serde_json::from_slice::<LockOwner>(&body).is_ok() =>
-                {
+                Found::Unauthenticated(Some(body)) if is_older_klosets_lock(&body) => {
                     eprintln!(
                         "warning: {key} is the lock of a prune by an older kloset (no MAC): waiting for it"
                     );
@@ -337,6 +338,13 @@ impl LockOwner {
             && (&self.host, &self.boot_id, &self.pid_ns)
                 == (&here.host, &here.boot_id, &here.pid_ns)
     }
+}
+
+/// A lock body as a kloset before MACs wrote it: owner JSON with no `mac` field (a body with
+/// a wrong MAC is a forgery, not an older prune).
+fn is_older_klosets_lock(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .is_ok_and(|v| v.get("mac").is_none() && serde_json::from_value::<LockOwner>(v).is_ok())
 }
 
 fn pid_alive(pid: u32) -> bool {
