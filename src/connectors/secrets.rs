@@ -92,14 +92,35 @@ fn first_line(text: &str) -> String {
 }
 
 fn from_file(key: &str, path: &str, display: &str) -> Result<String> {
+    Ok(first_line(&String::from_utf8_lossy(&file_bytes(
+        key, path, display,
+    )?)))
+}
+
+fn from_command(key: &str, cmd: &str, display: &str) -> Result<String> {
+    Ok(first_line(&String::from_utf8_lossy(&command_output(
+        key, cmd, display,
+    )?)))
+}
+
+/// The bytes of a secret given as `@FILE` or `!COMMAND` (None: given inline), for a secret
+/// that may be raw bytes (`sse_customer_key`).
+pub fn referenced_bytes(key: &str, value: &str, display: &str) -> Result<Option<Vec<u8>>> {
+    match given(value) {
+        Given::File(path) => file_bytes(key, path, display).map(Some),
+        Given::Command(cmd) => command_output(key, cmd, display).map(Some),
+        Given::Literal(_) | Given::Prompt => Ok(None),
+    }
+}
+
+fn file_bytes(key: &str, path: &str, display: &str) -> Result<Vec<u8>> {
     let path = shellexpand_home(path);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
+    std::fs::read(&path).map_err(|e| {
         config(format!(
             "{display}: cannot read {key} from {}: {e}",
             path.display()
         ))
-    })?;
-    Ok(first_line(&text))
+    })
 }
 
 /// `@~/keys/s3` as a shell would read it.
@@ -110,7 +131,7 @@ fn shellexpand_home(path: &str) -> std::path::PathBuf {
     }
 }
 
-fn from_command(key: &str, cmd: &str, display: &str) -> Result<String> {
+fn command_output(key: &str, cmd: &str, display: &str) -> Result<Vec<u8>> {
     // Its stderr goes to ours: a password manager's own message says what went wrong.
     let out = std::process::Command::new("sh")
         .arg("-c")
@@ -125,7 +146,7 @@ fn from_command(key: &str, cmd: &str, display: &str) -> Result<String> {
             out.status
         )));
     }
-    Ok(first_line(&String::from_utf8_lossy(&out.stdout)))
+    Ok(out.stdout)
 }
 
 fn prompt(key: &str, display: &str) -> Result<String> {

@@ -146,10 +146,29 @@ impl Backend {
         }
     }
 
-    /// A small object whole, or `limit + 1` bytes of it when it is larger (the caller refuses
-    /// it): a planted huge object is never downloaded. One request (a suffix range).
+    /// A small object whole, or its first `limit + 1` bytes when it is larger (the caller
+    /// refuses it): a planted huge object is never downloaded. A plain GET, its size looked at
+    /// before the body (a suffix range has no valid answer for an empty object on S3).
     pub async fn get_at_most(&self, key: &str, limit: u64) -> Result<Option<Bytes>> {
-        match self.get_suffix(key, limit + 1).await {
+        let got = self
+            .retrying(|| async {
+                let r = self.store.get(&Path::from(key)).await?;
+                if r.meta.size <= limit {
+                    return r.bytes().await;
+                }
+                let mut stream = r.into_stream();
+                let mut out = Vec::new();
+                while let Some(chunk) = stream.try_next().await? {
+                    out.extend_from_slice(&chunk);
+                    if out.len() as u64 > limit {
+                        break;
+                    }
+                }
+                out.truncate(limit as usize + 1);
+                Ok(Bytes::from(out))
+            })
+            .await;
+        match got {
             Ok(b) => Ok(Some(b)),
             Err(e) if crate::remote::kind_of(&e) == Some(RemoteKind::NotFound) => Ok(None),
             Err(e) => Err(e),

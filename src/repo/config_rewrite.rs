@@ -67,6 +67,19 @@ pub(super) async fn replace(
                 .is_ok_and(|c| c.id == new.id && c.mac.is_some() && c.verify_mac(master).is_ok())
     });
     if !verified {
+        // Another host's rewrite landed meanwhile (it verifies under the same master key):
+        // it stands, and this one is reported, never undone by putting the old one back.
+        let theirs = back
+            .as_ref()
+            .and_then(|raw| parse(backend, CONFIG_KEY, raw).ok())
+            .is_some_and(|c| c.id == new.id && c.mac.is_some() && c.verify_mac(master).is_ok());
+        if theirs {
+            return Err(KlosetError::Integrity(format!(
+                "store {}: another host rewrote the config at the same time: run the command again",
+                backend.display
+            ))
+            .into());
+        }
         // What was there before is put back; the copy stays until that reads back too.
         backend.put(CONFIG_KEY, current.clone()).await?;
         if backend.get(CONFIG_KEY).await?.as_ref() == Some(&current) {

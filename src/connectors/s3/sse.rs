@@ -128,21 +128,8 @@ impl Sse {
 /// or the base64 or hex itself.
 fn customer_key(source: &str, display: &str) -> Result<[u8; 32]> {
     let bad = |why: String| config(format!("{display}: sse_customer_key {why}"));
-    let raw: Vec<u8> = if let Some(path) = source.strip_prefix('@') {
-        std::fs::read(path).map_err(|e| bad(format!("cannot read {path}: {e}")))?
-    } else if let Some(cmd) = source.strip_prefix('!') {
-        let out = std::process::Command::new("sh")
-            .args(["-c", cmd])
-            .stderr(std::process::Stdio::inherit())
-            .output()
-            .map_err(|e| bad(format!("command failed to start: {e}")))?;
-        if !out.status.success() {
-            return Err(bad(format!("command exited with {}", out.status)));
-        }
-        out.stdout
-    } else {
-        source.as_bytes().to_vec()
-    };
+    let raw = crate::connectors::secrets::referenced_bytes("sse_customer_key", source, display)?
+        .unwrap_or_else(|| source.as_bytes().to_vec());
     // A file or a command may hold the raw bytes; anything else is text.
     let outside = source.starts_with('@') || source.starts_with('!');
     if let (true, Ok(key)) = (outside, <[u8; 32]>::try_from(raw.as_slice())) {
@@ -282,7 +269,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            e.contains("store: sse_customer_key cannot read /nonexistent/kloset.key"),
+            e.contains("store: cannot read sse_customer_key from /nonexistent/kloset.key"),
             "{e}"
         );
     }
@@ -292,7 +279,10 @@ mod tests {
         let c = customer(&format!("!echo {SEQ_HEX}")).unwrap().unwrap();
         assert_eq!(key_of(&c).0, SEQ_B64);
         let e = customer("!exit 3").unwrap_err().to_string();
-        assert!(e.contains("command exited with"), "{e}");
+        assert!(
+            e.contains("the command for sse_customer_key exited with"),
+            "{e}"
+        );
         assert!(customer("!echo short").is_err());
     }
 
