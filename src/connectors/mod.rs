@@ -122,7 +122,7 @@ pub async fn open_store(spec: &Spec, creating: bool) -> Result<Backend> {
     match &spec.location {
         Location::Fs(path) => {
             if creating {
-                std::fs::create_dir_all(path).map_err(|e| {
+                fs::durable_store::create_store_dir(path).map_err(|e| {
                     KlosetError::Config(format!(
                         "cannot create store directory {}: {e}",
                         path.display()

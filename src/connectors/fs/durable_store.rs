@@ -114,6 +114,12 @@ fn new_staged_file(path: &FsPath, dir: &FsPath, sync: SyncFn) -> Result<(File, P
 
 /// Makes `dir` and any missing ancestors, fsyncing the parent of each one made, so that a
 /// durable file is never in a directory that a crash forgets.
+/// A store's own directory, made with every new directory fsynced into its parent (a power
+/// cut after `create` must not lose the store's entry).
+pub fn create_store_dir(dir: &FsPath) -> std::io::Result<()> {
+    make_dirs(dir, File::sync_all).map_err(std::io::Error::other)
+}
+
 fn make_dirs(dir: &FsPath, sync: SyncFn) -> Result<()> {
     let mut missing = Vec::new();
     let mut at = dir;
