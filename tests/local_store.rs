@@ -582,3 +582,36 @@ fn a_store_without_dictionary_and_with_padding_round_trips() {
         "padding and no dictionary cost space: {sizes:?}"
     );
 }
+
+/// `kloset at backups create` from the directory that is to hold it: a relative store path
+/// whose only parent is the working directory.
+#[test]
+fn a_store_named_relative_to_the_working_directory_is_created_and_used() {
+    let env = Env::new();
+    fs::create_dir_all(env.path("work")).unwrap();
+    fs::write(env.path("work/file"), b"content").unwrap();
+    let run = |args: &[&str]| {
+        let out = env
+            .command(args)
+            .current_dir(env.path("work"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "at",
+        "backups",
+        "create",
+        "--kdf-memory-mib",
+        "8",
+        "--kdf-iterations",
+        "1",
+    ]);
+    run(&["at", "backups", "backup", "file"]);
+    run(&["at", "backups", "check", "--read-data"]);
+    assert!(env.path("work/backups/config").exists());
+}

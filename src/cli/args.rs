@@ -61,6 +61,13 @@ pub enum Command {
     /// Write man pages into DIR (one per subcommand).
     #[command(hide = true)]
     Manpages { dir: PathBuf },
+    /// Time each stage of a backup and a restore of TREE on one core (for scripts/bench).
+    #[command(hide = true)]
+    Limits {
+        tree: PathBuf,
+        /// Where the file-creation stage writes (the restore's disk).
+        scratch: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]

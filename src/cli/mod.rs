@@ -47,7 +47,31 @@ pub async fn run(cli: Cli, cancel: Cancel) -> Result<()> {
             Ok(())
         }
         Command::Manpages { dir } => write_manpages(&dir),
+        Command::Limits { tree, scratch } => print_limits(&tree, &scratch),
     }
+}
+
+/// One line per stage, `name seconds`, then the floors for this machine's cores.
+fn print_limits(tree: &std::path::Path, scratch: &std::path::Path) -> Result<()> {
+    let l = crate::ops::limits::measure(tree, scratch)?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mib = l.bytes as f64 / 1048576.0;
+    println!("files {}\nmib {mib:.0}\ncores {cores}", l.files);
+    for (name, s) in [
+        ("read", l.read),
+        ("chunk", l.chunk),
+        ("hash", l.hash),
+        ("zstd1", l.zstd1),
+        ("zstd3", l.zstd3),
+        ("seal", l.seal),
+        ("open", l.open),
+        ("create", l.create),
+    ] {
+        println!("{name} {s:.3} s ({:.0} MiB/s per core)", mib / s.max(1e-9));
+    }
+    println!("backup_floor {:.3}", l.backup_floor(cores));
+    println!("restore_floor {:.3}", l.restore_floor(cores));
+    Ok(())
 }
 
 /// One page for kloset and one per subcommand (kloset-backup.1, kloset-source-add.1, ...).

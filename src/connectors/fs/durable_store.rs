@@ -117,7 +117,9 @@ fn new_staged_file(path: &FsPath, dir: &FsPath, sync: SyncFn) -> Result<(File, P
 /// A store's own directory, made with every new directory fsynced into its parent (a power
 /// cut after `create` must not lose the store's entry).
 pub fn create_store_dir(dir: &FsPath) -> std::io::Result<()> {
-    make_dirs(dir, File::sync_all).map_err(std::io::Error::other)
+    // Absolute first: a relative name's last parent is "", which is no directory to make.
+    let dir = std::path::absolute(dir)?;
+    make_dirs(&dir, File::sync_all).map_err(std::io::Error::other)
 }
 
 fn make_dirs(dir: &FsPath, sync: SyncFn) -> Result<()> {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 use async_trait::async_trait;
-use futures::{stream, StreamExt};
+use futures::{stream, StreamExt, TryStreamExt};
 use http::StatusCode;
 
 use super::client::{Listed, Response, S3Api};
@@ -33,6 +33,8 @@ pub struct S3Source {
     root: Arc<Dir>,
     total: u64,
     concurrency: usize,
+    /// Objects being fetched at once, across the batches the archiver has in flight.
+    fetches: tokio::sync::Semaphore,
     /// Probed on the first object: servers without tagging are asked once, not per object.
     tags: AtomicU8,
 }
@@ -104,6 +106,7 @@ impl S3Source {
             root: root.freeze(),
             total,
             concurrency,
+            fetches: tokio::sync::Semaphore::new(concurrency.max(1) * 2),
             tags: AtomicU8::new(TAGS_UNKNOWN),
         })
     }
@@ -198,6 +201,20 @@ impl Source for S3Source {
             n
         }))
     }
+
+    /// A small GET costs a round trip, not bandwidth: the objects of a batch are fetched with
+    /// many requests in flight (one at a time, 51 small objects took 1.7 s on a local Garage).
+    async fn read_many(
+        &self,
+        entries: Vec<Entry<Handle>>,
+        work: &Work,
+    ) -> Result<Vec<Option<Node>>> {
+        stream::iter(entries)
+            .map(|e| self.read(e, work))
+            .buffered(self.concurrency.max(1))
+            .try_collect()
+            .await
+    }
 }
 
 /// What the listing alone says about an object.
@@ -220,6 +237,7 @@ fn listed_node(obj: &Listed) -> Node {
 impl S3Source {
     /// Ok(None): the object could not be read; reported and counted, the backup goes on.
     async fn fetch(&self, obj: &Listed, work: &Work) -> Result<Option<Node>> {
+        let _permit = self.fetches.acquire().await?;
         let mut etag = obj.etag.clone();
         let mut size = obj.size;
         // An object rewritten while we read it is read again, whole, under its new ETag.
