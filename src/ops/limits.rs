@@ -45,7 +45,8 @@ impl Limits {
     }
 }
 
-/// Times every stage on `tree`; `scratch` is a directory on the disk a restore would write to.
+/// Times every stage on `tree`; `scratch` is a directory on the disk a restore would write to,
+/// where the files of the creation stage are left.
 pub fn measure(tree: &Path, scratch: &Path) -> Result<Limits> {
     let files = regular_files(tree);
     let total: u64 = files.iter().map(|(_, size)| size).sum();
@@ -151,15 +152,18 @@ fn regular_files(tree: &Path) -> Vec<(PathBuf, u64)> {
 /// Seconds to create, write and close every file of the tree, from the cost of the first
 /// `CREATE_FILES` of them (with their sizes, in directories of the tree's shape).
 fn create_files(files: &[(PathBuf, u64)], scratch: &Path) -> Result<f64> {
+    // Kept: deleting thousands of files makes ext4's next creations crawl (it searches recently
+    // freed inodes), which would slow whatever is timed next. The caller removes them later.
     let dir = tempfile::Builder::new()
         .prefix("kloset-limits-")
-        .tempdir_in(scratch)?;
+        .tempdir_in(scratch)?
+        .keep();
     let picked: Vec<&(PathBuf, u64)> = files.iter().take(CREATE_FILES).collect();
     let zeros = vec![0x5au8; picked.iter().map(|(_, s)| *s).max().unwrap_or(0) as usize];
     let started = Instant::now();
     let mut made = std::collections::HashSet::new();
     for (i, (path, size)) in picked.iter().enumerate() {
-        let sub = dir.path().join(format!(
+        let sub = dir.join(format!(
             "{:x}",
             path.parent().map(|p| p.as_os_str().len()).unwrap_or(0) % 64
         ));
@@ -170,7 +174,6 @@ fn create_files(files: &[(PathBuf, u64)], scratch: &Path) -> Result<f64> {
         f.write_all(&zeros[..*size as usize])?;
     }
     let per_file = started.elapsed().as_secs_f64() / picked.len().max(1) as f64;
-    // Left to the temporary directory's drop, after the timing: a bench never times deletions.
     Ok(per_file * files.len() as f64)
 }
 

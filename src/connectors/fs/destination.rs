@@ -2,7 +2,7 @@
 //! each pack is fetched once however many files share it. Each file is written under a
 //! temporary name beside its final one and renamed into place only when every blob of it has
 //! been verified and written, so a failed restore never leaves a wrong file that looks
-//! finished.
+//! finished; a file written in one go is an unnamed file linked to its name (`temp_file`).
 //!
 //! Nothing is ever reached through a path string inside the target: the target root is held
 //! open and every directory is reached from it name by name without following a link
@@ -57,6 +57,8 @@ struct Shared {
     started: Mutex<HashMap<usize, Identity>>,
     /// Metadata that could not be put back on an entry that was itself restored.
     problems: Mutex<Vec<String>>,
+    /// Whole files are written as unnamed files; cleared the first time the target has none.
+    unnamed: std::sync::atomic::AtomicBool,
 }
 
 impl FsDestination {
@@ -69,6 +71,7 @@ impl FsDestination {
                 dirs: OnceLock::new(),
                 started: Mutex::new(HashMap::new()),
                 problems: Mutex::new(Vec::new()),
+                unnamed: std::sync::atomic::AtomicBool::new(temp_file::unnamed_supported()),
             }),
             force,
             hard_links: Mutex::new(Vec::new()),
@@ -115,6 +118,12 @@ impl Shared {
         let (parent, name) = split_parent(&job.rel);
         let dir = dirs.dir(parent)?;
         let temp = temp_name(job.file);
+        if let Some(node) = &job.node {
+            if let Some(file) = self.unnamed(&dir)? {
+                temp_file::write_sparse(&file, job.offset, &job.data)?;
+                return self.name_unnamed(&file, &dir, &temp, &job.rel, name, node);
+            }
+        }
         let file = match &job.node {
             Some(_) => temp_file::create(&dir, &temp)?,
             None => self.started_temp(job.file, &dir, &temp)?,
@@ -124,6 +133,46 @@ impl Shared {
             Some(node) => self.put_in_place(&file, &dir, &temp, &job.rel, name, node),
             None => Ok(()),
         }
+    }
+
+    fn unnamed(&self, dir: &std::os::fd::OwnedFd) -> io::Result<Option<File>> {
+        use std::sync::atomic::Ordering;
+        if !self.unnamed.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let file = temp_file::create_unnamed(dir)?;
+        if file.is_none() {
+            self.unnamed.store(false, Ordering::Relaxed);
+        }
+        Ok(file)
+    }
+
+    /// A complete unnamed file gets its metadata, then its name; where the name is taken
+    /// (restore --force), a temporary name first and a rename over what is there.
+    fn name_unnamed(
+        &self,
+        file: &File,
+        dir: &std::os::fd::OwnedFd,
+        temp: &str,
+        rel: &[u8],
+        name: &[u8],
+        node: &Node,
+    ) -> io::Result<()> {
+        self.finish_meta(file, rel, node)?;
+        if temp_file::link_unnamed(file, dir, name)? {
+            return Ok(());
+        }
+        if !temp_file::link_unnamed(file, dir, temp.as_bytes())? {
+            // A leftover of an earlier process with this id, or planted: not ours to keep.
+            unlinkat(dir, temp, AtFlags::empty())?;
+            if !temp_file::link_unnamed(file, dir, temp.as_bytes())? {
+                return Err(io::Error::other(format!(
+                    "temporary name {temp} was taken again while the restore ran: not written"
+                )));
+            }
+        }
+        renameat(dir, temp, dir, name)?;
+        Ok(())
     }
 
     /// The temporary file of a file written in several segments: created by its first
@@ -173,13 +222,18 @@ impl Shared {
         name: &[u8],
         node: &Node,
     ) -> io::Result<()> {
+        self.finish_meta(file, rel, node)?;
+        renameat(dir, temp, dir, name)?;
+        Ok(())
+    }
+
+    fn finish_meta(&self, file: &File, rel: &[u8], node: &Node) -> io::Result<()> {
         let shown = self.dirs()?.shown(rel);
         let mut found = Vec::new();
         file_meta(file, node, self.owner, &shown, &mut found)?;
         if !found.is_empty() {
             self.problems.lock().expect("problems").extend(found);
         }
-        renameat(dir, temp, dir, name)?;
         Ok(())
     }
 }

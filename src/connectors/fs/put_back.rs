@@ -33,9 +33,11 @@ pub fn file_meta(
     shown: &Path,
     problems: &mut Vec<String>,
 ) -> io::Result<()> {
-    // Trims a longer file left behind at the target (restore --force), and gives a sparse
-    // file its length when it ends in a hole.
-    ftruncate(file, node.size)?;
+    // Gives a sparse file its length when it ends in a hole (a file of this restore is new, so
+    // never longer); most files are already as long as they should be.
+    if file.metadata()?.len() != node.size {
+        ftruncate(file, node.size)?;
+    }
     fd_meta(file, node, owner, shown, problems)
 }
 

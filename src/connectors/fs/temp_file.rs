@@ -1,14 +1,16 @@
-//! Where a file is written until it is complete: a name of this process beside its final one
-//! (so the rename that puts it in place stays within one open directory), created with
-//! O_EXCL so it is always a new file of this restore, and reopened for a later segment only if
-//! it is still that same file.
+//! Where a file is written until it is complete. A file written in one go is an unnamed file
+//! (O_TMPFILE) in its directory, linked to its name when complete: one directory change per
+//! file instead of a create and a rename. Otherwise (several segments, a name already taken,
+//! no O_TMPFILE) a name of this process beside its final one (so the rename that puts it in
+//! place stays within one open directory), created with O_EXCL so it is always a new file of
+//! this restore, and reopened for a later segment only if it is still that same file.
 
 use std::fs::File;
 use std::io;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::{FileExt, MetadataExt};
 
-use rustix::fs::{openat, unlinkat, AtFlags, Dir, Mode, OFlags};
+use rustix::fs::{linkat, openat, unlinkat, AtFlags, Dir, Mode, OFlags, CWD};
 use rustix::io::Errno;
 
 /// The temporary name of the `file`th file fed.
@@ -37,6 +39,35 @@ pub fn create(dir: &OwnedFd, name: &str) -> io::Result<File> {
         }
         other => Ok(File::from(other?)),
     }
+}
+
+/// A new file with no name in `dir` (O_TMPFILE), or None where the filesystem or kernel has
+/// none: nothing can see it until `link_unnamed` names it, and a crash leaves nothing behind.
+pub fn create_unnamed(dir: &OwnedFd) -> io::Result<Option<File>> {
+    let flags = OFlags::WRONLY | OFlags::TMPFILE | OFlags::CLOEXEC;
+    match openat(dir, ".", flags, Mode::from_raw_mode(0o600)) {
+        Ok(fd) => Ok(Some(File::from(fd))),
+        // EISDIR: a kernel that knows only O_DIRECTORY of the flag's bits.
+        Err(Errno::OPNOTSUPP | Errno::ISDIR | Errno::INVAL) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Gives an unnamed file `name` in `dir`. Ok(false): something already has that name, which
+/// is left as it is.
+pub fn link_unnamed(file: &File, dir: &OwnedFd, name: &[u8]) -> io::Result<bool> {
+    // Through /proc, which needs no privilege (AT_EMPTY_PATH would need CAP_DAC_READ_SEARCH).
+    let proc_path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(file));
+    match linkat(CWD, proc_path.as_str(), dir, name, AtFlags::SYMLINK_FOLLOW) {
+        Ok(()) => Ok(true),
+        Err(Errno::EXIST) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Whether unnamed files can be named here: /proc must show this process's descriptors.
+pub fn unnamed_supported() -> bool {
+    std::path::Path::new("/proc/self/fd").is_dir()
 }
 
 /// The temporary file created earlier as `was`, opened again for writing.
@@ -175,6 +206,27 @@ mod tests {
         std::fs::remove_file(tmp.path().join("t")).unwrap();
         std::os::unix::fs::symlink(tmp.path().join("other"), tmp.path().join("t")).unwrap();
         assert!(reopen(&dir, "t", was).is_err());
+    }
+
+    #[test]
+    fn an_unnamed_file_takes_its_name_only_when_linked_and_never_over_another() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = open_dir(tmp.path());
+        let Some(f) = create_unnamed(&dir).unwrap() else {
+            return; // this filesystem has no O_TMPFILE: the named path is used
+        };
+        f.write_all_at(b"new", 0).unwrap();
+        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+        assert!(link_unnamed(&f, &dir, b"a").unwrap());
+        assert_eq!(std::fs::read(tmp.path().join("a")).unwrap(), b"new");
+        std::os::unix::fs::symlink("/nonexistent", tmp.path().join("b")).unwrap();
+        let g = create_unnamed(&dir).unwrap().unwrap();
+        assert!(!link_unnamed(&g, &dir, b"a").unwrap());
+        assert!(!link_unnamed(&g, &dir, b"b").unwrap());
+        assert_eq!(std::fs::read(tmp.path().join("a")).unwrap(), b"new");
+        assert!(std::fs::symlink_metadata(tmp.path().join("b"))
+            .unwrap()
+            .is_symlink());
     }
 
     #[test]
