@@ -58,6 +58,9 @@ _kloset() {
             kloset,key)
                 cmd="kloset__subcmd__key"
                 ;;
+            kloset,limits)
+                cmd="kloset__subcmd__limits"
+                ;;
             kloset,ls)
                 cmd="kloset__subcmd__ls"
                 ;;
@@ -339,6 +342,9 @@ _kloset() {
                 ;;
             kloset__subcmd__help,key)
                 cmd="kloset__subcmd__help__subcmd__key"
+                ;;
+            kloset__subcmd__help,limits)
+                cmd="kloset__subcmd__help__subcmd__limits"
                 ;;
             kloset__subcmd__help,ls)
                 cmd="kloset__subcmd__help__subcmd__ls"
@@ -674,7 +680,7 @@ _kloset() {
 
     case "${cmd}" in
         kloset)
-            opts="-q -o -h -V --quiet --json --keyfile --option --help --version at create backup ls restore diff find cat dump info check rm forget prune sync key repair source store destination completion manpages help"
+            opts="-q -o -h -V --quiet --json --keyfile --option --help --version at create backup ls restore diff find cat dump info check rm forget prune sync key repair source store destination completion manpages limits help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2720,7 +2726,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help)
-            opts="at create backup ls restore diff find cat dump info check rm forget prune sync key repair source store destination completion manpages help"
+            opts="at create backup ls restore diff find cat dump info check rm forget prune sync key repair source store destination completion manpages limits help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3391,6 +3397,20 @@ _kloset() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kloset__subcmd__help__subcmd__limits)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kloset__subcmd__help__subcmd__ls)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -3980,6 +4000,32 @@ _kloset() {
         kloset__subcmd__key__subcmd__rm)
             opts="-q -o -h --force --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__limits)
+            opts="-q -o -h --quiet --json --keyfile --option --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

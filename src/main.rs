@@ -8,12 +8,20 @@ use kloset::cli;
 /// glibc gives each busy thread its own arena and keeps freed pack-sized buffers in it: with
 /// the async and blocking pools that doubled peak memory. One arena per core keeps it tracking
 /// live data at no measurable cost in speed.
-fn limit_malloc_arenas(cores: usize) {
+///
+/// glibc also raises its mmap threshold to the size of each large block freed, up to 32 MiB,
+/// so after the first pack every pack buffer, file read and chunk comes from an arena and
+/// stays in it when freed. A fixed threshold sends them to mmap and back to the system:
+/// peak RSS of a first backup of Linux's sources went from 129-140 MiB to 82 MiB.
+fn tune_malloc(cores: usize) {
     // SAFETY: mallopt only adjusts allocator tuning; called before other threads start.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, cores as libc::c_int);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
     }
 }
+
+const MMAP_THRESHOLD: libc::c_int = 1 << 20;
 
 /// `kloset ls | head`: end quietly when the reader goes away, as Unix tools do. SIGPIPE itself
 /// stays ignored (a closed network connection must be an error, not a silent death), so
@@ -50,7 +58,7 @@ fn main() {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2);
-    limit_malloc_arenas(cores);
+    tune_malloc(cores);
     let cancel = Cancel::default();
     let on_signal = cancel.clone();
     let _ = ctrlc::set_handler(move || {
