@@ -272,6 +272,12 @@ impl Repo {
         &self.keys
     }
 
+    /// The store is reached over the network (S3), where throughput comes from many requests
+    /// in flight, not from a local disk.
+    pub fn is_remote(&self) -> bool {
+        self.backend.remote
+    }
+
     /// Now, by this host's clock (see `clock`).
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.backend.now()
