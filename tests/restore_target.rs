@@ -318,3 +318,58 @@ fn no_special_skips_devices_and_fifos_and_clears_setuid_and_capabilities() {
     );
     assert!(fs::symlink_metadata(full.join("pipe")).is_ok());
 }
+
+/// `restore --force` over names that hold a symlink to a file outside, a FIFO, and a longer
+/// file: each becomes the snapshot's file, nothing outside changes, nothing unfinished is left.
+/// Both ways whole files are written: unnamed files linked to their names, and the named
+/// temporary files of filesystems without O_TMPFILE.
+#[test]
+fn a_forced_restore_replaces_planted_links_fifos_and_longer_files_without_following_them() {
+    let mut env = Env::new();
+    let store = env.local_store();
+    let src = env.path("src");
+    fs::create_dir_all(src.join("c")).unwrap();
+    fs::write(src.join("a"), b"snapshot a").unwrap();
+    fs::write(src.join("b"), b"snapshot b").unwrap();
+    fs::write(src.join("c/d"), b"short").unwrap();
+    let id = env.backup(&store, src.to_str().unwrap())["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let outside = env.path("outside");
+    fs::create_dir_all(&outside).unwrap();
+    fs::write(outside.join("secret"), b"outside").unwrap();
+    let before = state_of(&outside);
+    for way in ["unnamed", "named"] {
+        if way == "named" {
+            env.extra_env
+                .push(("KLOSET_TEST_NAMED_TEMP".into(), "1".into()));
+        }
+        let target = env.path(&format!("target-{way}"));
+        fs::create_dir_all(target.join("c")).unwrap();
+        std::os::unix::fs::symlink(outside.join("secret"), target.join("a")).unwrap();
+        let fifo = std::ffi::CString::new(target.join("b").to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+        fs::write(target.join("c/d"), b"a longer file than the snapshot's").unwrap();
+        env.restore_forced(&store, &target, &id).ok();
+        assert_eq!(
+            state_of(&outside),
+            before,
+            "{way}: written through the link"
+        );
+        for name in ["a", "b", "c/d"] {
+            let m = fs::symlink_metadata(target.join(name)).unwrap();
+            assert!(m.is_file(), "{way}: {name} is not a regular file");
+            assert_eq!(
+                fs::read(target.join(name)).unwrap(),
+                fs::read(src.join(name)).unwrap(),
+                "{way}: {name}"
+            );
+        }
+        for f in common::files_under(&target) {
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            assert!(!name.starts_with(".kloset-"), "{way}: left behind: {f:?}");
+        }
+    }
+}

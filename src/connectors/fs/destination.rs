@@ -121,7 +121,20 @@ impl Shared {
         if let Some(node) = &job.node {
             if let Some(file) = self.unnamed(&dir)? {
                 temp_file::write_sparse(&file, job.offset, &job.data)?;
-                return self.name_unnamed(&file, &dir, &temp, &job.rel, name, node);
+                let found = self.meta_problems(&file, &job.rel, node)?;
+                match self.name_unnamed(&file, &dir, &temp, name) {
+                    Ok(()) => {
+                        self.record(found);
+                        return Ok(());
+                    }
+                    // /proc refuses the link (a security module, a sandbox): this file and
+                    // the rest go by the named temporary path.
+                    Err(Unnamed::CannotLink) => {
+                        self.unnamed
+                            .store(false, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    Err(Unnamed::Failed(e)) => return Err(e),
+                }
             }
         }
         let file = match &job.node {
@@ -147,32 +160,35 @@ impl Shared {
         Ok(file)
     }
 
-    /// A complete unnamed file gets its metadata, then its name; where the name is taken
+    /// A complete unnamed file, with its metadata, gets its name; where the name is taken
     /// (restore --force), a temporary name first and a rename over what is there.
     fn name_unnamed(
         &self,
         file: &File,
         dir: &std::os::fd::OwnedFd,
         temp: &str,
-        rel: &[u8],
         name: &[u8],
-        node: &Node,
-    ) -> io::Result<()> {
-        self.finish_meta(file, rel, node)?;
-        if temp_file::link_unnamed(file, dir, name)? {
-            return Ok(());
+    ) -> Result<(), Unnamed> {
+        match temp_file::link_unnamed(file, dir, name) {
+            Ok(true) => return temp_file::check_linked(file, dir, name).map_err(Unnamed::Failed),
+            Ok(false) => {}
+            Err(_) => return Err(Unnamed::CannotLink),
         }
-        if !temp_file::link_unnamed(file, dir, temp.as_bytes())? {
+        let linked = |n: &str| temp_file::link_unnamed(file, dir, n.as_bytes());
+        if !linked(temp).map_err(Unnamed::Failed)? {
             // A leftover of an earlier process with this id, or planted: not ours to keep.
-            unlinkat(dir, temp, AtFlags::empty())?;
-            if !temp_file::link_unnamed(file, dir, temp.as_bytes())? {
-                return Err(io::Error::other(format!(
+            match unlinkat(dir, temp, AtFlags::empty()) {
+                Ok(()) | Err(Errno::NOENT) => {}
+                Err(e) => return Err(Unnamed::Failed(e.into())),
+            }
+            if !linked(temp).map_err(Unnamed::Failed)? {
+                return Err(Unnamed::Failed(io::Error::other(format!(
                     "temporary name {temp} was taken again while the restore ran: not written"
-                )));
+                ))));
             }
         }
-        renameat(dir, temp, dir, name)?;
-        Ok(())
+        temp_file::check_linked(file, dir, temp.as_bytes()).map_err(Unnamed::Failed)?;
+        renameat(dir, temp, dir, name).map_err(|e| Unnamed::Failed(e.into()))
     }
 
     /// The temporary file of a file written in several segments: created by its first
@@ -228,14 +244,32 @@ impl Shared {
     }
 
     fn finish_meta(&self, file: &File, rel: &[u8], node: &Node) -> io::Result<()> {
+        let found = self.meta_problems(file, rel, node)?;
+        self.record(found);
+        Ok(())
+    }
+
+    /// Puts the metadata on; what could not be put back is returned, to be recorded once the
+    /// file is in place.
+    fn meta_problems(&self, file: &File, rel: &[u8], node: &Node) -> io::Result<Vec<String>> {
         let shown = self.dirs()?.shown(rel);
         let mut found = Vec::new();
         file_meta(file, node, self.owner, &shown, &mut found)?;
+        Ok(found)
+    }
+
+    fn record(&self, found: Vec<String>) {
         if !found.is_empty() {
             self.problems.lock().expect("problems").extend(found);
         }
-        Ok(())
     }
+}
+
+/// Why an unnamed file did not get its name.
+enum Unnamed {
+    /// The link through /proc was refused: the named path can still write it.
+    CannotLink,
+    Failed(io::Error),
 }
 
 #[async_trait]

@@ -33,8 +33,8 @@ pub fn file_meta(
     shown: &Path,
     problems: &mut Vec<String>,
 ) -> io::Result<()> {
-    // Gives a sparse file its length when it ends in a hole (a file of this restore is new, so
-    // never longer); most files are already as long as they should be.
+    // Gives a sparse file its length when it ends in a hole, and trims one that is longer;
+    // most files are already as long as they should be.
     if file.metadata()?.len() != node.size {
         ftruncate(file, node.size)?;
     }

@@ -10,7 +10,7 @@ use std::io;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::{FileExt, MetadataExt};
 
-use rustix::fs::{linkat, openat, unlinkat, AtFlags, Dir, Mode, OFlags, CWD};
+use rustix::fs::{linkat, openat, statat, unlinkat, AtFlags, Dir, Mode, OFlags, CWD};
 use rustix::io::Errno;
 
 /// The temporary name of the `file`th file fed.
@@ -65,9 +65,26 @@ pub fn link_unnamed(file: &File, dir: &OwnedFd, name: &[u8]) -> io::Result<bool>
     }
 }
 
-/// Whether unnamed files can be named here: /proc must show this process's descriptors.
+/// The name just linked holds the unnamed file itself: a /proc that is not procfs (or a swap
+/// of the name by someone who can write the directory) would put another file there.
+pub fn check_linked(file: &File, dir: &OwnedFd, name: &[u8]) -> io::Result<()> {
+    let at = statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?;
+    let written = rustix::fs::fstat(file)?;
+    if (at.st_dev, at.st_ino) != (written.st_dev, written.st_ino) {
+        return Err(io::Error::other(format!(
+            "{} was replaced while the restore ran: not written",
+            String::from_utf8_lossy(name)
+        )));
+    }
+    Ok(())
+}
+
+/// Whether unnamed files can be named here: /proc must be procfs and show this process's
+/// descriptors. `KLOSET_TEST_NAMED_TEMP` makes tests take the named path.
 pub fn unnamed_supported() -> bool {
-    std::path::Path::new("/proc/self/fd").is_dir()
+    std::env::var_os("KLOSET_TEST_NAMED_TEMP").is_none()
+        && rustix::fs::statfs("/proc").is_ok_and(|s| s.f_type == rustix::fs::PROC_SUPER_MAGIC)
+        && std::path::Path::new("/proc/self/fd").is_dir()
 }
 
 /// The temporary file created earlier as `was`, opened again for writing.
