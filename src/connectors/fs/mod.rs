@@ -3,6 +3,7 @@
 
 pub mod destination;
 pub mod durable_store;
+mod file_writer;
 pub mod meta;
 mod put_back;
 mod scan;
