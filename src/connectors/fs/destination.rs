@@ -1,8 +1,9 @@
 //! Restoring into a directory: blobs are written straight to their offsets as they arrive
-//! (`file_writer` writes each file), so each pack is fetched once however many files share it. Each file is written under a
-//! temporary name beside its final one and renamed into place only when every blob of it has
-//! been verified and written, so a failed restore never leaves a wrong file that looks
-//! finished; a file written in one go is an unnamed file linked to its name (`temp_file`).
+//! (`file_writer` writes each file), so each pack is fetched once however many files share
+//! it. Each file is written under a temporary name beside its final one and renamed into
+//! place only when every blob of it has been verified and written, so a failed restore never
+//! leaves a wrong file that looks finished; a file written in one go is an unnamed file
+//! linked to its name (`temp_file`).
 //!
 //! Nothing is ever reached through a path string inside the target: the target root is held
 //! open and every directory is reached from it name by name without following a link
