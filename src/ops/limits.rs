@@ -3,7 +3,7 @@
 //! restore as a multiple of its floor (the sum of the stages, spread over the cores) instead of
 //! only as a ratio to another tool.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -15,6 +15,8 @@ use crate::repo::crypto::Keys;
 
 /// CPU stages run on a sample of this much content, spread over the whole tree.
 const SAMPLE_BYTES: u64 = 256 << 20;
+/// Files are read in blocks of this size (the largest chunk FastCDC makes).
+const READ_BLOCK: usize = 8 << 20;
 /// Files created for the creation stage.
 const CREATE_FILES: usize = 20_000;
 
@@ -58,18 +60,24 @@ pub fn measure(tree: &Path, scratch: &Path) -> Result<Limits> {
 
     let started = Instant::now();
     let mut sample = Vec::new();
-    let mut buf = Vec::new();
     let mut taken = 0u64;
     for (i, (path, _)) in files.iter().enumerate() {
-        buf.clear();
-        if let Ok(mut f) = std::fs::File::open(path) {
-            let _ = std::io::Read::read_to_end(&mut f, &mut buf);
-        }
-        // Every file contributes in proportion, so the sample has the tree's mix of content.
+        // Every file contributes in proportion, so the sample has the tree's mix of content;
+        // read in blocks, so one huge file is not held whole.
         let due = (SAMPLE_BYTES as u128 * (i as u128 + 1) / files.len().max(1) as u128) as u64;
-        if taken < due && !buf.is_empty() {
-            taken += buf.len() as u64;
-            sample.push(std::mem::take(&mut buf));
+        let Ok(mut f) = std::fs::File::open(path) else {
+            continue;
+        };
+        loop {
+            let mut block = Vec::with_capacity(READ_BLOCK);
+            match (&mut f).take(READ_BLOCK as u64).read_to_end(&mut block) {
+                Ok(0) | Err(_) => break,
+                Ok(n) if taken < due => {
+                    taken += n as u64;
+                    sample.push(block);
+                }
+                Ok(_) => {}
+            }
         }
     }
     out.read = started.elapsed().as_secs_f64();

@@ -99,7 +99,8 @@ impl Shared {
         match temp_file::link_unnamed(file, dir, name) {
             Ok(true) => return temp_file::check_linked(file, dir, name).map_err(Unnamed::Failed),
             Ok(false) => {}
-            Err(_) => return Err(Unnamed::CannotLink),
+            Err(e) if temp_file::link_refused(&e) => return Err(Unnamed::CannotLink),
+            Err(e) => return Err(Unnamed::Failed(e)),
         }
         let linked = |n: &str| temp_file::link_unnamed(file, dir, n.as_bytes());
         if !linked(temp).map_err(Unnamed::Failed)? {

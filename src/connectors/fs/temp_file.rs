@@ -65,6 +65,15 @@ pub fn link_unnamed(file: &File, dir: &OwnedFd, name: &[u8]) -> io::Result<bool>
     }
 }
 
+/// A link through /proc that a security module or a sandbox refuses (the named path can still
+/// write the file), as against a failure of the directory itself (full, read-only, I/O).
+pub fn link_refused(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error().map(Errno::from_raw_os_error),
+        Some(Errno::PERM | Errno::ACCESS | Errno::NOENT | Errno::NOTSUP | Errno::XDEV)
+    )
+}
+
 /// The name just linked holds the unnamed file itself: a /proc that is not procfs (or a swap
 /// of the name by someone who can write the directory) would put another file there.
 pub fn check_linked(file: &File, dir: &OwnedFd, name: &[u8]) -> io::Result<()> {
@@ -178,6 +187,17 @@ mod tests {
             Mode::empty(),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn only_a_refusal_of_the_proc_link_falls_back_to_named_files() {
+        let e = |n: Errno| io::Error::from_raw_os_error(n.raw_os_error());
+        assert!(link_refused(&e(Errno::PERM)));
+        assert!(link_refused(&e(Errno::ACCESS)));
+        assert!(!link_refused(&e(Errno::NOSPC)));
+        assert!(!link_refused(&e(Errno::IO)));
+        assert!(!link_refused(&e(Errno::ROFS)));
+        assert!(!link_refused(&io::Error::other("no errno")));
     }
 
     #[test]

@@ -23,6 +23,10 @@ use crate::repo::tree::{Node, NodeKind, S3Meta};
 const PART: u64 = 16 * 1024 * 1024;
 /// Ranged parts of one object in flight at once.
 const PARTS_IN_FLIGHT: usize = 4;
+/// Bytes of object content held in flight across all fetches, in units of `BUDGET_UNIT`: many
+/// small objects at once, but not as many 16 MiB ones.
+const FETCH_BUDGET: u64 = 128 * 1024 * 1024;
+const BUDGET_UNIT: u64 = 64 * 1024;
 
 const TAGS_UNKNOWN: u8 = 0;
 const TAGS_YES: u8 = 1;
@@ -35,6 +39,8 @@ pub struct S3Source {
     concurrency: usize,
     /// Objects being fetched at once, across the batches the archiver has in flight.
     fetches: tokio::sync::Semaphore,
+    /// Bytes in flight across those fetches (`fetch_units`).
+    fetch_bytes: tokio::sync::Semaphore,
     /// Probed on the first object: servers without tagging are asked once, not per object.
     tags: AtomicU8,
 }
@@ -107,6 +113,7 @@ impl S3Source {
             total,
             concurrency,
             fetches: tokio::sync::Semaphore::new(concurrency.max(1) * 2),
+            fetch_bytes: tokio::sync::Semaphore::new((FETCH_BUDGET / BUDGET_UNIT) as usize),
             tags: AtomicU8::new(TAGS_UNKNOWN),
         })
     }
@@ -217,6 +224,13 @@ impl Source for S3Source {
     }
 }
 
+/// The share of `FETCH_BUDGET` one object holds while it is fetched: its size, or the parts of
+/// it in flight at once, and never more than the whole budget (a huge object still goes alone).
+fn fetch_units(size: u64) -> u32 {
+    let in_flight = size.min(PART * PARTS_IN_FLIGHT as u64);
+    in_flight.div_ceil(BUDGET_UNIT).clamp(1, FETCH_BUDGET / BUDGET_UNIT) as u32
+}
+
 /// What the listing alone says about an object.
 fn listed_node(obj: &Listed) -> Node {
     let name = obj.key.rsplit('/').next().unwrap_or_default().to_string();
@@ -238,6 +252,7 @@ impl S3Source {
     /// Ok(None): the object could not be read; reported and counted, the backup goes on.
     async fn fetch(&self, obj: &Listed, work: &Work) -> Result<Option<Node>> {
         let _permit = self.fetches.acquire().await?;
+        let _bytes = self.fetch_bytes.acquire_many(fetch_units(obj.size)).await?;
         let mut etag = obj.etag.clone();
         let mut size = obj.size;
         // An object rewritten while we read it is read again, whole, under its new ETag.
@@ -439,6 +454,17 @@ mod tests {
             last_modified: None,
             storage_class: None,
         }
+    }
+
+    #[test]
+    fn fetches_hold_their_size_of_the_budget_and_a_huge_object_the_whole_of_it() {
+        let all = (FETCH_BUDGET / BUDGET_UNIT) as u32;
+        assert_eq!(fetch_units(0), 1);
+        assert_eq!(fetch_units(1), 1);
+        assert_eq!(fetch_units(BUDGET_UNIT + 1), 2);
+        assert_eq!(fetch_units(PART), (PART / BUDGET_UNIT) as u32);
+        assert_eq!(fetch_units(100 * PART), all / 2);
+        assert!(fetch_units(u64::MAX) <= all);
     }
 
     /// Every key a directory holds, rebuilt from the folder names above it.
