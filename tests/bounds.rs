@@ -105,32 +105,65 @@ fn planted_oversized_objects_are_damage_and_never_read_whole() {
 }
 
 #[test]
-fn a_directory_whose_tree_would_exceed_the_limit_fails_the_backup_before_the_commit() {
+fn a_directory_wider_than_one_tree_page_is_paged_and_restores_exactly() {
     let mut env = Env::new();
     let src = env.path("src");
     fs::create_dir_all(src.join("small")).unwrap();
     fs::create_dir_all(src.join("big")).unwrap();
     fs::write(src.join("small").join("a"), b"a").unwrap();
-    for i in 0..40 {
-        fs::write(src.join("big").join(format!("file-{i:03}")), b"x").unwrap();
+    for i in 0..300 {
+        fs::write(src.join("big").join(format!("file-{i:03}")), format!("{i}")).unwrap();
     }
     let store = env.local_store();
-    // Forty entries make a tree of several KiB; the limit is lowered to 2000 bytes.
+    // Three hundred entries make a tree of tens of KiB; trees are paged at 4000 bytes.
     env.extra_env
-        .push(("KLOSET_TEST_TREE_LIMIT".into(), "2000".into()));
+        .push(("KLOSET_TEST_TREE_LIMIT".into(), "4000".into()));
+    let first = env.backup(&store, src.to_str().unwrap());
+    let listed = env
+        .run(&[
+            "--json",
+            "at",
+            &store,
+            "ls",
+            "-R",
+            first["id"].as_str().unwrap(),
+        ])
+        .ok()
+        .json();
+    assert_eq!(listed.as_array().map(Vec::len), Some(303));
+    // One entry changed: the next backup pages the directory again, and prune of the first
+    // snapshot keeps every page the second needs.
+    fs::write(src.join("big").join("file-150"), b"changed").unwrap();
+    env.backup(&store, src.to_str().unwrap());
+    env.run(&["at", &store, "forget", "--keep-last", "1"]).ok();
+    env.run(&["at", &store, "prune"]).ok();
+    env.run(&["at", &store, "check", "--read-data"]).ok();
+    let out = env.path("out");
+    env.restore(&store, &out, "latest").ok();
+    common::assert_same_tree(&src, &out);
+}
+
+#[test]
+fn an_entry_larger_than_a_tree_may_be_fails_the_backup_before_the_commit() {
+    let mut env = Env::new();
+    let src = env.path("src");
+    fs::create_dir_all(src.join("small")).unwrap();
+    fs::create_dir_all(src.join("big")).unwrap();
+    fs::write(src.join("small").join("a"), b"a").unwrap();
+    fs::write(src.join("big").join("n".repeat(250)), b"x").unwrap();
+    let store = env.local_store();
+    // An entry whose name alone is 250 bytes cannot fit a tree of 300 bytes, paged or not.
+    env.extra_env
+        .push(("KLOSET_TEST_TREE_LIMIT".into(), "300".into()));
     let r = env
         .run(&["at", &store, "backup", src.to_str().unwrap()])
         .code(24);
     let line = r.one_line_error();
     assert!(line.contains("nothing was committed"), "{line}");
-    assert!(
-        line.contains("directory src/big holds 40 entries"),
-        "{line}"
-    );
-    assert!(line.contains("the 2000 bytes a tree may be"), "{line}");
+    assert!(line.contains("directory src/big"), "{line}");
+    assert!(line.contains("the 300 bytes a tree may be"), "{line}");
     let listed = env.run(&["--json", "at", &store, "ls"]).ok().json();
     assert_eq!(listed.as_array().map(Vec::len), Some(0), "{listed}");
-    // The same source without the big directory fits.
     fs::remove_dir_all(src.join("big")).unwrap();
     env.run(&["at", &store, "backup", src.to_str().unwrap()])
         .ok();

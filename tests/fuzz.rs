@@ -16,9 +16,10 @@ use kloset::repo::keys::{parse_key_file, KeyFile};
 use kloset::repo::pack::{read_header, PackBuilder, HEADER_AAD};
 use kloset::repo::snapshot::{Snapshot, Summary};
 use kloset::repo::tree::{Node, NodeKind, S3Meta, Tree, Xattr};
+use kloset::repo::tree_pages::{parse_tree_blob, TreeBlob};
 use kloset::repo::{
-    decode_dictionary, dictionary, load, maintenance, open_blob, parse_tree, DICTIONARY_AAD,
-    INDEX_AAD, SNAPSHOT_AAD,
+    decode_dictionary, dictionary, load, maintenance, open_blob, DICTIONARY_AAD, INDEX_AAD,
+    SNAPSHOT_AAD,
 };
 
 #[global_allocator]
@@ -186,15 +187,13 @@ fn tree_seed() -> Vec<u8> {
         etag: Some("\"e\"".into()),
         ..S3Meta::default()
     }));
-    let tree = Tree {
-        nodes: vec![
-            file,
-            dir,
-            link,
-            obj,
-            Node::new("fifo".into(), NodeKind::Fifo),
-        ],
-    };
+    let tree = Tree::new(vec![
+        file,
+        dir,
+        link,
+        obj,
+        Node::new("fifo".into(), NodeKind::Fifo),
+    ]);
     serde_json::to_vec(&tree).unwrap()
 }
 
@@ -202,7 +201,7 @@ fn tree_seed() -> Vec<u8> {
 fn trees() {
     let id = Id([9u8; 32]);
     fuzzer::run("trees", &[tree_seed()], JSON, |raw| {
-        if let Ok(tree) = parse_tree(&id, raw) {
+        if let Ok(TreeBlob::Whole(tree)) = parse_tree_blob(&id, raw) {
             for n in &tree.nodes {
                 let _ = (n.name_bytes(), n.target_bytes(), n.kind.is_special());
             }
@@ -237,7 +236,7 @@ fn blobs() {
             let raw_length = u32::from_le_bytes(raw[32..36].try_into().unwrap());
             if let Ok(plain) = open_blob(&keys, &id, &raw[36..], raw_length) {
                 assert_eq!(plain.len(), raw_length as usize);
-                let _ = parse_tree(&id, &plain);
+                let _ = parse_tree_blob(&id, &plain);
             }
         },
     );

@@ -355,6 +355,34 @@ fn round_trip_with_tags_through_moto() {
 }
 
 #[test]
+fn a_prefix_wider_than_one_tree_page_backs_up_and_restores_exactly() {
+    let server = garage();
+    let mut env = Env::new();
+    // Trees are paged at 4000 bytes: the 60 objects under one prefix take several pages.
+    env.extra_env
+        .push(("KLOSET_TEST_TREE_LIMIT".into(), "4000".into()));
+    let bucket = unique("wide");
+    server.tool(&["many", &bucket, "wide/", "60"]);
+    server.tool(&["put", &bucket, "top.txt", "top"]);
+    add(&env, "source", "bucket", server, &bucket, "");
+    let store = env.path("store");
+    let store = store.to_str().unwrap();
+    env.create(store).ok();
+    let snap = env.backup(store, "@bucket");
+    let id = snap["id"].as_str().unwrap();
+    assert_eq!(objects(&env, store, id).len(), 61);
+    env.run(&["at", store, "check", "--read-data"]).ok();
+    let target = unique("dst");
+    let dest = add(&env, "destination", "dst", server, &target, "");
+    let r = env
+        .run(&["--json", "at", store, "restore", "-to", &dest, id])
+        .ok()
+        .json();
+    assert_eq!(r["objects"], 61);
+    assert_eq!(dump(server, &bucket, ""), dump(server, &target, ""));
+}
+
+#[test]
 fn conflicts_stop_before_writing_unless_forced() {
     let env = Env::new();
     let server = garage();

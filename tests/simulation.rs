@@ -28,6 +28,9 @@ use std::time::{Duration, Instant};
 use sim::run::{run_seed, Outcome, Scenario};
 use sim::scheduler::Params;
 
+/// Bytes a tree page holds in the simulation: directories of a few files are paged.
+const SIM_TREE_PAGE: u64 = 1000;
+
 fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
@@ -48,6 +51,8 @@ fn run_many(
     p: &Params,
     full: bool,
 ) -> (u64, Vec<Outcome>) {
+    // Small trees are paged, so every schedule also writes, walks and prunes paged trees.
+    kloset::repo::bounds::set_tree_limit_for_tests(SIM_TREE_PAGE);
     let started = Instant::now();
     let mut bad = Vec::new();
     let mut ran = 0;

@@ -78,13 +78,8 @@ impl<S: Source> Archiver<S> {
                 .find(|n| n.name == root.node.name && n.kind == root.node.kind)
         });
         let node = self.clone().archive_entry(root, prev, "".into()).await?;
-        self.save_tree(
-            Tree {
-                nodes: node.into_iter().collect(),
-            },
-            &root_path,
-        )
-        .await
+        self.save_tree(Tree::new(node.into_iter().collect()), &root_path)
+            .await
     }
 
     /// `path`: the directory's path from the source's root, for messages.
@@ -154,9 +149,7 @@ impl<S: Source> Archiver<S> {
                 .try_collect()
                 .await?;
             self.save_tree(
-                Tree {
-                    nodes: nodes.into_iter().flatten().flatten().collect(),
-                },
+                Tree::new(nodes.into_iter().flatten().flatten().collect()),
                 &path,
             )
             .await

@@ -21,6 +21,7 @@ use crate::repo::index::BlobKind;
 use crate::repo::pack::PackBuilder;
 use crate::repo::packer::PackWriter;
 use crate::repo::tree::Tree;
+use crate::repo::tree_pages::{self, Encoded};
 use crate::repo::IndexedRepo;
 
 #[derive(Default)]
@@ -107,18 +108,32 @@ impl BlobSaver {
     /// blocking a runtime thread. `dir` names the directory in the refusal of a tree larger
     /// than readers accept.
     pub async fn save_tree_async(&self, tree: &Tree, dir: &str) -> Result<Id> {
-        let json = serde_json::to_vec(tree)?;
-        fits_a_tree(
-            dir,
-            tree.nodes.len(),
-            json.len() as u64,
-            bounds::tree_limit(),
-        )?;
-        let (id, full) = self.pack(BlobKind::Tree, &json)?;
-        if let Some(pack) = full {
+        let (id, full) = self.pack_tree(tree, dir)?;
+        for pack in full {
             self.writer.send(pack).await?;
         }
         Ok(id)
+    }
+
+    /// Seals a tree's blobs: one, or its pages and then their head (whose id is the tree's).
+    /// Returns the packs that filled on the way.
+    fn pack_tree(&self, tree: &Tree, dir: &str) -> Result<(Id, Vec<PackBuilder>)> {
+        let limit = bounds::tree_limit();
+        let mut full = Vec::new();
+        let mut pack = |json: &[u8]| -> Result<Id> {
+            fits_a_tree(dir, tree.nodes.len(), json.len() as u64, limit)?;
+            let (id, filled) = self.pack(BlobKind::Tree, json)?;
+            full.extend(filled);
+            Ok(id)
+        };
+        let id = match tree_pages::encode(tree, bounds::tree_page())? {
+            Encoded::One(json) => pack(&json)?,
+            Encoded::Pages(pages) => {
+                let ids = pages.iter().map(|p| pack(p)).collect::<Result<Vec<_>>>()?;
+                pack(&tree_pages::head(ids, tree.nodes.len())?)?
+            }
+        };
+        Ok((id, full))
     }
 
     /// Seals a blob into its packer unless it is stored; returns the packer's content when
@@ -161,14 +176,11 @@ impl BlobSaver {
     }
 
     pub fn save_tree(&self, tree: &Tree, dir: &str) -> Result<Id> {
-        let json = serde_json::to_vec(tree)?;
-        fits_a_tree(
-            dir,
-            tree.nodes.len(),
-            json.len() as u64,
-            bounds::tree_limit(),
-        )?;
-        self.save(BlobKind::Tree, &json)
+        let (id, full) = self.pack_tree(tree, dir)?;
+        for pack in full {
+            self.writer.send_blocking(pack)?;
+        }
+        Ok(id)
     }
 
     /// Content-defined chunks of an in-memory buffer; `on_chunk` sees each chunk's length.

@@ -140,7 +140,7 @@ pub async fn walk_all(repo: &IndexedRepo, root: Id, base: &str) -> Result<Vec<(S
             out.push((path, node.clone()));
             true
         }
-        Visit::Broken { .. } => false,
+        Visit::Pages { .. } | Visit::Broken { .. } => false,
     })
     .await?;
     out.sort_by(|a, b| a.0.cmp(&b.0));

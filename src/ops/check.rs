@@ -201,6 +201,10 @@ pub async fn check(repo: Repo, read: ReadData, concurrency: usize) -> Result<Che
             problems.push(format!("tree {}: {error:#}", tree.short()));
             false
         }
+        Visit::Pages { pages, .. } => {
+            trees.extend(pages.iter().copied());
+            false
+        }
         Visit::Node { node, .. } => {
             trees.extend(node.subtree.filter(|_| node.kind == NodeKind::Dir));
             for blob in &node.content {

@@ -166,7 +166,7 @@ async fn below(
             out.push(Changed { path, change });
             true
         }
-        Visit::Broken { .. } => false,
+        Visit::Pages { .. } | Visit::Broken { .. } => false,
     })
     .await
 }

@@ -48,7 +48,7 @@ pub async fn entries(
             out.push((path, node.clone()));
             true
         }
-        Visit::Broken { .. } => false,
+        Visit::Pages { .. } | Visit::Broken { .. } => false,
     })
     .await?;
     out.sort_by(|a, b| a.0.cmp(&b.0));

@@ -377,11 +377,14 @@ async fn used_blobs(
             tolerate: false,
         },
         |v| {
-            if let Visit::Node { node, .. } = v {
-                used.extend(node.content.iter().copied());
-                if let Some(sub) = node.subtree {
-                    used.insert(sub);
+            match v {
+                Visit::Node { node, .. } => {
+                    used.extend(node.content.iter().copied());
+                    used.extend(node.subtree);
                 }
+                // A paged tree's pages are needed like the head whose id its parent names.
+                Visit::Pages { pages, .. } => used.extend(pages.iter().copied()),
+                Visit::Broken { .. } => {}
             }
             true
         },

@@ -292,7 +292,7 @@ impl Copier {
                 .try_collect()
                 .await?;
             let dir = format!("of tree {}", id.short());
-            let new = self.saver.save_tree_async(&Tree { nodes }, &dir).await?;
+            let new = self.saver.save_tree_async(&Tree::new(nodes), &dir).await?;
             self.trees.lock().expect("trees").insert(id, new);
             Ok(new)
         }

@@ -64,11 +64,28 @@ pub fn metadata_plaintext(sealed: usize, kind: u64) -> u64 {
         .min(kind)
 }
 
-/// The largest tree a backup writes: `MAX_BLOB`, or less when `KLOSET_TEST_TREE_LIMIT` asks
+/// A directory whose tree is larger than this is written as pages of at most this much
+/// (`tree_pages`): readers need not hold a huge blob, and a change rewrites a page, not the
+/// whole directory. With `KLOSET_TEST_TREE_LIMIT`, the limit (tests page small directories).
+pub const TREE_PAGE: u64 = 16 * 1024 * 1024;
+
+pub fn tree_page() -> u64 {
+    TREE_PAGE.min(tree_limit())
+}
+
+static TREE_LIMIT: OnceLock<u64> = OnceLock::new();
+
+/// For the simulation, which runs in one process: trees are paged and bounded at `n` bytes
+/// from now on, as `KLOSET_TEST_TREE_LIMIT` would (a no-op once a tree was written).
+#[doc(hidden)]
+pub fn set_tree_limit_for_tests(n: u64) {
+    let _ = TREE_LIMIT.set(n.min(MAX_BLOB));
+}
+
+/// The largest tree blob a backup writes: `MAX_BLOB`, or less when `KLOSET_TEST_TREE_LIMIT` asks
 /// (tests show the refusal without a 1 GiB directory).
 pub fn tree_limit() -> u64 {
-    static LIMIT: OnceLock<u64> = OnceLock::new();
-    *LIMIT.get_or_init(|| {
+    *TREE_LIMIT.get_or_init(|| {
         std::env::var("KLOSET_TEST_TREE_LIMIT")
             .ok()
             .and_then(|v| v.parse::<u64>().ok())

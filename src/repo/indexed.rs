@@ -1,7 +1,7 @@
 //! What only an `IndexedRepo` can do: ask where a blob is, and read packs, whole or by
 //! ranges, within the bounds the index allows.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use anyhow::{anyhow, Result};
 use bytes::Bytes;
@@ -11,7 +11,8 @@ use super::bounds;
 use super::id::Id;
 use super::index::pack_key;
 use super::tree::Tree;
-use super::{load, open_blob, parse_tree, BlobRef, IndexedRepo, META_CONCURRENCY, TREE_PACKS};
+use super::tree_pages::{self, parse_tree_blob, TreeBlob};
+use super::{load, open_blob, BlobRef, IndexedRepo, META_CONCURRENCY, TREE_PACKS};
 use crate::error::KlosetError;
 
 impl IndexedRepo {
@@ -173,8 +174,10 @@ impl IndexedRepo {
     }
 
     pub async fn load_tree(&self, id: &Id) -> Result<Tree> {
-        let raw = self.read_blob(id).await?;
-        parse_tree(id, &raw)
+        self.load_trees_each(vec![*id]).await.pop().map_or_else(
+            || Err(anyhow!("internal: tree {} not loaded", id.short())),
+            |(_, t)| t,
+        )
     }
 
     /// Many trees at once, one coalesced ranged read per pack: walking a snapshot costs a
@@ -188,7 +191,34 @@ impl IndexedRepo {
     }
 
     /// Like `load_trees`, with each tree's own outcome: one damaged tree does not hide others.
+    /// Paged trees come assembled, their pages fetched together as one more round.
     pub async fn load_trees_each(&self, ids: Vec<Id>) -> Vec<(Id, Result<Tree>)> {
+        let mut out = Vec::new();
+        let mut heads = Vec::new();
+        for (id, blob) in self.load_tree_blobs_each(ids).await {
+            match blob {
+                Ok(TreeBlob::Whole(tree)) => out.push((id, Ok(tree))),
+                Ok(TreeBlob::Head(head)) => heads.push((id, head)),
+                Err(e) => out.push((id, Err(e))),
+            }
+        }
+        if heads.is_empty() {
+            return out;
+        }
+        let wanted: HashSet<Id> = heads.iter().flat_map(|(_, h)| h.pages.clone()).collect();
+        let pages: HashMap<Id, Result<TreeBlob>> = self
+            .load_tree_blobs_each(wanted.into_iter().collect())
+            .await
+            .into_iter()
+            .collect();
+        for (id, head) in heads {
+            out.push((id, tree_pages::assemble(&id, head, &pages)));
+        }
+        out
+    }
+
+    /// Tree blobs as stored (whole trees, heads, pages), one coalesced read per pack.
+    async fn load_tree_blobs_each(&self, ids: Vec<Id>) -> Vec<(Id, Result<TreeBlob>)> {
         let mut out = Vec::new();
         let mut by_pack: HashMap<u32, Vec<(Id, BlobRef)>> = HashMap::new();
         for id in ids {
@@ -204,7 +234,7 @@ impl IndexedRepo {
                 )),
             }
         }
-        let parts: Vec<Vec<(Id, Result<Tree>)>> = stream::iter(by_pack)
+        let parts: Vec<Vec<(Id, Result<TreeBlob>)>> = stream::iter(by_pack)
             .map(|(pack, blobs)| async move {
                 let ranges: Vec<_> = blobs.iter().map(|(_, l)| l.range()).collect();
                 let data = match self.read_tree_pack_ranges(pack, &ranges).await {
@@ -225,7 +255,7 @@ impl IndexedRepo {
                         .zip(data)
                         .map(|((id, loc), sealed)| {
                             let tree = open_blob(&keys, id, &sealed, loc.raw_length)
-                                .and_then(|raw| parse_tree(id, &raw));
+                                .and_then(|raw| parse_tree_blob(id, &raw));
                             (*id, tree)
                         })
                         .collect::<Vec<_>>()

@@ -26,6 +26,7 @@ pub mod size_privacy;
 pub mod snapshot;
 mod snapshot_list;
 pub mod tree;
+pub mod tree_pages;
 pub mod trust;
 mod unlock;
 pub mod walk;
@@ -44,7 +45,6 @@ use crypto::Keys;
 use id::Id;
 use index::{Index, IndexFile, PackEntry};
 use snapshot::Snapshot;
-use tree::Tree;
 
 pub use load::is_damage;
 
@@ -365,13 +365,6 @@ pub fn decode_dictionary(keys: &Keys, sealed: &[u8]) -> Result<Vec<u8>> {
     let raw = keys.open_within(DICTIONARY_AAD, sealed, limit)?;
     dictionary::check(&raw)?;
     Ok(raw)
-}
-
-/// A tree blob's plaintext parsed (what the fuzz targets call too).
-pub fn parse_tree(id: &Id, raw: &[u8]) -> Result<Tree> {
-    serde_json::from_slice(raw).map_err(|e| {
-        KlosetError::Integrity(format!("tree {} is malformed: {e}", id.short())).into()
-    })
 }
 
 /// Decrypts a blob and checks that its content hashes back to its id and is as long as the

@@ -33,6 +33,30 @@ impl NodeKind {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Tree {
     pub nodes: Vec<Node>,
+    /// The page blobs this tree was read from, when its directory was too large for one tree
+    /// blob (empty otherwise): they are blobs the snapshot needs like the tree's own.
+    #[serde(skip)]
+    pub pages: Vec<Id>,
+}
+
+impl Tree {
+    pub fn new(nodes: Vec<Node>) -> Tree {
+        Tree {
+            nodes,
+            pages: Vec::new(),
+        }
+    }
+}
+
+/// The tree blob of a directory too large for one: its entries are in `pages`, each a plain
+/// tree blob, in order. It has no `nodes`, so a kloset that predates pages refuses it ("missing
+/// field `nodes`") instead of seeing an empty directory. FORMAT.md, "Paged trees".
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TreeHead {
+    pub pages: Vec<Id>,
+    /// Entries across all pages: a reader checks the pages add up to it.
+    pub entries: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -225,9 +249,7 @@ mod tests {
             tags: Some(BTreeMap::new()),
             ..S3Meta::default()
         }));
-        let tree = Tree {
-            nodes: vec![file, dir, obj],
-        };
+        let tree = Tree::new(vec![file, dir, obj]);
         let back: Tree = serde_json::from_slice(&serde_json::to_vec(&tree).unwrap()).unwrap();
         assert_eq!(back, tree);
         // Tags read as none and tags not readable stay apart.

@@ -8,7 +8,7 @@ use anyhow::Result;
 
 use super::id::Id;
 use super::tree::{Node, NodeKind};
-use super::{IndexedRepo, Repo};
+use super::IndexedRepo;
 
 #[derive(Clone, Copy, Default)]
 pub struct WalkOptions {
@@ -22,6 +22,9 @@ pub struct WalkOptions {
 pub enum Visit<'a> {
     /// A node, with the raw path of the directory holding it (see `child_path`).
     Node { parent: &'a [u8], node: &'a Node },
+    /// The page blobs of a paged tree (once per tree, before its nodes): blobs the snapshot
+    /// needs, like the tree's own id.
+    Pages { tree: Id, pages: &'a [Id] },
     /// A tree that could not be loaded (only with `tolerate`): its subtree is skipped.
     Broken {
         parent: &'a [u8],
@@ -29,10 +32,6 @@ pub enum Visit<'a> {
         error: anyhow::Error,
     },
 }
-
-impl Repo {}
-
-impl Repo {}
 
 /// `parent/name` with the node's raw name bytes. Every path below a root starts with `/` (the
 /// root itself is empty), so an empty name stays visible: S3 keys `/x` and `x` differ.
@@ -82,6 +81,12 @@ impl IndexedRepo {
                     }
                     Err(e) => return Err(e),
                 };
+                if !tree.pages.is_empty() {
+                    visit(Visit::Pages {
+                        tree: id,
+                        pages: &tree.pages,
+                    });
+                }
                 for parent in &paths_of[&id] {
                     for node in &tree.nodes {
                         let descend = visit(Visit::Node { parent, node });

@@ -71,7 +71,7 @@ pub async fn restore<D: Destination>(
                 WalkOptions::default(),
                 |v| match v {
                     Visit::Node { parent, node } => placing(&mut plan, parent, node),
-                    Visit::Broken { .. } => false,
+                    Visit::Pages { .. } | Visit::Broken { .. } => false,
                 },
             )
             .await?

@@ -206,6 +206,9 @@ async fn missing_blobs(repo: &IndexedRepo, root: Id) -> HashSet<Id> {
                             }
                         }
                     }
+                    Visit::Pages { pages, .. } => {
+                        missing.extend(pages.iter().filter(|id| repo.blob(id).is_none()));
+                    }
                     Visit::Broken { .. } => {}
                 }
                 true

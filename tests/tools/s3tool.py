@@ -4,6 +4,7 @@
   s3tool.py ENDPOINT KEY SECRET fill BUCKET [--tags]   put the awkward-keys fixture
   s3tool.py ENDPOINT KEY SECRET dump BUCKET [PREFIX]    JSON: every object's bytes hash, headers, tags
   s3tool.py ENDPOINT KEY SECRET put BUCKET KEY TEXT     one object
+  s3tool.py ENDPOINT KEY SECRET many BUCKET PREFIX N    N small objects PREFIX00000.txt ...
   s3tool.py ENDPOINT KEY SECRET delete BUCKET KEY       delete one object
   s3tool.py ENDPOINT KEY SECRET meta BUCKET KEY K=V     replace an object's user metadata
   s3tool.py ENDPOINT KEY SECRET sse BUCKET [KEYFILE]    JSON: each object's encryption headers
@@ -130,6 +131,14 @@ elif cmd == "dump":
 elif cmd == "put":
     ensure_bucket()
     s3.put_object(Bucket=bucket, Key=rest[0], Body=rest[1].encode())
+elif cmd == "many":
+    ensure_bucket()
+    from concurrent.futures import ThreadPoolExecutor
+    prefix, n = rest[0], int(rest[1])
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda i: s3.put_object(Bucket=bucket, Key=f"{prefix}{i:05}.txt",
+                                              Body=f"object {i}\n".encode() * (i % 7 + 1)),
+                      range(n)))
 elif cmd == "delete":
     s3.delete_object(Bucket=bucket, Key=rest[0])
 elif cmd == "meta":

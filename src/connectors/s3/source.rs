@@ -228,7 +228,9 @@ impl Source for S3Source {
 /// it in flight at once, and never more than the whole budget (a huge object still goes alone).
 fn fetch_units(size: u64) -> u32 {
     let in_flight = size.min(PART * PARTS_IN_FLIGHT as u64);
-    in_flight.div_ceil(BUDGET_UNIT).clamp(1, FETCH_BUDGET / BUDGET_UNIT) as u32
+    in_flight
+        .div_ceil(BUDGET_UNIT)
+        .clamp(1, FETCH_BUDGET / BUDGET_UNIT) as u32
 }
 
 /// What the listing alone says about an object.
