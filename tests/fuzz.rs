@@ -127,7 +127,7 @@ fn index_files() {
             // Loaded as a store loads it: parsed, checked, and added to the index.
             if let Ok(file) = load::decode_index(&keys, "index/x", raw, PACK_SIZE) {
                 let mut index = Index::default();
-                index.add_files(&[file], |id| id.0[0] % 3);
+                index.add_files(vec![file], |id| id.0[0] % 3);
                 for (n, id) in index.pack_ids().iter().enumerate() {
                     let _ = (index.pack_end(n as u32), index.has_pack(id));
                 }

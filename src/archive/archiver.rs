@@ -30,6 +30,11 @@ enum Unit<H> {
     Batch(Vec<Entry<H>>),
 }
 
+/// Entries of the parent snapshot fetched up front, level by level (a few hundred bytes each
+/// in memory): enough for trees of a few hundred thousand files; beyond, parents are read as
+/// their directories come.
+const PREFETCHED_ENTRIES: usize = 250_000;
+
 pub struct Archiver<S: Source> {
     repo: Arc<IndexedRepo>,
     source: Arc<S>,
@@ -60,7 +65,11 @@ impl<S: Source> Archiver<S> {
     pub async fn run(self: &Arc<Self>, parent_root: Option<Id>) -> Result<Id> {
         if let Some(root) = parent_root {
             // Best effort: what is not fetched here is read tree by tree when needed.
-            let trees = self.repo.load_tree_set(root).await.unwrap_or_default();
+            let trees = self
+                .repo
+                .load_tree_set(root, PREFETCHED_ENTRIES)
+                .await
+                .unwrap_or_default();
             *self.parents.lock().expect("parents") = trees;
         }
         let parent = self.parent_tree(parent_root).await;

@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::error::KlosetError;
 use crate::kill_point;
 use crate::progress::Progress;
+use crate::repo::blob_set::BlobSet;
 use crate::repo::id::Id;
 use crate::repo::index::{pack_key, PackEntry};
 use crate::repo::lease::LiveLease;
@@ -113,7 +114,8 @@ async fn run(
         ))
         .into());
     }
-    let mut used = used_blobs(repo, &list.good).await?;
+    let mut used = repo.blob_set();
+    add_used_blobs(repo, &list.good, &mut used).await?;
     let stored = repo.stored_packs_with_time().await?;
     let sweep_unindexed = unindexed_hold_nothing_used(repo, &used, &stored).await?;
     let pack_time: HashMap<Id, DateTime<Utc>> = stored.iter().map(|(id, _, t)| (*id, *t)).collect();
@@ -251,12 +253,8 @@ async fn run(
         .collect();
     // A snapshot committed meanwhile whose trees this index cannot walk: nothing is deleted in
     // this run (the marks stay; a later prune decides).
-    let settled = match used_blobs(repo, &newer).await {
-        Ok(_) if newer_damaged => false,
-        Ok(more) => {
-            used.extend(more);
-            true
-        }
+    let settled = match add_used_blobs(repo, &newer, &mut used).await {
+        Ok(()) => !newer_damaged,
         Err(_) => false,
     };
     // Blobs now also in the copies just written: a repacked pack no longer holds their only
@@ -360,12 +358,14 @@ async fn run(
     Ok(report)
 }
 
-/// Every blob any snapshot refers to: root trees, subtrees and file contents.
-async fn used_blobs(
+/// Adds every blob the snapshots refer to: root trees, subtrees, pages of paged trees and file
+/// contents.
+async fn add_used_blobs(
     repo: &IndexedRepo,
     snapshots: &[(Id, crate::repo::snapshot::Snapshot)],
-) -> Result<HashSet<Id>> {
-    let mut used: HashSet<Id> = snapshots.iter().map(|(_, s)| s.tree).collect();
+    used: &mut BlobSet<'_>,
+) -> Result<()> {
+    used.extend(snapshots.iter().map(|(_, s)| s.tree));
     let roots = snapshots
         .iter()
         .map(|(_, s)| (b"/".to_vec(), s.tree))
@@ -389,8 +389,7 @@ async fn used_blobs(
             true
         },
     )
-    .await?;
-    Ok(used)
+    .await
 }
 
 /// Locks passed over and leases honoured though they carry no valid MAC.
@@ -419,7 +418,7 @@ fn health_bad_packs(repo: &IndexedRepo) -> HashSet<Id> {
 async fn copy_needed(
     repo: &IndexedRepo,
     packs: &[PackEntry],
-    used: &HashSet<Id>,
+    used: &BlobSet<'_>,
     progress: &Progress,
 ) -> Result<Vec<PackEntry>> {
     if packs.is_empty() {

@@ -137,7 +137,7 @@ impl Repo {
         }
         let retiring = self.retiring_markers().await?;
         let mut index = Index::default();
-        index.add_files(&files, |id| {
+        index.add_files(files, |id| {
             match (bad.contains_key(id), retiring.contains_key(id)) {
                 (false, false) => 0,
                 (false, true) => 1,

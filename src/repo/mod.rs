@@ -1,6 +1,7 @@
 //! The store format: keys, blobs, packs, index, trees and snapshots on top of one `Backend`.
 
 pub mod backend;
+pub mod blob_set;
 pub mod bounds;
 pub mod cache;
 pub mod commit;

@@ -10,6 +10,9 @@ use super::id::Id;
 use super::tree::{Node, NodeKind};
 use super::IndexedRepo;
 
+/// Trees loaded together (one coalesced read per pack among them), then visited and dropped.
+const TREES_AT_ONCE: usize = 1024;
+
 #[derive(Clone, Copy, Default)]
 pub struct WalkOptions {
     /// Visit each tree once even when several paths (or snapshots) share it: for checks, not
@@ -63,36 +66,41 @@ impl IndexedRepo {
                 }
                 paths_of.entry(id).or_default().push(path);
             }
-            let mut loaded = self
-                .load_trees_each(paths_of.keys().copied().collect())
-                .await;
             // A stable order: the same store always walks the same way.
-            loaded.sort_by(|a, b| paths_of[&a.0].cmp(&paths_of[&b.0]));
-            for (id, tree) in loaded {
-                let tree = match tree {
-                    Ok(t) => t,
-                    Err(error) if opts.tolerate => {
-                        visit(Visit::Broken {
-                            parent: &paths_of[&id][0],
+            let mut ids: Vec<Id> = paths_of.keys().copied().collect();
+            ids.sort_by(|a, b| paths_of[a].cmp(&paths_of[b]));
+            // A level's trees are loaded a batch at a time and dropped once visited: a level of
+            // a million small directories is never in memory at once.
+            for batch in ids.chunks(TREES_AT_ONCE) {
+                let mut loaded = self.load_trees_each(batch.to_vec()).await;
+                loaded.sort_by(|a, b| paths_of[&a.0].cmp(&paths_of[&b.0]));
+                for (id, tree) in loaded {
+                    let tree = match tree {
+                        Ok(t) => t,
+                        Err(error) if opts.tolerate => {
+                            visit(Visit::Broken {
+                                parent: &paths_of[&id][0],
+                                tree: id,
+                                error,
+                            });
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    };
+                    if !tree.pages.is_empty() {
+                        visit(Visit::Pages {
                             tree: id,
-                            error,
+                            pages: &tree.pages,
                         });
-                        continue;
                     }
-                    Err(e) => return Err(e),
-                };
-                if !tree.pages.is_empty() {
-                    visit(Visit::Pages {
-                        tree: id,
-                        pages: &tree.pages,
-                    });
-                }
-                for parent in &paths_of[&id] {
-                    for node in &tree.nodes {
-                        let descend = visit(Visit::Node { parent, node });
-                        if let (true, NodeKind::Dir, Some(sub)) = (descend, node.kind, node.subtree)
-                        {
-                            level.push((child_path(parent, node), sub));
+                    for parent in &paths_of[&id] {
+                        for node in &tree.nodes {
+                            let descend = visit(Visit::Node { parent, node });
+                            if let (true, NodeKind::Dir, Some(sub)) =
+                                (descend, node.kind, node.subtree)
+                            {
+                                level.push((child_path(parent, node), sub));
+                            }
                         }
                     }
                 }
@@ -101,14 +109,22 @@ impl IndexedRepo {
         Ok(())
     }
 
-    /// Every tree below `root`, loaded level by level: one coalesced read per pack per level
+    /// The trees below `root`, loaded level by level: one coalesced read per pack per level
     /// instead of one request per directory (what makes an unchanged re-backup to S3 cheap).
-    pub async fn load_tree_set(&self, root: Id) -> Result<HashMap<Id, super::tree::Tree>> {
+    /// Loading stops after the level that brings the entries past `max_entries`: a parent
+    /// snapshot of a million files is not held whole; the rest is read tree by tree.
+    pub async fn load_tree_set(
+        &self,
+        root: Id,
+        max_entries: usize,
+    ) -> Result<HashMap<Id, super::tree::Tree>> {
         let mut all = HashMap::new();
+        let mut entries = 0usize;
         let mut level = vec![root];
-        while !level.is_empty() {
+        while !level.is_empty() && entries < max_entries {
             let ids: HashSet<Id> = level.drain(..).filter(|id| !all.contains_key(id)).collect();
             for (id, tree) in self.load_trees(ids.into_iter().collect()).await? {
+                entries += tree.nodes.len();
                 for n in &tree.nodes {
                     if n.kind == NodeKind::Dir {
                         level.extend(n.subtree);

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::repo::blob_set::HasBlob;
 use crate::repo::id::Id;
 use crate::repo::index::{IndexFile, PackEntry};
 use crate::repo::lease::{oldest_start, LiveLease};
@@ -56,7 +57,7 @@ pub(super) fn may_delete(
 
 /// What prune's choice depends on, all read before it chooses.
 pub(super) struct Rules<'a> {
-    pub(super) used: &'a HashSet<Id>,
+    pub(super) used: &'a dyn HasBlob,
     pub(super) damaged: &'a HashSet<Id>,
     pub(super) marks: &'a HashMap<Id, Mark>,
     /// Each stored pack's `LastModified`.
@@ -94,10 +95,10 @@ pub(super) fn select(entries: Vec<PackEntry>, r: &Rules) -> Selection {
         let used_bytes: u64 = entry
             .blobs
             .iter()
-            .filter(|b| r.used.contains(&b.id))
+            .filter(|b| r.used.has(&b.id))
             .map(|b| b.length as u64)
             .sum();
-        let needed = entry.blobs.iter().any(|b| r.used.contains(&b.id));
+        let needed = entry.blobs.iter().any(|b| r.used.has(&b.id));
         if let Some(mark) = r.marks.get(&entry.id) {
             if needed {
                 s.recover.push(entry.id);

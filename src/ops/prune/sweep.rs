@@ -9,6 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::select::Spare;
 use super::PruneOptions;
 use crate::error::KlosetError;
+use crate::repo::blob_set::BlobSet;
 use crate::repo::id::Id;
 use crate::repo::index::pack_key;
 use crate::repo::maintenance::PruneLock;
@@ -23,14 +24,10 @@ pub(super) const UNINDEXED_GRACE_HOURS: i64 = 6;
 /// index file was lost, and prune stops before it deletes anything.
 pub(super) async fn unindexed_hold_nothing_used(
     repo: &IndexedRepo,
-    used: &HashSet<Id>,
+    used: &BlobSet<'_>,
     stored: &[(Id, u64, DateTime<Utc>)],
 ) -> Result<bool> {
-    let unreadable: HashSet<Id> = used
-        .iter()
-        .filter(|id| !repo.is_readable(id))
-        .copied()
-        .collect();
+    let unreadable: HashSet<Id> = used.iter().filter(|id| !repo.is_readable(id)).collect();
     if unreadable.is_empty() {
         return Ok(true);
     }
