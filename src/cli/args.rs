@@ -76,6 +76,18 @@ pub enum StoreCommand {
     Create(CreateArgs),
     /// Back up a directory, file, s3:// location or @source into the store.
     Backup(BackupArgs),
+    /// Back up a generated tree of FILES tiny files (for scripts/bench's scale step): each
+    /// generation changes CHANGED per mille of them.
+    #[command(hide = true)]
+    Synthesize {
+        files: u64,
+        #[arg(long, default_value_t = 1000)]
+        per_dir: u64,
+        #[arg(long, default_value_t = 0)]
+        generation: u32,
+        #[arg(long, default_value_t = 10)]
+        changed_permille: u32,
+    },
     /// List snapshots, or the entries at ID[:/path] inside one.
     Ls(LsArgs),
     /// Restore a snapshot (or ID:/sub/path) to a directory, s3:// location or @destination.

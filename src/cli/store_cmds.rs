@@ -12,6 +12,7 @@ use super::{lifecycle_cmds, output, Ctx};
 use crate::cli::args::{BackupArgs, CreateArgs, LsArgs, RepairWhat, RestoreArgs, StoreCommand};
 use crate::connectors::fs::select::{SelectOptions, CACHEDIR_TAG};
 use crate::connectors::options::Role;
+use crate::connectors::synthetic::Shape;
 use crate::connectors::{self, Spec};
 use crate::error::{usage, KlosetError};
 use crate::location::{self, Location};
@@ -29,6 +30,15 @@ pub async fn run(ctx: &Ctx, at: Option<String>, cmd: StoreCommand) -> Result<()>
     match cmd {
         StoreCommand::Create(a) => create(ctx, &spec, a).await,
         StoreCommand::Backup(a) => run_backup(ctx, &registry, &spec, a).await,
+        StoreCommand::Synthesize {
+            files,
+            per_dir,
+            generation,
+            changed_permille,
+        } => {
+            let shape = Shape::new(files, per_dir, generation, changed_permille)?;
+            synthesize(ctx, &spec, shape).await
+        }
         StoreCommand::Ls(a) => ls(ctx, &spec, a).await,
         StoreCommand::Restore(a) => restore(ctx, &registry, &spec, a).await,
         StoreCommand::Info { snapshot } => info(ctx, &spec, snapshot).await,
@@ -236,6 +246,25 @@ async fn run_backup(ctx: &Ctx, registry: &Registry, spec: &Spec, a: BackupArgs) 
     if !outcome.errors.is_empty() && !outcome.dry_run {
         return Err(KlosetError::PartialBackup(outcome.errors.len(), outcome.id.short()).into());
     }
+    Ok(())
+}
+
+async fn synthesize(ctx: &Ctx, spec: &Spec, shape: Shape) -> Result<()> {
+    let repo = Arc::new(open_writer(ctx, spec, Some("backup")).await?);
+    let opts = BackupOptions {
+        source_display: format!("synthetic tree of {} files", shape.files),
+        tags: Vec::new(),
+        quiet: ctx.quiet,
+        force: false,
+        concurrency: spec.concurrency(),
+        cancel: ctx.cancel.clone(),
+        host: None,
+        time: None,
+        dry_run: false,
+    };
+    let source = crate::connectors::synthetic::SyntheticSource::new(shape);
+    let outcome = crate::ops::backup::backup(repo, source, opts).await?;
+    output::backup(ctx, &outcome);
     Ok(())
 }
 

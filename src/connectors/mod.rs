@@ -6,6 +6,7 @@ pub mod fs;
 pub mod options;
 pub mod s3;
 pub mod secrets;
+pub mod synthetic;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

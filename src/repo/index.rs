@@ -132,54 +132,85 @@ pub struct Index {
     tree_packs: HashSet<u32>,
     /// Packs a prune marked for deletion: readable, but writers save their blobs anew.
     retiring: HashSet<u32>,
+    /// Each pack's rank (see `IndexBuilder::add`), by number.
+    ranks: Vec<u8>,
+}
+
+/// Packs being added to an `Index` (`Index::builder`).
+pub struct IndexBuilder<'a> {
+    index: &'a mut Index,
+    added: Vec<(Id, BlobLocation)>,
+}
+
+impl IndexBuilder<'_> {
+    /// One pack's blobs. `rank`: 0 for a usable pack, 1 for one sound but marked for deletion,
+    /// 2 for one missing or damaged. A blob is located in its best-ranked pack (among equals,
+    /// the first pack given; a blob already indexed moves only to a better rank), so a
+    /// retiring pack that holds the only sound copy counts as needed, and is never deleted
+    /// for a damaged one.
+    pub fn add(&mut self, pack: &PackEntry, rank: u8) {
+        let index = &mut *self.index;
+        let number = index.number(pack);
+        let r = rank.min(2);
+        if r > 0 {
+            index.unusable.insert(number);
+        }
+        let best = &mut index.ranks[number as usize];
+        *best = (*best).min(r);
+        self.added.extend(pack.blobs.iter().map(|b| {
+            (
+                b.id,
+                BlobLocation {
+                    pack: number,
+                    offset: b.offset,
+                    length: b.length,
+                    raw_length: b.raw_length,
+                },
+            )
+        }));
+    }
+
+    pub fn finish(self) {
+        let IndexBuilder { index, mut added } = self;
+        let ranks = &index.ranks;
+        // Pack numbers are given in the order packs are first seen: among copies of one rank,
+        // the first pack given wins. In place, no scratch, no hashing per comparison.
+        added.sort_unstable_by_key(|(id, l)| (*id, ranks[l.pack as usize], l.pack, l.offset));
+        added.dedup_by_key(|(id, _)| *id);
+        added.shrink_to_fit();
+        index.merge(added);
+    }
 }
 
 impl Index {
-    /// Adds the packs of index files; where a blob is in several packs, a pack for which
-    /// `usable` says yes wins.
-    /// `rank`: 0 for a usable pack, 1 for one sound but marked for deletion, 2 for one missing
-    /// or damaged. A blob is located in its best-ranked pack (among equals, the first given;
-    /// a blob already in the index stays where it is), so a retiring pack that holds the only
-    /// sound copy counts as needed, and is never deleted for a damaged one. The files are
-    /// consumed as they are added, so the entries are not held twice.
+    /// Adds the packs of index files; `rank` as in `IndexBuilder::add`.
     pub fn add_files(&mut self, files: Vec<IndexFile>, rank: impl Fn(&Id) -> u8) {
-        let count = files
-            .iter()
-            .flat_map(|f| &f.packs)
-            .map(|p| p.blobs.len())
-            .sum();
-        let mut added: Vec<(Id, BlobLocation)> = Vec::with_capacity(count);
-        let mut rank_of: HashMap<u32, u8> = HashMap::new();
+        let mut builder = self.builder();
         for file in files {
             for pack in file.packs {
-                let number = self.number(&pack);
-                let r = rank(&pack.id).min(2);
-                if r > 0 {
-                    self.unusable.insert(number);
-                }
-                let best = rank_of.entry(number).or_insert(r);
-                *best = (*best).min(r);
-                added.extend(pack.blobs.iter().map(|b| {
-                    (
-                        b.id,
-                        BlobLocation {
-                            pack: number,
-                            offset: b.offset,
-                            length: b.length,
-                            raw_length: b.raw_length,
-                        },
-                    )
-                }));
+                let r = rank(&pack.id);
+                builder.add(&pack, r);
             }
         }
-        // Stable: among copies of one rank, the first given stays first.
-        added.sort_by_key(|(id, l)| (*id, rank_of[&l.pack]));
-        added.dedup_by_key(|(id, _)| *id);
-        self.merge(added);
+        builder.finish();
     }
 
     pub fn add_file(&mut self, file: &IndexFile) {
         self.add_files(vec![file.clone()], |_| 0);
+    }
+
+    /// Adds packs one at a time (as index files are read, each dropped once added: the
+    /// entries are held once, 48 bytes a blob), then merges them in at `finish`.
+    pub fn builder(&mut self) -> IndexBuilder<'_> {
+        IndexBuilder {
+            index: self,
+            added: Vec::new(),
+        }
+    }
+
+    /// 0 usable, 1 sound but marked for deletion, 2 missing or damaged.
+    fn rank(&self, pack: u32) -> u8 {
+        self.ranks.get(pack as usize).copied().unwrap_or(2)
     }
 
     /// The pack's number, given on first sight; its end and tree flag recorded.
@@ -187,6 +218,7 @@ impl Index {
         let number = *self.pack_numbers.entry(pack.id).or_insert_with(|| {
             self.packs.push(pack.id);
             self.ends.push(0);
+            self.ranks.push(2);
             u32::try_from(self.packs.len() - 1).expect("fewer than 2^32 packs")
         });
         let end = &mut self.ends[number as usize];
@@ -197,7 +229,8 @@ impl Index {
         number
     }
 
-    /// Sorted, distinct entries merged in; an id already indexed keeps its location.
+    /// Sorted, distinct entries merged in; an id already indexed keeps its location unless
+    /// the added one is in a better-ranked pack (a sound copy found beside a damaged one).
     fn merge(&mut self, added: Vec<(Id, BlobLocation)>) {
         if self.blobs.is_empty() {
             self.blobs = added;
@@ -206,12 +239,14 @@ impl Index {
         let old = std::mem::take(&mut self.blobs);
         let mut out = Vec::with_capacity(old.len() + added.len());
         let mut added = added.into_iter().peekable();
-        for entry in old {
+        for mut entry in old {
             while let Some(next) = added.next_if(|(id, _)| *id < entry.0) {
                 out.push(next);
             }
-            if added.peek().is_some_and(|(id, _)| *id == entry.0) {
-                added.next();
+            if let Some(same) = added.next_if(|(id, _)| *id == entry.0) {
+                if self.rank(same.1.pack) < self.rank(entry.1.pack) {
+                    entry = same;
+                }
             }
             out.push(entry);
         }
@@ -245,6 +280,7 @@ impl Index {
     /// A pack that `add_files` was told is not usable is marked for deletion, not damaged.
     pub fn set_retiring(&mut self, id: &Id) {
         if let Some(&n) = self.pack_numbers.get(id) {
+            self.ranks[n as usize] = 1;
             self.unusable.remove(&n);
             self.retiring.insert(n);
         }

@@ -33,6 +33,11 @@ impl IndexedRepo {
             .is_some_and(|l| !self.index.is_unusable(l.pack))
     }
 
+    /// A tree blob's plaintext size as indexed (0 when not indexed: loading it fails anyway).
+    pub fn tree_size(&self, id: &Id) -> u64 {
+        self.index.get(id).map_or(0, |l| u64::from(l.raw_length))
+    }
+
     pub fn blob(&self, id: &Id) -> Option<BlobRef> {
         self.index.get(id).map(|l| BlobRef {
             pack: l.pack,

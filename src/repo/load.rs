@@ -73,8 +73,38 @@ impl Repo {
             .filter(|r| r.authentic)
             .map(|r| r.pack)
             .collect();
+        let retiring = self.retiring_markers().await?;
+        let mut health = Health {
+            damaged_dictionaries,
+            damage_records: records.iter().map(|r| (r.pack, r.key.clone())).collect(),
+            unauthenticated_damage: records
+                .iter()
+                .filter(|r| !r.authentic)
+                .map(|r| r.key.clone())
+                .collect(),
+            ..Health::default()
+        };
+        let why_bad = |pack: &PackEntry| -> Option<String> {
+            match stored.get(&pack.id) {
+                None => Some("missing".into()),
+                Some(&size) if size < pack.end() + 4 => Some(format!("truncated ({size} bytes)")),
+                Some(_) if marked.contains(&pack.id) => Some("marked damaged by check".into()),
+                Some(_) => None,
+            }
+        };
+        let rank = |bad: bool, id: &Id| match (bad, retiring.contains_key(id)) {
+            (false, false) => 0,
+            (false, true) => 1,
+            (true, _) => 2,
+        };
+        let mut index = Index::default();
+        let mut builder = index.builder();
+        let mut loaded_keys = Vec::new();
+        let mut index_packs = HashMap::new();
+        let mut bad: HashMap<Id, String> = HashMap::new();
         let this = &*self;
-        let loaded: Vec<(String, Result<IndexFile>)> = stream::iter(names)
+        // Each file is added as it arrives and dropped: the entries are never held twice.
+        let mut loading = stream::iter(names)
             .map(|(key, size)| async move {
                 let keys = this.keys.clone();
                 let file = match this.get_listed("index", &key, size).await {
@@ -90,66 +120,27 @@ impl Repo {
                 };
                 Ok::<_, anyhow::Error>((key, file))
             })
-            .buffer_unordered(META_CONCURRENCY)
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .collect::<Result<_>>()?;
-        let mut health = Health {
-            damaged_dictionaries,
-            damage_records: records.iter().map(|r| (r.pack, r.key.clone())).collect(),
-            unauthenticated_damage: records
-                .iter()
-                .filter(|r| !r.authentic)
-                .map(|r| r.key.clone())
-                .collect(),
-            ..Health::default()
-        };
-        let mut files = Vec::new();
-        let mut loaded_keys = Vec::new();
-        let mut index_packs = HashMap::new();
-        for (key, file) in loaded {
+            .buffer_unordered(META_CONCURRENCY);
+        while let Some(loaded) = loading.next().await {
+            let (key, file) = loaded?;
             match file {
                 Ok(f) => {
+                    for pack in &f.packs {
+                        let why = why_bad(pack);
+                        builder.add(pack, rank(why.is_some(), &pack.id));
+                        if let Some(why) = why {
+                            bad.insert(pack.id, why);
+                        }
+                    }
                     index_packs.insert(key.clone(), f.packs.iter().map(|p| p.id).collect());
-                    files.push(f);
                     loaded_keys.push(key);
                 }
                 Err(e) if is_damage(&e) => health.damaged_index.push((key, format!("{e:#}"))),
                 Err(e) => return Err(e),
             }
         }
-        let mut bad: HashMap<Id, String> = HashMap::new();
-        for pack in files.iter().flat_map(|f| &f.packs) {
-            let end = pack.end();
-            match stored.get(&pack.id) {
-                None => {
-                    bad.insert(pack.id, "missing".into());
-                }
-                Some(&size) if size < end + 4 => {
-                    bad.insert(pack.id, format!("truncated ({size} bytes)"));
-                }
-                Some(_) if marked.contains(&pack.id) => {
-                    bad.insert(pack.id, "marked damaged by check".into());
-                }
-                Some(_) => {}
-            }
-        }
-        let retiring = self.retiring_markers().await?;
-        let mut index = Index::default();
-        index.add_files(files, |id| {
-            match (bad.contains_key(id), retiring.contains_key(id)) {
-                (false, false) => 0,
-                (false, true) => 1,
-                (true, _) => 2,
-            }
-        });
-        for id in retiring.keys().filter(|id| !bad.contains_key(id)) {
-            index.set_retiring(id);
-        }
-        self.retiring = retiring;
-        self.index_keys = loaded_keys;
-        self.index_packs = index_packs;
+        drop(loading);
+        builder.finish();
         if !health.damaged_index.is_empty() {
             let unnamed: Vec<Id> = stored
                 .keys()
@@ -157,11 +148,29 @@ impl Repo {
                 .copied()
                 .collect();
             let (recovered, _) = self.headers_of(unnamed).await?;
-            index.add_file(&IndexFile {
-                packs: recovered.clone(),
-            });
+            // Ranked like indexed packs: a recovered pack that check marked damaged, or that
+            // a prune is retiring, is not taken for a sound copy.
+            let mut builder = index.builder();
+            for pack in &recovered {
+                let why = why_bad(pack);
+                builder.add(pack, rank(why.is_some(), &pack.id));
+                if let Some(why) = why {
+                    bad.insert(pack.id, why);
+                }
+            }
+            builder.finish();
             health.recovered_packs = recovered;
         }
+        // Read again after the index: a prune that marked packs meanwhile is seen (markers
+        // read first ranked the copies; one marked since then is still not reused).
+        let mut retiring = retiring;
+        retiring.extend(self.retiring_markers().await?);
+        for id in retiring.keys().filter(|id| !bad.contains_key(id)) {
+            index.set_retiring(id);
+        }
+        self.retiring = retiring;
+        self.index_keys = loaded_keys;
+        self.index_packs = index_packs;
         for (id, why) in bad {
             if why == "missing" {
                 health.missing_packs.push(id);

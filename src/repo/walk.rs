@@ -10,8 +10,30 @@ use super::id::Id;
 use super::tree::{Node, NodeKind};
 use super::IndexedRepo;
 
-/// Trees loaded together (one coalesced read per pack among them), then visited and dropped.
+/// Trees loaded together (one coalesced read per pack among them), then visited and dropped:
+/// at most this many, and at most this many bytes of them (a decoded tree takes about twice
+/// its JSON), so a level of wide directories is never in memory at once.
 const TREES_AT_ONCE: usize = 1024;
+const TREE_BYTES_AT_ONCE: u64 = 16 * 1024 * 1024;
+
+/// `ids` cut into runs of at most `TREES_AT_ONCE` trees and, unless one tree alone is more,
+/// `TREE_BYTES_AT_ONCE` bytes by `size`.
+fn batches(ids: &[Id], size: impl Fn(&Id) -> u64) -> Vec<&[Id]> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0u64);
+    for (i, id) in ids.iter().enumerate() {
+        let s = size(id);
+        if i > start && (i - start == TREES_AT_ONCE || bytes + s > TREE_BYTES_AT_ONCE) {
+            out.push(&ids[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += s;
+    }
+    if start < ids.len() {
+        out.push(&ids[start..]);
+    }
+    out
+}
 
 #[derive(Clone, Copy, Default)]
 pub struct WalkOptions {
@@ -66,14 +88,14 @@ impl IndexedRepo {
                 }
                 paths_of.entry(id).or_default().push(path);
             }
-            // A stable order: the same store always walks the same way.
+            // A stable order: the same store always walks the same way (several roots share a
+            // path, so the id breaks ties).
+            let order = |a: &Id, b: &Id| paths_of[a].cmp(&paths_of[b]).then_with(|| a.cmp(b));
             let mut ids: Vec<Id> = paths_of.keys().copied().collect();
-            ids.sort_by(|a, b| paths_of[a].cmp(&paths_of[b]));
-            // A level's trees are loaded a batch at a time and dropped once visited: a level of
-            // a million small directories is never in memory at once.
-            for batch in ids.chunks(TREES_AT_ONCE) {
+            ids.sort_by(order);
+            for batch in batches(&ids, |id| self.tree_size(id)) {
                 let mut loaded = self.load_trees_each(batch.to_vec()).await;
-                loaded.sort_by(|a, b| paths_of[&a.0].cmp(&paths_of[&b.0]));
+                loaded.sort_by(|a, b| order(&a.0, &b.0));
                 for (id, tree) in loaded {
                     let tree = match tree {
                         Ok(t) => t,
@@ -120,17 +142,24 @@ impl IndexedRepo {
     ) -> Result<HashMap<Id, super::tree::Tree>> {
         let mut all = HashMap::new();
         let mut entries = 0usize;
-        let mut level = vec![root];
-        while !level.is_empty() && entries < max_entries {
-            let ids: HashSet<Id> = level.drain(..).filter(|id| !all.contains_key(id)).collect();
-            for (id, tree) in self.load_trees(ids.into_iter().collect()).await? {
-                entries += tree.nodes.len();
-                for n in &tree.nodes {
-                    if n.kind == NodeKind::Dir {
-                        level.extend(n.subtree);
-                    }
+        let mut next = vec![root];
+        while !next.is_empty() && entries < max_entries {
+            let ids: HashSet<Id> = next.drain(..).filter(|id| !all.contains_key(id)).collect();
+            let ids: Vec<Id> = ids.into_iter().collect();
+            // Batch by batch, so a wide level stops near the budget instead of past it.
+            for batch in batches(&ids, |id| self.tree_size(id)) {
+                if entries >= max_entries {
+                    break;
                 }
-                all.insert(id, tree);
+                for (id, tree) in self.load_trees(batch.to_vec()).await? {
+                    entries += tree.nodes.len();
+                    for n in &tree.nodes {
+                        if n.kind == NodeKind::Dir {
+                            next.extend(n.subtree);
+                        }
+                    }
+                    all.insert(id, tree);
+                }
             }
         }
         Ok(all)
@@ -140,6 +169,20 @@ impl IndexedRepo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batches_are_cut_by_count_and_by_bytes_but_never_empty() {
+        let ids: Vec<Id> = (0..3000u32)
+            .map(|i| Id::of_bytes(&i.to_le_bytes()))
+            .collect();
+        let counts = |b: Vec<&[Id]>| b.iter().map(|b| b.len()).collect::<Vec<_>>();
+        assert_eq!(counts(batches(&ids, |_| 1)), [1024, 1024, 952]);
+        let half = TREE_BYTES_AT_ONCE / 2;
+        assert_eq!(counts(batches(&ids[..5], |_| half)), [2, 2, 1]);
+        // A tree bigger than the budget goes alone.
+        assert_eq!(counts(batches(&ids[..3], |_| 3 * half)), [1, 1, 1]);
+        assert!(batches(&[], |_| 1).is_empty());
+    }
 
     #[test]
     fn paths_keep_empty_names_visible() {
