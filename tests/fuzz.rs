@@ -103,6 +103,10 @@ fn key_objects() {
 }
 
 fn index_seed() -> Vec<u8> {
+    serde_json::to_vec(&index_sample()).unwrap()
+}
+
+fn index_sample() -> IndexFile {
     let packs = (0..3u8)
         .map(|p| PackEntry {
             id: Id([p; 32]),
@@ -111,13 +115,17 @@ fn index_seed() -> Vec<u8> {
                 .collect(),
         })
         .collect();
-    serde_json::to_vec(&IndexFile { packs }).unwrap()
+    IndexFile { packs }
 }
 
 #[test]
 fn index_files() {
     let keys = keys();
-    let seeds = vec![index_seed(), b"{\"packs\":[]}".to_vec()];
+    let seeds = vec![
+        index_seed(),
+        b"{\"packs\":[]}".to_vec(),
+        kloset::repo::index_codec::encode(&index_sample()),
+    ];
     fuzzer::run_prepared(
         "index files",
         &seeds,

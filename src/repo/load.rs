@@ -20,6 +20,9 @@ use crate::error::KlosetError;
 
 /// Where `check` records packs whose content it found damaged.
 pub const DAMAGED_PREFIX: &str = "damaged";
+/// Index files fetched and decoded at once: each can be 100,000 entries and more (a pack is
+/// never split), several MB decoded, so not `META_CONCURRENCY` of them.
+const INDEX_FILES_AT_ONCE: usize = 8;
 /// How much of a pack's end is read for its header at first.
 const HEADER_GUESS: u64 = 64 * 1024;
 
@@ -120,7 +123,7 @@ impl Repo {
                 };
                 Ok::<_, anyhow::Error>((key, file))
             })
-            .buffer_unordered(META_CONCURRENCY);
+            .buffer_unordered(INDEX_FILES_AT_ONCE);
         while let Some(loaded) = loading.next().await {
             let (key, file) = loaded?;
             match file {
@@ -352,10 +355,10 @@ pub(super) fn id_of_key(key: &str) -> Option<Id> {
 pub fn decode_index(keys: &Keys, key: &str, raw: &[u8], pack_size: u64) -> Result<IndexFile> {
     let damaged = |e: String| KlosetError::Integrity(format!("index file {key} is damaged: {e}"));
     let limit = bounds::metadata_plaintext(raw.len(), bounds::index_file(pack_size));
-    let json = keys
+    let plain = keys
         .open_within(INDEX_AAD, raw, limit)
         .map_err(|e| damaged(e.to_string()))?;
-    let file: IndexFile = serde_json::from_slice(&json).map_err(|e| damaged(e.to_string()))?;
+    let file = super::index_codec::decode(&plain).map_err(damaged)?;
     for pack in &file.packs {
         check_entries(&pack.blobs).map_err(damaged)?;
     }

@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod dictionary;
 pub mod id;
 pub mod index;
+pub mod index_codec;
 mod indexed;
 pub mod keys;
 pub mod lease;

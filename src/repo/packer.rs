@@ -60,8 +60,8 @@ impl Sink {
     }
 
     pub async fn write_index(&self, file: &IndexFile) -> Result<Id> {
-        let json = serde_json::to_vec(file)?;
-        let sealed = self.keys.seal(INDEX_AAD, &json);
+        let plain = super::index_codec::encode(file);
+        let sealed = self.keys.seal(INDEX_AAD, &plain);
         let id = Id::of_bytes(&sealed);
         self.backend
             .put(&format!("index/{}", id.hex()), Bytes::from(sealed))
