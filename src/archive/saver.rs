@@ -76,12 +76,12 @@ impl BlobSaver {
 
     /// The store holds the blob in a usable pack; that pack is then one this run relies on.
     fn in_store(&self, id: &Id) -> bool {
-        match self.repo.blob(id) {
-            Some(loc) if self.repo.has_blob(id) => {
-                self.reused.lock().expect("reused").insert(loc.pack);
+        match self.repo.usable_blob(id) {
+            Some(pack) => {
+                self.reused.lock().expect("reused").insert(pack);
                 true
             }
-            _ => false,
+            None => false,
         }
     }
 

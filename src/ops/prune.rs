@@ -16,7 +16,7 @@ use crate::kill_point;
 use crate::progress::Progress;
 use crate::repo::blob_set::BlobSet;
 use crate::repo::id::Id;
-use crate::repo::index::{pack_key, PackEntry};
+use crate::repo::index::{pack_key, IndexSplitter, PackEntry};
 use crate::repo::lease::LiveLease;
 use crate::repo::maintenance::{AuthenticMarks, PruneLock};
 use crate::repo::packer::PackWriter;
@@ -26,7 +26,7 @@ use crate::repo::{open_blob, IndexedRepo, Repo};
 mod select;
 mod sweep;
 
-use select::{choose_repack, compact, may_delete, pack_size, select, Rules, Selection, Spare};
+use select::{choose_repack, may_delete, pack_size, select, Rules, Selection, Spare};
 use sweep::{sweep, unindexed_hold_nothing_used};
 
 /// Repacks upload this many packs at once.
@@ -120,7 +120,6 @@ async fn run(
     let sweep_unindexed = unindexed_hold_nothing_used(repo, &used, &stored).await?;
     let pack_time: HashMap<Id, DateTime<Utc>> = stored.iter().map(|(id, _, t)| (*id, *t)).collect();
     let now = lock.server_now();
-    let entries = repo.pack_entries();
     let damaged: HashSet<Id> = health_bad_packs(repo);
     // Only marks with a valid MAC decide anything here; a pack with none is judged as unmarked.
     let AuthenticMarks {
@@ -130,13 +129,9 @@ async fn run(
     let mut report = PruneReport {
         dry_run: opts.dry_run,
         snapshots: list.good.len(),
-        packs: entries.len(),
         index_files_before: repo.index_keys().len(),
         ..Default::default()
     };
-    for entry in &entries {
-        report.stored_bytes += pack_size(entry);
-    }
     let rules = Rules {
         used: &used,
         damaged: &damaged,
@@ -154,7 +149,11 @@ async fn run(
         partly,
         waiting,
         unused_bytes,
-    } = select(entries, &rules);
+        packs,
+        stored_bytes,
+    } = select(repo.pack_entries_each(), &rules);
+    report.packs = packs;
+    report.stored_bytes = stored_bytes;
     report.packs_waiting = waiting;
     report.unused_bytes = unused_bytes;
     let allowed = (opts.max_unused * report.stored_bytes as f64) as u64;
@@ -166,7 +165,7 @@ async fn run(
     };
     report.repack_skipped_cold = repo.has_cold_storage() && !partly.is_empty();
     let (repack, stays) = choose_repack(partly, allowed, max_repack);
-    keep.extend(stays);
+    keep.extend(stays.iter().map(|e| e.id));
     retire.extend(repack.iter().map(|e| (e.clone(), pack_size(e))));
     report.packs_repacked = repack.len();
     report.packs_recovered = recover.len();
@@ -272,13 +271,13 @@ async fn run(
         if needed {
             repo.unmark_retiring(&entry.id, &marks).await?;
             report.packs_recovered += 1;
-            keep.push(entry);
+            keep.push(entry.id);
         } else if settled && may_delete(mark, now, opts.delete_delay, spare) {
             delete.push((entry, size));
         } else {
             report.packs_marked += usize::from(fresh.contains(&entry.id));
             report.packs_waiting += usize::from(!fresh.contains(&entry.id));
-            keep.push(entry);
+            keep.push(entry.id);
         }
     }
     // Object Lock: nothing still retained is deleted, nor any pack a retained index file
@@ -300,7 +299,7 @@ async fn run(
         .into_iter()
         .partition(|(e, _)| blocked.contains(&e.id));
     report.packs_retained = held.len();
-    keep.extend(held.into_iter().map(|(entry, _)| entry));
+    keep.extend(held.into_iter().map(|(entry, _)| entry.id));
     let delete = go;
     if !lock.still_ours(repo).await? {
         return Err(KlosetError::Usage(
@@ -310,13 +309,28 @@ async fn run(
     }
     // 4. A compacted index without the packs about to go, then the old index files.
     progress.set_message("writing the index".into());
-    keep.extend(written);
     let deleting: HashSet<Id> = delete.iter().map(|d| d.0.id).collect();
-    keep.retain(|e| !deleting.contains(&e.id));
-    let files = compact(keep);
-    report.index_files_after = files.len();
-    for file in &files {
-        repo.write_index(file).await?;
+    let keep: HashSet<Id> = keep
+        .into_iter()
+        .filter(|id| !deleting.contains(id))
+        .collect();
+    // Pack by pack from the index, each file written as it fills: never all at once.
+    let staying = repo
+        .pack_entries_each()
+        .filter(|e| keep.contains(&e.id))
+        .chain(written.into_iter().filter(|e| !deleting.contains(&e.id)));
+    let mut splitter = IndexSplitter::new(usize::MAX);
+    let mut indexed_packs: Vec<Id> = Vec::new();
+    for entry in staying {
+        indexed_packs.push(entry.id);
+        if let Some(file) = splitter.push(entry) {
+            repo.write_index(&file).await?;
+            report.index_files_after += 1;
+        }
+    }
+    if let Some(file) = splitter.finish() {
+        repo.write_index(&file).await?;
+        report.index_files_after += 1;
     }
     kill_point::here("prune:index-written");
     for key in repo.index_keys() {
@@ -334,10 +348,7 @@ async fn run(
     }
     report.packs_deleted = delete.len();
     if sweep_unindexed && settled && lock.still_ours(repo).await? {
-        let indexed: HashSet<Id> = files
-            .iter()
-            .flat_map(|f| f.packs.iter().map(|p| p.id))
-            .collect();
+        let indexed: HashSet<Id> = indexed_packs.iter().copied().collect();
         let skip: HashSet<Id> = deleting.union(&blocked).copied().collect();
         let (count, bytes) = sweep(repo, opts, &indexed, &skip, spare, lock).await?;
         report.unindexed_deleted = count;
@@ -347,11 +358,7 @@ async fn run(
     // Object Lock: what the store still needs stays protected for another period.
     if repo.backend_has_lock() {
         progress.set_message("extending Object Lock retention".into());
-        let indexed: Vec<String> = files
-            .iter()
-            .flat_map(|f| f.packs.iter().map(|p| pack_key(&p.id)))
-            .collect();
-        let mut in_use = indexed;
+        let mut in_use: Vec<String> = indexed_packs.iter().map(pack_key).collect();
         in_use.extend(repo.protected_keys().await?);
         report.retention_extended = repo.extend_retention(&in_use).await?;
     }

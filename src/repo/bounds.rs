@@ -65,8 +65,7 @@ pub fn metadata_plaintext(sealed: usize, kind: u64) -> u64 {
 }
 
 /// A directory whose tree is larger than this is written as pages of at most this much
-/// (`tree_pages`): readers need not hold a huge blob, and a change rewrites a page, not the
-/// whole directory. With `KLOSET_TEST_TREE_LIMIT`, the limit (tests page small directories).
+/// (`tree_pages`): readers need not hold a huge blob, nor writers write one. With `KLOSET_TEST_TREE_LIMIT`, the limit (tests page small directories).
 pub const TREE_PAGE: u64 = 16 * 1024 * 1024;
 
 pub fn tree_page() -> u64 {

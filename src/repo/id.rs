@@ -3,8 +3,28 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Id(pub [u8; 32]);
+
+/// Byte order, compared as four big-endian words: the index bisects on this, and a call to
+/// `memcmp` per step cost more than the step (measured).
+impl Ord for Id {
+    fn cmp(&self, other: &Id) -> std::cmp::Ordering {
+        let word = |id: &Id, i: usize| {
+            u64::from_be_bytes(id.0[i * 8..i * 8 + 8].try_into().expect("8 bytes"))
+        };
+        (0..4)
+            .map(|i| word(self, i).cmp(&word(other, i)))
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    }
+}
+
+impl PartialOrd for Id {
+    fn partial_cmp(&self, other: &Id) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 impl Id {
     pub fn hex(&self) -> String {
@@ -56,6 +76,23 @@ impl<'de> Deserialize<'de> for Id {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_order_as_their_bytes() {
+        let ids: Vec<Id> = (0..500u32)
+            .map(|i| {
+                let mut b = [0u8; 32];
+                b[(i % 32) as usize] = (i / 32) as u8 * 17;
+                b[31 - (i % 7) as usize] ^= i as u8;
+                Id(b)
+            })
+            .collect();
+        for a in &ids {
+            for b in &ids {
+                assert_eq!(a.cmp(b), a.0.cmp(&b.0));
+            }
+        }
+    }
 
     #[test]
     fn hex_round_trips_and_short_is_its_first_8_characters() {

@@ -89,21 +89,47 @@ impl IndexFile {
     /// `bounds::BLOBS_PER_INDEX_FILE` blobs: the size every reader accepts. A pack is never
     /// split over two files.
     pub fn split(entries: Vec<PackEntry>, max_packs: usize) -> Vec<IndexFile> {
-        let mut files = Vec::new();
-        let mut current = IndexFile::default();
-        let mut blobs = 0;
-        for e in entries {
-            blobs += Self::weight(&e);
-            current.packs.push(e);
-            if blobs >= bounds::BLOBS_PER_INDEX_FILE || current.packs.len() >= max_packs {
-                files.push(std::mem::take(&mut current));
-                blobs = 0;
-            }
-        }
-        if !current.packs.is_empty() {
-            files.push(current);
-        }
+        let mut splitter = IndexSplitter::new(max_packs);
+        let mut files: Vec<IndexFile> = entries
+            .into_iter()
+            .filter_map(|e| splitter.push(e))
+            .collect();
+        files.extend(splitter.finish());
         files
+    }
+}
+
+/// `IndexFile::split` one file at a time, so a writer holds one file, not all of them.
+pub struct IndexSplitter {
+    current: IndexFile,
+    blobs: usize,
+    max_packs: usize,
+}
+
+impl IndexSplitter {
+    pub fn new(max_packs: usize) -> IndexSplitter {
+        IndexSplitter {
+            current: IndexFile::default(),
+            blobs: 0,
+            max_packs,
+        }
+    }
+
+    /// A file, when this pack completes one.
+    pub fn push(&mut self, entry: PackEntry) -> Option<IndexFile> {
+        self.blobs += IndexFile::weight(&entry);
+        self.current.packs.push(entry);
+        if self.blobs >= bounds::BLOBS_PER_INDEX_FILE || self.current.packs.len() >= self.max_packs
+        {
+            self.blobs = 0;
+            return Some(std::mem::take(&mut self.current));
+        }
+        None
+    }
+
+    /// The last file, unless empty.
+    pub fn finish(self) -> Option<IndexFile> {
+        (!self.current.packs.is_empty()).then_some(self.current)
     }
 }
 
@@ -134,6 +160,11 @@ pub struct Index {
     retiring: HashSet<u32>,
     /// Each pack's rank (see `IndexBuilder::add`), by number.
     ranks: Vec<u8>,
+    /// Where the blobs whose ids start with each `fanout_bits`-bit prefix begin (ids are
+    /// uniform hashes): a lookup bisects a run of about eight entries, not the whole index
+    /// (measured: bisecting 10M entries was 40% of an unchanged re-backup).
+    fanout: Vec<u32>,
+    fanout_bits: u32,
 }
 
 /// Packs being added to an `Index` (`Index::builder`).
@@ -232,6 +263,27 @@ impl Index {
     /// Sorted, distinct entries merged in; an id already indexed keeps its location unless
     /// the added one is in a better-ranked pack (a sound copy found beside a damaged one).
     fn merge(&mut self, added: Vec<(Id, BlobLocation)>) {
+        self.merge_sorted(added);
+        self.build_fanout();
+    }
+
+    fn build_fanout(&mut self) {
+        let n = self.blobs.len();
+        let bits = (usize::BITS - n.leading_zeros())
+            .saturating_sub(3)
+            .clamp(1, 22);
+        let mut fanout = vec![0u32; (1usize << bits) + 1];
+        for (id, _) in &self.blobs {
+            fanout[prefix(id, bits) + 1] += 1;
+        }
+        for i in 1..fanout.len() {
+            fanout[i] += fanout[i - 1];
+        }
+        self.fanout = fanout;
+        self.fanout_bits = bits;
+    }
+
+    fn merge_sorted(&mut self, added: Vec<(Id, BlobLocation)>) {
         if self.blobs.is_empty() {
             self.blobs = added;
             return;
@@ -260,7 +312,15 @@ impl Index {
 
     /// Where the blob is in id order: a dense number for sets over the index (`BlobSet`).
     pub fn position(&self, id: &Id) -> Option<usize> {
-        self.blobs.binary_search_by(|(b, _)| b.cmp(id)).ok()
+        if self.blobs.is_empty() {
+            return None;
+        }
+        let p = prefix(id, self.fanout_bits);
+        let (start, end) = (self.fanout[p] as usize, self.fanout[p + 1] as usize);
+        self.blobs[start..end]
+            .binary_search_by(|(b, _)| b.cmp(id))
+            .ok()
+            .map(|i| start + i)
     }
 
     pub fn id_at(&self, position: usize) -> &Id {
@@ -273,8 +333,13 @@ impl Index {
 
     /// Stored in a pack that is there, sound, and not being retired by a prune.
     pub fn contains(&self, id: &Id) -> bool {
-        self.find(id)
-            .is_some_and(|l| !self.unusable.contains(&l.pack) && !self.retiring.contains(&l.pack))
+        self.usable(id).is_some()
+    }
+
+    /// Where the blob is, when `contains` says yes: one lookup for both.
+    pub fn usable(&self, id: &Id) -> Option<BlobLocation> {
+        // Rank 0 is exactly "neither unusable nor retiring" (`add`, `set_retiring`).
+        self.find(id).filter(|l| self.rank(l.pack) == 0).copied()
     }
 
     /// A pack that `add_files` was told is not usable is marked for deletion, not damaged.
@@ -289,32 +354,50 @@ impl Index {
     /// Each pack's blobs as the index locates them: a blob stored twice appears only in the
     /// pack it is read from.
     pub fn pack_entries(&self) -> Vec<PackEntry> {
-        let mut entries: Vec<PackEntry> = self
-            .packs
-            .iter()
-            .map(|id| PackEntry {
-                id: *id,
-                blobs: Vec::new(),
-            })
-            .collect();
-        for (id, l) in &self.blobs {
-            let kind = if self.tree_packs.contains(&l.pack) {
-                BlobKind::Tree
-            } else {
-                BlobKind::Data
+        self.pack_entries_each().collect()
+    }
+
+    /// `pack_entries` one pack at a time, by pack number: 4 bytes a blob of working memory
+    /// (the blobs' positions grouped by pack) instead of a second copy of the index.
+    pub fn pack_entries_each(&self) -> impl Iterator<Item = PackEntry> + '_ {
+        let mut starts = vec![0usize; self.packs.len() + 1];
+        for (_, l) in &self.blobs {
+            starts[l.pack as usize + 1] += 1;
+        }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        let mut fill = starts.clone();
+        let mut order = vec![0u32; self.blobs.len()];
+        for (position, (_, l)) in self.blobs.iter().enumerate() {
+            let slot = &mut fill[l.pack as usize];
+            order[*slot] = u32::try_from(position).expect("fewer than 2^32 blobs");
+            *slot += 1;
+        }
+        (0..self.packs.len()).map(move |pack| {
+            let kind = match self.tree_packs.contains(&(pack as u32)) {
+                true => BlobKind::Tree,
+                false => BlobKind::Data,
             };
-            entries[l.pack as usize].blobs.push(BlobEntry {
-                id: *id,
-                kind,
-                offset: l.offset,
-                length: l.length,
-                raw_length: l.raw_length,
-            });
-        }
-        for e in &mut entries {
-            e.blobs.sort_by_key(|b| b.offset);
-        }
-        entries
+            let mut blobs: Vec<BlobEntry> = order[starts[pack]..starts[pack + 1]]
+                .iter()
+                .map(|&p| {
+                    let (id, l) = &self.blobs[p as usize];
+                    BlobEntry {
+                        id: *id,
+                        kind,
+                        offset: l.offset,
+                        length: l.length,
+                        raw_length: l.raw_length,
+                    }
+                })
+                .collect();
+            blobs.sort_by_key(|b| b.offset);
+            PackEntry {
+                id: self.packs[pack],
+                blobs,
+            }
+        })
     }
 
     pub fn is_unusable(&self, pack: u32) -> bool {
@@ -359,6 +442,12 @@ impl Index {
     }
 }
 
+/// The first `bits` bits of an id, as a number.
+fn prefix(id: &Id, bits: u32) -> usize {
+    let top = u32::from_be_bytes([id.0[0], id.0[1], id.0[2], id.0[3]]);
+    (top >> (32 - bits)) as usize
+}
+
 pub fn pack_key(id: &Id) -> String {
     let hex = id.hex();
     format!("packs/{}/{}", &hex[..2], hex)
@@ -375,6 +464,52 @@ mod tests {
             offset,
             length,
             raw_length,
+        }
+    }
+
+    #[test]
+    fn every_blob_is_found_through_the_fanout_and_no_other() {
+        for n in [0usize, 1, 2, 7, 1000, 20_000] {
+            let id = |i: usize| Id::of_bytes(&i.to_le_bytes());
+            let blobs = |range: std::ops::Range<usize>| -> Vec<BlobEntry> {
+                range
+                    .map(|i| BlobEntry {
+                        id: id(i),
+                        kind: BlobKind::Data,
+                        offset: i as u32,
+                        length: 40,
+                        raw_length: 10,
+                    })
+                    .collect()
+            };
+            let mut index = Index::default();
+            // Added in two rounds: the fanout follows a merge.
+            index.add_file(&IndexFile {
+                packs: vec![PackEntry {
+                    id: Id([1; 32]),
+                    blobs: blobs(0..n / 2),
+                }],
+            });
+            index.add_file(&IndexFile {
+                packs: vec![PackEntry {
+                    id: Id([2; 32]),
+                    blobs: blobs(n / 2..n),
+                }],
+            });
+            assert_eq!(index.blob_count(), n);
+            for i in 0..n {
+                let at = index
+                    .position(&id(i))
+                    .unwrap_or_else(|| panic!("{i} of {n}"));
+                assert_eq!(index.id_at(at), &id(i));
+                assert!(index.contains(&id(i)));
+            }
+            for i in n..n + 100 {
+                assert!(index.position(&id(i)).is_none());
+            }
+            // Extremes of the id space fall in the first and last runs.
+            assert!(index.position(&Id([0; 32])).is_none());
+            assert!(index.position(&Id([0xff; 32])).is_none());
         }
     }
 

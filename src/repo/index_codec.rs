@@ -69,7 +69,10 @@ pub fn decode(plain: &[u8]) -> Result<IndexFile, String> {
         let id = r.id()?;
         let count = r.u32()? as usize;
         if count > r.rest.len() / BLOB_RECORD {
-            return Err(format!("pack {} claims {count} blobs past the end", id.short()));
+            return Err(format!(
+                "pack {} claims {count} blobs past the end",
+                id.short()
+            ));
         }
         let mut blobs = Vec::with_capacity(count);
         for _ in 0..count {
@@ -110,7 +113,9 @@ impl<'a> Reader<'a> {
     }
 
     fn u32(&mut self) -> Result<u32, String> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
     }
 
     fn id(&mut self) -> Result<Id, String> {
@@ -156,7 +161,10 @@ mod tests {
         assert!(same(&decode(&bin).unwrap(), &file));
         let json = serde_json::to_vec(&file).unwrap();
         assert!(same(&decode(&json).unwrap(), &file));
-        assert!(same(&decode(&encode(&IndexFile::default())).unwrap(), &IndexFile::default()));
+        assert!(same(
+            &decode(&encode(&IndexFile::default())).unwrap(),
+            &IndexFile::default()
+        ));
     }
 
     #[test]

@@ -26,6 +26,11 @@ impl IndexedRepo {
         self.index.contains(id)
     }
 
+    /// The pack of a blob `has_blob` says yes to.
+    pub fn usable_blob(&self, id: &Id) -> Option<u32> {
+        self.index.usable(id).map(|l| l.pack)
+    }
+
     /// Can be read now: indexed in a pack that is there and sound (retiring packs are).
     pub fn is_readable(&self, id: &Id) -> bool {
         self.index
@@ -211,13 +216,14 @@ impl IndexedRepo {
             return out;
         }
         let wanted: HashSet<Id> = heads.iter().flat_map(|(_, h)| h.pages.clone()).collect();
-        let pages: HashMap<Id, Result<TreeBlob>> = self
+        let loaded: HashMap<Id, Result<TreeBlob>> = self
             .load_tree_blobs_each(wanted.into_iter().collect())
             .await
             .into_iter()
             .collect();
+        let mut pages = tree_pages::Pages::new(loaded, &heads);
         for (id, head) in heads {
-            out.push((id, tree_pages::assemble(&id, head, &pages)));
+            out.push((id, tree_pages::assemble(&id, head, &mut pages)));
         }
         out
     }

@@ -378,6 +378,16 @@ impl IndexedRepo {
     pub fn pack_entries(&self) -> Vec<PackEntry> {
         self.index.pack_entries()
     }
+
+    /// `pack_entries` one pack at a time (prune: never a second copy of the index).
+    pub fn pack_entries_each(&self) -> impl Iterator<Item = PackEntry> + '_ {
+        self.index.pack_entries_each()
+    }
+
+    /// The ids of every indexed pack.
+    pub fn pack_ids(&self) -> &[Id] {
+        self.index.pack_ids()
+    }
 }
 
 #[cfg(test)]

@@ -52,7 +52,6 @@ impl Tree {
 /// tree blob, in order. It has no `nodes`, so a kloset that predates pages refuses it ("missing
 /// field `nodes`") instead of seeing an empty directory. FORMAT.md, "Paged trees".
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct TreeHead {
     pub pages: Vec<Id>,
     /// Entries across all pages: a reader checks the pages add up to it.

@@ -7,7 +7,10 @@ use std::collections::{HashMap, HashSet};
 
 use anyhow::{anyhow, Result};
 
+use serde::Deserialize;
+
 use super::id::Id;
+use super::load::is_damage;
 use super::tree::{Tree, TreeHead};
 use crate::error::KlosetError;
 
@@ -17,47 +20,116 @@ pub enum TreeBlob {
     Head(TreeHead),
 }
 
+/// Both shapes in one parse: which fields are present decides.
+#[derive(Deserialize)]
+struct AnyTreeBlob {
+    nodes: Option<Vec<super::tree::Node>>,
+    pages: Option<Vec<Id>>,
+    entries: Option<u64>,
+}
+
 /// A tree blob's plaintext parsed. A blob with `nodes` is a whole tree (as every kloset wrote
-/// before pages); one with only `pages` and `entries` a head.
+/// before pages); one with `pages` and `entries` a head. Both, or neither, is damage: a tree
+/// that also names pages would leave them unprotected from prune if read as a plain tree.
 pub fn parse_tree_blob(id: &Id, raw: &[u8]) -> Result<TreeBlob> {
-    match serde_json::from_slice::<Tree>(raw) {
-        Ok(tree) => Ok(TreeBlob::Whole(tree)),
-        Err(whole) => match serde_json::from_slice::<TreeHead>(raw) {
-            Ok(head) => Ok(TreeBlob::Head(head)),
-            Err(_) => Err(KlosetError::Integrity(format!(
-                "tree {} is malformed: {whole}",
-                id.short()
-            ))
-            .into()),
-        },
+    let damaged = |why: String| -> anyhow::Error {
+        KlosetError::Integrity(format!("tree {} is malformed: {why}", id.short())).into()
+    };
+    let blob: AnyTreeBlob = serde_json::from_slice(raw).map_err(|e| damaged(e.to_string()))?;
+    match (blob.nodes, blob.pages, blob.entries) {
+        (Some(nodes), None, None) => Ok(TreeBlob::Whole(Tree::new(nodes))),
+        (None, Some(pages), Some(entries)) => {
+            let head = TreeHead { pages, entries };
+            check_head(&head).map_err(damaged)?;
+            Ok(TreeBlob::Head(head))
+        }
+        (Some(_), _, _) => Err(damaged("it holds both entries and pages".into())),
+        _ => Err(damaged("missing field `nodes`".into())),
     }
 }
 
-/// The directory a head stands for, from its pages (each loaded once, shared between heads).
-/// A page that is missing, is itself a head, appears twice, or pages whose entries do not add
-/// up to the head's count make the tree damaged: never a directory with entries left out.
-pub fn assemble(id: &Id, head: TreeHead, pages: &HashMap<Id, Result<TreeBlob>>) -> Result<Tree> {
+/// What a head must be before any page is fetched for it: pages, each once, no more of them
+/// than entries (a writer never writes an empty page).
+fn check_head(head: &TreeHead) -> Result<(), String> {
+    if head.pages.is_empty() {
+        return Err("a paged tree without pages".into());
+    }
+    if head.pages.len() as u64 > head.entries {
+        return Err(format!(
+            "{} pages for {} entries",
+            head.pages.len(),
+            head.entries
+        ));
+    }
+    let mut seen = HashSet::with_capacity(head.pages.len());
+    if let Some(twice) = head.pages.iter().find(|p| !seen.insert(**p)) {
+        return Err(format!("page {} is listed twice", twice.short()));
+    }
+    Ok(())
+}
+
+/// Pages loaded for a batch of heads, each handed out once per head that names it: moved out
+/// at its last use, copied before.
+pub struct Pages {
+    loaded: HashMap<Id, Result<TreeBlob>>,
+    uses: HashMap<Id, usize>,
+}
+
+impl Pages {
+    pub fn new(loaded: HashMap<Id, Result<TreeBlob>>, heads: &[(Id, TreeHead)]) -> Pages {
+        let mut uses = HashMap::new();
+        for (_, head) in heads {
+            for page in &head.pages {
+                *uses.entry(*page).or_insert(0) += 1;
+            }
+        }
+        Pages { loaded, uses }
+    }
+
+    fn take(&mut self, page: &Id) -> Option<Result<TreeBlob>> {
+        let left = self.uses.get_mut(page)?;
+        *left -= 1;
+        if *left == 0 {
+            return self.loaded.remove(page);
+        }
+        Some(match self.loaded.get(page)? {
+            Ok(TreeBlob::Whole(t)) => Ok(TreeBlob::Whole(t.clone())),
+            Ok(TreeBlob::Head(h)) => Ok(TreeBlob::Head(h.clone())),
+            Err(e) if is_damage(e) => Err(KlosetError::Integrity(format!("{e:#}")).into()),
+            Err(e) => Err(anyhow!("{e:#}")),
+        })
+    }
+}
+
+/// The directory a head stands for, from its pages. A page that is missing, is itself a
+/// head, or pages whose entries do not add up to the head's count make the tree damaged:
+/// never a directory with entries left out. A page that could not be read for another reason
+/// (the network) is that error, not damage.
+pub fn assemble(id: &Id, head: TreeHead, pages: &mut Pages) -> Result<Tree> {
     let damaged = |why: String| -> anyhow::Error {
         KlosetError::Integrity(format!("paged tree {}: {why}", id.short())).into()
     };
-    let mut seen = HashSet::new();
+    check_head(&head).map_err(damaged)?;
     let mut nodes = Vec::new();
     for page in &head.pages {
-        if !seen.insert(*page) {
-            return Err(damaged(format!("page {} is listed twice", page.short())));
-        }
-        match pages.get(page) {
-            Some(Ok(TreeBlob::Whole(t))) => nodes.extend(t.nodes.iter().cloned()),
+        match pages.take(page) {
+            Some(Ok(TreeBlob::Whole(t))) => nodes.extend(t.nodes),
             Some(Ok(TreeBlob::Head(_))) => {
                 return Err(damaged(format!("page {} is a head itself", page.short())))
             }
-            Some(Err(e)) => return Err(damaged(format!("page {}: {e:#}", page.short()))),
+            Some(Err(e)) if is_damage(&e) => {
+                return Err(damaged(format!("page {}: {e:#}", page.short())))
+            }
+            Some(Err(e)) => return Err(e.context(format!("paged tree {}", id.short()))),
             None => return Err(anyhow!("internal: page {} was not loaded", page.short())),
+        }
+        if nodes.len() as u64 > head.entries {
+            break;
         }
     }
     if nodes.len() as u64 != head.entries {
         return Err(damaged(format!(
-            "its pages hold {} entries, the head says {}",
+            "its pages hold {} entries or more, the head says {}",
             nodes.len(),
             head.entries
         )));
@@ -176,45 +248,98 @@ mod tests {
             .collect()
     }
 
+    fn assembled(id: &Id, head: TreeHead, loaded: HashMap<Id, Result<TreeBlob>>) -> Result<Tree> {
+        let mut pages = Pages::new(loaded, &[(*id, head.clone())]);
+        assemble(id, head, &mut pages)
+    }
+
     #[test]
     fn a_head_assembles_its_pages_in_order_and_names_them() {
         let (a, b) = (Id([1; 32]), Id([2; 32]));
-        let pages = loaded(&[(b, tree(2)), (a, tree(1))]);
         let head = TreeHead {
             pages: vec![a, b],
             entries: 3,
         };
-        let t = assemble(&Id([9; 32]), head, &pages).unwrap();
+        let t = assembled(&Id([9; 32]), head, loaded(&[(b, tree(2)), (a, tree(1))])).unwrap();
         assert_eq!(t.pages, vec![a, b]);
         let names: Vec<_> = t.nodes.iter().map(|n| n.name.as_str()).collect();
         assert_eq!(names, ["file-0000", "file-0000", "file-0001"]);
     }
 
     #[test]
+    fn a_page_shared_by_two_heads_reaches_both() {
+        let (a, b, c) = (Id([1; 32]), Id([2; 32]), Id([3; 32]));
+        let h1 = TreeHead {
+            pages: vec![a, b],
+            entries: 3,
+        };
+        let h2 = TreeHead {
+            pages: vec![c, b],
+            entries: 4,
+        };
+        let heads = [(Id([8; 32]), h1.clone()), (Id([9; 32]), h2.clone())];
+        let mut pages = Pages::new(loaded(&[(a, tree(1)), (b, tree(2)), (c, tree(2))]), &heads);
+        assert_eq!(
+            assemble(&heads[0].0, h1, &mut pages).unwrap().nodes.len(),
+            3
+        );
+        assert_eq!(
+            assemble(&heads[1].0, h2, &mut pages).unwrap().nodes.len(),
+            4
+        );
+        assert!(pages.loaded.is_empty());
+    }
+
+    #[test]
     fn heads_that_do_not_add_up_are_damage_not_a_shorter_directory() {
         let (a, b) = (Id([1; 32]), Id([2; 32]));
-        let mut pages = loaded(&[(a, tree(2))]);
-        pages.insert(
-            b,
-            Ok(TreeBlob::Head(TreeHead {
+        // `b` is a head itself.
+        let pages = || {
+            let mut p = loaded(&[(a, tree(2))]);
+            let nested = TreeHead {
                 pages: vec![a],
                 entries: 2,
-            })),
-        );
+            };
+            p.insert(b, Ok(TreeBlob::Head(nested)));
+            p
+        };
         let id = Id([9; 32]);
         let head = |pages: Vec<Id>, entries| TreeHead { pages, entries };
-        let err = |h| format!("{:#}", assemble(&id, h, &pages).unwrap_err());
-        assert!(err(head(vec![a], 3)).contains("hold 2 entries, the head says 3"));
+        let err = |h: TreeHead| {
+            let e = assembled(&id, h, pages()).unwrap_err();
+            assert_eq!(
+                e.downcast_ref::<KlosetError>().map(KlosetError::exit_code),
+                Some(17)
+            );
+            format!("{e:#}")
+        };
+        assert!(err(head(vec![a], 3)).contains("hold 2 entries or more, the head says 3"));
         assert!(err(head(vec![a, a], 4)).contains("listed twice"));
         assert!(err(head(vec![a, b], 4)).contains("a head itself"));
+        assert!(err(head(vec![a, b], 1)).contains("2 pages for 1 entries"));
+        assert!(err(head(vec![], 0)).contains("without pages"));
+    }
+
+    #[test]
+    fn a_page_that_is_damaged_is_damage_and_one_unreachable_is_not() {
+        let (a, id) = (Id([1; 32]), Id([9; 32]));
+        let head = TreeHead {
+            pages: vec![a],
+            entries: 2,
+        };
         let mut broken = loaded(&[]);
-        broken.insert(a, Err(anyhow!("pack gone")));
-        let e = assemble(&id, head(vec![a], 2), &broken).unwrap_err();
+        broken.insert(a, Err(KlosetError::Integrity("pack gone".into()).into()));
+        let e = assembled(&id, head.clone(), broken).unwrap_err();
         assert!(format!("{e:#}").contains("pack gone"));
         assert_eq!(
             e.downcast_ref::<KlosetError>().map(KlosetError::exit_code),
             Some(17)
         );
+        let mut offline = loaded(&[]);
+        offline.insert(a, Err(anyhow!("connection reset")));
+        let e = assembled(&id, head, offline).unwrap_err();
+        assert!(format!("{e:#}").contains("connection reset"));
+        assert!(e.downcast_ref::<KlosetError>().is_none());
     }
 
     #[test]
@@ -233,5 +358,18 @@ mod tests {
         let old = serde_json::from_slice::<OldTree>(&raw).unwrap_err();
         assert!(old.to_string().contains("missing field `nodes`"), "{old}");
         assert!(parse_tree_blob(&Id([0; 32]), b"{\"pages\":3}").is_err());
+        // A tree that also names pages, or a head that names none, is damage.
+        let both = br#"{"nodes":[],"pages":[],"entries":0}"#;
+        assert!(
+            format!("{:#}", parse_tree_blob(&Id([0; 32]), both).err().unwrap()).contains("both")
+        );
+        let none = br#"{"pages":[],"entries":0}"#;
+        assert!(parse_tree_blob(&Id([0; 32]), none).is_err());
+        // Fields a later writer adds to a head are ignored.
+        let later = br#"{"pages":["0101010101010101010101010101010101010101010101010101010101010101"],"entries":1,"cut":"cdc"}"#;
+        assert!(matches!(
+            parse_tree_blob(&Id([0; 32]), later).unwrap(),
+            TreeBlob::Head(_)
+        ));
     }
 }

@@ -75,11 +75,6 @@ pub fn classify(e: &anyhow::Error) -> ReadFailure {
 /// Downloads the chosen packs, and every pack with a damage record (so that one that
 /// verifies loses its record, even when the index reads its blobs elsewhere).
 pub async fn read_packs(repo: &IndexedRepo, which: ReadData, concurrency: usize) -> ReadOutcome {
-    let mut by_pack: HashMap<u32, Vec<(Id, BlobRef)>> = HashMap::new();
-    for (id, loc) in repo.blobs() {
-        by_pack.entry(loc.pack).or_default().push((id, loc));
-    }
-    by_pack.retain(|&pack, _| which.wants(&repo.pack_id(pack)));
     let health = repo.health();
     let recorded: HashMap<Id, Vec<String>> =
         health
@@ -89,28 +84,47 @@ pub async fn read_packs(repo: &IndexedRepo, which: ReadData, concurrency: usize)
                 m.entry(*id).or_default().push(key.clone());
                 m
             });
-    // Read only for their records: a damaged one is already known (and its blobs are read
-    // from elsewhere), so it is recorded again but not reported again.
-    let mut only_for_record = HashSet::new();
-    for id in recorded.keys() {
-        if let Some(n) = repo.pack_number(id) {
-            if let std::collections::hash_map::Entry::Vacant(e) = by_pack.entry(n) {
-                e.insert(Vec::new());
-                only_for_record.insert(n);
+    // Pack by pack from the index as the reads go (never a copy of the whole index). A pack
+    // read only for its damage record is read whole: a damaged one is already known (and its
+    // blobs are read from elsewhere), so it is recorded again but not reported again.
+    let jobs = repo
+        .pack_entries_each()
+        .enumerate()
+        .filter_map(|(number, entry)| {
+            let pack = u32::try_from(number).expect("fewer than 2^32 packs");
+            let wanted = !entry.blobs.is_empty() && which.wants(&entry.id);
+            if !wanted && !recorded.contains_key(&entry.id) {
+                return None;
             }
-        }
-    }
+            let blobs: Vec<(Id, BlobRef)> = match wanted {
+                true => entry
+                    .blobs
+                    .iter()
+                    .map(|b| {
+                        let at = BlobRef {
+                            pack,
+                            offset: b.offset,
+                            length: b.length,
+                            raw_length: b.raw_length,
+                        };
+                        (b.id, at)
+                    })
+                    .collect(),
+                false => Vec::new(),
+            };
+            Some((pack, blobs, !wanted))
+        });
     let known_missing: HashSet<Id> = health.missing_packs.iter().copied().collect();
-    let results: Vec<(u32, usize, PackRead)> = stream::iter(by_pack)
-        .map(|(pack, blobs)| async move {
+    let results: Vec<(u32, usize, bool, PackRead)> = stream::iter(jobs)
+        .map(|(pack, blobs, only_for_record)| async move {
             let n = blobs.len();
-            (pack, n, read_pack(repo, pack, blobs).await)
+            (pack, n, only_for_record, read_pack(repo, pack, blobs).await)
         })
         .buffer_unordered(concurrency.max(1))
         .collect()
         .await;
     let mut out = ReadOutcome::default();
-    for (pack, n, result) in results {
+    for (pack, n, only_for_record, result) in results {
         let id = repo.pack_id(pack);
         let key = repo.pack_key_of(pack);
         let why = match result {
@@ -153,7 +167,7 @@ pub async fn read_packs(repo: &IndexedRepo, which: ReadData, concurrency: usize)
                 continue;
             }
         };
-        if !only_for_record.contains(&pack) {
+        if !only_for_record {
             out.problems.push(format!("pack {key}: {why}"));
         }
         if let Err(e) = repo.mark_damaged(&id).await {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::repo::blob_set::HasBlob;
 use crate::repo::id::Id;
-use crate::repo::index::{IndexFile, PackEntry};
+use crate::repo::index::PackEntry;
 use crate::repo::lease::{oldest_start, LiveLease};
 use crate::repo::maintenance::Mark;
 
@@ -69,8 +69,8 @@ pub(super) struct Rules<'a> {
 
 #[derive(Default)]
 pub(super) struct Selection {
-    /// Stay as they are.
-    pub(super) keep: Vec<PackEntry>,
+    /// Stay as they are (their entries are read from the index again when it is compacted).
+    pub(super) keep: Vec<Id>,
     /// Marked, unused, and old enough: deleted unless the checks just before deleting object.
     pub(super) candidates: Vec<(PackEntry, u64, DateTime<Utc>)>,
     /// Unused: to be marked.
@@ -81,15 +81,20 @@ pub(super) struct Selection {
     pub(super) partly: Vec<(PackEntry, u64, u64)>,
     pub(super) waiting: usize,
     pub(super) unused_bytes: u64,
+    /// Every pack seen, and their bytes.
+    pub(super) packs: usize,
+    pub(super) stored_bytes: u64,
 }
 
 /// Sorts every indexed pack into what happens to it. Pure, so each rule has a test.
-pub(super) fn select(entries: Vec<PackEntry>, r: &Rules) -> Selection {
+pub(super) fn select(entries: impl IntoIterator<Item = PackEntry>, r: &Rules) -> Selection {
     let mut s = Selection::default();
     for entry in entries {
         let size = pack_size(&entry);
+        s.packs += 1;
+        s.stored_bytes += size;
         if r.damaged.contains(&entry.id) {
-            s.keep.push(entry);
+            s.keep.push(entry.id);
             continue;
         }
         let used_bytes: u64 = entry
@@ -102,12 +107,12 @@ pub(super) fn select(entries: Vec<PackEntry>, r: &Rules) -> Selection {
         if let Some(mark) = r.marks.get(&entry.id) {
             if needed {
                 s.recover.push(entry.id);
-                s.keep.push(entry);
+                s.keep.push(entry.id);
             } else if may_delete(mark.at, r.now, r.delay, r.spare) {
                 s.candidates.push((entry, size, mark.at));
             } else {
                 s.waiting += 1;
-                s.keep.push(entry);
+                s.keep.push(entry.id);
             }
             continue;
         }
@@ -116,7 +121,7 @@ pub(super) fn select(entries: Vec<PackEntry>, r: &Rules) -> Selection {
             .get(&entry.id)
             .is_none_or(|t| r.spare.spares(*t))
         {
-            s.keep.push(entry);
+            s.keep.push(entry.id);
             continue;
         }
         if !needed {
@@ -126,7 +131,7 @@ pub(super) fn select(entries: Vec<PackEntry>, r: &Rules) -> Selection {
             s.unused_bytes += size - used_bytes;
             s.partly.push((entry, size, used_bytes));
         } else {
-            s.keep.push(entry);
+            s.keep.push(entry.id);
         }
     }
     s
@@ -161,9 +166,4 @@ pub(super) fn choose_repack(
 /// A pack's size as the index knows it: the end of its last blob (the header adds a little).
 pub(super) fn pack_size(entry: &PackEntry) -> u64 {
     entry.end()
-}
-
-/// Few index files instead of one per backup.
-pub(super) fn compact(entries: Vec<PackEntry>) -> Vec<IndexFile> {
-    IndexFile::split(entries, usize::MAX)
 }

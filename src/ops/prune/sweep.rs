@@ -31,7 +31,7 @@ pub(super) async fn unindexed_hold_nothing_used(
     if unreadable.is_empty() {
         return Ok(true);
     }
-    let named: HashSet<Id> = repo.pack_entries().iter().map(|p| p.id).collect();
+    let named: HashSet<Id> = repo.pack_ids().iter().copied().collect();
     let unnamed: Vec<Id> = stored
         .iter()
         .map(|(id, _, _)| *id)
