@@ -88,6 +88,9 @@ _kloset() {
             kloset,sync)
                 cmd="kloset__subcmd__sync"
                 ;;
+            kloset,synthesize)
+                cmd="kloset__subcmd__synthesize"
+                ;;
             kloset__subcmd__at,backup)
                 cmd="kloset__subcmd__at__subcmd__backup"
                 ;;
@@ -139,6 +142,9 @@ _kloset() {
             kloset__subcmd__at,sync)
                 cmd="kloset__subcmd__at__subcmd__sync"
                 ;;
+            kloset__subcmd__at,synthesize)
+                cmd="kloset__subcmd__at__subcmd__synthesize"
+                ;;
             kloset__subcmd__at__subcmd__help,backup)
                 cmd="kloset__subcmd__at__subcmd__help__subcmd__backup"
                 ;;
@@ -189,6 +195,9 @@ _kloset() {
                 ;;
             kloset__subcmd__at__subcmd__help,sync)
                 cmd="kloset__subcmd__at__subcmd__help__subcmd__sync"
+                ;;
+            kloset__subcmd__at__subcmd__help,synthesize)
+                cmd="kloset__subcmd__at__subcmd__help__subcmd__synthesize"
                 ;;
             kloset__subcmd__at__subcmd__help__subcmd__key,add)
                 cmd="kloset__subcmd__at__subcmd__help__subcmd__key__subcmd__add"
@@ -373,6 +382,9 @@ _kloset() {
             kloset__subcmd__help,sync)
                 cmd="kloset__subcmd__help__subcmd__sync"
                 ;;
+            kloset__subcmd__help,synthesize)
+                cmd="kloset__subcmd__help__subcmd__synthesize"
+                ;;
             kloset__subcmd__help__subcmd__at,backup)
                 cmd="kloset__subcmd__help__subcmd__at__subcmd__backup"
                 ;;
@@ -420,6 +432,9 @@ _kloset() {
                 ;;
             kloset__subcmd__help__subcmd__at,sync)
                 cmd="kloset__subcmd__help__subcmd__at__subcmd__sync"
+                ;;
+            kloset__subcmd__help__subcmd__at,synthesize)
+                cmd="kloset__subcmd__help__subcmd__at__subcmd__synthesize"
                 ;;
             kloset__subcmd__help__subcmd__at__subcmd__key,add)
                 cmd="kloset__subcmd__help__subcmd__at__subcmd__key__subcmd__add"
@@ -680,7 +695,7 @@ _kloset() {
 
     case "${cmd}" in
         kloset)
-            opts="-q -o -h -V --quiet --json --keyfile --option --help --version at create backup ls restore diff find cat dump info check rm forget prune sync key repair source store destination completion manpages limits help"
+            opts="-q -o -h -V --quiet --json --keyfile --option --help --version at create backup synthesize ls restore diff find cat dump info check rm forget prune sync key repair source store destination completion manpages limits help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -706,7 +721,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at)
-            opts="-q -o -h --quiet --json --keyfile --option --help create backup ls restore diff find cat dump info check rm forget prune sync key repair help"
+            opts="-q -o -h --quiet --json --keyfile --option --help create backup synthesize ls restore diff find cat dump info check rm forget prune sync key repair help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1096,7 +1111,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at__subcmd__help)
-            opts="create backup ls restore diff find cat dump info check rm forget prune sync key repair help"
+            opts="create backup synthesize ls restore diff find cat dump info check rm forget prune sync key repair help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1404,6 +1419,20 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at__subcmd__help__subcmd__sync)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__help__subcmd__synthesize)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1939,6 +1968,44 @@ _kloset() {
                     return 0
                     ;;
                 --other-keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__synthesize)
+            opts="-q -o -h --per-dir --generation --changed-permille --quiet --json --keyfile --option --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --per-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --generation)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --changed-permille)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2726,7 +2793,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help)
-            opts="at create backup ls restore diff find cat dump info check rm forget prune sync key repair source store destination completion manpages limits help"
+            opts="at create backup synthesize ls restore diff find cat dump info check rm forget prune sync key repair source store destination completion manpages limits help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2740,7 +2807,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help__subcmd__at)
-            opts="create backup ls restore diff find cat dump info check rm forget prune sync key repair"
+            opts="create backup synthesize ls restore diff find cat dump info check rm forget prune sync key repair"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3034,6 +3101,20 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help__subcmd__at__subcmd__sync)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__help__subcmd__at__subcmd__synthesize)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -3762,6 +3843,20 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help__subcmd__sync)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__help__subcmd__synthesize)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -5097,6 +5192,44 @@ _kloset() {
                     return 0
                     ;;
                 --other-keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__synthesize)
+            opts="-q -o -h --per-dir --generation --changed-permille --quiet --json --keyfile --option --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --per-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --generation)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --changed-permille)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -168,3 +168,40 @@ fn an_entry_larger_than_a_tree_may_be_fails_the_backup_before_the_commit() {
     env.run(&["at", &store, "backup", src.to_str().unwrap()])
         .ok();
 }
+
+#[test]
+fn a_version_1_store_still_opens_and_keeps_working_beside_a_version_2_one() {
+    let mut env = Env::new();
+    let src = env.path("src");
+    fs::create_dir_all(src.join("d")).unwrap();
+    for i in 0..50 {
+        fs::write(src.join("d").join(format!("f{i}")), format!("{i}")).unwrap();
+    }
+    let version = |store: &str| -> u64 {
+        let config: serde_json::Value =
+            serde_json::from_slice(&fs::read(Path::new(store).join("config")).unwrap()).unwrap();
+        config["version"].as_u64().unwrap()
+    };
+    let current = env.local_store();
+    assert_eq!(version(&current), 2, "new stores have binary index files");
+    // The stores kloset made before binary index files: version 1, JSON index files, which it
+    // keeps writing (a kloset that reads only version 1 may still use them).
+    env.extra_env
+        .push(("KLOSET_TEST_FORMAT_VERSION".into(), "1".into()));
+    let old = env.path("old").to_str().unwrap().to_string();
+    env.create(&old).ok();
+    env.extra_env.clear();
+    assert_eq!(version(&old), 1);
+    for store in [&old, &current] {
+        env.backup(store, src.to_str().unwrap());
+        fs::write(src.join("d").join("f7"), b"changed").unwrap();
+        env.backup(store, src.to_str().unwrap());
+        env.run(&["at", store, "forget", "--keep-last", "1"]).ok();
+        env.run(&["at", store, "prune"]).ok();
+        env.run(&["at", store, "check", "--read-data"]).ok();
+        let out = env.path(&format!("out-{}", version(store)));
+        env.restore(store, &out, "latest").ok();
+        common::assert_same_tree(&src, &out);
+        assert_eq!(version(store), if store == &old { 1 } else { 2 });
+    }
+}

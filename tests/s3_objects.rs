@@ -217,12 +217,14 @@ fn source_errors_are_reported_and_the_store_stays_clean() {
     add(&env, "source", "race", server, &bucket, "");
     let child = env
         .command(&["--json", "at", store, "backup", "@race"])
-        .env("KLOSET_TEST_PAUSE_AFTER_LIST_MS", "8000")
+        // Each folder under 2024/ waits 8 s after it is listed (the bucket is listed a folder
+        // at a time).
+        .env("KLOSET_TEST_PAUSE_AFTER_LIST", "2024/:8000")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1000));
+    std::thread::sleep(Duration::from_millis(2000));
     server.tool(&["delete", &bucket, "2024/01/photo.jpg"]);
     server.tool(&["put", &bucket, "2024/02/notes.md", "new version"]);
     let out = child.wait_with_output().unwrap();

@@ -13,7 +13,27 @@ use super::params;
 pub use super::size_privacy::{Padding, SizePrivacy};
 use crate::error::KlosetError;
 
-pub const FORMAT_VERSION: u32 = 1;
+/// What `create` writes: version 2 stores have binary index files (FORMAT.md, "Index
+/// files"), which a kloset reading only version 1 would take for damage; it refuses the store
+/// instead.
+pub const FORMAT_VERSION: u32 = 2;
+/// Versions this kloset opens; a version 1 store keeps writing JSON index files.
+pub const READS_VERSIONS: [u32; 2] = [1, 2];
+
+/// `FORMAT_VERSION`, or with `KLOSET_TEST_FORMAT_VERSION` an older one this kloset still
+/// reads (tests make the stores an older kloset made).
+fn version_to_create() -> u32 {
+    std::env::var("KLOSET_TEST_FORMAT_VERSION")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|v| READS_VERSIONS.contains(v))
+        .unwrap_or(FORMAT_VERSION)
+}
+
+/// Index files of this store are written in the binary form.
+pub fn binary_index(version: u32) -> bool {
+    version >= 2
+}
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ChunkerParams {
@@ -153,7 +173,7 @@ impl StoreConfig {
         };
         let config = StoreConfig {
             format: "kloset".into(),
-            version: FORMAT_VERSION,
+            version: version_to_create(),
             id: Id(random_bytes()),
             created: Utc::now(),
             chunker: like.map_or_else(ChunkerParams::default, |t| t.chunker.clone()),

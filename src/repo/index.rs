@@ -201,6 +201,20 @@ impl IndexBuilder<'_> {
         }));
     }
 
+    /// Every pack added so far (and before): number, id, and where its last blob ends over
+    /// every listing of it.
+    pub fn packs(&self) -> impl Iterator<Item = (u32, Id, u64)> + '_ {
+        let index = &*self.index;
+        (0..index.packs.len()).map(|n| (n as u32, index.packs[n], index.ends[n]))
+    }
+
+    /// A pack found missing or damaged after its blobs were added (judged over all its
+    /// listings): rank 2, whatever a single listing said.
+    pub fn demote(&mut self, number: u32) {
+        self.index.ranks[number as usize] = 2;
+        self.index.unusable.insert(number);
+    }
+
     pub fn finish(self) {
         let IndexBuilder { index, mut added } = self;
         let ranks = &index.ranks;
@@ -338,8 +352,11 @@ impl Index {
 
     /// Where the blob is, when `contains` says yes: one lookup for both.
     pub fn usable(&self, id: &Id) -> Option<BlobLocation> {
-        // Rank 0 is exactly "neither unusable nor retiring" (`add`, `set_retiring`).
-        self.find(id).filter(|l| self.rank(l.pack) == 0).copied()
+        // Rank 0 is "neither unusable nor retiring" (`add`, `demote`, `set_retiring`); the
+        // set is asked too, so that the two can never disagree in the unsafe direction.
+        self.find(id)
+            .filter(|l| self.rank(l.pack) == 0 && !self.unusable.contains(&l.pack))
+            .copied()
     }
 
     /// A pack that `add_files` was told is not usable is marked for deletion, not damaged.

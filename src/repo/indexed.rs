@@ -65,9 +65,15 @@ impl IndexedRepo {
 
     /// Every indexed blob with where it is.
     pub fn blobs(&self) -> impl Iterator<Item = (Id, BlobRef)> + '_ {
-        self.index
-            .blob_ids()
-            .filter_map(|id| Some((*id, self.blob(id)?)))
+        self.index.blobs().map(|(id, l)| {
+            let at = BlobRef {
+                pack: l.pack,
+                offset: l.offset,
+                length: l.length,
+                raw_length: l.raw_length,
+            };
+            (*id, at)
+        })
     }
 
     pub fn pack_id(&self, pack: u32) -> Id {
@@ -251,11 +257,14 @@ impl IndexedRepo {
                 let data = match self.read_tree_pack_ranges(pack, &ranges).await {
                     Ok(d) => d,
                     Err(e) => {
+                        // Each tree gets the error, with its class kept: damage stays damage.
                         let msg = format!("{e:#}");
-                        return blobs
-                            .iter()
-                            .map(|(id, _)| (*id, Err(anyhow!("{msg}"))))
-                            .collect();
+                        let damage = super::load::is_damage(&e);
+                        let each = |_| match damage {
+                            true => KlosetError::Integrity(msg.clone()).into(),
+                            false => anyhow!("{msg}"),
+                        };
+                        return blobs.iter().map(|(id, _)| (*id, Err(each(id)))).collect();
                     }
                 };
                 let keys = self.keys.clone();

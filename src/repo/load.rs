@@ -87,19 +87,29 @@ impl Repo {
                 .collect(),
             ..Health::default()
         };
-        let why_bad = |pack: &PackEntry| -> Option<String> {
-            match stored.get(&pack.id) {
+        // Judged by pack, over every listing of it (its end is the furthest any listing
+        // says), once all are in: a pack listed twice is never sound by one listing and
+        // damaged by another.
+        let why_bad = |id: &Id, end: u64| -> Option<String> {
+            match stored.get(id) {
                 None => Some("missing".into()),
-                Some(&size) if size < pack.end() + 4 => Some(format!("truncated ({size} bytes)")),
-                Some(_) if marked.contains(&pack.id) => Some("marked damaged by check".into()),
+                Some(&size) if size < end + 4 => Some(format!("truncated ({size} bytes)")),
+                Some(_) if marked.contains(id) => Some("marked damaged by check".into()),
                 Some(_) => None,
             }
         };
-        let rank = |bad: bool, id: &Id| match (bad, retiring.contains_key(id)) {
-            (false, false) => 0,
-            (false, true) => 1,
-            (true, _) => 2,
+        let judge = |builder: &mut super::index::IndexBuilder<'_>,
+                     bad: &mut HashMap<Id, String>| {
+            let found: Vec<(u32, Id, String)> = builder
+                .packs()
+                .filter_map(|(n, id, end)| Some((n, id, why_bad(&id, end)?)))
+                .collect();
+            for (n, id, why) in found {
+                builder.demote(n);
+                bad.insert(id, why);
+            }
         };
+        let rank = |id: &Id| u8::from(retiring.contains_key(id));
         let mut index = Index::default();
         let mut builder = index.builder();
         let mut loaded_keys = Vec::new();
@@ -129,11 +139,7 @@ impl Repo {
             match file {
                 Ok(f) => {
                     for pack in &f.packs {
-                        let why = why_bad(pack);
-                        builder.add(pack, rank(why.is_some(), &pack.id));
-                        if let Some(why) = why {
-                            bad.insert(pack.id, why);
-                        }
+                        builder.add(pack, rank(&pack.id));
                     }
                     index_packs.insert(key.clone(), f.packs.iter().map(|p| p.id).collect());
                     loaded_keys.push(key);
@@ -143,6 +149,7 @@ impl Repo {
             }
         }
         drop(loading);
+        judge(&mut builder, &mut bad);
         builder.finish();
         if !health.damaged_index.is_empty() {
             let unnamed: Vec<Id> = stored
@@ -155,12 +162,9 @@ impl Repo {
             // a prune is retiring, is not taken for a sound copy.
             let mut builder = index.builder();
             for pack in &recovered {
-                let why = why_bad(pack);
-                builder.add(pack, rank(why.is_some(), &pack.id));
-                if let Some(why) = why {
-                    bad.insert(pack.id, why);
-                }
+                builder.add(pack, rank(&pack.id));
             }
+            judge(&mut builder, &mut bad);
             builder.finish();
             health.recovered_packs = recovered;
         }

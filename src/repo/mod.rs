@@ -170,13 +170,12 @@ impl Repo {
     }
 
     fn check_format(backend: &Backend, config: &StoreConfig) -> Result<()> {
-        if config.format != "kloset" || config.version != config::FORMAT_VERSION {
+        if config.format != "kloset" || !config::READS_VERSIONS.contains(&config.version) {
             return Err(anyhow!(
-                "store {} has format {} v{}, this kloset reads kloset v{}",
+                "store {} has format {} v{}, this kloset reads kloset v1 and v2: upgrade kloset",
                 backend.display,
                 config.format,
                 config.version,
-                config::FORMAT_VERSION
             ));
         }
         params::check_config(config)?;

@@ -32,6 +32,7 @@ pub struct Sink {
     keys: Arc<Keys>,
     cache: Arc<Cache>,
     pack_size: u64,
+    binary_index: bool,
 }
 
 impl Repo {
@@ -41,6 +42,7 @@ impl Repo {
             keys: self.keys.clone(),
             cache: self.cache.clone(),
             pack_size: self.config.pack_size,
+            binary_index: super::config::binary_index(self.config.version),
         }
     }
 }
@@ -60,7 +62,10 @@ impl Sink {
     }
 
     pub async fn write_index(&self, file: &IndexFile) -> Result<Id> {
-        let plain = super::index_codec::encode(file);
+        let plain = match self.binary_index {
+            true => super::index_codec::encode(file),
+            false => serde_json::to_vec(file)?,
+        };
         let sealed = self.keys.seal(INDEX_AAD, &plain);
         let id = Id::of_bytes(&sealed);
         self.backend

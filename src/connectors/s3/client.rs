@@ -262,15 +262,31 @@ impl S3Api {
 
     /// Every object under the prefix, paginated; no delimiter, so every key comes back as is.
     pub async fn list(&self) -> Result<Vec<Listed>> {
-        let list_prefix = if self.config.prefix.is_empty() {
+        Ok(self.list_under("", false).await?.0)
+    }
+
+    /// One level of the hierarchy the keys imply: the objects whose keys are `dir` (relative,
+    /// empty or ending in `/`) and one more segment, and the folders one level down (relative,
+    /// ending in `/`). A bucket is read a folder at a time, never held whole.
+    pub async fn list_level(&self, dir: &str) -> Result<(Vec<Listed>, Vec<String>)> {
+        self.list_under(dir, true).await
+    }
+
+    async fn list_under(&self, dir: &str, one_level: bool) -> Result<(Vec<Listed>, Vec<String>)> {
+        let base = if self.config.prefix.is_empty() {
             String::new()
         } else {
             format!("{}/", self.config.prefix)
         };
+        let list_prefix = format!("{base}{dir}");
         let mut out = Vec::new();
+        let mut folders = Vec::new();
         let mut token: Option<String> = None;
         loop {
             let mut query = vec![("list-type", "2"), ("prefix", list_prefix.as_str())];
+            if one_level {
+                query.push(("delimiter", "/"));
+            }
             if let Some(t) = &token {
                 query.push(("continuation-token", t.as_str()));
             }
@@ -283,7 +299,7 @@ impl S3Api {
             let page: ListPage = quick_xml::de::from_reader(r.body.as_ref())
                 .map_err(|e| anyhow!("{}: unreadable listing: {e}", self.display()))?;
             for e in page.contents {
-                let Some(rel) = e.key.strip_prefix(&list_prefix) else {
+                let Some(rel) = e.key.strip_prefix(&base) else {
                     continue;
                 };
                 out.push(Listed {
@@ -294,12 +310,17 @@ impl S3Api {
                     storage_class: e.storage_class,
                 });
             }
+            folders.extend(
+                page.common_prefixes
+                    .into_iter()
+                    .filter_map(|p| Some(p.prefix.strip_prefix(&base)?.to_string())),
+            );
             match (page.is_truncated, page.next_continuation_token) {
                 (true, Some(t)) => token = Some(t),
                 _ => break,
             }
         }
-        Ok(out)
+        Ok((out, folders))
     }
 
     /// GET of a whole object or a range; `if_match` makes a changed object fail with 412.

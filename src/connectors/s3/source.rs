@@ -1,15 +1,17 @@
 //! An S3 bucket (or a prefix of one) as a backup source: every object becomes a file entry
 //! whose path is its key split on `/`, with its metadata and tags, so a restore to S3 can
-//! reproduce the bucket key for key. The whole listing is read first (a missing bucket or a
-//! refused credential fails before anything is stored); objects are then fetched with many
-//! requests in flight, big ones in ranged parts pinned to the listed ETag. An object whose key,
-//! size and ETag match the parent snapshot is reused without a GET.
+//! reproduce the bucket key for key. The bucket is listed a folder at a time, as the archiver
+//! reaches each folder (`delimiter=/`), so memory follows the folders in flight, not the bucket,
+//! and the archiver's parallel directories list in parallel; the root is listed first (a
+//! missing bucket or a refused credential fails before anything is stored). Objects are
+//! fetched with many requests in flight, big ones in ranged parts pinned to the listed ETag. An
+//! object whose key, size and ETag match the parent snapshot is reused without a GET.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{anyhow, Result};
 use async_trait::async_trait;
 use futures::{stream, StreamExt, TryStreamExt};
 use http::StatusCode;
@@ -34,8 +36,9 @@ const TAGS_NO: u8 = 2;
 
 pub struct S3Source {
     api: Arc<S3Api>,
-    root: Arc<Dir>,
-    total: u64,
+    /// The root level, listed by `open`, handed to the first `children` of the root.
+    root_level: std::sync::Mutex<Option<(Vec<Listed>, Vec<String>)>>,
+    excludes: crate::filter::Patterns,
     concurrency: usize,
     /// Objects being fetched at once, across the batches the archiver has in flight.
     fetches: tokio::sync::Semaphore,
@@ -45,78 +48,110 @@ pub struct S3Source {
     tags: AtomicU8,
 }
 
-/// The folder hierarchy the keys imply. A key's last segment is a file (possibly with an empty
-/// name, for folder markers like `dir/`); every other segment is a directory.
-pub struct Dir {
-    dirs: Vec<(String, Arc<Dir>)>,
-    files: Vec<Listed>,
-}
-
-#[derive(Default)]
-struct DirBuild {
-    dirs: BTreeMap<String, DirBuild>,
-    files: Vec<Listed>,
-}
-
-impl DirBuild {
-    fn insert(&mut self, obj: Listed) {
-        let mut parts: Vec<&str> = obj.key.split('/').collect();
-        parts.pop();
-        let mut dir = self;
-        for p in parts {
-            dir = dir.dirs.entry(p.to_string()).or_default();
-        }
-        dir.files.push(obj);
-    }
-
-    fn freeze(self) -> Arc<Dir> {
-        Arc::new(Dir {
-            dirs: self
-                .dirs
-                .into_iter()
-                .map(|(name, d)| (name, d.freeze()))
-                .collect(),
-            files: self.files,
-        })
-    }
-}
-
 pub enum Handle {
-    Dir(Arc<Dir>),
+    /// A folder: its key prefix relative to the source, empty or ending in `/`.
+    Dir(String),
     Object(Listed),
 }
 
 impl S3Source {
-    /// Lists the whole source first.
+    /// Lists the root level: a bucket that cannot be listed fails here.
     pub async fn open(
         api: Arc<S3Api>,
         concurrency: usize,
         excludes: &crate::filter::Patterns,
     ) -> Result<S3Source> {
-        let mut listed = api.list().await?;
-        listed.retain(|o| !excludes.matches_key(&o.key));
-        if let Some(ms) = std::env::var("KLOSET_TEST_PAUSE_AFTER_LIST_MS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-        {
-            // Lets tests change the bucket between the listing and the reads, deterministically.
-            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
-        }
-        let total = listed.iter().map(|o| o.size).sum();
-        let mut root = DirBuild::default();
-        for obj in listed {
-            root.insert(obj);
-        }
+        let root_level = api.list_level("").await?;
         Ok(S3Source {
             api,
-            root: root.freeze(),
-            total,
+            root_level: std::sync::Mutex::new(Some(root_level)),
+            excludes: excludes.clone(),
             concurrency,
             fetches: tokio::sync::Semaphore::new(concurrency.max(1) * 2),
             fetch_bytes: tokio::sync::Semaphore::new((FETCH_BUDGET / BUDGET_UNIT) as usize),
             tags: AtomicU8::new(TAGS_UNKNOWN),
         })
     }
+
+    async fn level(&self, dir: &str) -> Result<(Vec<Listed>, Vec<String>)> {
+        if dir.is_empty() {
+            if let Some(root) = self.root_level.lock().expect("root level").take() {
+                return Ok(root);
+            }
+        }
+        let level = self.api.list_level(dir).await?;
+        pause_for_tests(dir).await;
+        Ok(level)
+    }
+}
+
+/// `KLOSET_TEST_PAUSE_AFTER_LIST=PREFIX:MS`: after listing a folder below PREFIX, wait, so a
+/// test can change the bucket between a listing and the reads, deterministically.
+async fn pause_for_tests(dir: &str) {
+    let Ok(spec) = std::env::var("KLOSET_TEST_PAUSE_AFTER_LIST") else {
+        return;
+    };
+    let Some((prefix, ms)) = spec.rsplit_once(':') else {
+        return;
+    };
+    if dir.len() > prefix.len() && dir.starts_with(prefix) {
+        let ms = ms.parse().unwrap_or(0);
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
+}
+
+/// One folder's entries from its listing, sorted as a tree records them (by name, a file
+/// before a folder of the same name). An object listed below the folder (a server that
+/// ignores the delimiter) stands for the folder it is in: it is read when that is listed.
+fn level_entries(
+    dir: &str,
+    objects: Vec<Listed>,
+    folders: Vec<String>,
+    excludes: &crate::filter::Patterns,
+) -> Result<Vec<Entry<Handle>>> {
+    let mut subs: BTreeSet<String> = BTreeSet::new();
+    for f in folders {
+        let name = f
+            .strip_prefix(dir)
+            .and_then(|rest| rest.strip_suffix('/'))
+            .ok_or_else(|| anyhow!("unreadable listing: folder '{f}' is not inside '{dir}'"))?;
+        subs.insert(name.to_string());
+    }
+    let mut out = Vec::new();
+    for obj in objects {
+        let Some(rest) = obj.key.strip_prefix(dir) else {
+            return Err(anyhow!(
+                "unreadable listing: object '{}' is not inside '{dir}'",
+                obj.key
+            ));
+        };
+        if let Some((folder, _)) = rest.split_once('/') {
+            subs.insert(folder.to_string());
+            continue;
+        }
+        if excludes.matches_key(&obj.key) {
+            continue;
+        }
+        out.push(Entry {
+            node: listed_node(&obj),
+            handle: Handle::Object(obj),
+        });
+    }
+    for name in subs {
+        let mut node = Node::new(name.clone(), NodeKind::Dir);
+        node.mode = 0o755;
+        out.push(Entry {
+            node,
+            handle: Handle::Dir(format!("{dir}{name}/")),
+        });
+    }
+    out.sort_by(|a, b| {
+        a.node
+            .name
+            .cmp(&b.node.name)
+            .then((a.node.kind as u8).cmp(&(b.node.kind as u8)))
+    });
+    Ok(out)
 }
 
 #[async_trait]
@@ -131,14 +166,10 @@ impl Source for S3Source {
         self.concurrency
     }
 
-    fn total_bytes(&self) -> Option<u64> {
-        Some(self.total)
-    }
-
     async fn root(&self) -> Result<Entry<Handle>> {
         Ok(Entry {
             node: Node::new(String::new(), NodeKind::Dir),
-            handle: Handle::Dir(self.root.clone()),
+            handle: Handle::Dir(String::new()),
         })
     }
 
@@ -146,29 +177,8 @@ impl Source for S3Source {
         let Handle::Dir(dir) = &dir.handle else {
             return Ok(Vec::new());
         };
-        let mut out: Vec<Entry<Handle>> = dir
-            .files
-            .iter()
-            .map(|obj| Entry {
-                node: listed_node(obj),
-                handle: Handle::Object(obj.clone()),
-            })
-            .collect();
-        for (name, sub) in &dir.dirs {
-            let mut node = Node::new(name.clone(), NodeKind::Dir);
-            node.mode = 0o755;
-            out.push(Entry {
-                node,
-                handle: Handle::Dir(sub.clone()),
-            });
-        }
-        out.sort_by(|a, b| {
-            a.node
-                .name
-                .cmp(&b.node.name)
-                .then((a.node.kind as u8).cmp(&(b.node.kind as u8)))
-        });
-        Ok(out)
+        let (objects, folders) = self.level(dir).await?;
+        level_entries(dir, objects, folders, &self.excludes)
     }
 
     fn unchanged(&self, node: &Node, prev: &Node) -> bool {
@@ -469,14 +479,27 @@ mod tests {
         assert!(fetch_units(u64::MAX) <= all);
     }
 
-    /// Every key a directory holds, rebuilt from the folder names above it.
-    fn keys(dir: &Dir, path: &str, out: &mut Vec<String>) {
-        for f in &dir.files {
-            let name = f.key.rsplit('/').next().unwrap();
-            out.push(format!("{path}{name}"));
+    /// Every key below `dir`, rebuilt level by level as the archiver would, from a "server"
+    /// that answers delimiter listings out of `all`.
+    fn keys_below(all: &[&str], dir: &str, out: &mut Vec<String>) {
+        let mut objects = Vec::new();
+        let mut folders = Vec::new();
+        for k in all
+            .iter()
+            .filter_map(|k| k.strip_prefix(dir).map(|r| (k, r)))
+        {
+            match k.1.split_once('/') {
+                Some((f, _)) => folders.push(format!("{dir}{f}/")),
+                None => objects.push(listed(k.0)),
+            }
         }
-        for (name, sub) in &dir.dirs {
-            keys(sub, &format!("{path}{name}/"), out);
+        folders.dedup();
+        let none = crate::filter::Patterns::default();
+        for e in level_entries(dir, objects, folders, &none).unwrap() {
+            match e.handle {
+                Handle::Object(o) => out.push(o.key),
+                Handle::Dir(sub) => keys_below(all, &sub, out),
+            }
         }
     }
 
@@ -494,19 +517,45 @@ mod tests {
             "p/q/r/s",
             "sp ace/é",
         ];
-        let mut build = DirBuild::default();
-        for k in all {
-            build.insert(listed(k));
-        }
-        let root = build.freeze();
-        let names: Vec<&str> = root.dirs.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, ["", ".", "..", "a", "dir", "p", "sp ace"]);
+        let none = crate::filter::Patterns::default();
+        let folders = ["/", "./", "../", "a/", "dir/", "p/", "sp ace/"].map(String::from);
+        let root =
+            level_entries("", vec![listed("a"), listed("x")], folders.to_vec(), &none).unwrap();
+        let names: Vec<(&str, NodeKind)> = root
+            .iter()
+            .map(|e| (e.node.name.as_str(), e.node.kind))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("", NodeKind::Dir),
+                (".", NodeKind::Dir),
+                ("..", NodeKind::Dir),
+                ("a", NodeKind::File),
+                ("a", NodeKind::Dir),
+                ("dir", NodeKind::Dir),
+                ("p", NodeKind::Dir),
+                ("sp ace", NodeKind::Dir),
+                ("x", NodeKind::File),
+            ]
+        );
         let mut rebuilt = Vec::new();
-        keys(&root, "", &mut rebuilt);
+        keys_below(&all, "", &mut rebuilt);
         rebuilt.sort();
         let mut want: Vec<String> = all.iter().map(|s| s.to_string()).collect();
         want.sort();
         assert_eq!(rebuilt, want);
+    }
+
+    #[test]
+    fn a_server_that_ignores_the_delimiter_still_gives_each_object_once() {
+        let none = crate::filter::Patterns::default();
+        let flat = vec![listed("a/b/c"), listed("a/d"), listed("e")];
+        let root = level_entries("", flat, Vec::new(), &none).unwrap();
+        let names: Vec<&str> = root.iter().map(|e| e.node.name.as_str()).collect();
+        assert_eq!(names, ["a", "e"]);
+        let wrong = level_entries("a/", Vec::new(), vec!["b/".into()], &none);
+        assert!(wrong.is_err());
     }
 
     #[test]

@@ -11,6 +11,15 @@ pub struct ListPage {
     pub next_continuation_token: Option<String>,
     #[serde(default)]
     pub contents: Vec<ListEntry>,
+    /// With a delimiter: the "folders" one level down.
+    #[serde(default)]
+    pub common_prefixes: Vec<CommonPrefix>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CommonPrefix {
+    pub prefix: String,
 }
 
 #[derive(Deserialize)]
