@@ -67,6 +67,11 @@ impl Patterns {
         self.matches_path_or_parents(key, false)
     }
 
+    /// A folder of object keys (`a/b` for the keys under `a/b/`), judged as a directory.
+    pub fn matches_folder(&self, folder: &str) -> bool {
+        self.matches_path_or_parents(folder, true)
+    }
+
     fn matches_path_or_parents(&self, path: &str, is_dir: bool) -> bool {
         self.exact
             .matched_path_or_any_parents(path, is_dir)

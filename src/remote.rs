@@ -154,6 +154,11 @@ pub fn error(display: &str, kind: RemoteKind, detail: &str) -> anyhow::Error {
     RemoteError { kind, message }.into()
 }
 
+/// A remote error of `kind` with a message already made (an error told to several callers).
+pub fn again(kind: RemoteKind, message: String) -> anyhow::Error {
+    RemoteError { kind, message }.into()
+}
+
 /// The kind of a remote error anywhere in an error chain.
 pub fn kind_of(e: &anyhow::Error) -> Option<RemoteKind> {
     e.chain()

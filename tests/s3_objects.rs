@@ -213,18 +213,33 @@ fn source_errors_are_reported_and_the_store_stays_clean() {
 
     // Objects deleted or rewritten between the listing and the reads.
     let bucket = unique("race");
+    let listed = env.path("listed");
     server.tool(&["fill", &bucket]);
     add(&env, "source", "race", server, &bucket, "");
     let child = env
         .command(&["--json", "at", store, "backup", "@race"])
         // Each folder under 2024/ waits 8 s after it is listed (the bucket is listed a folder
-        // at a time).
-        .env("KLOSET_TEST_PAUSE_AFTER_LIST", "2024/:8000")
+        // at a time) and says so in `listed`.
+        .env(
+            "KLOSET_TEST_PAUSE_AFTER_LIST",
+            format!("2024/:8000:{}", listed.display()),
+        )
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(2000));
+    // Once 2024/01/ is listed (its reads wait), photo.jpg goes; notes.md is rewritten before
+    // or after 2024/02/ is listed, and is read whole in its new version either way.
+    let listed_01 = || {
+        fs::read_to_string(&listed)
+            .unwrap_or_default()
+            .contains("2024/01/")
+    };
+    let start = std::time::Instant::now();
+    while !listed_01() {
+        assert!(start.elapsed() < Duration::from_secs(60), "never listed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     server.tool(&["delete", &bucket, "2024/01/photo.jpg"]);
     server.tool(&["put", &bucket, "2024/02/notes.md", "new version"]);
     let out = child.wait_with_output().unwrap();

@@ -257,14 +257,11 @@ impl IndexedRepo {
                 let data = match self.read_tree_pack_ranges(pack, &ranges).await {
                     Ok(d) => d,
                     Err(e) => {
-                        // Each tree gets the error, with its class kept: damage stays damage.
-                        let msg = format!("{e:#}");
-                        let damage = super::load::is_damage(&e);
-                        let each = |_| match damage {
-                            true => KlosetError::Integrity(msg.clone()).into(),
-                            false => anyhow!("{msg}"),
-                        };
-                        return blobs.iter().map(|(id, _)| (*id, Err(each(id)))).collect();
+                        // Each tree gets the error, with its class kept.
+                        return blobs
+                            .iter()
+                            .map(|(id, _)| (*id, Err(super::load::same_class(&e))))
+                            .collect();
                     }
                 };
                 let keys = self.keys.clone();

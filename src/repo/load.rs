@@ -325,6 +325,20 @@ impl Repo {
     }
 }
 
+/// An error like `e`, for another caller: damage stays damage and a remote failure keeps its
+/// kind (and so its exit code); only the words are copied.
+pub fn same_class(e: &anyhow::Error) -> anyhow::Error {
+    let msg = format!("{e:#}");
+    if is_damage(e) {
+        let msg = msg.strip_prefix("integrity error: ").unwrap_or(&msg);
+        return KlosetError::Integrity(msg.to_string()).into();
+    }
+    match crate::remote::kind_of(e) {
+        Some(kind) => crate::remote::again(kind, msg),
+        None => anyhow!("{msg}"),
+    }
+}
+
 /// Damage (a failed authentication, a hash or format mismatch), as opposed to a failure to
 /// reach the store, which must stop the command rather than hide data.
 pub fn is_damage(e: &anyhow::Error) -> bool {

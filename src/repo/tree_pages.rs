@@ -10,7 +10,7 @@ use anyhow::{anyhow, Result};
 use serde::Deserialize;
 
 use super::id::Id;
-use super::load::is_damage;
+use super::load::{is_damage, same_class};
 use super::tree::{Tree, TreeHead};
 use crate::error::KlosetError;
 
@@ -95,8 +95,7 @@ impl Pages {
         Some(match self.loaded.get(page)? {
             Ok(TreeBlob::Whole(t)) => Ok(TreeBlob::Whole(t.clone())),
             Ok(TreeBlob::Head(h)) => Ok(TreeBlob::Head(h.clone())),
-            Err(e) if is_damage(e) => Err(KlosetError::Integrity(format!("{e:#}")).into()),
-            Err(e) => Err(anyhow!("{e:#}")),
+            Err(e) => Err(same_class(e)),
         })
     }
 }

@@ -282,8 +282,15 @@ impl S3Api {
         let mut out = Vec::new();
         let mut folders = Vec::new();
         let mut token: Option<String> = None;
+        let unreadable = |what: String| anyhow!("{}: unreadable listing: {what}", self.display());
         loop {
-            let mut query = vec![("list-type", "2"), ("prefix", list_prefix.as_str())];
+            // Keys come percent-encoded: an XML parser turns CR, U+0085 and U+2028 in raw
+            // text into line feeds, which would name another key or folder.
+            let mut query = vec![
+                ("list-type", "2"),
+                ("prefix", list_prefix.as_str()),
+                ("encoding-type", "url"),
+            ];
             if one_level {
                 query.push(("delimiter", "/"));
             }
@@ -297,27 +304,43 @@ impl S3Api {
                 return Err(self.status_error("listing objects", &r));
             }
             let page: ListPage = quick_xml::de::from_reader(r.body.as_ref())
-                .map_err(|e| anyhow!("{}: unreadable listing: {e}", self.display()))?;
+                .map_err(|e| unreadable(e.to_string()))?;
+            let encoded = page.encoding_type.as_deref() == Some("url");
+            let text = |raw: String| -> Result<String> {
+                if !encoded {
+                    return Ok(raw);
+                }
+                percent_encoding::percent_decode_str(&raw)
+                    .decode_utf8()
+                    .map(|k| k.into_owned())
+                    .map_err(|_| unreadable(format!("key '{raw}' does not decode to UTF-8")))
+            };
+            // Anything outside what was asked for is a server error, never silently dropped.
+            let inside = |key: &str| -> Result<String> {
+                key.strip_prefix(&list_prefix)
+                    .map(|_| key[base.len()..].to_string())
+                    .ok_or_else(|| unreadable(format!("'{key}' is outside '{list_prefix}'")))
+            };
             for e in page.contents {
-                let Some(rel) = e.key.strip_prefix(&base) else {
-                    continue;
-                };
                 out.push(Listed {
-                    key: rel.to_string(),
+                    key: inside(&text(e.key)?)?,
                     size: e.size,
                     etag: e.etag,
                     last_modified: e.last_modified,
                     storage_class: e.storage_class,
                 });
             }
-            folders.extend(
-                page.common_prefixes
-                    .into_iter()
-                    .filter_map(|p| Some(p.prefix.strip_prefix(&base)?.to_string())),
-            );
+            for p in page.common_prefixes {
+                folders.push(inside(&text(p.prefix)?)?);
+            }
             match (page.is_truncated, page.next_continuation_token) {
                 (true, Some(t)) => token = Some(t),
-                _ => break,
+                (true, None) => {
+                    return Err(unreadable(
+                        "a page says more follows but gives no continuation token".into(),
+                    ))
+                }
+                (false, _) => break,
             }
         }
         Ok((out, folders))

@@ -85,16 +85,26 @@ impl S3Source {
     }
 }
 
-/// `KLOSET_TEST_PAUSE_AFTER_LIST=PREFIX:MS`: after listing a folder below PREFIX, wait, so a
-/// test can change the bucket between a listing and the reads, deterministically.
+/// `KLOSET_TEST_PAUSE_AFTER_LIST=PREFIX:MS:FILE`: after listing a folder below PREFIX, append
+/// its name to FILE and wait, so a test can change the bucket between a listing and the
+/// reads, deterministically (it waits for FILE to name what it needs).
 async fn pause_for_tests(dir: &str) {
     let Ok(spec) = std::env::var("KLOSET_TEST_PAUSE_AFTER_LIST") else {
         return;
     };
-    let Some((prefix, ms)) = spec.rsplit_once(':') else {
+    let mut parts = spec.splitn(3, ':');
+    let (Some(prefix), Some(ms), Some(file)) = (parts.next(), parts.next(), parts.next()) else {
         return;
     };
     if dir.len() > prefix.len() && dir.starts_with(prefix) {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(file)
+        {
+            let _ = writeln!(f, "{dir}");
+        }
         let ms = ms.parse().unwrap_or(0);
         tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
     }
@@ -138,6 +148,10 @@ fn level_entries(
         });
     }
     for name in subs {
+        // An excluded folder is not listed at all (its objects would all be excluded).
+        if excludes.matches_folder(&format!("{dir}{name}")) {
+            continue;
+        }
         let mut node = Node::new(name.clone(), NodeKind::Dir);
         node.mode = 0o755;
         out.push(Entry {
@@ -173,12 +187,25 @@ impl Source for S3Source {
         })
     }
 
-    async fn children(&self, dir: &Entry<Handle>, _work: &Work) -> Result<Vec<Entry<Handle>>> {
+    /// A folder that cannot be listed (after retries) is reported and left out, as a
+    /// directory that cannot be read is: the backup goes on and ends partial (exit 3).
+    async fn children(&self, dir: &Entry<Handle>, work: &Work) -> Result<Vec<Entry<Handle>>> {
         let Handle::Dir(dir) = &dir.handle else {
             return Ok(Vec::new());
         };
-        let (objects, folders) = self.level(dir).await?;
-        level_entries(dir, objects, folders, &self.excludes)
+        let listed = self
+            .level(dir)
+            .await
+            .and_then(|(objects, folders)| level_entries(dir, objects, folders, &self.excludes));
+        match listed {
+            Ok(entries) => Ok(entries),
+            Err(e) => {
+                work.report(format!(
+                    "folder '{dir}' could not be listed: {e:#}; its objects are not in this snapshot"
+                ));
+                Ok(Vec::new())
+            }
+        }
     }
 
     fn unchanged(&self, node: &Node, prev: &Node) -> bool {

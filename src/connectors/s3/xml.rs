@@ -11,6 +11,9 @@ pub struct ListPage {
     pub next_continuation_token: Option<String>,
     #[serde(default)]
     pub contents: Vec<ListEntry>,
+    /// `url` when the server percent-encoded keys and prefixes as asked.
+    #[serde(default)]
+    pub encoding_type: Option<String>,
     /// With a delimiter: the "folders" one level down.
     #[serde(default)]
     pub common_prefixes: Vec<CommonPrefix>,
