@@ -198,7 +198,7 @@ async fn create_bucket_if_missing(config: &S3Config, object_lock: bool) -> Resul
 /// The source of one backup: one source of any kind, or several paths.
 pub enum SourceKind {
     Fs(fs::source::FsSource),
-    S3(s3::source::S3Source),
+    S3(Box<s3::source::S3Source>),
 }
 
 /// Opens what `sources` name as one backup source: one source of any kind, or several paths.
@@ -219,7 +219,7 @@ pub async fn open_source(
                 let api = Arc::new(S3Api::new(&source.s3(loc)?)?);
                 let s3 =
                     s3::source::S3Source::open(api, source.concurrency(), &select.excludes).await?;
-                return Ok(SourceKind::S3(s3));
+                return Ok(SourceKind::S3(Box::new(s3)));
             }
             Location::S3(_) => {
                 return Err(usage(format!(

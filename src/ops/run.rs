@@ -19,7 +19,7 @@ pub async fn backup(
 ) -> Result<BackupOutcome> {
     match connectors::open_source(sources, select).await? {
         SourceKind::Fs(source) => backup::backup(repo, source, opts).await,
-        SourceKind::S3(source) => backup::backup(repo, source, opts).await,
+        SourceKind::S3(source) => backup::backup(repo, *source, opts).await,
     }
 }
 
