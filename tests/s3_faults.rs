@@ -286,3 +286,35 @@ fn read_data_records_no_damage_for_packs_it_could_not_read_and_says_why() {
     proxy.clear_failed_keys();
     env.run(&["at", &store, "check", "--read-data"]).ok();
 }
+
+#[test]
+fn a_folder_whose_listing_is_refused_is_reported_and_the_rest_backed_up() {
+    let server = garage();
+    let proxy = Proxy::start(&server.host);
+    let env = Env::new();
+    let bucket = unique("folders");
+    server.tool(&["fill", &bucket]);
+    let source = add(&env, "source", "b", &through(server, &proxy), &bucket, "");
+    let store = env.path("store").to_str().unwrap().to_string();
+    env.create(&store).ok();
+    // The bucket is listed a folder at a time: refuse the listing of one folder for good.
+    proxy.fail_key("prefix=2024%2F01%2F", "403 Forbidden", "AccessDenied");
+    let r = env
+        .run(&["--json", "at", &store, "backup", &source])
+        .code(3);
+    assert!(
+        r.stderr.contains("folder '2024/01/' could not be listed"),
+        "{}",
+        r.stderr
+    );
+    let out = env.path("out");
+    env.restore(&store, &out, "latest:/2024").ok();
+    assert!(out.join("02/notes.md").exists());
+    assert!(!out.join("01/photo.jpg").exists());
+    // Listable again: the next backup has it.
+    proxy.clear_failed_keys();
+    env.run(&["at", &store, "backup", &source]).ok();
+    let again = env.path("again");
+    env.restore(&store, &again, "latest:/2024").ok();
+    assert!(again.join("01/photo.jpg").exists());
+}

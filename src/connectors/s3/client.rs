@@ -334,6 +334,11 @@ impl S3Api {
                 folders.push(inside(&text(p.prefix)?)?);
             }
             match (page.is_truncated, page.next_continuation_token) {
+                (true, Some(t)) if token.as_deref() == Some(t.as_str()) => {
+                    return Err(unreadable(
+                        "the server gave the same continuation token twice".into(),
+                    ))
+                }
                 (true, Some(t)) => token = Some(t),
                 (true, None) => {
                     return Err(unreadable(
