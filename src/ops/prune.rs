@@ -165,7 +165,17 @@ async fn run(
     };
     report.repack_skipped_cold = repo.has_cold_storage() && !partly.is_empty();
     let (repack, stays) = choose_repack(partly, allowed, max_repack);
-    keep.extend(stays.iter().map(|e| e.id));
+    keep.extend(stays);
+    // The chosen packs' entries, read from the index again (one pass, only when there are any).
+    let repack: Vec<PackEntry> = match repack.is_empty() {
+        true => Vec::new(),
+        false => {
+            let chosen: HashSet<Id> = repack.into_iter().collect();
+            repo.pack_entries_each()
+                .filter(|e| chosen.contains(&e.id))
+                .collect()
+        }
+    };
     retire.extend(repack.iter().map(|e| (e.clone(), pack_size(e))));
     report.packs_repacked = repack.len();
     report.packs_recovered = recover.len();

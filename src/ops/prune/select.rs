@@ -77,8 +77,9 @@ pub(super) struct Selection {
     pub(super) retire: Vec<(PackEntry, u64)>,
     /// Marked, but a snapshot needs them: the marks are withdrawn.
     pub(super) recover: Vec<Id>,
-    /// Partly used: (entry, size, used bytes), repacked if the allowance says so.
-    pub(super) partly: Vec<(PackEntry, u64, u64)>,
+    /// Partly used: (pack, size, used bytes), repacked if the allowance says so (only the
+    /// ids: every pack of a store can be partly used, and their entries are the index again).
+    pub(super) partly: Vec<(Id, u64, u64)>,
     pub(super) waiting: usize,
     pub(super) unused_bytes: u64,
     /// Every pack seen, and their bytes.
@@ -129,7 +130,7 @@ pub(super) fn select(entries: impl IntoIterator<Item = PackEntry>, r: &Rules) ->
             s.retire.push((entry, size));
         } else if used_bytes < size {
             s.unused_bytes += size - used_bytes;
-            s.partly.push((entry, size, used_bytes));
+            s.partly.push((entry.id, size, used_bytes));
         } else {
             s.keep.push(entry.id);
         }
@@ -140,13 +141,13 @@ pub(super) fn select(entries: impl IntoIterator<Item = PackEntry>, r: &Rules) ->
 /// The emptiest partly used packs, until what stays unused is within `allowed` or the bytes
 /// repacked would pass `max_repack`. Returns (to repack, to keep).
 pub(super) fn choose_repack(
-    mut partly: Vec<(PackEntry, u64, u64)>,
+    mut partly: Vec<(Id, u64, u64)>,
     allowed: u64,
     max_repack: u64,
-) -> (Vec<PackEntry>, Vec<PackEntry>) {
+) -> (Vec<Id>, Vec<Id>) {
     partly.sort_by(|a, b| {
-        let free = |p: &(PackEntry, u64, u64)| (p.1 - p.2) as f64 / p.1.max(1) as f64;
-        free(b).total_cmp(&free(a)).then(a.0.id.cmp(&b.0.id))
+        let free = |p: &(Id, u64, u64)| (p.1 - p.2) as f64 / p.1.max(1) as f64;
+        free(b).total_cmp(&free(a)).then(a.0.cmp(&b.0))
     });
     let mut unused_left = partly.iter().map(|p| p.1 - p.2).sum::<u64>();
     let (mut repack, mut keep) = (Vec::new(), Vec::new());

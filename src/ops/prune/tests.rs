@@ -166,12 +166,6 @@ fn pack_ids(ids: &[Id]) -> Vec<u8> {
     v
 }
 
-fn ids(entries: &[PackEntry]) -> Vec<u8> {
-    let mut v: Vec<u8> = entries.iter().map(|e| e.id.0[0]).collect();
-    v.sort();
-    v
-}
-
 #[test]
 fn unused_packs_retire_used_ones_stay_partly_used_ones_wait_for_the_allowance() {
     let w = World::new(&[1, 2, 3], &[10, 11, 12]);
@@ -244,15 +238,15 @@ fn damaged_packs_are_kept_whatever_they_hold() {
 
 #[test]
 fn repacking_takes_the_emptiest_first_within_both_limits() {
-    let p = |n: u8, size: u64, used: u64| (pack(n, &[n]), size, used);
+    let p = |n: u8, size: u64, used: u64| (Id([n; 32]), size, used);
     let partly = vec![p(1, 100, 90), p(2, 100, 10), p(3, 100, 50)];
     // Unused: 10 + 90 + 50 = 150; allowed 40: repack 2 (90 free), then 3 (50 free) -> 10.
     let (repack, keep) = choose_repack(partly.clone(), 40, u64::MAX);
-    assert_eq!(ids(&repack), [2, 3]);
-    assert_eq!(ids(&keep), [1]);
+    assert_eq!(pack_ids(&repack), [2, 3]);
+    assert_eq!(pack_ids(&keep), [1]);
     // At most 100 bytes of repacking: only the emptiest.
     let (repack, _) = choose_repack(partly.clone(), 0, 100);
-    assert_eq!(ids(&repack), [2]);
+    assert_eq!(pack_ids(&repack), [2]);
     // Within the allowance already: nothing.
     let (repack, keep) = choose_repack(partly, 150, u64::MAX);
     assert!(repack.is_empty());
