@@ -202,23 +202,48 @@ fn read_file(
         return saver.save_chunked_reader(file, on_chunk);
     }
     let mut buf = buffers.take();
-    let read = read_whole(&mut file, listed as usize, &mut buf);
-    let saved = read.map_err(anyhow::Error::from).and_then(|_| {
-        let ids = saver.save_chunked(&buf, on_chunk)?;
-        Ok((ids, buf.len() as u64))
-    });
-    buffers.give(buf);
-    saved
+    match read_whole(
+        &mut file,
+        listed as usize,
+        READ_WHOLE_MAX as usize,
+        &mut buf,
+    ) {
+        Ok(true) => {
+            let saved = saver
+                .save_chunked(&buf, on_chunk)
+                .map(|ids| (ids, buf.len() as u64));
+            buffers.give(buf);
+            saved
+        }
+        // Grown past the whole-read size since it was listed: the rest is streamed.
+        Ok(false) => saver.save_chunked_reader(std::io::Cursor::new(buf).chain(file), on_chunk),
+        Err(e) => {
+            buffers.give(buf);
+            Err(e.into())
+        }
+    }
 }
 
-/// Reads to the end into `buf`, expecting about `expected` bytes.
-fn read_whole(file: &mut File, expected: usize, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+/// Reads to the end into `buf`, expecting about `expected` bytes: true when the file ended,
+/// false when it holds more than `cap` (then `buf` has its first `cap` bytes and the file is
+/// positioned after them).
+fn read_whole(
+    file: &mut File,
+    expected: usize,
+    cap: usize,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<bool> {
     // One byte more than expected, so the usual file ends within the first read.
-    buf.resize(expected + 1, 0);
+    buf.resize(expected.min(cap) + 1, 0);
     let mut filled = 0;
     loop {
         if filled == buf.len() {
-            buf.resize(buf.len() * 2, 0);
+            if filled > cap {
+                // One byte past the cap was read: keep it for the stream.
+                buf.truncate(filled);
+                return Ok(false);
+            }
+            buf.resize((buf.len() * 2).min(cap + 1), 0);
         }
         match file.read(&mut buf[filled..]) {
             Ok(0) => break,
@@ -231,7 +256,7 @@ fn read_whole(file: &mut File, expected: usize, buf: &mut Vec<u8>) -> std::io::R
         }
     }
     buf.truncate(filled);
-    Ok(filled)
+    Ok(true)
 }
 
 enum Problem {
@@ -291,8 +316,26 @@ mod tests {
             let data: Vec<u8> = (0..len).map(|i| i as u8).collect();
             fs::write(&path, &data).unwrap();
             let mut buf = vec![7u8; 4];
-            let n = read_whole(&mut File::open(&path).unwrap(), listed, &mut buf).unwrap();
-            assert_eq!((n, &buf), (len as usize, &data), "{len} listed as {listed}");
+            let whole = read_whole(&mut File::open(&path).unwrap(), listed, 1 << 20, &mut buf);
+            assert!(whole.unwrap(), "{len} listed as {listed}");
+            assert_eq!(buf, data, "{len} listed as {listed}");
+        }
+    }
+
+    #[test]
+    fn a_file_grown_past_the_cap_since_its_listing_is_left_for_the_stream() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let data: Vec<u8> = (0..5000u32).map(|i| i as u8).collect();
+        fs::write(&path, &data).unwrap();
+        for listed in [0, 10, 999, 1000, 4999] {
+            let mut file = File::open(&path).unwrap();
+            let mut buf = Vec::new();
+            assert!(!read_whole(&mut file, listed, 1000, &mut buf).unwrap());
+            assert!(buf.len() > 1000 && buf.len() <= 1001, "{}", buf.len());
+            let mut all = buf.clone();
+            file.read_to_end(&mut all).unwrap();
+            assert_eq!(all, data, "listed as {listed}");
         }
     }
 }
