@@ -117,8 +117,11 @@ impl<S: Source> Archiver<S> {
             let mut batch_bytes = 0;
             for c in children {
                 let prev = previous.remove(&(c.node.name.clone(), c.node.kind));
+                // A parent with parts to reuse (a key's versions) is read with it, alone.
+                let parts = prev.as_ref().is_some_and(Node::has_history);
                 let small_read = c.node.kind == NodeKind::File
                     && c.node.size <= SMALL_FILE
+                    && !parts
                     && !prev.as_ref().is_some_and(|p| self.reusable(&c.node, p));
                 if small_read {
                     batch_bytes += c.node.size;
@@ -189,7 +192,7 @@ impl<S: Source> Archiver<S> {
     fn reusable(&self, node: &Node, prev: &Node) -> bool {
         prev.kind == NodeKind::File
             && self.source.unchanged(node, prev)
-            && prev.content.iter().all(|id| self.work.saver.is_known(id))
+            && prev.blobs().all(|id| self.work.saver.is_known(id))
     }
 
     fn counted(&self, node: &Node) {
@@ -236,7 +239,10 @@ impl<S: Source> Archiver<S> {
             }
             NodeKind::Fifo | NodeKind::Chardev | NodeKind::Blockdev => Ok(Some(entry.node)),
             NodeKind::File => {
-                let reusable = prev.filter(|p| self.reusable(&entry.node, p));
+                let (reusable, changed) = match prev {
+                    Some(p) if self.reusable(&entry.node, &p) => (Some(p), None),
+                    p => (None, p),
+                };
                 let node = match reusable {
                     Some(p) => {
                         self.work.progress.add_bytes(entry.node.size);
@@ -244,7 +250,8 @@ impl<S: Source> Archiver<S> {
                     }
                     None => {
                         let _permit = self.reads.acquire().await?;
-                        match self.source.read(entry, &self.work).await? {
+                        let read = self.source.read_after(entry, changed.as_ref(), &self.work);
+                        match read.await? {
                             Some(n) => {
                                 count(&self.stats.files_read, 1);
                                 n

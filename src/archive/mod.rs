@@ -69,6 +69,17 @@ pub trait Source: Send + Sync + 'static {
     /// be read; reported to `work`, left out of the snapshot, the backup goes on.
     async fn read(&self, entry: Entry<Self::Handle>, work: &Work) -> Result<Option<Node>>;
 
+    /// `read`, for an entry the parent snapshot has but not `unchanged`: a source whose
+    /// entries are made of parts (a key's versions) reads only the parts the parent lacks.
+    async fn read_after(
+        &self,
+        entry: Entry<Self::Handle>,
+        _prev: Option<&Node>,
+        work: &Work,
+    ) -> Result<Option<Node>> {
+        self.read(entry, work).await
+    }
+
     /// Several small files, in order. A source where one task per file costs more than the
     /// reading (a local disk) reads them together.
     async fn read_many(

@@ -357,6 +357,10 @@ pub struct LsArgs {
     /// Everything below the path, with full paths.
     #[arg(short = 'R', long)]
     pub recursive: bool,
+    /// S3 keys backed up with versions=all: each version and delete marker, oldest first, and
+    /// keys whose newest entry is a delete marker.
+    #[arg(long)]
+    pub versions: bool,
     #[command(flatten)]
     pub filter: SnapshotFilter,
 }
@@ -405,6 +409,11 @@ pub struct RestoreArgs {
     /// recommended when restoring a snapshot another host made.
     #[arg(long)]
     pub no_special: bool,
+    /// S3 keys as they stood at TIME (RFC 3339, or 'YYYY-MM-DD HH:MM:SS' local time), from a
+    /// snapshot taken with versions=all: per key the newest version not after TIME, nothing
+    /// for a key deleted or not yet written then.
+    #[arg(long, value_name = "TIME")]
+    pub as_of: Option<String>,
     #[command(flatten)]
     pub filter: SnapshotFilter,
 }

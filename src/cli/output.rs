@@ -95,18 +95,41 @@ pub fn snapshots(ctx: &Ctx, snaps: &[(Id, Snapshot)], damaged: &[(Id, String)]) 
     Ok(())
 }
 
-pub fn entries(ctx: &Ctx, nodes: &[Node], long: bool) -> Result<()> {
+pub fn entries(ctx: &Ctx, nodes: &[Node], long: bool, versions: bool) -> Result<()> {
     if ctx.json {
         println!("{}", serde_json::to_string_pretty(nodes)?);
         return Ok(());
     }
     for n in nodes {
         print_node(n, long);
+        if versions {
+            print_versions(n);
+        }
     }
     Ok(())
 }
 
-pub fn entries_with_paths(ctx: &Ctx, all: Vec<(String, Node)>, long: bool) -> Result<()> {
+/// A key's history under its entry, oldest first: version id, Last-Modified, size.
+fn print_versions(n: &Node) {
+    for v in n.s3.iter().flat_map(|m| &m.versions) {
+        let what = match v.delete_marker {
+            true => "delete marker".to_string(),
+            false => format!("{} bytes", v.size),
+        };
+        println!(
+            "    version {} {} {what}",
+            v.version_id,
+            v.last_modified.as_deref().unwrap_or("-")
+        );
+    }
+}
+
+pub fn entries_with_paths(
+    ctx: &Ctx,
+    all: Vec<(String, Node)>,
+    long: bool,
+    versions: bool,
+) -> Result<()> {
     if ctx.json {
         let list: Vec<_> = all
             .iter()
@@ -118,6 +141,9 @@ pub fn entries_with_paths(ctx: &Ctx, all: Vec<(String, Node)>, long: bool) -> Re
     for (p, mut n) in all {
         n.name = p;
         print_node(&n, long);
+        if versions {
+            print_versions(&n);
+        }
     }
     Ok(())
 }
@@ -418,6 +444,7 @@ pub fn diff(ctx: &Ctx, changes: &[crate::ops::diff::Changed]) -> Result<()> {
             Change::Removed => "-",
             Change::Modified => "M",
             Change::Metadata => "U",
+            Change::Versions => "V",
         };
         println!("{mark}    {}", c.path);
     }

@@ -238,7 +238,11 @@ async fn run_backup(ctx: &Ctx, registry: &Registry, spec: &Spec, a: BackupArgs) 
         concurrency: spec.concurrency(),
         cancel: ctx.cancel.clone(),
         host: a.host,
-        time: a.time.as_deref().map(parse_time).transpose()?,
+        time: a
+            .time
+            .as_deref()
+            .map(|t| parse_time("--time", t))
+            .transpose()?,
         dry_run: a.dry_run,
     };
     let outcome = crate::ops::run::backup(repo, &sources, select, opts).await?;
@@ -280,14 +284,16 @@ async fn ls(ctx: &Ctx, spec: &Spec, a: LsArgs) -> Result<()> {
     let resolved = browse::resolve_with(&repo, &snap, &filter, None).await?;
     if let (true, Found::Dir(id, _)) = (a.recursive, &resolved.found) {
         let (_, path) = browse::split_spec(&snap);
-        let all = browse::walk_all(&repo, *id, path).await?;
-        return output::entries_with_paths(ctx, all, a.long);
+        let mut all = browse::walk_all(&repo, *id, path).await?;
+        all.retain(|(_, n)| a.versions || !n.is_deleted());
+        return output::entries_with_paths(ctx, all, a.long, a.versions);
     }
-    let nodes = match resolved.found {
+    let mut nodes = match resolved.found {
         Found::Dir(id, _) => repo.load_tree(&id).await?.nodes,
         Found::File(node) => vec![node],
     };
-    output::entries(ctx, &nodes, a.long)
+    nodes.retain(|n| a.versions || !n.is_deleted());
+    output::entries(ctx, &nodes, a.long, a.versions)
 }
 
 async fn restore(ctx: &Ctx, registry: &Registry, spec: &Spec, a: RestoreArgs) -> Result<()> {
@@ -313,6 +319,11 @@ async fn restore(ctx: &Ctx, registry: &Registry, spec: &Spec, a: RestoreArgs) ->
         thaw: a.thaw,
         concurrency: spec.concurrency(),
         no_special: a.no_special,
+        as_of: a
+            .as_of
+            .as_deref()
+            .map(|t| parse_time("--as-of", t))
+            .transpose()?,
     };
     let mut summary = crate::ops::run::restore(repo, root, &dest, a.force, opts).await?;
     let this_host = crate::ops::backup::host_name();
@@ -406,7 +417,7 @@ async fn repair_index(ctx: &Ctx, spec: &Spec) -> Result<()> {
 }
 
 /// `2024-01-02 03:04:05` (local time) or RFC 3339.
-fn parse_time(text: &str) -> Result<chrono::DateTime<chrono::Utc>> {
+fn parse_time(flag: &str, text: &str) -> Result<chrono::DateTime<chrono::Utc>> {
     use chrono::TimeZone;
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
         return Ok(t.with_timezone(&chrono::Utc));
@@ -417,7 +428,7 @@ fn parse_time(text: &str) -> Result<chrono::DateTime<chrono::Utc>> {
         .map(|t| t.with_timezone(&chrono::Utc))
         .ok_or_else(|| {
             KlosetError::Usage(format!(
-                "--time {text}: give 'YYYY-MM-DD HH:MM:SS' (local time) or an RFC 3339 time"
+                "{flag} {text}: give 'YYYY-MM-DD HH:MM:SS' (local time) or an RFC 3339 time"
             ))
             .into()
         })

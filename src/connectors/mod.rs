@@ -217,8 +217,17 @@ pub async fn open_source(
                     ));
                 }
                 let api = Arc::new(S3Api::new(&source.s3(loc)?)?);
-                let s3 =
-                    s3::source::S3Source::open(api, source.concurrency(), &select.excludes).await?;
+                let scope = s3::source::Scope::from_options(
+                    source.option("versions"),
+                    source.option("acls"),
+                )?;
+                let s3 = s3::source::S3Source::open(
+                    api,
+                    source.concurrency(),
+                    &select.excludes,
+                    scope,
+                )
+                .await?;
                 return Ok(SourceKind::S3(Box::new(s3)));
             }
             Location::S3(_) => {
@@ -255,7 +264,7 @@ pub fn open_destination(dest: &Spec, force: bool) -> Result<DestinationKind> {
         )),
         Location::S3(loc) => {
             let api = Arc::new(S3Api::new(&dest.s3(loc)?)?);
-            DestinationKind::S3(s3::destination::S3Destination::new(api, force))
+            DestinationKind::S3(s3::destination::S3Destination::new(api, force)?)
         }
     })
 }

@@ -50,10 +50,14 @@ const S3_KEYS: &[&str] = &[
     "sse_kms_key_id",
     "sse_customer_key",
 ];
+/// What a bucket source reads beyond current objects.
+const S3_SOURCE_KEYS: &[&str] = &["versions", "acls"];
+/// How a bucket destination writes ACLs.
+const S3_DESTINATION_KEYS: &[&str] = &["acls", "acl_map"];
 const FS_KEYS: &[&str] = &["location", "concurrency"];
 const STORE_KEYS: &[&str] = &["passphrase", "passphrase_cmd"];
 const S3_STORE_KEYS: &[&str] = &["object_lock_days", "object_lock_mode"];
-const BOOL_KEYS: &[&str] = &["use_tls", "virtual_host", "tls_insecure_no_verify"];
+const BOOL_KEYS: &[&str] = &["use_tls", "virtual_host", "tls_insecure_no_verify", "acls"];
 
 pub fn is_secret(key: &str) -> bool {
     SECRET_KEYS.contains(&key)
@@ -79,6 +83,13 @@ pub fn valid_keys(role: Role, location: &Location) -> Vec<&'static str> {
         Location::Fs(_) => FS_KEYS.to_vec(),
         Location::S3(_) => S3_KEYS.to_vec(),
     };
+    if matches!(location, Location::S3(_)) {
+        match role {
+            Role::Source => keys.extend_from_slice(S3_SOURCE_KEYS),
+            Role::Destination => keys.extend_from_slice(S3_DESTINATION_KEYS),
+            Role::Store => {}
+        }
+    }
     if role == Role::Store {
         keys.extend_from_slice(STORE_KEYS);
         if matches!(location, Location::S3(_)) {
@@ -136,6 +147,9 @@ fn check_keys(role: Role, location: &Location, options: &BTreeMap<String, String
         }
         if BOOL_KEYS.contains(&key.as_str()) && parse_bool(value).is_none() {
             return Err(config(format!("option {key} must be true or false")));
+        }
+        if key == "versions" && !["current", "all"].contains(&value.as_str()) {
+            return Err(config("option versions must be current or all"));
         }
         if ["concurrency", "timeout"].contains(&key.as_str())
             && value.parse::<usize>().map_or(true, |n| n == 0)

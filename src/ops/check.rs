@@ -207,7 +207,7 @@ pub async fn check(repo: Repo, read: ReadData, concurrency: usize) -> Result<Che
         }
         Visit::Node { node, .. } => {
             trees.extend(node.subtree.filter(|_| node.kind == NodeKind::Dir));
-            for blob in &node.content {
+            for blob in node.blobs() {
                 if !readable(blob) || damaged_blobs.contains(blob) {
                     lost.insert(*blob);
                 }
@@ -277,7 +277,7 @@ async fn affected(
             },
             |v| {
                 if let Visit::Node { parent, node } = v {
-                    if node.content.iter().any(|b| lost.contains(b)) {
+                    if node.blobs().any(|b| lost.contains(b)) {
                         files.push(String::from_utf8_lossy(&child_path(parent, node)).into_owned());
                     }
                 }

@@ -20,6 +20,8 @@ pub enum Change {
     Modified,
     /// Same content, other metadata (mode, owner, times, S3 metadata or tags).
     Metadata,
+    /// Same current content, other versions or delete markers in the key's history.
+    Versions,
 }
 
 #[derive(Debug, Serialize)]
@@ -80,6 +82,10 @@ pub async fn diff(repo: &IndexedRepo, a: Id, b: Id) -> Result<Vec<Changed>> {
                             change: Change::Modified,
                         })
                     }
+                    _ if version_ids(&old) != version_ids(&new) => out.push(Changed {
+                        path,
+                        change: Change::Versions,
+                    }),
                     _ if !same_metadata(&old, &new) => out.push(Changed {
                         path,
                         change: Change::Metadata,
@@ -169,6 +175,14 @@ async fn below(
         Visit::Pages { .. } | Visit::Broken { .. } => false,
     })
     .await
+}
+
+/// A key's history as its entries' version ids (a delete marker marked).
+fn version_ids(n: &Node) -> Vec<(&str, bool)> {
+    n.s3.iter()
+        .flat_map(|m| &m.versions)
+        .map(|v| (v.version_id.as_str(), v.delete_marker))
+        .collect()
 }
 
 fn same_metadata(a: &Node, b: &Node) -> bool {

@@ -396,7 +396,7 @@ async fn add_used_blobs(
         |v| {
             match v {
                 Visit::Node { node, .. } => {
-                    used.extend(node.content.iter().copied());
+                    used.extend(node.blobs().copied());
                     used.extend(node.subtree);
                 }
                 // A paged tree's pages are needed like the head whose id its parent names.

@@ -281,7 +281,14 @@ impl Copier {
                                 }
                             }
                             NodeKind::File => {
-                                node.content = this.copy_content(node.content).await?
+                                node.content = this.copy_content(node.content).await?;
+                                // A key's history: each version's content too.
+                                if let Some(m) = node.s3.as_mut() {
+                                    for v in &mut m.versions {
+                                        let c = std::mem::take(&mut v.content);
+                                        v.content = this.copy_content(c).await?;
+                                    }
+                                }
                             }
                             _ => {}
                         }

@@ -143,6 +143,66 @@ pub struct S3Meta {
     pub tags: Option<BTreeMap<String, String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_class: Option<String>,
+    /// The version this entry is, when the bucket keeps versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    /// The key's newest entry is a delete marker: the key does not exist now (the node has no
+    /// content; its history is in `versions`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub delete_marker: bool,
+    /// With `versions=all`: every version and delete marker of the key, oldest first, the
+    /// newest being this node itself. Their blobs are the snapshot's like `content`
+    /// (`Node::blobs`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<S3Version>,
+    /// The object's ACL (owner and grants); None: not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acl: Option<S3Acl>,
+    /// Object Lock retention mode (GOVERNANCE or COMPLIANCE) and until-date (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<(String, String)>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub legal_hold: bool,
+    /// `x-amz-checksum-<algorithm>` values as the server reported them (algorithm lowercase).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub checksums: BTreeMap<String, String>,
+}
+
+/// One entry of a key's history.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct S3Version {
+    pub version_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub delete_marker: bool,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub content: Vec<Id>,
+    /// The version's metadata (its own `versions` empty); None for a delete marker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Box<S3Meta>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct S3Acl {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    pub grants: Vec<S3Grant>,
+}
+
+/// A grantee is a canonical user id, a group URI or an e-mail address.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct S3Grant {
+    /// `CanonicalUser`, `Group` or `AmazonCustomerByEmail`.
+    pub kind: String,
+    pub grantee: String,
+    pub permission: String,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Node {
@@ -170,6 +230,64 @@ impl Node {
         }
     }
 
+    /// Every blob this node needs: its content and, for an S3 key with a history, the content
+    /// of each version. Whatever keeps or copies a snapshot's data goes through this.
+    pub fn blobs(&self) -> impl Iterator<Item = &Id> {
+        let versions = self.s3.iter().flat_map(|m| &m.versions);
+        self.content.iter().chain(versions.flat_map(|v| &v.content))
+    }
+
+    /// The node as it stood at `time` (RFC 3339 comparisons by instant): the newest version
+    /// not after it, None if that is a delete marker or the key did not exist yet. A node
+    /// without a history stands for itself when its Last-Modified is not after `time`.
+    pub fn as_of(&self, time: chrono::DateTime<chrono::Utc>) -> Option<Node> {
+        let meta = self.s3.as_ref()?;
+        let not_after = |lm: &Option<String>| {
+            lm.as_deref()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .is_some_and(|t| t <= time)
+        };
+        if meta.versions.is_empty() {
+            return (not_after(&meta.last_modified) && !meta.delete_marker).then(|| self.clone());
+        }
+        let v = meta
+            .versions
+            .iter()
+            .rev()
+            .find(|v| not_after(&v.last_modified))?;
+        (!v.delete_marker).then(|| self.version_node(v))
+    }
+
+    /// The node of one version of this key: its content, size and metadata, no history.
+    pub fn version_node(&self, v: &S3Version) -> Node {
+        let mut node = self.clone();
+        node.size = v.size;
+        node.content = v.content.clone();
+        let mut meta = v.meta.clone().unwrap_or_else(|| {
+            Box::new(S3Meta {
+                key: self.s3.as_ref().map(|m| m.key.clone()).unwrap_or_default(),
+                ..S3Meta::default()
+            })
+        });
+        meta.versions.clear();
+        meta.version_id = Some(v.version_id.clone());
+        meta.last_modified = v.last_modified.clone();
+        meta.delete_marker = v.delete_marker;
+        node.mtime = mtime_of(meta.last_modified.as_deref());
+        node.s3 = Some(meta);
+        node
+    }
+
+    /// An S3 key recorded with its versions.
+    pub fn has_history(&self) -> bool {
+        self.s3.as_ref().is_some_and(|m| !m.versions.is_empty())
+    }
+
+    /// True when the key's newest entry is a delete marker: not part of the current state.
+    pub fn is_deleted(&self) -> bool {
+        self.s3.as_ref().is_some_and(|m| m.delete_marker)
+    }
+
     /// The name as bytes, exactly as the source had it.
     pub fn name_bytes(&self) -> Vec<u8> {
         match &self.name_raw {
@@ -187,9 +305,66 @@ impl Node {
     }
 }
 
+/// Nanoseconds since the epoch of an RFC 3339 time; 0 when there is none.
+pub fn mtime_of(last_modified: Option<&str>) -> i64 {
+    last_modified
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .and_then(|t| t.timestamp_nanos_opt())
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn version(id: &str, at: &str, marker: bool, blob: u8) -> S3Version {
+        S3Version {
+            version_id: id.into(),
+            last_modified: Some(at.into()),
+            delete_marker: marker,
+            size: if marker { 0 } else { 1 },
+            content: if marker { vec![] } else { vec![Id([blob; 32])] },
+            meta: (!marker).then(|| {
+                Box::new(S3Meta {
+                    key: "k".into(),
+                    content_type: Some(format!("type/{id}")),
+                    ..S3Meta::default()
+                })
+            }),
+        }
+    }
+
+    #[test]
+    fn a_history_gives_every_blob_and_the_state_at_any_time() {
+        let history = vec![
+            version("v1", "2026-01-01T00:00:00Z", false, 1),
+            version("v2", "2026-01-02T00:00:00.5Z", false, 2),
+            version("d3", "2026-01-03T00:00:00Z", true, 0),
+            version("v4", "2026-01-04T00:00:00Z", false, 4),
+        ];
+        let mut node = Node::new("k".into(), NodeKind::File);
+        node.content = vec![Id([4; 32])];
+        node.s3 = Some(Box::new(S3Meta {
+            key: "k".into(),
+            versions: history,
+            ..S3Meta::default()
+        }));
+        let blobs: Vec<u8> = node.blobs().map(|b| b.0[0]).collect();
+        assert_eq!(blobs, [4, 1, 2, 4]);
+        let at = |t: &str| {
+            node.as_of(t.parse().unwrap())
+                .map(|n| n.s3.unwrap().version_id.unwrap())
+        };
+        assert_eq!(at("2025-12-31T00:00:00Z"), None);
+        assert_eq!(at("2026-01-01T00:00:00Z").as_deref(), Some("v1"));
+        assert_eq!(at("2026-01-02T00:00:00.4Z").as_deref(), Some("v1"));
+        assert_eq!(at("2026-01-02T00:00:00.5Z").as_deref(), Some("v2"));
+        assert_eq!(at("2026-01-03T12:00:00Z"), None);
+        assert_eq!(at("2030-01-01T00:00:00Z").as_deref(), Some("v4"));
+        let v2 = node.as_of("2026-01-02T01:00:00Z".parse().unwrap()).unwrap();
+        assert_eq!(v2.content, [Id([2; 32])]);
+        assert_eq!(v2.s3.unwrap().content_type.as_deref(), Some("type/v2"));
+    }
 
     #[test]
     fn special_kinds_are_fifos_and_devices() {

@@ -43,6 +43,13 @@ pub struct Plan {
     pub notes: Vec<String>,
     /// Entries that will not be restored.
     pub errors: Vec<String>,
+    /// Replaying keys' histories: `files` holds each key's oldest entry (the destination must
+    /// not skip or merge them), `history[i]` each key's entry i + 1, written after all of
+    /// `history[i - 1]`, so that every key's versions arrive oldest first.
+    pub replay: bool,
+    pub history: Vec<Vec<PlannedFile>>,
+    /// Which step of a replay `files` is: 0, then 1 for `history[0]`, and so on.
+    pub step: usize,
 }
 
 /// One segment of a file's content, as handed to a sink.
@@ -116,6 +123,12 @@ pub trait Destination: ContentSink {
     /// Before any content is written: create directories, refuse conflicts, drop files that
     /// are already there. May read content through `reader`.
     async fn prepare(&self, plan: &mut Plan, reader: &Reader) -> Result<()>;
+
+    /// Whether the destination keeps versions (a bucket with versioning enabled), so that a
+    /// key's history can be replayed into it.
+    async fn keeps_versions(&self) -> Result<bool> {
+        Ok(false)
+    }
 
     /// After all content: links and directory metadata. Problems go to `errors`.
     async fn finish(&self, plan: &mut Plan, errors: &mut Vec<String>) -> Result<()>;

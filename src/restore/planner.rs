@@ -31,6 +31,18 @@ pub struct RestoreOptions {
     /// Leave out device nodes, FIFOs, setuid/setgid bits and file capabilities
     /// (`restore --no-special`).
     pub no_special: bool,
+    /// `restore --as-of TIME`: each S3 key as it stood then, from its recorded versions.
+    pub as_of: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Which entry of a key with a history is restored.
+#[derive(Clone, Copy)]
+enum Versions {
+    /// The newest (nothing when that is a delete marker).
+    Current,
+    AsOf(chrono::DateTime<chrono::Utc>),
+    /// Every entry, oldest first, into a destination that keeps versions.
+    Replay,
 }
 
 #[derive(Debug, Default)]
@@ -61,8 +73,21 @@ pub async fn restore<D: Destination>(
 ) -> Result<RestoreSummary> {
     let mut plan = Plan::default();
     let mut privilege = Privilege::new(opts.no_special);
+    let versions = match opts.as_of {
+        Some(t) => Versions::AsOf(t),
+        None if dest.keeps_versions().await? => Versions::Replay,
+        None => Versions::Current,
+    };
     let mut placing = |plan: &mut Plan, parent: &[u8], node: &Node| {
-        place(dest, &opts.filter, &mut privilege, plan, parent, node)
+        place(
+            dest,
+            &opts.filter,
+            &mut privilege,
+            versions,
+            plan,
+            parent,
+            node,
+        )
     };
     match root {
         RestoreRoot::Tree(id) => {
@@ -87,31 +112,52 @@ pub async fn restore<D: Destination>(
     let packs: BTreeSet<u32> = plan
         .files
         .iter()
+        .chain(plan.history.iter().flatten())
         .flat_map(|f| &f.node.content)
         .filter_map(|id| repo.blob(id).map(|b| b.pack))
         .collect();
     repo.ensure_readable(&packs.into_iter().collect::<Vec<_>>(), opts.thaw)
         .await?;
-    let planned_files = plan.files.len() as u64;
-    let planned_bytes: u64 = plan.files.iter().map(|f| f.node.size).sum();
+    let planned_files = all(&plan).count() as u64;
+    let planned_bytes: u64 = all(&plan).map(|f| f.node.size).sum();
     let reader = Reader::new(repo, opts.concurrency);
     dest.prepare(&mut plan, &reader).await?;
-    let total: u64 = plan.files.iter().map(|f| f.node.size).sum();
+    let total: u64 = all(&plan).map(|f| f.node.size).sum();
     let progress = Progress::new(opts.quiet, "restore", Some(total));
-    let fed = reader
-        .feed(&plan.files, dest.segment_size(), dest, &progress)
-        .await?;
-    progress.finish();
     let mut errors = std::mem::take(&mut plan.errors);
-    for (file, why) in &fed.failed {
-        errors.push(format!("{}: {why}", show(&plan.files[*file])));
+    let (mut written, mut damaged) = (0, Vec::new());
+    let history = std::mem::take(&mut plan.history);
+    let mut step = std::mem::take(&mut plan.files);
+    for (i, next) in std::iter::once(Vec::new()).chain(history).enumerate() {
+        if i > 0 {
+            // Each step of a replay starts once the one before has ended.
+            let mut later = Plan {
+                files: next,
+                replay: true,
+                step: i,
+                ..Plan::default()
+            };
+            dest.prepare(&mut later, &reader).await?;
+            errors.append(&mut later.errors);
+            step = later.files;
+        }
+        let fed = reader
+            .feed(&step, dest.segment_size(), dest, &progress)
+            .await?;
+        for (file, why) in &fed.failed {
+            errors.push(format!("{}: {why}", show(&step[*file])));
+        }
+        if fed.not_attempted > 0 {
+            errors.push(format!(
+                "{} more files not attempted after the first failure",
+                fed.not_attempted
+            ));
+        }
+        written += fed.written.len() as u64;
+        damaged.extend(fed.damaged.iter().map(|f| show(&step[*f])));
+        plan.files.append(&mut step);
     }
-    if fed.not_attempted > 0 {
-        errors.push(format!(
-            "{} more files not attempted after the first failure",
-            fed.not_attempted
-        ));
-    }
+    progress.finish();
     dest.finish(&mut plan, &mut errors).await?;
     Ok(RestoreSummary {
         target: dest.display(),
@@ -119,13 +165,18 @@ pub async fn restore<D: Destination>(
         dirs: plan.dirs.len() as u64,
         symlinks: plan.links.len() as u64,
         bytes: planned_bytes,
-        written: fed.written.len() as u64,
+        written,
         skipped_identical: dest.skipped(),
         errors,
         notes: plan.notes,
-        damaged: fed.damaged.iter().map(|f| show(&plan.files[*f])).collect(),
+        damaged,
         privileged: privilege.kept,
     })
+}
+
+/// Every file of the plan, those of a replay's later steps too.
+fn all(plan: &Plan) -> impl Iterator<Item = &PlannedFile> {
+    plan.files.iter().chain(plan.history.iter().flatten())
 }
 
 /// Adds an accepted node to the plan; true to descend into it.
@@ -133,11 +184,27 @@ fn place<D: Destination>(
     dest: &D,
     filter: &RestoreFilter,
     privilege: &mut Privilege,
+    versions: Versions,
     plan: &mut Plan,
     parent: &[u8],
     node: &Node,
 ) -> bool {
     let path = child_path(parent, node);
+    let then;
+    let node = match versions {
+        Versions::AsOf(t) if node.kind == NodeKind::File && node.s3.is_some() => {
+            match node.as_of(t) {
+                Some(n) => {
+                    then = n;
+                    &then
+                }
+                None => return false,
+            }
+        }
+        // A key deleted (its newest entry a delete marker) is not in the current state.
+        Versions::Current if node.is_deleted() => return false,
+        _ => node,
+    };
     if !filter.is_empty() {
         let rel = String::from_utf8_lossy(&path[1..]);
         let is_dir = node.kind == NodeKind::Dir;
@@ -156,6 +223,26 @@ fn place<D: Destination>(
         NodeKind::Dir => {
             plan.dirs.push((path, node));
             true
+        }
+        NodeKind::File if matches!(versions, Versions::Replay) && node.has_history() => {
+            let entries = node.s3.iter().flat_map(|m| &m.versions);
+            for (i, v) in entries.enumerate() {
+                let file = PlannedFile {
+                    path: path.clone(),
+                    node: node.version_node(v),
+                };
+                match i {
+                    0 => plan.files.push(file),
+                    i => {
+                        if plan.history.len() < i {
+                            plan.history.resize_with(i, Vec::new);
+                        }
+                        plan.history[i - 1].push(file);
+                    }
+                }
+            }
+            plan.replay = true;
+            false
         }
         NodeKind::File => {
             plan.files.push(PlannedFile { path, node });

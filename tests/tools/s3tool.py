@@ -17,6 +17,14 @@
                                                         (governance bypass: what an admin may do)
   s3tool.py ENDPOINT KEY SECRET big BUCKET KEY MIB      a pseudo-random object of MIB MiB
   s3tool.py ENDPOINT KEY SECRET uploads BUCKET          JSON: multipart uploads in progress
+  s3tool.py ENDPOINT KEY SECRET history BUCKET          a versioned, Object Lock bucket with a history:
+                                                        versions, delete markers, ACL, lock, checksum;
+                                                        prints the time between its two phases
+  s3tool.py ENDPOINT KEY SECRET vbucket BUCKET          an empty bucket with versioning and Object Lock
+  s3tool.py ENDPOINT KEY SECRET versions BUCKET         JSON: every key's versions and delete markers,
+                                                        oldest first, with content hash, headers, tags
+  s3tool.py ENDPOINT KEY SECRET extras BUCKET KEY       JSON: the current version's ACL grants, lock
+                                                        state and SHA-256 checksum
 """
 import hashlib
 import json
@@ -124,7 +132,89 @@ def dump(prefix):
     print(json.dumps(out, sort_keys=True, ensure_ascii=False))
 
 
-if cmd == "fill":
+def versioned_bucket():
+    s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+
+
+def history():
+    import datetime
+    import time
+    versioned_bucket()
+    put = lambda k, body, **kw: (s3.put_object(Bucket=bucket, Key=k, Body=body, **kw), time.sleep(0.05))
+    put("notes/a.txt", b"one\n", ContentType="text/plain", Metadata={"rev": "1"}, Tagging="t=1")
+    put("notes/a.txt", b"two\n", ContentType="text/markdown", Metadata={"rev": "2"}, Tagging="t=2")
+    put("gone.txt", b"bye\n", ContentType="text/plain")
+    until = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)
+    put("plain.bin", b"locked and checked\n", ChecksumAlgorithm="SHA256",
+        ObjectLockMode="GOVERNANCE", ObjectLockRetainUntilDate=until, ObjectLockLegalHoldStatus="ON")
+    s3.put_object_acl(Bucket=bucket, Key="plain.bin", ACL="public-read")
+    # Listings give whole seconds: entries of one key are a second apart where a delete
+    # marker sits between versions, so that their order is plain to every reader.
+    time.sleep(1.1)
+    middle = datetime.datetime.now(datetime.timezone.utc)
+    time.sleep(1.1)
+    s3.delete_object(Bucket=bucket, Key="notes/a.txt")
+    time.sleep(1.1)
+    put("notes/a.txt", b"three\n", ContentType="text/plain", Metadata={"rev": "3"})
+    s3.delete_object(Bucket=bucket, Key="gone.txt")
+    put("later.txt", b"written after the middle\n")
+    print(middle.isoformat())
+
+
+def versions():
+    out = {}
+    pages = s3.get_paginator("list_object_versions").paginate(Bucket=bucket)
+    for page in pages:
+        # Each kind is listed newest first; in a second shared by several entries of a key
+        # (moto and boto3 cannot order them), the latest entry is last and versions come
+        # before delete markers.
+        entries = [(v, False) for v in page.get("Versions", [])][::-1] + [(d, True) for d in page.get("DeleteMarkers", [])][::-1]
+        for i, (e, marker) in enumerate(entries):
+            out.setdefault(e["Key"], []).append(((e["LastModified"], e["IsLatest"], marker, i), e, marker))
+    result = {}
+    for k, entries in out.items():
+        entries.sort(key=lambda x: x[0])
+        listed = []
+        for _, e, marker in entries:
+            if marker:
+                listed.append({"delete_marker": True})
+                continue
+            obj = s3.get_object(Bucket=bucket, Key=k, VersionId=e["VersionId"])
+            body = obj["Body"].read()
+            entry = {"md5": hashlib.md5(body).hexdigest()}
+            for h in HEADERS:
+                if h in obj and obj[h] not in (None, "", {}):
+                    entry[h] = obj[h]
+            tags = s3.get_object_tagging(Bucket=bucket, Key=k, VersionId=e["VersionId"])["TagSet"]
+            entry["Tags"] = {t["Key"]: t["Value"] for t in tags}
+            listed.append(entry)
+        result[k] = listed
+    print(json.dumps(result, sort_keys=True, ensure_ascii=False))
+
+
+def extras(k):
+    acl = s3.get_object_acl(Bucket=bucket, Key=k)
+    grants = sorted((g["Grantee"].get("URI") or g["Grantee"].get("ID", ""), g["Permission"]) for g in acl["Grants"])
+    head = s3.head_object(Bucket=bucket, Key=k, ChecksumMode="ENABLED")
+    print(json.dumps({
+        "grants": grants,
+        "mode": head.get("ObjectLockMode"),
+        "until": head["ObjectLockRetainUntilDate"].isoformat() if "ObjectLockRetainUntilDate" in head else None,
+        "hold": head.get("ObjectLockLegalHoldStatus"),
+        "sha256": head.get("ChecksumSHA256"),
+    }, sort_keys=True))
+
+
+if cmd == "history":
+    history()
+elif cmd == "vbucket":
+    versioned_bucket()
+elif cmd == "versions":
+    versions()
+elif cmd == "extras":
+    extras(rest[0])
+elif cmd == "fill":
     fill("--tags" in rest)
 elif cmd == "dump":
     dump(rest[0] if rest else "")

@@ -358,7 +358,22 @@ impl S3Api {
         range: Option<Range<u64>>,
         if_match: Option<&str>,
     ) -> Result<Response> {
-        let mut headers = Vec::new();
+        self.get_version(rel, None, range, if_match).await
+    }
+
+    /// GET of one version (None: the current one). Asks for the object's additional
+    /// checksums, which S3 gives only when asked.
+    pub async fn get_version(
+        &self,
+        rel: &str,
+        version: Option<&str>,
+        range: Option<Range<u64>>,
+        if_match: Option<&str>,
+    ) -> Result<Response> {
+        let mut headers = vec![(
+            HeaderName::from_static("x-amz-checksum-mode"),
+            "ENABLED".to_string(),
+        )];
         if let Some(r) = range {
             headers.push((
                 http::header::RANGE,
@@ -368,10 +383,11 @@ impl S3Api {
         if let Some(etag) = if_match {
             headers.push((http::header::IF_MATCH, etag.to_string()));
         }
+        let query: Vec<(&str, &str)> = version.map(|v| ("versionId", v)).into_iter().collect();
         self.send(
             Method::GET,
             Some(&self.full_key(rel)),
-            &[],
+            &query,
             &headers,
             Bytes::new(),
         )
@@ -397,11 +413,24 @@ impl S3Api {
 
     /// Ok(None) when the server does not implement tagging.
     pub async fn tags(&self, rel: &str) -> Result<Option<BTreeMap<String, String>>> {
+        self.version_tags(rel, None).await
+    }
+
+    /// The tags of one version (None: the current one).
+    pub async fn version_tags(
+        &self,
+        rel: &str,
+        version: Option<&str>,
+    ) -> Result<Option<BTreeMap<String, String>>> {
+        let mut query = vec![("tagging", "")];
+        if let Some(v) = version {
+            query.push(("versionId", v));
+        }
         let r = self
             .send(
                 Method::GET,
                 Some(&self.full_key(rel)),
-                &[("tagging", "")],
+                &query,
                 &[],
                 Bytes::new(),
             )
@@ -425,6 +454,20 @@ impl S3Api {
 
     /// PutObjectTagging. Ok(false) when the server does not implement tagging.
     pub async fn put_tags(&self, rel: &str, tags: &BTreeMap<String, String>) -> Result<bool> {
+        self.put_version_tags(rel, None, tags).await
+    }
+
+    /// PutObjectTagging of one version (None: the current one).
+    pub async fn put_version_tags(
+        &self,
+        rel: &str,
+        version: Option<&str>,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<bool> {
+        let mut query = vec![("tagging", "")];
+        if let Some(v) = version {
+            query.push(("versionId", v));
+        }
         let mut xml = String::from("<Tagging><TagSet>");
         for (k, v) in tags {
             xml.push_str(&format!(
@@ -438,7 +481,7 @@ impl S3Api {
             .send(
                 Method::PUT,
                 Some(&self.full_key(rel)),
-                &[("tagging", "")],
+                &query,
                 &[],
                 Bytes::from(xml),
             )
@@ -450,19 +493,20 @@ impl S3Api {
         }
     }
 
+    /// PutObject; the new version's id where the bucket keeps versions.
     pub async fn put(
         &self,
         rel: &str,
         body: Bytes,
         headers: &[(HeaderName, String)],
-    ) -> Result<()> {
+    ) -> Result<Option<String>> {
         let r = self
             .send(Method::PUT, Some(&self.full_key(rel)), &[], headers, body)
             .await?;
         if !r.status.is_success() {
             return Err(self.status_error(&format!("writing '{rel}'"), &r));
         }
-        Ok(())
+        Ok(r.header("x-amz-version-id"))
     }
 
     /// CreateBucket, with Object Lock when asked; Ok(false) when the server refuses

@@ -20,6 +20,7 @@ use http::header::HeaderName;
 use md5::{Digest, Md5};
 
 use super::client::S3Api;
+use super::history::{self, AclPolicy};
 use crate::error::KlosetError;
 use crate::progress::Progress;
 use crate::remote::{self, RemoteKind};
@@ -41,6 +42,12 @@ pub struct S3Destination {
     tagging: AtomicU8,
     /// Said once when the server cannot keep tags at all.
     tags_lost: AtomicU64,
+    acls: AclPolicy,
+    /// The bucket has Object Lock: objects are written with their retention and legal hold.
+    object_lock: std::sync::atomic::AtomicBool,
+    /// Versions written by a replay, and ACLs the server refused (reported at the end).
+    replayed: AtomicU64,
+    refused: Mutex<Vec<String>>,
 }
 
 const TAGGING_UNKNOWN: u8 = 0;
@@ -54,9 +61,23 @@ struct Upload {
 }
 
 impl S3Destination {
-    pub fn new(api: Arc<S3Api>, force: bool) -> S3Destination {
+    /// Counts what a replay wrote.
+    fn written_version(&self, planned: &PlannedFile) {
+        if planned
+            .node
+            .s3
+            .as_ref()
+            .is_some_and(|m| m.version_id.is_some())
+        {
+            self.replayed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub fn new(api: Arc<S3Api>, force: bool) -> Result<S3Destination> {
         let storage_class = api.config().option("storage_class").map(str::to_string);
-        S3Destination {
+        let acls =
+            AclPolicy::from_options(api.config().option("acls"), api.config().option("acl_map"))?;
+        Ok(S3Destination {
             api,
             force,
             storage_class,
@@ -64,7 +85,58 @@ impl S3Destination {
             skipped: AtomicU64::new(0),
             tagging: AtomicU8::new(TAGGING_UNKNOWN),
             tags_lost: AtomicU64::new(0),
+            acls,
+            object_lock: std::sync::atomic::AtomicBool::new(false),
+            replayed: AtomicU64::new(0),
+            refused: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// After an object (or a version) is written: its ACL, as the options say.
+    async fn ensure_acl(&self, planned: &PlannedFile, version: Option<&str>) -> Result<()> {
+        let Some(acl) = planned.node.s3.as_ref().and_then(|m| m.acl.as_ref()) else {
+            return Ok(());
+        };
+        let Some(acl) = history::mapped_acl(acl, &self.acls) else {
+            return Ok(());
+        };
+        let key = Self::key(planned);
+        if let Err(e) = self.api.put_acl(&key, version, &acl).await {
+            // An owner unknown here is this object's problem, not the restore's.
+            self.refused
+                .lock()
+                .expect("refused")
+                .push(format!("'{key}': its ACL was not set ({e:#}); acl_map=OLD=NEW maps owners, acls=false leaves ACLs out"));
         }
+        Ok(())
+    }
+
+    /// Headers only a whole-object PUT can carry: lock state (with the Content-MD5 S3 wants
+    /// then) and the additional checksums, which the server verifies.
+    fn whole_put_headers(&self, node: &Node, data: &[u8]) -> Vec<(HeaderName, String)> {
+        let Some(m) = &node.s3 else {
+            return Vec::new();
+        };
+        let mut h = Vec::new();
+        if self.object_lock.load(Ordering::Relaxed) {
+            h = history::lock_headers(&m.retention, m.legal_hold, chrono::Utc::now());
+        }
+        if !h.is_empty() {
+            use base64::Engine;
+            let md5 = base64::engine::general_purpose::STANDARD.encode(Md5::digest(data));
+            h.push((HeaderName::from_static("content-md5"), md5));
+        }
+        // One algorithm per object; the SDK header names it (moto reads only that).
+        if let Some((alg, value)) = m.checksums.iter().next() {
+            if let Ok(name) = HeaderName::try_from(format!("x-amz-checksum-{alg}")) {
+                h.push((name, value.clone()));
+                h.push((
+                    HeaderName::from_static("x-amz-sdk-checksum-algorithm"),
+                    alg.to_ascii_uppercase(),
+                ));
+            }
+        }
+        h
     }
 
     /// After an object with tags is written: makes sure the server kept them.
@@ -128,6 +200,20 @@ impl S3Destination {
     }
 }
 
+/// An empty key would address the bucket itself (a PUT there is CreateBucket): a file at the
+/// restored root's own path (a folder marker `/` of a snapshot's root) is not written.
+fn refuse_empty_keys(plan: &mut Plan) {
+    let Plan { files, notes, .. } = plan;
+    let before = files.len();
+    files.retain(|f| !f.relative().is_empty());
+    if files.len() < before {
+        notes.push(format!(
+            "{} entries at the restored root's own key (an empty key) are not written: S3 has no such object",
+            before - files.len()
+        ));
+    }
+}
+
 /// Keys are UTF-8, file names need not be: names that differ only in bytes that are not
 /// UTF-8 become the same key. None of such files is written (each would overwrite the
 /// other); each is reported, which makes the restore partial.
@@ -163,10 +249,19 @@ impl ContentSink for S3Destination {
         whole: bool,
     ) -> Result<()> {
         let key = Self::key(planned);
+        if planned.node.is_deleted() {
+            // A delete marker of a replayed history: on a versioned bucket, a new marker.
+            self.api.delete_object(&key).await?;
+            self.replayed.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
         if whole {
-            let headers = headers_for(&planned.node, self.storage_class.as_deref());
-            self.api.put(&key, data, &headers).await?;
-            return self.ensure_tags(planned).await;
+            let mut headers = headers_for(&planned.node, self.storage_class.as_deref());
+            headers.extend(self.whole_put_headers(&planned.node, &data));
+            let version = self.api.put(&key, data, &headers).await?;
+            self.written_version(planned);
+            self.ensure_tags(planned).await?;
+            return self.ensure_acl(planned, version.as_deref()).await;
         }
         let upload = self.upload_id(file, planned).await?;
         let etag = self
@@ -192,8 +287,10 @@ impl ContentSink for S3Destination {
         if done.is_err() {
             let _ = self.api.abort_multipart(&key, &upload.id).await;
         }
-        done?;
-        self.ensure_tags(planned).await
+        let version = done?;
+        self.written_version(planned);
+        self.ensure_tags(planned).await?;
+        self.ensure_acl(planned, version.as_deref()).await
     }
 
     async fn abandon(&self, file: usize, planned: &PlannedFile) {
@@ -231,8 +328,31 @@ impl Destination for S3Destination {
         false
     }
 
+    async fn keeps_versions(&self) -> Result<bool> {
+        match self.api.versioning_enabled().await {
+            Ok(on) => Ok(on),
+            // A bucket not there yet is made by `prepare`, without versioning.
+            Err(e) if remote::kind_of(&e) == Some(RemoteKind::MissingBucket) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn prepare(&self, plan: &mut Plan, reader: &Reader) -> Result<()> {
+        refuse_empty_keys(plan);
+        if plan.step > 0 {
+            // A later step of a replay: its keys were checked with the first.
+            return Ok(());
+        }
         drop_colliding_keys(plan);
+        if plan.files.iter().any(|f| {
+            f.node
+                .s3
+                .as_ref()
+                .is_some_and(|m| m.retention.is_some() || m.legal_hold)
+        }) {
+            let lock = self.api.object_lock_enabled().await.unwrap_or(false);
+            self.object_lock.store(lock, Ordering::Relaxed);
+        }
         let existing: HashMap<String, (u64, Option<String>)> = match self.api.list().await {
             Ok(list) => list
                 .into_iter()
@@ -274,10 +394,12 @@ impl Destination for S3Destination {
                 e.1 = etag;
             }
         }
-        // Same size and an ETag to compare with: candidates for "identical".
+        // Same size and an ETag to compare with: candidates for "identical". A replayed
+        // history is written whole: skipping its first version would change the sequence.
         let candidates: Vec<PlannedFile> = plan
             .files
             .iter()
+            .filter(|_| !plan.replay)
             .filter(|f| {
                 matches!(existing.get(&Self::key(f)), Some((size, Some(_))) if *size == f.node.size)
             })
@@ -328,7 +450,14 @@ impl Destination for S3Destination {
         Ok(())
     }
 
-    async fn finish(&self, plan: &mut Plan, _errors: &mut Vec<String>) -> Result<()> {
+    async fn finish(&self, plan: &mut Plan, errors: &mut Vec<String>) -> Result<()> {
+        errors.append(&mut self.refused.lock().expect("refused"));
+        let replayed = self.replayed.load(Ordering::Relaxed);
+        if plan.replay && replayed > 0 {
+            plan.notes.push(format!(
+                "{replayed} versions and delete markers replayed oldest first; the bucket gave them new version ids (the snapshot keeps the source's: ls --versions)"
+            ));
+        }
         let lost = self.tags_lost.load(Ordering::Relaxed);
         if lost > 0 {
             plan.notes.push(format!(

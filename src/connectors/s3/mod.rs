@@ -4,6 +4,7 @@ pub mod client;
 pub mod cold;
 pub mod config;
 pub mod destination;
+pub mod history;
 pub mod lock;
 mod multipart;
 pub mod source;

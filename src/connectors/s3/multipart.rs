@@ -56,7 +56,7 @@ impl S3Api {
         rel: &str,
         upload_id: &str,
         etags: &[String],
-    ) -> Result<()> {
+    ) -> Result<Option<String>> {
         let mut xml = String::from("<CompleteMultipartUpload>");
         for (i, etag) in etags.iter().enumerate() {
             xml.push_str(&format!(
@@ -82,14 +82,14 @@ impl S3Api {
         {
             let stored = self.head(rel).await?.and_then(|h| h.header("etag"));
             if stored.is_some_and(|e| e.trim_matches('"') == multipart_etag(etags)) {
-                return Ok(());
+                return Ok(None);
             }
         }
         // S3 may report a failure inside a 200 response.
         if !r.status.is_success() || xml_field(&r.body, "Code").is_some() {
             return Err(self.status_error(&format!("completing the upload of '{rel}'"), &r));
         }
-        Ok(())
+        Ok(r.header("x-amz-version-id"))
     }
 
     pub async fn abort_multipart(&self, rel: &str, upload_id: &str) -> Result<()> {

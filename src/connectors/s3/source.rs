@@ -17,9 +17,10 @@ use futures::{stream, StreamExt, TryStreamExt};
 use http::StatusCode;
 
 use super::client::{Listed, Response, S3Api};
+use super::history::{self, ListedVersion};
 use crate::archive::{Entry, Source, Work};
 use crate::repo::id::Id;
-use crate::repo::tree::{Node, NodeKind, S3Meta};
+use crate::repo::tree::{mtime_of, Node, NodeKind, S3Meta, S3Version};
 
 /// Objects up to this size are fetched in one GET; larger ones in ranged parts of this size.
 const PART: u64 = 16 * 1024 * 1024;
@@ -37,7 +38,11 @@ const TAGS_NO: u8 = 2;
 pub struct S3Source {
     api: Arc<S3Api>,
     /// The root level, listed by `open`, handed to the first `children` of the root.
-    root_level: std::sync::Mutex<Option<(Vec<Listed>, Vec<String>)>>,
+    root_level: std::sync::Mutex<Option<Level>>,
+    /// `versions=all`: every version and delete marker of each key.
+    versions: bool,
+    /// `acls=true`: each object's ACL (one request more per object).
+    acls: bool,
     excludes: crate::filter::Patterns,
     concurrency: usize,
     /// Objects being fetched at once, across the batches the archiver has in flight.
@@ -52,6 +57,46 @@ pub enum Handle {
     /// A folder: its key prefix relative to the source, empty or ending in `/`.
     Dir(String),
     Object(Listed),
+    /// A key's versions and delete markers, oldest first.
+    Versions(Vec<ListedVersion>),
+}
+
+impl Handle {
+    fn key(&self) -> &str {
+        match self {
+            Handle::Dir(d) => d,
+            Handle::Object(o) => &o.key,
+            Handle::Versions(v) => &v[0].listed.key,
+        }
+    }
+}
+
+/// One folder's objects (or keys with their versions) and its subfolders.
+type Level = (Vec<Handle>, Vec<String>);
+
+/// Which parts of a bucket a backup reads, from the source's options.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Scope {
+    pub versions: bool,
+    pub acls: bool,
+}
+
+impl Scope {
+    pub fn from_options(versions: Option<&str>, acls: Option<&str>) -> Result<Scope> {
+        let versions = match versions.unwrap_or("current") {
+            "current" => false,
+            "all" => true,
+            other => {
+                return Err(crate::error::config(format!(
+                    "option versions must be current or all, not '{other}'"
+                )))
+            }
+        };
+        let acls = acls
+            .map(|a| crate::connectors::options::parse_bool(a).unwrap_or(false))
+            .unwrap_or(false);
+        Ok(Scope { versions, acls })
+    }
 }
 
 impl S3Source {
@@ -60,11 +105,14 @@ impl S3Source {
         api: Arc<S3Api>,
         concurrency: usize,
         excludes: &crate::filter::Patterns,
+        scope: Scope,
     ) -> Result<S3Source> {
-        let root_level = api.list_level("").await?;
+        let root_level = list(&api, scope.versions, "").await?;
         Ok(S3Source {
             api,
             root_level: std::sync::Mutex::new(Some(root_level)),
+            versions: scope.versions,
+            acls: scope.acls,
             excludes: excludes.clone(),
             concurrency,
             fetches: tokio::sync::Semaphore::new(concurrency.max(1) * 2),
@@ -73,16 +121,47 @@ impl S3Source {
         })
     }
 
-    async fn level(&self, dir: &str) -> Result<(Vec<Listed>, Vec<String>)> {
+    async fn level(&self, dir: &str) -> Result<Level> {
         if dir.is_empty() {
             if let Some(root) = self.root_level.lock().expect("root level").take() {
                 return Ok(root);
             }
         }
-        let level = self.api.list_level(dir).await?;
+        let level = list(&self.api, self.versions, dir).await?;
         pause_for_tests(dir).await;
         Ok(level)
     }
+}
+
+/// One level: current objects, or each key with its versions.
+async fn list(api: &S3Api, versions: bool, dir: &str) -> Result<Level> {
+    if !versions {
+        let (objects, folders) = api.list_level(dir).await?;
+        return Ok((objects.into_iter().map(Handle::Object).collect(), folders));
+    }
+    let (entries, folders) = api.list_versions_level(dir).await?;
+    Ok((group_versions(entries), folders))
+}
+
+/// A version listing's entries grouped by key, each key's oldest first. S3 lists a key's
+/// entries together, newest first; moto lists every version before every delete marker, and
+/// Last-Modified has whole seconds only: so a key's entries are ordered by Last-Modified, then
+/// the latest one last, then as listed.
+fn group_versions(entries: Vec<ListedVersion>) -> Vec<Handle> {
+    let mut by_key: BTreeMap<String, Vec<(usize, ListedVersion)>> = BTreeMap::new();
+    for (i, e) in entries.into_iter().enumerate() {
+        by_key.entry(e.listed.key.clone()).or_default().push((i, e));
+    }
+    by_key
+        .into_values()
+        .map(|mut g| {
+            g.sort_by_key(|(i, e)| {
+                let at = e.listed.last_modified.as_deref().map(|t| mtime_of(Some(t)));
+                (at, e.latest, std::cmp::Reverse(*i))
+            });
+            Handle::Versions(g.into_iter().map(|(_, e)| e).collect())
+        })
+        .collect()
 }
 
 /// `KLOSET_TEST_PAUSE_AFTER_LIST=PREFIX:MS:FILE`: after listing a folder below PREFIX, append
@@ -115,7 +194,7 @@ async fn pause_for_tests(dir: &str) {
 /// ignores the delimiter) stands for the folder it is in: it is read when that is listed.
 fn level_entries(
     dir: &str,
-    objects: Vec<Listed>,
+    objects: Vec<Handle>,
     folders: Vec<String>,
     excludes: &crate::filter::Patterns,
 ) -> Result<Vec<Entry<Handle>>> {
@@ -129,23 +208,25 @@ fn level_entries(
     }
     let mut out = Vec::new();
     for obj in objects {
-        let Some(rest) = obj.key.strip_prefix(dir) else {
+        let Some(rest) = obj.key().strip_prefix(dir) else {
             return Err(anyhow!(
                 "unreadable listing: object '{}' is not inside '{dir}'",
-                obj.key
+                obj.key()
             ));
         };
         if let Some((folder, _)) = rest.split_once('/') {
             subs.insert(folder.to_string());
             continue;
         }
-        if excludes.matches_key(&obj.key) {
+        if excludes.matches_key(obj.key()) {
             continue;
         }
-        out.push(Entry {
-            node: listed_node(&obj),
-            handle: Handle::Object(obj),
-        });
+        let node = match &obj {
+            Handle::Versions(v) => history_node(v),
+            Handle::Object(o) => listed_node(o),
+            Handle::Dir(_) => continue,
+        };
+        out.push(Entry { node, handle: obj });
     }
     for name in subs {
         // An excluded folder is not listed at all (its objects would all be excluded).
@@ -212,6 +293,9 @@ impl Source for S3Source {
         let (Some(now), Some(then)) = (&node.s3, &prev.s3) else {
             return false;
         };
+        if node.has_history() || prev.has_history() {
+            return same_history(&now.versions, &then.versions);
+        }
         // Metadata changes only by rewriting the object (a copy onto itself), which moves
         // Last-Modified even when the ETag stays: such an object is read again.
         prev.size == node.size
@@ -236,10 +320,20 @@ impl Source for S3Source {
     }
 
     async fn read(&self, entry: Entry<Handle>, work: &Work) -> Result<Option<Node>> {
-        let Handle::Object(obj) = &entry.handle else {
-            return Ok(None);
+        self.read_after(entry, None, work).await
+    }
+
+    async fn read_after(
+        &self,
+        entry: Entry<Handle>,
+        prev: Option<&Node>,
+        work: &Work,
+    ) -> Result<Option<Node>> {
+        let node = match &entry.handle {
+            Handle::Object(obj) => self.fetch(obj, None, work).await?,
+            Handle::Versions(list) => self.fetch_history(list, prev, work).await?,
+            Handle::Dir(_) => return Ok(None),
         };
-        let node = self.fetch(obj, work).await?;
         Ok(node.map(|mut n| {
             n.name = entry.node.name;
             n
@@ -270,6 +364,40 @@ fn fetch_units(size: u64) -> u32 {
         .clamp(1, FETCH_BUDGET / BUDGET_UNIT) as u32
 }
 
+/// A key's history is unchanged when it lists the same versions and markers: a version's
+/// content and metadata never change (a metadata change is a new version).
+fn same_history(now: &[S3Version], then: &[S3Version]) -> bool {
+    now.len() == then.len()
+        && now
+            .iter()
+            .zip(then)
+            .all(|(a, b)| a.version_id == b.version_id && a.delete_marker == b.delete_marker)
+}
+
+/// What a version listing says about a key: the node of its newest entry, with each entry
+/// (content not read yet) in `versions`.
+fn history_node(list: &[ListedVersion]) -> Node {
+    let newest = list.last().expect("a key has an entry");
+    let mut node = listed_node(&newest.listed);
+    let versions: Vec<S3Version> = list
+        .iter()
+        .map(|v| S3Version {
+            version_id: v.version_id.clone(),
+            last_modified: v.listed.last_modified.clone(),
+            delete_marker: v.delete_marker,
+            size: v.listed.size,
+            content: Vec::new(),
+            meta: None,
+        })
+        .collect();
+    if let Some(m) = node.s3.as_mut() {
+        m.version_id = Some(newest.version_id.clone());
+        m.delete_marker = newest.delete_marker;
+        m.versions = versions;
+    }
+    node
+}
+
 /// What the listing alone says about an object.
 fn listed_node(obj: &Listed) -> Node {
     let name = obj.key.rsplit('/').next().unwrap_or_default().to_string();
@@ -288,15 +416,82 @@ fn listed_node(obj: &Listed) -> Node {
 }
 
 impl S3Source {
+    /// Every version of a key, reusing those the parent snapshot holds (by version id); a
+    /// version that cannot be read is reported and left out of the history.
+    async fn fetch_history(
+        &self,
+        list: &[ListedVersion],
+        prev: Option<&Node>,
+        work: &Work,
+    ) -> Result<Option<Node>> {
+        let held: Vec<&S3Version> = prev
+            .and_then(|p| p.s3.as_ref())
+            .map(|m| m.versions.iter().filter(|v| !v.delete_marker).collect())
+            .unwrap_or_default();
+        let mut versions = Vec::with_capacity(list.len());
+        for lv in list {
+            let mut v = S3Version {
+                version_id: lv.version_id.clone(),
+                last_modified: lv.listed.last_modified.clone(),
+                delete_marker: lv.delete_marker,
+                ..S3Version::default()
+            };
+            if lv.delete_marker {
+                versions.push(v);
+                continue;
+            }
+            let reusable = held.iter().find(|h| {
+                h.version_id == lv.version_id
+                    && h.meta.is_some()
+                    && h.content.iter().all(|id| work.saver.is_known(id))
+            });
+            if let Some(h) = reusable {
+                work.progress.add_bytes(h.size);
+                versions.push((*h).clone());
+                continue;
+            }
+            let Some(node) = self.fetch(&lv.listed, Some(&lv.version_id), work).await? else {
+                continue;
+            };
+            v.size = node.size;
+            v.content = node.content;
+            v.meta = node.s3;
+            versions.push(v);
+        }
+        let Some(newest) = versions.last() else {
+            return Ok(None);
+        };
+        let mut node = Node::new(String::new(), NodeKind::File);
+        node.mode = 0o644;
+        node.s3 = Some(Box::new(S3Meta {
+            key: list[0].listed.key.clone(),
+            ..S3Meta::default()
+        }));
+        let mut node = node.version_node(newest);
+        if let Some(m) = node.s3.as_mut() {
+            m.versions = versions;
+        }
+        Ok(Some(node))
+    }
+
     /// Ok(None): the object could not be read; reported and counted, the backup goes on.
-    async fn fetch(&self, obj: &Listed, work: &Work) -> Result<Option<Node>> {
+    /// `version`: one version of it rather than the current one.
+    async fn fetch(
+        &self,
+        obj: &Listed,
+        version: Option<&str>,
+        work: &Work,
+    ) -> Result<Option<Node>> {
         let _permit = self.fetches.acquire().await?;
         let _bytes = self.fetch_bytes.acquire_many(fetch_units(obj.size)).await?;
         let mut etag = obj.etag.clone();
         let mut size = obj.size;
         // An object rewritten while we read it is read again, whole, under its new ETag.
         for _attempt in 0..3 {
-            match self.fetch_once(obj, size, etag.as_deref(), work).await? {
+            match self
+                .fetch_once(obj, version, size, etag.as_deref(), work)
+                .await?
+            {
                 Fetched::Done(node) => {
                     return Ok(Some(*node));
                 }
@@ -318,6 +513,9 @@ impl S3Source {
                     ));
                     return Ok(None);
                 }
+                // A version cannot change: a server whose ETags say otherwise is asked by
+                // version id alone.
+                Fetched::Changed if version.is_some() => etag = None,
                 Fetched::Changed => match self.api.head(&obj.key).await? {
                     Some(h) => {
                         etag = h.header("etag");
@@ -346,6 +544,7 @@ impl S3Source {
     async fn fetch_once(
         &self,
         obj: &Listed,
+        version: Option<&str>,
         size: u64,
         etag: Option<&str>,
         work: &Work,
@@ -363,7 +562,7 @@ impl S3Source {
         };
         let n = ranges.len();
         let mut parts = stream::iter(ranges)
-            .map(|range| self.api.get(&obj.key, range, etag))
+            .map(|range| self.api.get_version(&obj.key, version, range, etag))
             .buffered(PARTS_IN_FLIGHT);
         let mut index = 0;
         let mut received = 0u64;
@@ -425,11 +624,18 @@ impl S3Source {
         node.size = received;
         node.content = content;
         node.mtime = mtime_of(obj.last_modified.as_deref());
-        node.s3 = Some(Box::new(self.metadata(obj, &head).await?));
+        node.s3 = Some(Box::new(self.metadata(obj, version, &head, n == 1).await?));
         Ok(Fetched::Done(Box::new(node)))
     }
 
-    async fn metadata(&self, obj: &Listed, head: &Response) -> Result<S3Meta> {
+    /// `whole`: `head` answered a GET of the whole object (its checksums are the object's).
+    async fn metadata(
+        &self,
+        obj: &Listed,
+        version: Option<&str>,
+        head: &Response,
+        whole: bool,
+    ) -> Result<S3Meta> {
         let mut user_metadata = BTreeMap::new();
         for (name, value) in head.headers.iter() {
             if let Some(k) = name.as_str().strip_prefix("x-amz-meta-") {
@@ -442,14 +648,27 @@ impl S3Source {
         let tags = if self.tags.load(Ordering::Relaxed) == TAGS_NO {
             None
         } else {
-            let t = self.api.tags(&obj.key).await?;
+            let t = self.api.version_tags(&obj.key, version).await?;
             self.tags.store(
                 if t.is_some() { TAGS_YES } else { TAGS_NO },
                 Ordering::Relaxed,
             );
             t
         };
+        let acl = match self.acls {
+            true => self.api.acl(&obj.key, version).await?,
+            false => None,
+        };
+        let (retention, legal_hold) = history::lock_state(head);
         Ok(S3Meta {
+            version_id: version.map(str::to_string),
+            acl,
+            retention,
+            legal_hold,
+            checksums: match whole {
+                true => history::checksums(head),
+                false => BTreeMap::new(),
+            },
             key: obj.key.clone(),
             etag: head.header("etag").or_else(|| obj.etag.clone()),
             last_modified: obj.last_modified.clone(),
@@ -463,6 +682,7 @@ impl S3Source {
             storage_class: head
                 .header("x-amz-storage-class")
                 .or_else(|| obj.storage_class.clone()),
+            ..S3Meta::default()
         })
     }
 }
@@ -472,13 +692,6 @@ enum Fetched {
     Gone,
     Changed,
     Failed(String),
-}
-
-fn mtime_of(last_modified: Option<&str>) -> i64 {
-    last_modified
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .and_then(|t| t.timestamp_nanos_opt())
-        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -493,6 +706,50 @@ mod tests {
             last_modified: None,
             storage_class: None,
         }
+    }
+
+    fn obj(key: &str) -> Handle {
+        Handle::Object(listed(key))
+    }
+
+    fn version(key: &str, id: &str, marker: bool) -> ListedVersion {
+        ListedVersion {
+            listed: listed(key),
+            version_id: id.into(),
+            delete_marker: marker,
+            latest: false,
+        }
+    }
+
+    #[test]
+    fn a_version_listing_becomes_one_node_per_key_with_its_history_oldest_first() {
+        // As moto lists them: versions first, then markers, all in the same second.
+        let mut latest = version("a", "a3", true);
+        latest.latest = true;
+        let entries = vec![
+            version("a", "a2", false),
+            version("a", "a1", false),
+            version("b", "b1", false),
+            latest,
+        ];
+        let handles = group_versions(entries);
+        assert_eq!(handles.len(), 2);
+        let none = crate::filter::Patterns::default();
+        let nodes = level_entries("", handles, Vec::new(), &none).unwrap();
+        let a = nodes[0].node.s3.as_ref().unwrap();
+        let ids: Vec<&str> = a.versions.iter().map(|v| v.version_id.as_str()).collect();
+        assert_eq!(ids, ["a1", "a2", "a3"]);
+        assert!(a.delete_marker && nodes[0].node.is_deleted());
+        assert_eq!(a.version_id.as_deref(), Some("a3"));
+        let b = &nodes[1].node;
+        assert!(!b.is_deleted() && b.has_history());
+        // The same versions are unchanged; one more, or a marker in place of one, is not.
+        let now = &a.versions;
+        assert!(same_history(now, now));
+        assert!(!same_history(now, &now[..2]));
+        let mut marked = now.clone();
+        marked[1].delete_marker = true;
+        assert!(!same_history(now, &marked));
     }
 
     #[test]
@@ -517,7 +774,7 @@ mod tests {
         {
             match k.1.split_once('/') {
                 Some((f, _)) => folders.push(format!("{dir}{f}/")),
-                None => objects.push(listed(k.0)),
+                None => objects.push(Handle::Object(listed(k.0))),
             }
         }
         folders.dedup();
@@ -526,6 +783,7 @@ mod tests {
             match e.handle {
                 Handle::Object(o) => out.push(o.key),
                 Handle::Dir(sub) => keys_below(all, &sub, out),
+                Handle::Versions(_) => unreachable!("no versions listed here"),
             }
         }
     }
@@ -546,8 +804,7 @@ mod tests {
         ];
         let none = crate::filter::Patterns::default();
         let folders = ["/", "./", "../", "a/", "dir/", "p/", "sp ace/"].map(String::from);
-        let root =
-            level_entries("", vec![listed("a"), listed("x")], folders.to_vec(), &none).unwrap();
+        let root = level_entries("", vec![obj("a"), obj("x")], folders.to_vec(), &none).unwrap();
         let names: Vec<(&str, NodeKind)> = root
             .iter()
             .map(|e| (e.node.name.as_str(), e.node.kind))
@@ -577,7 +834,7 @@ mod tests {
     #[test]
     fn a_server_that_ignores_the_delimiter_still_gives_each_object_once() {
         let none = crate::filter::Patterns::default();
-        let flat = vec![listed("a/b/c"), listed("a/d"), listed("e")];
+        let flat = vec![obj("a/b/c"), obj("a/d"), obj("e")];
         let root = level_entries("", flat, Vec::new(), &none).unwrap();
         let names: Vec<&str> = root.iter().map(|e| e.node.name.as_str()).collect();
         assert_eq!(names, ["a", "e"]);

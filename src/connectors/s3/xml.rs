@@ -65,6 +65,95 @@ pub struct InitiateUpload {
     pub upload_id: String,
 }
 
+/// An XML element read whole: for answers whose order matters across element names (a
+/// version listing interleaves `Version` and `DeleteMarker`) or that serde reads awkwardly.
+/// Text is taken as sent: no line-ending normalisation.
+#[derive(Debug, Default, PartialEq)]
+pub struct Element {
+    pub name: String,
+    pub text: String,
+    pub children: Vec<Element>,
+}
+
+impl Element {
+    pub fn child(&self, name: &str) -> Option<&Element> {
+        self.children.iter().find(|c| c.name == name)
+    }
+
+    pub fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> {
+        self.children.iter().filter(move |c| c.name == name)
+    }
+
+    /// The text of the first child of that name.
+    pub fn field(&self, name: &str) -> Option<String> {
+        self.child(name).map(|c| c.text.clone())
+    }
+}
+
+/// Parses a whole XML document into its root element (local names, namespaces dropped).
+pub fn parse_element(body: &[u8]) -> Result<Element, String> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_reader(body);
+    let mut stack: Vec<Element> = Vec::new();
+    let mut buf = Vec::new();
+    let name_of = |n: &[u8]| String::from_utf8_lossy(n).into_owned();
+    loop {
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| e.to_string())?;
+        match event {
+            Event::Start(e) => stack.push(Element {
+                name: name_of(e.local_name().as_ref()),
+                ..Element::default()
+            }),
+            Event::Empty(e) => {
+                let el = Element {
+                    name: name_of(e.local_name().as_ref()),
+                    ..Element::default()
+                };
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(el),
+                    None => return Ok(el),
+                }
+            }
+            Event::Text(t) => {
+                if let Some(top) = stack.last_mut() {
+                    top.text.push_str(&t.decode().map_err(|e| e.to_string())?);
+                }
+            }
+            Event::CData(t) => {
+                if let Some(top) = stack.last_mut() {
+                    top.text.push_str(&t.decode().map_err(|e| e.to_string())?);
+                }
+            }
+            Event::GeneralRef(r) => {
+                let resolved = match r.resolve_char_ref().map_err(|e| e.to_string())? {
+                    Some(c) => c.to_string(),
+                    None => {
+                        let name = r.decode().map_err(|e| e.to_string())?;
+                        quick_xml::escape::resolve_predefined_entity(&name)
+                            .ok_or_else(|| format!("unknown entity &{name};"))?
+                            .to_string()
+                    }
+                };
+                if let Some(top) = stack.last_mut() {
+                    top.text.push_str(&resolved);
+                }
+            }
+            Event::End(_) => {
+                let done = stack.pop().ok_or("an end tag without a start")?;
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(done),
+                    None => return Ok(done),
+                }
+            }
+            Event::Eof => return Err("the document ends early".into()),
+            _ => {}
+        }
+        buf.clear();
+    }
+}
+
 pub fn xml_field(body: &[u8], field: &str) -> Option<String> {
     let text = std::str::from_utf8(body).ok()?;
     let open = format!("<{field}>");
@@ -166,6 +255,17 @@ mod tests {
         assert_eq!(xml_field(&[0xff, 0xfe, b'<'], "Code"), None);
         // A longer element name is not the field.
         assert_eq!(xml_field(b"<CodeX>1</CodeX>", "Code"), None);
+    }
+
+    #[test]
+    fn an_element_keeps_order_across_names_entities_and_line_ends() {
+        let body = b"<?xml version=\"1.0\"?><R xmlns=\"x\"><V><K>a&amp;b&#13;c\rd</K></V><D><K>e</K></D><V/></R>";
+        let root = parse_element(body).unwrap();
+        let names: Vec<&str> = root.children.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["V", "D", "V"]);
+        assert_eq!(root.children[0].field("K").as_deref(), Some("a&b\rc\rd"));
+        assert_eq!(root.children_named("V").count(), 2);
+        assert!(parse_element(b"<R><V>").is_err());
     }
 
     #[test]
