@@ -160,3 +160,29 @@ fn a_versions_option_other_than_current_or_all_is_refused() {
     assert_ne!(run.code, 0);
     assert!(run.stderr.contains("current or all"), "{}", run.stderr);
 }
+
+#[test]
+fn a_store_says_it_holds_histories_before_the_first_one_is_written() {
+    let env = Env::new();
+    let server = moto();
+    let src = unique("vold");
+    server.tool(&["history", &src]);
+    add_with(&env, "source", "history", server, &src, &["versions=all"]);
+    add_with(&env, "source", "current", server, &src, &[]);
+    let config = |store: &str| -> Value {
+        let path = std::path::Path::new(store).join("config");
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    };
+    let store = env.local_store();
+    // Current objects only: the config is as a kloset without histories wrote it.
+    env.backup(&store, "@current");
+    assert!(config(&store).get("histories").is_none());
+    env.backup(&store, "@history");
+    assert_eq!(
+        config(&store)["histories"],
+        true,
+        "a kloset that would not count versions' blobs must refuse the store"
+    );
+    env.run(&["at", &store, "check", "--read-data"]).ok();
+    env.backup(&store, "@history");
+}

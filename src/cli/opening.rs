@@ -33,7 +33,20 @@ pub(super) async fn open_other(spec: &Spec, keyfile: Option<std::path::PathBuf>)
 /// A store to commit to: the writer's lease is taken before the index is loaded (FORMAT.md,
 /// "Leases"); `op` None (a dry run) takes none.
 pub(super) async fn open_writer(ctx: &Ctx, spec: &Spec, op: Option<&str>) -> Result<IndexedRepo> {
-    let repo = open(ctx, spec).await?;
+    open_writer_for(ctx, spec, op, false).await
+}
+
+/// `histories`: the snapshots to write may hold S3 key histories (FORMAT.md, versions).
+pub(super) async fn open_writer_for(
+    ctx: &Ctx,
+    spec: &Spec,
+    op: Option<&str>,
+    histories: bool,
+) -> Result<IndexedRepo> {
+    let mut repo = open(ctx, spec).await?;
+    if histories && op.is_some() {
+        repo.allow_histories().await?;
+    }
     if let Some(op) = op {
         repo.take_lease(op).await?;
     }

@@ -6,7 +6,8 @@ use anyhow::Result;
 use serde_json::json;
 
 use super::opening::{
-    open, open_as, open_indexed, open_other, open_writer, passphrase, snapshot_filter,
+    open, open_as, open_indexed, open_other, open_writer, open_writer_for, passphrase,
+    snapshot_filter,
 };
 use super::{lifecycle_cmds, output, Ctx};
 use crate::cli::args::{BackupArgs, CreateArgs, LsArgs, RepairWhat, RestoreArgs, StoreCommand};
@@ -225,7 +226,8 @@ async fn run_backup(ctx: &Ctx, registry: &Registry, spec: &Spec, a: BackupArgs) 
         one_file_system: a.one_file_system,
     };
     let op = (!a.dry_run).then_some("backup");
-    let repo = Arc::new(open_writer(ctx, spec, op).await?);
+    let histories = sources.iter().any(|s| s.option("versions") == Some("all"));
+    let repo = Arc::new(open_writer_for(ctx, spec, op, histories).await?);
     let opts = BackupOptions {
         source_display: sources
             .iter()

@@ -23,10 +23,14 @@ pub struct SyncArgs {
 pub async fn run(ctx: &Ctx, here: &Spec, a: SyncArgs) -> Result<()> {
     let this = open(ctx, here).await?;
     let other = open_other(&a.other, a.other_keyfile).await?;
-    let (from, to) = match a.direction {
+    let (from, mut to) = match a.direction {
         SyncDirection::To => (this, other),
         SyncDirection::From => (other, this),
     };
+    // Histories copied into a store make it one an older kloset must refuse (FORMAT.md).
+    if from.config().histories {
+        to.allow_histories().await?;
+    }
     // The receiving store's lease before its index (FORMAT.md, "Leases").
     to.take_lease("sync").await?;
     let (from, to) = (

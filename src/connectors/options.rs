@@ -53,11 +53,17 @@ const S3_KEYS: &[&str] = &[
 /// What a bucket source reads beyond current objects.
 const S3_SOURCE_KEYS: &[&str] = &["versions", "acls"];
 /// How a bucket destination writes ACLs.
-const S3_DESTINATION_KEYS: &[&str] = &["acls", "acl_map"];
+const S3_DESTINATION_KEYS: &[&str] = &["acls", "acl_map", "retention"];
 const FS_KEYS: &[&str] = &["location", "concurrency"];
 const STORE_KEYS: &[&str] = &["passphrase", "passphrase_cmd"];
 const S3_STORE_KEYS: &[&str] = &["object_lock_days", "object_lock_mode"];
-const BOOL_KEYS: &[&str] = &["use_tls", "virtual_host", "tls_insecure_no_verify", "acls"];
+const BOOL_KEYS: &[&str] = &[
+    "use_tls",
+    "virtual_host",
+    "tls_insecure_no_verify",
+    "acls",
+    "retention",
+];
 
 pub fn is_secret(key: &str) -> bool {
     SECRET_KEYS.contains(&key)

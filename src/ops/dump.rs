@@ -36,6 +36,8 @@ pub async fn entries(
     let mut left_out = Vec::new();
     let start = format!("/{base}").trim_end_matches('/').as_bytes().to_vec();
     repo.walk(vec![(start, root)], WalkOptions::default(), |v| match v {
+        // A key deleted in the bucket (its newest entry a delete marker) is not in the tar.
+        Visit::Node { node, .. } if node.is_deleted() => false,
         Visit::Node { parent, node } => {
             let raw = node.name_bytes();
             if let Some(why) = crate::restore::names::unfit(&raw) {

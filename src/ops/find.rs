@@ -44,6 +44,9 @@ pub async fn find(
         let mut found = Vec::new();
         repo.walk(vec![(Vec::new(), snap.tree)], WalkOptions::default(), |v| {
             if let Visit::Node { parent, node } = v {
+                if node.is_deleted() {
+                    return true;
+                }
                 let path = String::from_utf8_lossy(&child_path(parent, node)).into_owned();
                 let subject = if whole_path {
                     path.as_str()

@@ -86,6 +86,12 @@ pub struct StoreConfig {
     /// both are off, so configs made before it keep their mac.
     #[serde(default, skip_serializing_if = "SizePrivacy::is_default")]
     pub size_privacy: SizePrivacy,
+    /// Snapshots may hold S3 key histories (`versions=all`), whose versions' blobs a kloset
+    /// that predates them would not count as used, and prune away. Set before the first such
+    /// snapshot is written; such a kloset refuses the store instead (its MAC covers a field
+    /// it does not know). FORMAT.md, "Key histories".
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub histories: bool,
     /// Keyed BLAKE3 (a subkey of the master key) over every other field: the chunker and pack
     /// parameters cannot be changed unnoticed. Absent in stores made before it; required once
     /// a key is bound or this host has seen the store with one.
@@ -183,6 +189,7 @@ impl StoreConfig {
             master_key_check: None,
             passphrase_check: None,
             size_privacy: SizePrivacy::default(),
+            histories: false,
             mac: None,
         };
         params::check_config(&config)?;

@@ -37,6 +37,20 @@ pub fn warn_opened_with_previous(backend: &Backend, why: &str) {
 }
 
 impl Repo {
+    /// Before a snapshot with key histories is written: the config says so, and a kloset
+    /// that would not count the histories' blobs refuses the store rather than pruning them.
+    pub async fn allow_histories(&mut self) -> Result<()> {
+        if self.config.histories {
+            return Ok(());
+        }
+        let new = StoreConfig {
+            histories: true,
+            ..self.config.clone()
+        }
+        .with_mac(&self.master)?;
+        self.rewrite_config(new).await
+    }
+
     /// Replaces the config with `new` (see `replace`).
     pub(super) async fn rewrite_config(&mut self, new: StoreConfig) -> Result<()> {
         replace(&self.backend, &self.config, &new, &self.master).await?;

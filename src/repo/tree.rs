@@ -260,7 +260,15 @@ impl Node {
 
     /// The node of one version of this key: its content, size and metadata, no history.
     pub fn version_node(&self, v: &S3Version) -> Node {
-        let mut node = self.clone();
+        // Not `clone`: that would copy the whole history once per version.
+        let mut node = Node {
+            name: self.name.clone(),
+            name_raw: self.name_raw.clone(),
+            mode: self.mode,
+            uid: self.uid,
+            gid: self.gid,
+            ..Node::new(String::new(), self.kind)
+        };
         node.size = v.size;
         node.content = v.content.clone();
         let mut meta = v.meta.clone().unwrap_or_else(|| {

@@ -128,8 +128,19 @@ pub async fn restore<D: Destination>(
     let (mut written, mut damaged) = (0, Vec::new());
     let history = std::mem::take(&mut plan.history);
     let mut step = std::mem::take(&mut plan.files);
-    for (i, next) in std::iter::once(Vec::new()).chain(history).enumerate() {
+    // Keys of a replay whose entry was not written: their later entries are not written
+    // either, so a key's versions never arrive with a gap or a stale one on top.
+    let mut stopped: HashSet<Vec<u8>> = HashSet::new();
+    for (i, mut next) in std::iter::once(Vec::new()).chain(history).enumerate() {
         if i > 0 {
+            let before = next.len();
+            next.retain(|f| !stopped.contains(&f.path));
+            if next.len() < before {
+                errors.push(format!(
+                    "{} later versions not written because an earlier version of their key was not",
+                    before - next.len()
+                ));
+            }
             // Each step of a replay starts once the one before has ended.
             let mut later = Plan {
                 files: next,
@@ -155,6 +166,14 @@ pub async fn restore<D: Destination>(
         }
         written += fed.written.len() as u64;
         damaged.extend(fed.damaged.iter().map(|f| show(&step[*f])));
+        if plan.replay {
+            let done: HashSet<usize> = fed.written.iter().copied().collect();
+            stopped.extend(
+                (0..step.len())
+                    .filter(|f| !done.contains(f))
+                    .map(|f| step[f].path.clone()),
+            );
+        }
         plan.files.append(&mut step);
     }
     progress.finish();

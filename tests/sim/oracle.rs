@@ -140,6 +140,7 @@ async fn restore_and_compare(repo: &Arc<IndexedRepo>, root: Id, tree: &Tree) -> 
         thaw: false,
         concurrency: 4,
         no_special: false,
+        as_of: None,
     };
     let summary = restore(repo.clone(), RestoreRoot::Tree(root), &dest, opts)
         .await
@@ -200,7 +201,7 @@ async fn missing_blobs(repo: &IndexedRepo, root: Id) -> HashSet<Id> {
             |visit| {
                 match visit {
                     Visit::Node { node, .. } => {
-                        for id in node.content.iter().chain(node.subtree.iter()) {
+                        for id in node.blobs().chain(node.subtree.iter()) {
                             if repo.blob(id).is_none() {
                                 missing.insert(*id);
                             }

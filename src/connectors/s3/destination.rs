@@ -43,6 +43,9 @@ pub struct S3Destination {
     /// Said once when the server cannot keep tags at all.
     tags_lost: AtomicU64,
     acls: AclPolicy,
+    /// `retention=false`: objects are written without their Object Lock retention and legal
+    /// hold (a COMPLIANCE retention cannot be undone by anyone until it ends).
+    retention: bool,
     /// The bucket has Object Lock: objects are written with their retention and legal hold.
     object_lock: std::sync::atomic::AtomicBool,
     /// Versions written by a replay, and ACLs the server refused (reported at the end).
@@ -75,6 +78,11 @@ impl S3Destination {
 
     pub fn new(api: Arc<S3Api>, force: bool) -> Result<S3Destination> {
         let storage_class = api.config().option("storage_class").map(str::to_string);
+        let retention = api
+            .config()
+            .option("retention")
+            .and_then(crate::connectors::options::parse_bool)
+            .unwrap_or(true);
         let acls =
             AclPolicy::from_options(api.config().option("acls"), api.config().option("acl_map"))?;
         Ok(S3Destination {
@@ -86,6 +94,7 @@ impl S3Destination {
             tagging: AtomicU8::new(TAGGING_UNKNOWN),
             tags_lost: AtomicU64::new(0),
             acls,
+            retention,
             object_lock: std::sync::atomic::AtomicBool::new(false),
             replayed: AtomicU64::new(0),
             refused: Mutex::new(Vec::new()),
@@ -184,7 +193,14 @@ impl S3Destination {
         if let Some(u) = uploads.get(&file) {
             return Ok(u.id.clone());
         }
-        let headers = headers_for(&planned.node, self.storage_class.as_deref());
+        let mut headers = headers_for(&planned.node, self.storage_class.as_deref());
+        if let (true, Some(m)) = (self.object_lock.load(Ordering::Relaxed), &planned.node.s3) {
+            headers.extend(history::lock_headers(
+                &m.retention,
+                m.legal_hold,
+                chrono::Utc::now(),
+            ));
+        }
         let id = self
             .api
             .create_multipart(&Self::key(planned), &headers)
@@ -338,19 +354,36 @@ impl Destination for S3Destination {
     }
 
     async fn prepare(&self, plan: &mut Plan, reader: &Reader) -> Result<()> {
-        refuse_empty_keys(plan);
         if plan.step > 0 {
-            // A later step of a replay: its keys were checked with the first.
+            // A later step of a replay: its keys were checked with the first. An upload a
+            // failed step left is aborted, never continued by the next version.
+            let left: Vec<(usize, Upload)> = self.uploads.lock().await.drain().collect();
+            for (file, upload) in left {
+                let key = Self::key(&plan.files[file.min(plan.files.len().saturating_sub(1))]);
+                let _ = self.api.abort_multipart(&key, &upload.id).await;
+            }
             return Ok(());
         }
+        refuse_empty_keys(plan);
         drop_colliding_keys(plan);
-        if plan.files.iter().any(|f| {
-            f.node
-                .s3
-                .as_ref()
-                .is_some_and(|m| m.retention.is_some() || m.legal_hold)
-        }) {
-            let lock = self.api.object_lock_enabled().await.unwrap_or(false);
+        // Later versions of a key left out here are left out too.
+        let kept: std::collections::HashSet<Vec<u8>> =
+            plan.files.iter().map(|f| f.path.clone()).collect();
+        for step in &mut plan.history {
+            step.retain(|f| kept.contains(&f.path));
+        }
+        let locked = plan
+            .files
+            .iter()
+            .chain(plan.history.iter().flatten())
+            .any(|f| {
+                f.node
+                    .s3
+                    .as_ref()
+                    .is_some_and(|m| m.retention.is_some() || m.legal_hold)
+            });
+        if locked && self.retention {
+            let lock = self.api.object_lock_enabled().await?;
             self.object_lock.store(lock, Ordering::Relaxed);
         }
         let existing: HashMap<String, (u64, Option<String>)> = match self.api.list().await {

@@ -59,9 +59,7 @@ impl S3Api {
             let page = parse_element(&r.body).map_err(unreadable)?;
             // Asked for url encoding: decoded whether or not the answer says so.
             let key_of = |raw: &str| -> Result<String> {
-                let key = percent_encoding::percent_decode_str(raw)
-                    .decode_utf8()
-                    .map_err(|_| unreadable(format!("key '{raw}' does not decode to UTF-8")))?;
+                let key = decoded(raw).map_err(unreadable)?;
                 key.strip_prefix(&list_prefix)
                     .map(|_| key[base.len()..].to_string())
                     .ok_or_else(|| unreadable(format!("'{key}' is outside '{list_prefix}'")))
@@ -112,7 +110,8 @@ impl S3Api {
                 page.field("NextKeyMarker"),
                 page.field("NextVersionIdMarker"),
             ) {
-                (Some(k), v) => (k, v.unwrap_or_default()),
+                // Encoded like the keys: sent back encoded, it would be encoded twice.
+                (Some(k), v) => (decoded(&k).map_err(unreadable)?, v.unwrap_or_default()),
                 (None, _) => {
                     return Err(unreadable(
                         "a page says more follows but gives no next key marker".into(),
@@ -229,6 +228,14 @@ impl S3Api {
     }
 }
 
+/// A key as listed with `encoding-type=url`.
+fn decoded(raw: &str) -> Result<String, String> {
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .map(|k| k.into_owned())
+        .map_err(|_| format!("key '{raw}' does not decode to UTF-8"))
+}
+
 fn acl_of(policy: &Element) -> S3Acl {
     let owner = policy.child("Owner").and_then(|o| o.field("ID"));
     let grants = policy
@@ -261,7 +268,12 @@ fn acl_of(policy: &Element) -> S3Acl {
 /// them. The owner is whoever writes the object.
 fn grant_headers(acl: &S3Acl) -> Vec<(HeaderName, String)> {
     let mut by_permission: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
-    for g in &acl.grants {
+    // A quote or comma in a grantee would end its value early and name another grantee.
+    for g in acl
+        .grants
+        .iter()
+        .filter(|g| !g.grantee.contains(['"', ',']))
+    {
         let who = match g.kind.as_str() {
             "CanonicalUser" => format!("id=\"{}\"", g.grantee),
             "Group" => format!("uri=\"{}\"", g.grantee),
@@ -289,7 +301,10 @@ fn acl_xml(acl: &S3Acl) -> String {
     let mut xml =
         String::from("<AccessControlPolicy xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
     if let Some(owner) = &acl.owner {
-        xml.push_str(&format!("<Owner><ID>{}</ID></Owner>", xml_escape(owner)));
+        xml.push_str(&format!(
+            "<Owner><ID>{}</ID></Owner>",
+            super::xml::xml_escape(owner)
+        ));
     }
     xml.push_str("<AccessControlList>");
     for g in &acl.grants {
@@ -300,9 +315,9 @@ fn acl_xml(acl: &S3Acl) -> String {
         };
         xml.push_str(&format!(
             "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"{}\"><{field}>{}</{field}></Grantee><Permission>{}</Permission></Grant>",
-            xml_escape(&g.kind),
-            xml_escape(&g.grantee),
-            xml_escape(&g.permission)
+            super::xml::xml_escape(&g.kind),
+            super::xml::xml_escape(&g.grantee),
+            super::xml::xml_escape(&g.permission)
         ));
     }
     xml.push_str("</AccessControlList></AccessControlPolicy>");

@@ -144,9 +144,11 @@ async fn list(api: &S3Api, versions: bool, dir: &str) -> Result<Level> {
 }
 
 /// A version listing's entries grouped by key, each key's oldest first. S3 lists a key's
-/// entries together, newest first; moto lists every version before every delete marker, and
-/// Last-Modified has whole seconds only: so a key's entries are ordered by Last-Modified, then
-/// the latest one last, then as listed.
+/// entries newest first, by when each was completed; moto lists every version of a page before
+/// every delete marker. So versions keep the listing's order among themselves, and so do
+/// delete markers; the two are merged by Last-Modified (ties: as listed); the entry the server
+/// calls latest goes last. Last-Modified alone would misorder versions: a multipart upload's is
+/// when it started.
 fn group_versions(entries: Vec<ListedVersion>) -> Vec<Handle> {
     let mut by_key: BTreeMap<String, Vec<(usize, ListedVersion)>> = BTreeMap::new();
     for (i, e) in entries.into_iter().enumerate() {
@@ -154,14 +156,36 @@ fn group_versions(entries: Vec<ListedVersion>) -> Vec<Handle> {
     }
     by_key
         .into_values()
-        .map(|mut g| {
-            g.sort_by_key(|(i, e)| {
-                let at = e.listed.last_modified.as_deref().map(|t| mtime_of(Some(t)));
-                (at, e.latest, std::cmp::Reverse(*i))
-            });
-            Handle::Versions(g.into_iter().map(|(_, e)| e).collect())
-        })
+        .map(|g| Handle::Versions(oldest_first(g)))
         .collect()
+}
+
+/// One key's entries (with their listing positions) oldest first: see `group_versions`.
+fn oldest_first(mut entries: Vec<(usize, ListedVersion)>) -> Vec<ListedVersion> {
+    entries.reverse();
+    let (mut markers, mut versions): (Vec<_>, Vec<_>) =
+        entries.into_iter().partition(|(_, e)| e.delete_marker);
+    let at = |(i, e): &(usize, ListedVersion)| {
+        let t = e.listed.last_modified.as_deref().map(|t| mtime_of(Some(t)));
+        (t, std::cmp::Reverse(*i))
+    };
+    let mut out = Vec::with_capacity(markers.len() + versions.len());
+    let (mut m, mut v) = (markers.drain(..).peekable(), versions.drain(..).peekable());
+    loop {
+        let take_marker = match (m.peek(), v.peek()) {
+            (Some(a), Some(b)) => at(a) < at(b),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        let next = if take_marker { m.next() } else { v.next() };
+        out.extend(next.map(|(_, e)| e));
+    }
+    if let Some(latest) = out.iter().position(|e| e.latest) {
+        let e = out.remove(latest);
+        out.push(e);
+    }
+    out
 }
 
 /// `KLOSET_TEST_PAUSE_AFTER_LIST=PREFIX:MS:FILE`: after listing a folder below PREFIX, append
@@ -366,12 +390,29 @@ fn fetch_units(size: u64) -> u32 {
 
 /// A key's history is unchanged when it lists the same versions and markers: a version's
 /// content and metadata never change (a metadata change is a new version).
+/// Where a bucket does not keep versions, every entry is version `null` and is rewritten in
+/// place: an entry is the same only with the same id, kind, size and Last-Modified.
 fn same_history(now: &[S3Version], then: &[S3Version]) -> bool {
-    now.len() == then.len()
-        && now
-            .iter()
-            .zip(then)
-            .all(|(a, b)| a.version_id == b.version_id && a.delete_marker == b.delete_marker)
+    now.len() == then.len() && now.iter().zip(then).all(|(a, b)| same_entry(a, b))
+}
+
+fn same_entry(a: &S3Version, b: &S3Version) -> bool {
+    a.version_id == b.version_id
+        && a.delete_marker == b.delete_marker
+        && a.size == b.size
+        && a.last_modified == b.last_modified
+}
+
+/// A listed entry as a history records it, before its content is read.
+fn v_listed(v: &ListedVersion) -> S3Version {
+    S3Version {
+        version_id: v.version_id.clone(),
+        last_modified: v.listed.last_modified.clone(),
+        delete_marker: v.delete_marker,
+        size: v.listed.size,
+        content: Vec::new(),
+        meta: None,
+    }
 }
 
 /// What a version listing says about a key: the node of its newest entry, with each entry
@@ -379,17 +420,7 @@ fn same_history(now: &[S3Version], then: &[S3Version]) -> bool {
 fn history_node(list: &[ListedVersion]) -> Node {
     let newest = list.last().expect("a key has an entry");
     let mut node = listed_node(&newest.listed);
-    let versions: Vec<S3Version> = list
-        .iter()
-        .map(|v| S3Version {
-            version_id: v.version_id.clone(),
-            last_modified: v.listed.last_modified.clone(),
-            delete_marker: v.delete_marker,
-            size: v.listed.size,
-            content: Vec::new(),
-            meta: None,
-        })
-        .collect();
+    let versions: Vec<S3Version> = list.iter().map(v_listed).collect();
     if let Some(m) = node.s3.as_mut() {
         m.version_id = Some(newest.version_id.clone());
         m.delete_marker = newest.delete_marker;
@@ -441,7 +472,7 @@ impl S3Source {
                 continue;
             }
             let reusable = held.iter().find(|h| {
-                h.version_id == lv.version_id
+                same_entry(h, &v_listed(lv))
                     && h.meta.is_some()
                     && h.content.iter().all(|id| work.saver.is_known(id))
             });
@@ -451,6 +482,10 @@ impl S3Source {
                 continue;
             }
             let Some(node) = self.fetch(&lv.listed, Some(&lv.version_id), work).await? else {
+                // Without its newest version a key's history would name an older one current.
+                if lv.latest || std::ptr::eq(lv, list.last().expect("an entry")) {
+                    return Ok(None);
+                }
                 continue;
             };
             v.size = node.size;
@@ -750,6 +785,27 @@ mod tests {
         let mut marked = now.clone();
         marked[1].delete_marker = true;
         assert!(!same_history(now, &marked));
+    }
+
+    #[test]
+    fn a_multipart_version_completed_after_a_delete_stays_newest_as_s3_lists_it() {
+        let at = |mut v: ListedVersion, t: &str, latest: bool| {
+            v.listed.last_modified = Some(t.into());
+            v.latest = latest;
+            v
+        };
+        // S3's order, newest first: B (a multipart upload started before the delete and
+        // completed after it), the delete marker, A.
+        let listed = vec![
+            at(version("k", "B", false), "2026-01-01T00:00:01Z", true),
+            at(version("k", "d", true), "2026-01-01T00:00:02Z", false),
+            at(version("k", "A", false), "2026-01-01T00:00:00Z", false),
+        ];
+        let Handle::Versions(ordered) = group_versions(listed).remove(0) else {
+            panic!("a key");
+        };
+        let ids: Vec<&str> = ordered.iter().map(|v| v.version_id.as_str()).collect();
+        assert_eq!(ids, ["A", "d", "B"]);
     }
 
     #[test]

@@ -76,7 +76,7 @@ impl Sse {
     /// SSE-S3/KMS where an object is created (not on parts, which S3 refuses).
     pub fn headers(&self, method: &Method, query: &[(&str, &str)]) -> Vec<(HeaderName, String)> {
         let has = |n: &str| query.iter().any(|(k, _)| *k == n);
-        if has("tagging") || has("retention") || has("restore") || has("legal-hold") {
+        if has("tagging") || has("retention") || has("restore") || has("legal-hold") || has("acl") {
             return Vec::new();
         }
         let creates = (*method == Method::PUT && !has("partNumber"))
