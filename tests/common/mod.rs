@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod proxy;
+pub mod rewrite_proxy;
 pub mod servers;
 pub mod suite;
 

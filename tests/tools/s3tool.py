@@ -15,7 +15,9 @@
   s3tool.py ENDPOINT KEY SECRET retention BUCKET        JSON: each current object's retain-until date
   s3tool.py ENDPOINT KEY SECRET expire BUCKET SECS      shorten every retention to SECS from now
                                                         (governance bypass: what an admin may do)
-  s3tool.py ENDPOINT KEY SECRET big BUCKET KEY MIB      a pseudo-random object of MIB MiB
+  s3tool.py ENDPOINT KEY SECRET big BUCKET KEY MIB [SEED [PART_MIB]]
+                                                        a pseudo-random object of MIB MiB (from
+                                                        SEED; a multipart upload in PART_MIB parts)
   s3tool.py ENDPOINT KEY SECRET uploads BUCKET          JSON: multipart uploads in progress
   s3tool.py ENDPOINT KEY SECRET history BUCKET          a versioned, Object Lock bucket with a history:
                                                         versions, delete markers, ACL, lock, checksum;
@@ -95,10 +97,18 @@ def fill(with_tags):
     s3.put_object(Bucket=bucket, Key=FOLDER_MARKER, Body=b"")
 
 
-def big(b, k, mib):
-    rng = random.Random(mib)
+def big(b, k, mib, seed=None, part_mib=None):
+    rng = random.Random(mib if seed is None else seed)
     data = rng.randbytes(int(mib) * 1024 * 1024)
-    s3.put_object(Bucket=b, Key=k, Body=data, ContentType="application/octet-stream", Metadata={"size": f"{mib}MiB"})
+    extra = dict(ContentType="application/octet-stream", Metadata={"size": f"{mib}MiB"})
+    if part_mib is None:
+        s3.put_object(Bucket=b, Key=k, Body=data, **extra)
+        return
+    import io
+    from boto3.s3.transfer import TransferConfig
+    part = int(part_mib) * 1024 * 1024
+    config = TransferConfig(multipart_threshold=part, multipart_chunksize=part)
+    s3.upload_fileobj(io.BytesIO(data), b, k, ExtraArgs=extra, Config=config)
 
 
 HEADERS = ["ContentType", "ContentEncoding", "ContentDisposition", "ContentLanguage", "CacheControl", "Metadata", "StorageClass"]
@@ -277,7 +287,7 @@ elif cmd == "get":
         print(e)
         sys.exit(1)
 elif cmd == "big":
-    big(bucket, rest[0], rest[1])
+    big(bucket, *rest[:4])
 elif cmd == "uploads":
     r = s3.list_multipart_uploads(Bucket=bucket)
     print(json.dumps([u["Key"] for u in r.get("Uploads", [])]))

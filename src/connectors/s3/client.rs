@@ -305,15 +305,20 @@ impl S3Api {
             }
             let page: ListPage = quick_xml::de::from_reader(r.body.as_ref())
                 .map_err(|e| unreadable(e.to_string()))?;
-            let encoded = page.encoding_type.as_deref() == Some("url");
+            // Some servers encode as asked without saying so (no EncodingType): a page is
+            // taken as encoded unless it holds text that no encoder leaves raw.
+            let raw_texts = page
+                .contents
+                .iter()
+                .map(|e| e.key.as_str())
+                .chain(page.common_prefixes.iter().map(|p| p.prefix.as_str()));
+            let encoded = page.encoding_type.as_deref() == Some("url") || !unencoded(raw_texts);
             let text = |raw: String| -> Result<String> {
                 if !encoded {
                     return Ok(raw);
                 }
-                percent_encoding::percent_decode_str(&raw)
-                    .decode_utf8()
-                    .map(|k| k.into_owned())
-                    .map_err(|_| unreadable(format!("key '{raw}' does not decode to UTF-8")))
+                url_decode(&raw)
+                    .ok_or_else(|| unreadable(format!("key '{raw}' does not decode to UTF-8")))
             };
             // Anything outside what was asked for is a server error, never silently dropped.
             let inside = |key: &str| -> Result<String> {
@@ -563,7 +568,63 @@ fn encode_key(key: &str) -> String {
     utf8_percent_encode(key, set).to_string()
 }
 
+/// A key or prefix of a listing asked with `encoding-type=url`. AWS form-encodes them (a space
+/// is `+`, a `+` is `%2B`), and botocore decodes them with `unquote_str`, which is
+/// `urllib.parse.unquote_plus`: so do we. Servers that encode a space as `%20` decode the same.
+/// None: the bytes are not UTF-8.
+pub(super) fn url_decode(raw: &str) -> Option<String> {
+    let spaced = raw.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8()
+        .ok()
+        .map(|k| k.into_owned())
+}
+
+/// Whether some text of a listing page is certainly not url-encoded: an encoder never leaves
+/// a space, a control character or a non-ASCII character raw.
+fn unencoded<'a>(mut texts: impl Iterator<Item = &'a str>) -> bool {
+    texts.any(|t| {
+        t.chars()
+            .any(|c| c == ' ' || c.is_control() || !c.is_ascii())
+    })
+}
+
 fn sha256(data: &[u8]) -> [u8; 32] {
     use sha2::Digest;
     sha2::Sha256::digest(data).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listed_keys_decode_as_botocore_decodes_them() {
+        assert_eq!(url_decode("pct%20name").as_deref(), Some("pct name"));
+        assert_eq!(url_decode("a+b.txt").as_deref(), Some("a b.txt"));
+        assert_eq!(url_decode("a%2Bb.txt").as_deref(), Some("a+b.txt"));
+        assert_eq!(url_decode("100%25.csv").as_deref(), Some("100%.csv"));
+        assert_eq!(url_decode("a%2F%2Fb/").as_deref(), Some("a//b/"));
+        assert_eq!(
+            url_decode("%ED%95%9C%EA%B8%80/x").as_deref(),
+            Some("\u{d55c}\u{ae00}/x")
+        );
+        assert_eq!(url_decode("cr%0Dlf").as_deref(), Some("cr\rlf"));
+        assert_eq!(
+            url_decode("plain/key-1.txt").as_deref(),
+            Some("plain/key-1.txt")
+        );
+        assert_eq!(url_decode("bad%FF"), None);
+    }
+
+    #[test]
+    fn a_page_is_taken_as_encoded_unless_it_holds_what_no_encoder_leaves_raw() {
+        assert!(!unencoded(
+            ["pct%20name", "a+b", "100%25", "x/y"].into_iter()
+        ));
+        assert!(!unencoded(std::iter::empty()));
+        assert!(unencoded(["a%2Bb", "with space"].into_iter()));
+        assert!(unencoded(["caf\u{e9}"].into_iter()));
+        assert!(unencoded(["line\nfeed"].into_iter()));
+    }
 }

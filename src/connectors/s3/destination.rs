@@ -3,10 +3,11 @@
 //! content-type guessed from the name and mode/mtime/owner kept as user metadata). Objects
 //! above PART go up as multipart uploads whose parts are the feed's segments.
 //!
-//! Existing objects: identical ones (same size and the ETag this restore would produce) are
-//! skipped, so an interrupted restore can simply be run again; any other existing object is a
-//! conflict that stops the restore before anything is written, unless `--force`. The ETags of
-//! candidates are computed from content read once, and identical objects are not read again.
+//! Existing objects: identical ones (same size and the ETag this restore would produce, or,
+//! where the ETag cannot tell, the same bytes read back) are skipped, so an interrupted restore
+//! can simply be run again; any other existing object is a conflict that stops the restore
+//! before anything is written, unless `--force`. The ETags of candidates are computed from
+//! content read once, and identical objects are not read again.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
@@ -18,6 +19,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use http::header::HeaderName;
 use md5::{Digest, Md5};
+use sha2::Sha256;
 
 use super::client::S3Api;
 use super::history::{self, AclPolicy};
@@ -29,6 +31,10 @@ use crate::restore::{ContentSink, Destination, Plan, PlannedFile, Reader};
 
 /// Objects above this size go up as multipart uploads, in parts of at least this size.
 const PART: u64 = 16 * 1024 * 1024;
+/// An existing object compared byte for byte is read in ranges of at most this size.
+const READ_STEP: u64 = 8 * 1024 * 1024;
+/// Existing objects read back at once.
+const READS_IN_FLIGHT: usize = 4;
 
 pub struct S3Destination {
     api: Arc<S3Api>,
@@ -427,18 +433,28 @@ impl Destination for S3Destination {
                 e.1 = etag;
             }
         }
-        // Same size and an ETag to compare with: candidates for "identical". A replayed
-        // history is written whole: skipping its first version would change the sequence.
+        // Same size: candidates for "identical". A replayed history is written whole:
+        // skipping its first version would change the sequence.
         let candidates: Vec<PlannedFile> = plan
             .files
             .iter()
             .filter(|_| !plan.replay)
-            .filter(|f| {
-                matches!(existing.get(&Self::key(f)), Some((size, Some(_))) if *size == f.node.size)
-            })
+            .filter(
+                |f| matches!(existing.get(&Self::key(f)), Some((size, _)) if *size == f.node.size),
+            )
             .cloned()
             .collect();
-        let hashes = EtagSink::default();
+        let stored = |f: &PlannedFile| existing[&Self::key(f)].1.clone().unwrap_or_default();
+        let hashes = EtagSink {
+            // Where the ETag may not tell (see `etag_says`), the bytes will.
+            verify: candidates
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.node.size > PART || !is_md5(stored(f).trim_matches('"')))
+                .map(|(i, _)| i)
+                .collect(),
+            ..EtagSink::default()
+        };
         reader
             .feed(
                 &candidates,
@@ -447,17 +463,35 @@ impl Destination for S3Destination {
                 &Progress::new(true, "", None),
             )
             .await?;
-        let identical: std::collections::HashSet<String> = hashes
-            .done
-            .into_inner()
-            .expect("etags")
-            .into_iter()
-            .filter(|(i, etag)| {
-                let key = Self::key(&candidates[*i]);
-                existing[&key].1.as_deref().map(|e| e.trim_matches('"')) == Some(etag.as_str())
+        let mut identical = std::collections::HashSet::new();
+        let mut unsure = Vec::new();
+        for (i, ours) in hashes.done.into_inner().expect("etags") {
+            let f = &candidates[i];
+            match etag_says(stored(f).trim_matches('"'), &ours) {
+                Some(true) => {
+                    identical.insert(Self::key(f));
+                }
+                Some(false) => {}
+                None => unsure.push(i),
+            }
+        }
+        let mut pieces = hashes.pieces.into_inner().expect("pieces");
+        let read_back: Vec<Result<Option<String>>> = futures::stream::iter(unsure)
+            .map(|i| {
+                let (f, mine) = (&candidates[i], pieces.remove(&i).unwrap_or_default());
+                let (key, etag) = (Self::key(f), stored(f));
+                async move {
+                    let mine: Vec<Piece> = mine.into_values().collect();
+                    let same = self.holds(&key, &etag, f.node.size, &mine).await?;
+                    Ok(same.then_some(key))
+                }
             })
-            .map(|(i, _)| Self::key(&candidates[i]))
-            .collect();
+            .buffer_unordered(READS_IN_FLIGHT)
+            .collect()
+            .await;
+        for key in read_back {
+            identical.extend(key?);
+        }
         let mut conflicts = Vec::new();
         plan.files.retain(|f| {
             let key = Self::key(f);
@@ -505,12 +539,88 @@ impl Destination for S3Destination {
     }
 }
 
+impl S3Destination {
+    /// Whether the object at `key` (ETag `etag`, empty if unknown) holds exactly the bytes of
+    /// `pieces`, which must cover `size` from 0. It is read in ranges of at most READ_STEP,
+    /// never held whole; every answer must name one ETag, so a rewrite mid-read is no match.
+    async fn holds(&self, key: &str, etag: &str, size: u64, pieces: &[Piece]) -> Result<bool> {
+        let mut next = 0;
+        for p in pieces {
+            if p.offset != next {
+                return Ok(false);
+            }
+            next += p.len;
+        }
+        if next != size {
+            return Ok(false);
+        }
+        let mut pinned = Some(etag.trim_matches('"').to_string()).filter(|e| !e.is_empty());
+        for p in pieces {
+            let mut sha = Sha256::new();
+            let mut at = p.offset;
+            while at < p.offset + p.len {
+                let end = (at + READ_STEP).min(p.offset + p.len);
+                let r = self.api.get(key, Some(at..end), None).await?;
+                let body = match (r.status.as_u16(), r.body.len() as u64) {
+                    (206, n) if n == end - at => r.body.clone(),
+                    // A server that ignores Range sends the whole object.
+                    (200, n) if n == size => r.body.slice(at as usize..end as usize),
+                    // Gone or rewritten since it was listed: not what this restore would write.
+                    (404 | 412, _) | (200 | 206, _) => return Ok(false),
+                    _ => {
+                        let what = format!("reading '{key}' to compare it");
+                        return Err(self.api.status_error(&what, &r));
+                    }
+                };
+                if let Some(now) = r.header("etag").map(|e| e.trim_matches('"').to_string()) {
+                    if *pinned.get_or_insert_with(|| now.clone()) != now {
+                        return Ok(false);
+                    }
+                }
+                sha.update(&body);
+                at = end;
+            }
+            if <[u8; 32]>::from(sha.finalize()) != p.sha256 {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// What an existing object's ETag says of whether it holds what this restore would write, whose
+/// ETag is `ours`; None when it cannot tell. Only two single-PUT MD5s differ conclusively: a
+/// multipart ETag depends on the part layout of whoever wrote the object, and on some servers
+/// it is an opaque string (as may be any ETag of an encrypted object, or of a server without
+/// ETags in listings and HEAD answers).
+fn etag_says(stored: &str, ours: &str) -> Option<bool> {
+    if stored.eq_ignore_ascii_case(ours) {
+        return Some(true);
+    }
+    (is_md5(stored) && is_md5(ours)).then_some(false)
+}
+
+fn is_md5(etag: &str) -> bool {
+    etag.len() == 32 && etag.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// One segment of a candidate's content, as the sink saw it.
+#[derive(Clone, Copy)]
+struct Piece {
+    offset: u64,
+    len: u64,
+    sha256: [u8; 32],
+}
+
 /// Computes the ETag S3 gives what this restore writes: MD5 of the bytes, or for multipart
-/// uploads the MD5 of the parts' MD5s followed by `-<parts>`.
+/// uploads the MD5 of the parts' MD5s followed by `-<parts>`; and for the files in `verify`,
+/// where each segment is and its SHA-256, to compare with the existing object's bytes.
 #[derive(Default)]
 struct EtagSink {
     parts: Mutex<HashMap<usize, BTreeMap<usize, [u8; 16]>>>,
     done: Mutex<Vec<(usize, String)>>,
+    verify: std::collections::HashSet<usize>,
+    pieces: Mutex<HashMap<usize, BTreeMap<usize, Piece>>>,
 }
 
 #[async_trait]
@@ -520,10 +630,19 @@ impl ContentSink for EtagSink {
         file: usize,
         _planned: &PlannedFile,
         segment: usize,
-        _offset: u64,
+        offset: u64,
         data: Bytes,
         whole: bool,
     ) -> Result<()> {
+        if self.verify.contains(&file) {
+            let piece = Piece {
+                offset,
+                len: data.len() as u64,
+                sha256: Sha256::digest(&data).into(),
+            };
+            let mut pieces = self.pieces.lock().expect("pieces");
+            pieces.entry(file).or_default().insert(segment, piece);
+        }
         let digest: [u8; 16] = Md5::digest(&data).into();
         if whole {
             self.done
@@ -628,6 +747,28 @@ mod tests {
             path: path.to_vec(),
             node: Node::new("f".into(), NodeKind::File),
         }
+    }
+
+    #[test]
+    fn only_equal_etags_or_two_differing_md5s_decide_without_reading() {
+        let (md5, other) = ("0123456789abcdef0123456789abcdef", "f".repeat(32));
+        let multipart = "0123456789abcdef0123456789abcdef-3";
+        assert_eq!(etag_says(md5, md5), Some(true));
+        assert_eq!(etag_says(&md5.to_uppercase(), md5), Some(true));
+        assert_eq!(etag_says(multipart, multipart), Some(true));
+        assert_eq!(etag_says(&other, md5), Some(false));
+        // Another part layout, a single PUT of what we upload in parts, or the reverse.
+        assert_eq!(etag_says(&format!("{other}-3"), multipart), None);
+        assert_eq!(etag_says(&format!("{other}-2"), multipart), None);
+        assert_eq!(etag_says(md5, multipart), None);
+        assert_eq!(etag_says(multipart, md5), None);
+        // Opaque, or none at all.
+        assert_eq!(etag_says("opaque-1f2e3d", multipart), None);
+        assert_eq!(etag_says("opaque-1f2e3d", md5), None);
+        assert_eq!(etag_says("", md5), None);
+        assert!(
+            is_md5(md5) && !is_md5(multipart) && !is_md5(&md5[1..]) && !is_md5(&"g".repeat(32))
+        );
     }
 
     #[test]

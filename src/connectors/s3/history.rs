@@ -228,12 +228,9 @@ impl S3Api {
     }
 }
 
-/// A key as listed with `encoding-type=url`.
+/// A key as listed with `encoding-type=url` (as `list_under` decodes them).
 fn decoded(raw: &str) -> Result<String, String> {
-    percent_encoding::percent_decode_str(raw)
-        .decode_utf8()
-        .map(|k| k.into_owned())
-        .map_err(|_| format!("key '{raw}' does not decode to UTF-8"))
+    super::client::url_decode(raw).ok_or_else(|| format!("key '{raw}' does not decode to UTF-8"))
 }
 
 fn acl_of(policy: &Element) -> S3Acl {

@@ -320,13 +320,7 @@ impl Source for S3Source {
         if node.has_history() || prev.has_history() {
             return same_history(&now.versions, &then.versions);
         }
-        // Metadata changes only by rewriting the object (a copy onto itself), which moves
-        // Last-Modified even when the ETag stays: such an object is read again.
-        prev.size == node.size
-            && now.key == then.key
-            && then.etag.is_some()
-            && then.etag == now.etag
-            && then.last_modified == now.last_modified
+        prev.size == node.size && same_object(now, then)
     }
 
     fn reuse(&self, node: Node, prev: &Node) -> Node {
@@ -722,6 +716,21 @@ impl S3Source {
     }
 }
 
+/// Whether the object listed now (`now`, from the listing alone) is the one the parent snapshot
+/// read (`then`), of the same size. Metadata changes only by rewriting the object (a copy onto
+/// itself), which moves Last-Modified even when the ETag stays: Last-Modified must always match.
+/// Where the listing carries an ETag it must match too (the parent's is its GET's, which is the
+/// listing's where both are given). Where it carries none (some servers list no ETags), the
+/// parent's ETag, from its GET, has no like to be compared with: key, size and Last-Modified
+/// decide, as size and mtime do for files, and without a Last-Modified the object is read.
+fn same_object(now: &S3Meta, then: &S3Meta) -> bool {
+    let same_version = match &now.etag {
+        Some(_) => then.etag == now.etag,
+        None => then.last_modified.is_some(),
+    };
+    now.key == then.key && then.last_modified == now.last_modified && same_version
+}
+
 enum Fetched {
     Done(Box<Node>),
     Gone,
@@ -896,6 +905,36 @@ mod tests {
         assert_eq!(names, ["a", "e"]);
         let wrong = level_entries("a/", Vec::new(), vec!["b/".into()], &none);
         assert!(wrong.is_err());
+    }
+
+    fn meta(key: &str, etag: Option<&str>, last_modified: Option<&str>) -> S3Meta {
+        S3Meta {
+            key: key.into(),
+            etag: etag.map(String::from),
+            last_modified: last_modified.map(String::from),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn an_object_is_unchanged_by_etag_and_last_modified_or_without_listed_etags_by_last_modified() {
+        let t1 = Some("2024-01-01T00:00:00.000Z");
+        let t2 = Some("2024-01-01T00:00:01.000Z");
+        let (e1, e2) = (Some("\"e1\""), Some("\"e2\""));
+        // Listings with ETags: both must match.
+        assert!(same_object(&meta("k", e1, t1), &meta("k", e1, t1)));
+        assert!(!same_object(&meta("k", e2, t1), &meta("k", e1, t1)));
+        assert!(!same_object(&meta("k", e1, t2), &meta("k", e1, t1)));
+        assert!(!same_object(&meta("k", e1, t1), &meta("k", None, t1)));
+        // No ETag in the listing: the parent's ETag (from its GET) is not compared.
+        assert!(same_object(&meta("k", None, t1), &meta("k", e1, t1)));
+        assert!(same_object(&meta("k", None, t1), &meta("k", None, t1)));
+        assert!(!same_object(&meta("k", None, t2), &meta("k", e1, t1)));
+        // Nothing to go by, or another key: read again.
+        assert!(!same_object(&meta("k", None, None), &meta("k", None, None)));
+        assert!(!same_object(&meta("k", None, None), &meta("k", e1, None)));
+        assert!(same_object(&meta("k", e1, None), &meta("k", e1, None)));
+        assert!(!same_object(&meta("j", e1, t1), &meta("k", e1, t1)));
     }
 
     #[test]
