@@ -1695,7 +1695,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at__subcmd__ls)
-            opts="-l -R -q -o -h --long --recursive --host --tag --source --quiet --json --keyfile --option --help"
+            opts="-l -R -q -o -h --long --recursive --versions --host --tag --source --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1865,7 +1865,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at__subcmd__restore)
-            opts="-q -o -h --to --force --include --iinclude --exclude --iexclude --thaw --no-special --host --tag --source --quiet --json --keyfile --option --help"
+            opts="-q -o -h --to --force --include --iinclude --exclude --iexclude --thaw --no-special --as-of --host --tag --source --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1888,6 +1888,10 @@ _kloset() {
                     return 0
                     ;;
                 --iexclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as-of)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -4145,7 +4149,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__ls)
-            opts="-l -R -q -o -h --long --recursive --host --tag --source --quiet --json --keyfile --option --help"
+            opts="-l -R -q -o -h --long --recursive --versions --host --tag --source --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4341,7 +4345,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__restore)
-            opts="-q -o -h --to --force --include --iinclude --exclude --iexclude --thaw --no-special --host --tag --source --quiet --json --keyfile --option --help"
+            opts="-q -o -h --to --force --include --iinclude --exclude --iexclude --thaw --no-special --as-of --host --tag --source --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4364,6 +4368,10 @@ _kloset() {
                     return 0
                     ;;
                 --iexclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as-of)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -121,6 +121,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcom
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from ls" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from ls" -s l -l long -d 'Long listing: mode, owner, size, time, and S3 metadata'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from ls" -s R -l recursive -d 'Everything below the path, with full paths'
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from ls" -l versions -d 'S3 keys backed up with versions=all: each version and delete marker, oldest first, and keys whose newest entry is a delete marker'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from ls" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
@@ -129,6 +130,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcom
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -l iinclude -d 'Like --include, ignoring case' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -l exclude -d 'Leave out paths matching this pattern; a directory takes its contents along (repeatable)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -l iexclude -d 'Like --exclude, ignoring case' -r
+complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -l as-of -d 'S3 keys as they stood at TIME (RFC 3339, or \'YYYY-MM-DD HH:MM:SS\' local time), from a snapshot taken with versions=all: per key the newest version not after TIME, nothing for a key deleted or not yet written then' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -l host -d 'Only snapshots from this host' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -l tag -d 'Only snapshots with this tag (repeatable: all of them)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand at; and __fish_seen_subcommand_from restore" -l source -d 'Only snapshots of this source (as given to backup, or its key)' -r
@@ -308,6 +310,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand ls" -l keyfile -d 'Read th
 complete -c kloset -n "__fish_kloset_using_subcommand ls" -s o -l option -d 'A connector option for every location given directly (not as @name), e.g. `-o use_tls=false -o region=eu-west-3` (repeatable; same keys as the registry). A secret is best given as `@FILE`, `!COMMAND` or `?` (asked), e.g. `-o secret_access_key=@~/.s3key`' -r
 complete -c kloset -n "__fish_kloset_using_subcommand ls" -s l -l long -d 'Long listing: mode, owner, size, time, and S3 metadata'
 complete -c kloset -n "__fish_kloset_using_subcommand ls" -s R -l recursive -d 'Everything below the path, with full paths'
+complete -c kloset -n "__fish_kloset_using_subcommand ls" -l versions -d 'S3 keys backed up with versions=all: each version and delete marker, oldest first, and keys whose newest entry is a delete marker'
 complete -c kloset -n "__fish_kloset_using_subcommand ls" -s q -l quiet -d 'No progress output'
 complete -c kloset -n "__fish_kloset_using_subcommand ls" -l json -d 'Machine-readable output where a command has it'
 complete -c kloset -n "__fish_kloset_using_subcommand ls" -s h -l help -d 'Print help'
@@ -316,6 +319,7 @@ complete -c kloset -n "__fish_kloset_using_subcommand restore" -l include -d 'Re
 complete -c kloset -n "__fish_kloset_using_subcommand restore" -l iinclude -d 'Like --include, ignoring case' -r
 complete -c kloset -n "__fish_kloset_using_subcommand restore" -l exclude -d 'Leave out paths matching this pattern; a directory takes its contents along (repeatable)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand restore" -l iexclude -d 'Like --exclude, ignoring case' -r
+complete -c kloset -n "__fish_kloset_using_subcommand restore" -l as-of -d 'S3 keys as they stood at TIME (RFC 3339, or \'YYYY-MM-DD HH:MM:SS\' local time), from a snapshot taken with versions=all: per key the newest version not after TIME, nothing for a key deleted or not yet written then' -r
 complete -c kloset -n "__fish_kloset_using_subcommand restore" -l host -d 'Only snapshots from this host' -r
 complete -c kloset -n "__fish_kloset_using_subcommand restore" -l tag -d 'Only snapshots with this tag (repeatable: all of them)' -r
 complete -c kloset -n "__fish_kloset_using_subcommand restore" -l source -d 'Only snapshots of this source (as given to backup, or its key)' -r
