@@ -318,3 +318,31 @@ fn a_folder_whose_listing_is_refused_is_reported_and_the_rest_backed_up() {
     env.restore(&store, &again, "latest:/2024").ok();
     assert!(again.join("01/photo.jpg").exists());
 }
+
+#[test]
+fn a_refused_tag_request_costs_that_object_its_tags_and_no_other_object_its_own() {
+    let server = moto();
+    let proxy = Proxy::start(&server.host);
+    let env = Env::new();
+    let bucket = unique("tags");
+    server.tool(&["fill", &bucket, "--tags"]);
+    let source = add(&env, "source", "b", &through(server, &proxy), &bucket, "");
+    let store = env.path("store").to_str().unwrap().to_string();
+    env.create(&store).ok();
+    // One tagged object refuses its tags; the others keep theirs.
+    proxy.fail_key("/a?tagging", "403 Forbidden", "AccessDenied");
+    let run = env
+        .run(&["--json", "at", &store, "backup", &source])
+        .code(3);
+    assert!(run.stderr.contains("tags of object 'a'"), "{}", run.stderr);
+    let id = run.json()["id"].as_str().unwrap().to_string();
+    let listed = env
+        .run(&["--json", "at", &store, "ls", &format!("{id}:/meta")])
+        .ok()
+        .json();
+    assert_eq!(
+        listed[0]["s3"]["tags"],
+        serde_json::json!({"team": "storage", "tier": "gold"}),
+        "tags of the objects after the refused one are still read"
+    );
+}

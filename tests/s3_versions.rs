@@ -186,3 +186,38 @@ fn a_store_says_it_holds_histories_before_the_first_one_is_written() {
     env.run(&["at", &store, "check", "--read-data"]).ok();
     env.backup(&store, "@history");
 }
+
+#[test]
+fn uploads_a_killed_restore_left_for_the_keys_restored_are_aborted() {
+    let env = Env::new();
+    let server = moto();
+    let src = unique("usrc");
+    server.tool(&["put", &src, "big.bin", "small enough"]);
+    add_with(&env, "source", "s", server, &src, &[]);
+    let store = env.local_store();
+    let snap = env.backup(&store, "@s");
+    let dst = unique("udst");
+    server.tool(&["openupload", &dst, "big.bin"]);
+    server.tool(&["openupload", &dst, "other.bin"]);
+    add_with(&env, "destination", "d", server, &dst, &[]);
+    let run = env
+        .run(&[
+            "at",
+            &store,
+            "restore",
+            "-to",
+            "@d",
+            snap["id"].as_str().unwrap(),
+        ])
+        .ok();
+    assert!(
+        run.stderr.contains("1 unfinished multipart upload"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        json(server, &["uploads", &dst]),
+        serde_json::json!(["other.bin"]),
+        "only uploads of the keys restored are aborted"
+    );
+}

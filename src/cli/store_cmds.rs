@@ -326,7 +326,13 @@ async fn restore(ctx: &Ctx, registry: &Registry, spec: &Spec, a: RestoreArgs) ->
             .as_deref()
             .map(|t| parse_time("--as-of", t))
             .transpose()?,
+        cancel: ctx.cancel.clone(),
     };
+    // Into a bucket, Ctrl-C stops between reads so that open multipart uploads are aborted
+    // (left, they are invisible and billed); a second Ctrl-C still stops at once.
+    if matches!(dest.location, Location::S3(_)) {
+        ctx.cancel.stop_gracefully();
+    }
     let mut summary = crate::ops::run::restore(repo, root, &dest, a.force, opts).await?;
     let this_host = crate::ops::backup::host_name();
     if summary.privileged > 0 && resolved.snapshot.host != this_host {

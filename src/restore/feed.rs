@@ -32,6 +32,9 @@ const LOCAL_READ_BUDGET: u64 = 16 * 1024 * 1024;
 pub struct Reader {
     repo: Arc<IndexedRepo>,
     concurrency: usize,
+    /// Asked to stop: no new window is started, and files begun are abandoned (a sink's
+    /// uploads aborted).
+    cancel: crate::cancel::Cancel,
 }
 
 #[derive(Default, Debug)]
@@ -64,7 +67,12 @@ impl Reader {
         Reader {
             repo,
             concurrency: concurrency.max(1),
+            cancel: crate::cancel::Cancel::default(),
         }
+    }
+
+    pub fn stopped_by(self, cancel: crate::cancel::Cancel) -> Reader {
+        Reader { cancel, ..self }
     }
 
     pub fn repo(&self) -> &Arc<IndexedRepo> {
@@ -135,7 +143,7 @@ impl Reader {
             ctx.deliver(chunk.to_vec()).await;
         }
         for window in windows(&segments, segment.is_some()) {
-            if stop.load(Ordering::Relaxed) {
+            if stop.load(Ordering::Relaxed) || self.cancel.is_requested() {
                 break;
             }
             self.feed_window(&ctx, window).await?;
@@ -185,6 +193,7 @@ impl Reader {
             }
             let first = segments.len();
             let mut offset = 0u64;
+            let segment = segment.map(|s| segment_size(s, file.node.size));
             for id in &file.node.content {
                 let loc = self.repo.blob(id).expect("checked above");
                 let start_new = match (segments.last(), segment) {
@@ -485,4 +494,35 @@ pub(super) fn is_damage(e: &anyhow::Error) -> bool {
             Some(KlosetError::Integrity(_))
         )
     })
+}
+/// S3 takes at most this many parts for one object.
+pub const MAX_SEGMENTS: u64 = 10_000;
+
+/// The segment size for a file of `size` bytes: at least `min`, and large enough that the file
+/// is at most `MAX_SEGMENTS` segments (a 16 MiB part size stops at 156 GiB, S3 at 5 TiB), in
+/// whole MiB. Whatever writes parts and whatever predicts their ETags use this one layout.
+pub fn segment_size(min: u64, size: u64) -> u64 {
+    let needed = size.div_ceil(MAX_SEGMENTS).div_ceil(1 << 20) << 20;
+    min.max(needed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_is_never_more_than_ten_thousand_segments() {
+        let min = 16 << 20;
+        assert_eq!(segment_size(min, 0), min);
+        assert_eq!(segment_size(min, 100 << 30), min);
+        let huge = 5u64 << 40;
+        let s = segment_size(min, huge);
+        assert!(
+            huge.div_ceil(s) <= MAX_SEGMENTS && s % (1 << 20) == 0,
+            "{s}"
+        );
+        assert!(s > min);
+        let just_over = MAX_SEGMENTS * min + 1;
+        assert!(just_over.div_ceil(segment_size(min, just_over)) <= MAX_SEGMENTS);
+    }
 }

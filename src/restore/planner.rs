@@ -33,6 +33,8 @@ pub struct RestoreOptions {
     pub no_special: bool,
     /// `restore --as-of TIME`: each S3 key as it stood then, from its recorded versions.
     pub as_of: Option<chrono::DateTime<chrono::Utc>>,
+    /// Ctrl-C: the restore stops between reads and releases what it began (uploads aborted).
+    pub cancel: crate::cancel::Cancel,
 }
 
 /// Which entry of a key with a history is restored.
@@ -120,7 +122,7 @@ pub async fn restore<D: Destination>(
         .await?;
     let planned_files = all(&plan).count() as u64;
     let planned_bytes: u64 = all(&plan).map(|f| f.node.size).sum();
-    let reader = Reader::new(repo, opts.concurrency);
+    let reader = Reader::new(repo, opts.concurrency).stopped_by(opts.cancel.clone());
     dest.prepare(&mut plan, &reader).await?;
     let total: u64 = all(&plan).map(|f| f.node.size).sum();
     let progress = Progress::new(opts.quiet, "restore", Some(total));
@@ -155,6 +157,9 @@ pub async fn restore<D: Destination>(
         let fed = reader
             .feed(&step, dest.segment_size(), dest, &progress)
             .await?;
+        if opts.cancel.is_requested() {
+            return Err(crate::error::KlosetError::Interrupted.into());
+        }
         for (file, why) in &fed.failed {
             errors.push(format!("{}: {why}", show(&step[*file])));
         }

@@ -141,6 +141,7 @@ async fn restore_and_compare(repo: &Arc<IndexedRepo>, root: Id, tree: &Tree) -> 
         concurrency: 4,
         no_special: false,
         as_of: None,
+        cancel: Default::default(),
     };
     let summary = restore(repo.clone(), RestoreRoot::Tree(root), &dest, opts)
         .await

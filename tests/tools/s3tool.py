@@ -19,6 +19,7 @@
                                                         a pseudo-random object of MIB MiB (from
                                                         SEED; a multipart upload in PART_MIB parts)
   s3tool.py ENDPOINT KEY SECRET uploads BUCKET          JSON: multipart uploads in progress
+  s3tool.py ENDPOINT KEY SECRET openupload BUCKET KEY   start a multipart upload and leave it open
   s3tool.py ENDPOINT KEY SECRET history BUCKET          a versioned, Object Lock bucket with a history:
                                                         versions, delete markers, ACL, lock, checksum;
                                                         prints the time between its two phases
@@ -288,6 +289,10 @@ elif cmd == "get":
         sys.exit(1)
 elif cmd == "big":
     big(bucket, *rest[:4])
+elif cmd == "openupload":
+    ensure_bucket()
+    u = s3.create_multipart_upload(Bucket=bucket, Key=rest[0])
+    s3.upload_part(Bucket=bucket, Key=rest[0], UploadId=u["UploadId"], PartNumber=1, Body=b"left behind")
 elif cmd == "uploads":
     r = s3.list_multipart_uploads(Bucket=bucket)
     print(json.dumps([u["Key"] for u in r.get("Uploads", [])]))

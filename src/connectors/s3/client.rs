@@ -65,6 +65,20 @@ pub struct Listed {
     pub storage_class: Option<String>,
 }
 
+pub enum TagRead {
+    Tags(BTreeMap<String, String>),
+    /// The status and S3 error code of a refusal.
+    Refused(u16, String),
+}
+
+impl TagRead {
+    /// A refusal that says the server has no tagging at all, rather than that this object's
+    /// tags cannot be read: 501, or NotImplemented under any status.
+    pub fn unsupported(&self) -> bool {
+        matches!(self, TagRead::Refused(s, code) if *s == 501 || code == "NotImplemented")
+    }
+}
+
 pub struct Response {
     pub status: StatusCode,
     pub headers: HeaderMap,
@@ -427,6 +441,14 @@ impl S3Api {
         rel: &str,
         version: Option<&str>,
     ) -> Result<Option<BTreeMap<String, String>>> {
+        Ok(match self.read_tags(rel, version).await? {
+            TagRead::Tags(t) => Some(t),
+            TagRead::Refused(..) => None,
+        })
+    }
+
+    /// The tags of one version, or the status and S3 code the server refused them with.
+    pub async fn read_tags(&self, rel: &str, version: Option<&str>) -> Result<TagRead> {
         let mut query = vec![("tagging", "")];
         if let Some(v) = version {
             query.push(("versionId", v));
@@ -442,13 +464,16 @@ impl S3Api {
             .await?;
         if !r.status.is_success() {
             return match r.status.as_u16() {
-                400 | 404 | 405 | 501 => Ok(None),
+                s @ (400..=499 | 501) => Ok(TagRead::Refused(
+                    s,
+                    xml_field(&r.body, "Code").unwrap_or_default(),
+                )),
                 _ => Err(self.status_error(&format!("reading tags of '{rel}'"), &r)),
             };
         }
         let t: Tagging = quick_xml::de::from_reader(r.body.as_ref())
             .map_err(|e| anyhow!("{}: unreadable tags of '{rel}': {e}", self.display()))?;
-        Ok(Some(
+        Ok(TagRead::Tags(
             t.tag_set
                 .tag
                 .into_iter()
@@ -491,9 +516,15 @@ impl S3Api {
                 Bytes::from(xml),
             )
             .await?;
+        let code = xml_field(&r.body, "Code").unwrap_or_default();
         match r.status.as_u16() {
             200..=299 => Ok(true),
-            400 | 405 | 501 => Ok(false),
+            // One object's tags the server will not take (InvalidTag, a 400 or 403 on it) are
+            // that object's problem: reported by the caller, the next object tagged as usual.
+            400 | 403 if code != "NotImplemented" => {
+                Err(self.status_error(&format!("setting tags of '{rel}'"), &r))
+            }
+            405 | 501 | 400 => Ok(false),
             _ => Err(self.status_error(&format!("setting tags of '{rel}'"), &r)),
         }
     }

@@ -70,6 +70,42 @@ struct Upload {
 }
 
 impl S3Destination {
+    /// Uploads a killed restore left for the keys this one writes: aborted (best effort; one
+    /// that cannot be listed or aborted only costs its storage until the bucket's lifecycle).
+    async fn abort_stale_uploads(&self, plan: &mut Plan) {
+        let planned: std::collections::HashSet<String> = plan
+            .files
+            .iter()
+            .chain(plan.history.iter().flatten())
+            .map(Self::key)
+            .collect();
+        let open = match self.api.open_uploads().await {
+            Ok(open) => open,
+            Err(e) => {
+                plan.notes.push(format!(
+                    "multipart uploads left by an earlier restore could not be listed ({e:#})"
+                ));
+                return;
+            }
+        };
+        let stale: Vec<(String, String)> = open
+            .into_iter()
+            .filter(|(key, _)| planned.contains(key))
+            .collect();
+        if stale.is_empty() {
+            return;
+        }
+        let n = stale.len();
+        futures::stream::iter(stale)
+            .for_each_concurrent(8, |(key, id)| async move {
+                let _ = self.api.abort_multipart(&key, &id).await;
+            })
+            .await;
+        plan.notes.push(format!(
+            "{n} unfinished multipart uploads of the keys being restored, left by an earlier run, were aborted"
+        ));
+    }
+
     /// Counts what a replay wrote.
     fn written_version(&self, planned: &PlannedFile) {
         if planned
@@ -180,7 +216,17 @@ impl S3Destination {
             }
             return Ok(());
         }
-        let set = self.api.put_tags(&key, tags).await?;
+        let set = match self.api.put_tags(&key, tags).await {
+            Ok(set) => set,
+            Err(e) if remote::kind_of(&e).is_some() => {
+                self.refused
+                    .lock()
+                    .expect("refused")
+                    .push(format!("'{key}': its tags were not set ({e:#})"));
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
         let now = if set { TAGGING_SEPARATE } else { TAGGING_NONE };
         self.tagging.store(now, Ordering::Relaxed);
         if !set {
@@ -505,6 +551,7 @@ impl Destination for S3Destination {
             true
         });
         if !conflicts.is_empty() {
+            conflicts.sort();
             let shown: Vec<&str> = conflicts.iter().take(5).map(String::as_str).collect();
             return Err(KlosetError::TargetExists(format!(
                 "{} ({} different objects already at the target keys, e.g. {}; nothing was written)",
@@ -514,6 +561,7 @@ impl Destination for S3Destination {
             ))
             .into());
         }
+        self.abort_stale_uploads(plan).await;
         Ok(())
     }
 

@@ -92,6 +92,59 @@ impl S3Api {
         Ok(r.header("x-amz-version-id"))
     }
 
+    /// Multipart uploads in progress under the location's prefix: (key relative to it, upload
+    /// id). A restore killed mid-upload leaves them (invisible, and billed).
+    pub async fn open_uploads(&self) -> Result<Vec<(String, String)>> {
+        let base = match self.config().prefix.as_str() {
+            "" => String::new(),
+            p => format!("{p}/"),
+        };
+        let mut out = Vec::new();
+        let mut marker: Option<(String, String)> = None;
+        loop {
+            let mut query = vec![("uploads", ""), ("prefix", base.as_str())];
+            if let Some((k, u)) = &marker {
+                query.push(("key-marker", k.as_str()));
+                query.push(("upload-id-marker", u.as_str()));
+            }
+            let r = self
+                .send(Method::GET, None, &query, &[], Bytes::new())
+                .await?;
+            if !r.status.is_success() {
+                return Err(self.status_error("listing open multipart uploads", &r));
+            }
+            let page = super::xml::parse_element(&r.body)
+                .map_err(|e| anyhow!("{}: unreadable upload listing: {e}", self.display()))?;
+            for u in page.children_named("Upload") {
+                if let (Some(key), Some(id)) = (u.field("Key"), u.field("UploadId")) {
+                    if let Some(rel) = key.strip_prefix(&base) {
+                        out.push((rel.to_string(), id));
+                    }
+                }
+            }
+            let more = page
+                .field("IsTruncated")
+                .is_some_and(|t| t.trim() == "true");
+            let next = (
+                page.field("NextKeyMarker"),
+                page.field("NextUploadIdMarker"),
+            );
+            match (more, next) {
+                (true, (Some(k), Some(u))) if marker.as_ref() != Some(&(k.clone(), u.clone())) => {
+                    marker = Some((k, u))
+                }
+                (true, _) => {
+                    return Err(anyhow!(
+                        "{}: unreadable upload listing: more follows but no new marker",
+                        self.display()
+                    ))
+                }
+                (false, _) => break,
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn abort_multipart(&self, rel: &str, upload_id: &str) -> Result<()> {
         let r = self
             .send(

@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use futures::{stream, StreamExt, TryStreamExt};
 use http::StatusCode;
 
-use super::client::{Listed, Response, S3Api};
+use super::client::{Listed, Response, S3Api, TagRead};
 use super::history::{self, ListedVersion};
 use crate::archive::{Entry, Source, Work};
 use crate::repo::id::Id;
@@ -653,7 +653,9 @@ impl S3Source {
         node.size = received;
         node.content = content;
         node.mtime = mtime_of(obj.last_modified.as_deref());
-        node.s3 = Some(Box::new(self.metadata(obj, version, &head, n == 1).await?));
+        node.s3 = Some(Box::new(
+            self.metadata(obj, version, &head, n == 1, work).await?,
+        ));
         Ok(Fetched::Done(Box::new(node)))
     }
 
@@ -664,6 +666,7 @@ impl S3Source {
         version: Option<&str>,
         head: &Response,
         whole: bool,
+        work: &Work,
     ) -> Result<S3Meta> {
         let mut user_metadata = BTreeMap::new();
         for (name, value) in head.headers.iter() {
@@ -674,15 +677,27 @@ impl S3Source {
                 );
             }
         }
-        let tags = if self.tags.load(Ordering::Relaxed) == TAGS_NO {
-            None
-        } else {
-            let t = self.api.version_tags(&obj.key, version).await?;
-            self.tags.store(
-                if t.is_some() { TAGS_YES } else { TAGS_NO },
-                Ordering::Relaxed,
-            );
-            t
+        let tags = match self.tags.load(Ordering::Relaxed) {
+            TAGS_NO => None,
+            state => {
+                let read = self.api.read_tags(&obj.key, version).await?;
+                match tagging_after(state, &read) {
+                    Tagging::Has => self.tags.store(TAGS_YES, Ordering::Relaxed),
+                    Tagging::Lacks => self.tags.store(TAGS_NO, Ordering::Relaxed),
+                    Tagging::ThisObject => work.report(format!(
+                        "tags of object '{}' could not be read ({}); recorded as unavailable",
+                        obj.key,
+                        match &read {
+                            TagRead::Refused(s, code) => format!("the server answered {s} {code}"),
+                            TagRead::Tags(_) => String::new(),
+                        }
+                    )),
+                }
+                match read {
+                    TagRead::Tags(t) => Some(t),
+                    TagRead::Refused(..) => None,
+                }
+            }
         };
         let acl = match self.acls {
             true => self.api.acl(&obj.key, version).await?,
@@ -729,6 +744,28 @@ fn same_object(now: &S3Meta, then: &S3Meta) -> bool {
         None => then.last_modified.is_some(),
     };
     now.key == then.key && then.last_modified == now.last_modified && same_version
+}
+
+/// What one tag answer says of the server's tagging.
+#[derive(Debug, PartialEq)]
+enum Tagging {
+    Has,
+    Lacks,
+    /// Only this object's tags are unreadable (deleted meanwhile, a refusal on one object):
+    /// reported, and the next object is asked again.
+    ThisObject,
+}
+
+/// A 501 (or NotImplemented) says the server has no tagging; so does a 400 or 405 to the first
+/// request, before any object's tags were read (servers without tagging answer so). After
+/// that, and for a 403 or 404 at any time, a refusal is this object's.
+fn tagging_after(state: u8, read: &TagRead) -> Tagging {
+    match read {
+        TagRead::Tags(_) => Tagging::Has,
+        r if r.unsupported() => Tagging::Lacks,
+        TagRead::Refused(400 | 405, _) if state == TAGS_UNKNOWN => Tagging::Lacks,
+        TagRead::Refused(..) => Tagging::ThisObject,
+    }
 }
 
 enum Fetched {
@@ -815,6 +852,34 @@ mod tests {
         };
         let ids: Vec<&str> = ordered.iter().map(|v| v.version_id.as_str()).collect();
         assert_eq!(ids, ["A", "d", "B"]);
+    }
+
+    #[test]
+    fn only_a_501_or_a_first_refusal_turns_tags_off_for_the_run() {
+        let refused = |s: u16, code: &str| TagRead::Refused(s, code.into());
+        let tags = TagRead::Tags(BTreeMap::new());
+        assert_eq!(tagging_after(TAGS_UNKNOWN, &tags), Tagging::Has);
+        assert_eq!(tagging_after(TAGS_YES, &refused(501, "")), Tagging::Lacks);
+        assert_eq!(
+            tagging_after(TAGS_YES, &refused(400, "NotImplemented")),
+            Tagging::Lacks
+        );
+        assert_eq!(
+            tagging_after(TAGS_UNKNOWN, &refused(400, "")),
+            Tagging::Lacks
+        );
+        assert_eq!(
+            tagging_after(TAGS_YES, &refused(400, "")),
+            Tagging::ThisObject
+        );
+        assert_eq!(
+            tagging_after(TAGS_YES, &refused(404, "NoSuchKey")),
+            Tagging::ThisObject
+        );
+        assert_eq!(
+            tagging_after(TAGS_UNKNOWN, &refused(403, "AccessDenied")),
+            Tagging::ThisObject
+        );
     }
 
     #[test]
