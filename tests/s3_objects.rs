@@ -332,6 +332,29 @@ fn round_trip(server: &S3Server, tags: bool) {
         .json();
     assert_eq!(again["objects"], 0);
     assert_eq!(again["skipped_identical"], 15);
+    // Same bytes with other metadata are not identical: a conflict, and --force repairs it.
+    server.tool(&[
+        "meta",
+        &target,
+        "restored/meta/everything.json",
+        "owner=mallory",
+    ]);
+    let refused = env
+        .run(&["at", &store, "restore", "-to", &dest, id])
+        .code(16);
+    assert!(
+        refused.stderr.contains("meta/everything.json"),
+        "{}",
+        refused.stderr
+    );
+    let forced = env
+        .run(&[
+            "--json", "at", &store, "restore", "--force", "-to", &dest, id,
+        ])
+        .ok()
+        .json();
+    assert_eq!(forced["objects"], 1, "{forced}");
+    assert_eq!(dump(server, &target, "restored/"), a);
 
     // A subtree, to a location given directly.
     let sub = env.run(&[

@@ -106,6 +106,47 @@ impl S3Destination {
         ));
     }
 
+    /// Whether the object at `key` has the headers, user metadata, storage class and tags this
+    /// restore would give it. Headers the restore would not send (a server's default content
+    /// type) are not compared.
+    async fn described_alike(&self, key: &str, node: &Node) -> Result<bool> {
+        let Some(head) = self.api.head(key).await? else {
+            return Ok(false);
+        };
+        let expected = headers_for(node, self.storage_class.as_deref());
+        let mut class = "STANDARD".to_string();
+        for (name, value) in &expected {
+            match name.as_str() {
+                "x-amz-tagging" => {}
+                "x-amz-storage-class" => class = value.clone(),
+                n if head.header(n).as_deref() != Some(value.as_str()) => return Ok(false),
+                _ => {}
+            }
+        }
+        let got_class = head.header("x-amz-storage-class");
+        if got_class.as_deref().unwrap_or("STANDARD") != class {
+            return Ok(false);
+        }
+        let meta = |n: &str| n.starts_with("x-amz-meta-");
+        let want_meta = expected.iter().filter(|(n, _)| meta(n.as_str())).count();
+        if head.headers.keys().filter(|n| meta(n.as_str())).count() != want_meta {
+            return Ok(false);
+        }
+        let want_tags = node
+            .s3
+            .as_ref()
+            .and_then(|m| m.tags.clone())
+            .unwrap_or_default();
+        let tagged = head.header("x-amz-tagging-count").is_some_and(|c| c != "0");
+        if self.tagging.load(Ordering::Relaxed) != TAGGING_NONE && (tagged || !want_tags.is_empty())
+        {
+            if let Some(tags) = self.api.tags(key).await? {
+                return Ok(tags == want_tags);
+            }
+        }
+        Ok(true)
+    }
+
     /// Counts what a replay wrote.
     fn written_version(&self, planned: &PlannedFile) {
         if planned
@@ -537,6 +578,24 @@ impl Destination for S3Destination {
             .await;
         for key in read_back {
             identical.extend(key?);
+        }
+        // Same bytes are not enough: a restore run to repair a changed content type, metadata,
+        // tags or class must write them (as a conflict, or with --force).
+        let by_key: HashMap<String, &PlannedFile> =
+            candidates.iter().map(|f| (Self::key(f), f)).collect();
+        let described: Vec<Result<Option<String>>> =
+            futures::stream::iter(identical.iter().cloned())
+                .map(|key| {
+                    let node = &by_key[&key].node;
+                    async move { Ok((!self.described_alike(&key, node).await?).then_some(key)) }
+                })
+                .buffer_unordered(READS_IN_FLIGHT)
+                .collect()
+                .await;
+        for key in described {
+            if let Some(k) = key? {
+                identical.remove(&k);
+            }
         }
         let mut conflicts = Vec::new();
         plan.files.retain(|f| {
