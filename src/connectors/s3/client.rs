@@ -377,7 +377,7 @@ impl S3Api {
         range: Option<Range<u64>>,
         if_match: Option<&str>,
     ) -> Result<Response> {
-        self.get_version(rel, None, range, if_match).await
+        self.get_version(rel, None, range, if_match, None).await
     }
 
     /// GET of one version (None: the current one). Asks for the object's additional
@@ -388,6 +388,7 @@ impl S3Api {
         version: Option<&str>,
         range: Option<Range<u64>>,
         if_match: Option<&str>,
+        if_unmodified_since: Option<&str>,
     ) -> Result<Response> {
         let mut headers = vec![(
             HeaderName::from_static("x-amz-checksum-mode"),
@@ -401,6 +402,9 @@ impl S3Api {
         }
         if let Some(etag) = if_match {
             headers.push((http::header::IF_MATCH, etag.to_string()));
+        }
+        if let Some(t) = if_unmodified_since {
+            headers.push((http::header::IF_UNMODIFIED_SINCE, t.to_string()));
         }
         let query: Vec<(&str, &str)> = version.map(|v| ("versionId", v)).into_iter().collect();
         self.send(

@@ -590,12 +590,32 @@ impl S3Source {
                 .collect()
         };
         let n = ranges.len();
-        let mut parts = stream::iter(ranges)
-            .map(|range| self.api.get_version(&obj.key, version, range, etag))
-            .buffered(PARTS_IN_FLIGHT);
+        // Without an ETag to pin the parts to, the listed time does (and each part's
+        // Content-Range names the size it was cut from).
+        let unmodified = match etag {
+            None => obj.last_modified.as_deref().and_then(http_date),
+            Some(_) => None,
+        };
+        let get = |range: Option<std::ops::Range<u64>>| {
+            let unmodified = unmodified.as_deref();
+            async move {
+                let r = self
+                    .api
+                    .get_version(&obj.key, version, range.clone(), etag, unmodified)
+                    .await;
+                (range, r)
+            }
+        };
+        // The first part alone: a server that ignores Range answers it with the whole object,
+        // and the other parts are then not asked for.
+        let mut rest = ranges;
+        let first_range = rest.remove(0);
+        let mut parts = stream::once(get(first_range))
+            .chain(stream::iter(rest).map(get).buffered(PARTS_IN_FLIGHT))
+            .boxed();
         let mut index = 0;
         let mut received = 0u64;
-        while let Some(resp) = parts.next().await {
+        while let Some((range, resp)) = parts.next().await {
             let resp = resp?;
             match resp.status {
                 s if s.is_success() => {}
@@ -623,9 +643,20 @@ impl S3Source {
                     return Ok(Fetched::Changed);
                 }
             }
+            let whole = match (&range, resp.status) {
+                (None, _) => false,
+                (Some(_), StatusCode::OK) if index == 0 && resp.body.len() as u64 == size => true,
+                (Some(r), StatusCode::PARTIAL_CONTENT)
+                    if resp.header("content-range").as_deref()
+                        == Some(format!("bytes {}-{}/{size}", r.start, r.end - 1).as_str()) =>
+                {
+                    false
+                }
+                (Some(_), _) => return Ok(Fetched::Changed),
+            };
             received += resp.body.len() as u64;
             index += 1;
-            let last = index == n;
+            let last = index == n || whole;
             let body = resp.body.clone();
             let saver = work.saver.clone();
             let progress = work.progress.clone();
@@ -641,6 +672,9 @@ impl S3Source {
             if first.is_none() {
                 first = Some(resp);
             }
+            if whole {
+                break;
+            }
         }
         let Some(head) = first else {
             return Ok(Fetched::Gone);
@@ -653,8 +687,10 @@ impl S3Source {
         node.size = received;
         node.content = content;
         node.mtime = mtime_of(obj.last_modified.as_deref());
+        let whole_object = n == 1 || index == 1;
         node.s3 = Some(Box::new(
-            self.metadata(obj, version, &head, n == 1, work).await?,
+            self.metadata(obj, version, &head, whole_object, work)
+                .await?,
         ));
         Ok(Fetched::Done(Box::new(node)))
     }
@@ -744,6 +780,16 @@ fn same_object(now: &S3Meta, then: &S3Meta) -> bool {
         None => then.last_modified.is_some(),
     };
     now.key == then.key && then.last_modified == now.last_modified && same_version
+}
+
+/// An RFC 3339 time as an HTTP date (`If-Unmodified-Since`).
+fn http_date(rfc3339: &str) -> Option<String> {
+    let t = chrono::DateTime::parse_from_rfc3339(rfc3339).ok()?;
+    Some(
+        t.with_timezone(&chrono::Utc)
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string(),
+    )
 }
 
 /// What one tag answer says of the server's tagging.
