@@ -41,6 +41,10 @@ impl Repo {
     /// that would not count the histories' blobs refuses the store rather than pruning them.
     pub async fn allow_histories(&mut self) -> Result<()> {
         if self.config.histories {
+            // A copy an unfinished rewrite kept would let such a kloset in: it goes.
+            if previous(&self.backend).await?.is_some_and(|p| !p.histories) {
+                self.backend.delete(CONFIG_PREVIOUS_KEY).await?;
+            }
             return Ok(());
         }
         let new = StoreConfig {
@@ -68,6 +72,25 @@ pub(super) async fn replace(
     new: &StoreConfig,
     master: &[u8; 32],
 ) -> Result<()> {
+    // A rewrite from a config read before another host marked the store as holding key
+    // histories keeps the mark.
+    let stored = Repo::read_config_object(backend, CONFIG_KEY)
+        .await?
+        .and_then(|parsed| parsed.ok());
+    let kept;
+    let new = match stored {
+        Some(s)
+            if s.histories && s.id == new.id && !new.histories && s.verify_mac(master).is_ok() =>
+        {
+            kept = StoreConfig {
+                histories: true,
+                ..new.clone()
+            }
+            .with_mac(master)?;
+            &kept
+        }
+        _ => new,
+    };
     let current = Bytes::from(serde_json::to_vec_pretty(current)?);
     backend.put(CONFIG_PREVIOUS_KEY, current.clone()).await?;
     crate::kill_point::here("config:previous-kept");

@@ -9,7 +9,7 @@ use anyhow::Result;
 use async_trait::async_trait;
 use bytes::Bytes;
 use kloset::archive::{Entry, Source, Work};
-use kloset::repo::tree::{Node, NodeKind};
+use kloset::repo::tree::{Node, NodeKind, S3Meta, S3Version};
 use rand::rngs::StdRng;
 use rand::Rng;
 
@@ -231,6 +231,7 @@ impl Source for MemSource {
 
     fn reuse(&self, mut node: Node, prev: &Node) -> Node {
         node.content = prev.content.clone();
+        node.s3 = prev.s3.clone();
         node
     }
 
@@ -240,9 +241,41 @@ impl Source for MemSource {
         };
         let data = data.clone();
         let saver = work.saver.clone();
+        // Some files carry a history, as S3 keys backed up with versions=all do: an older
+        // version whose blobs only the history names, which prune must keep all the same.
+        let older = (data.len() % 3 == 0).then(|| {
+            let mut old: Vec<u8> = data.iter().rev().copied().collect();
+            old.extend_from_slice(entry.handle.as_bytes());
+            old
+        });
         // The saver hands full packs over with a blocking send: off the runtime thread.
-        let ids = tokio::task::spawn_blocking(move || saver.save_chunked(&data, &|_| {})).await??;
+        let (ids, old) = tokio::task::spawn_blocking(move || -> Result<_> {
+            let ids = saver.save_chunked(&data, &|_| {})?;
+            let old = match older {
+                Some(old) => Some((old.len() as u64, saver.save_chunked(&old, &|_| {})?)),
+                None => None,
+            };
+            Ok((ids, old))
+        })
+        .await??;
         let mut node = entry.node;
+        if let Some((old_size, old_ids)) = old {
+            let version = |id: &str, size: u64, content: Vec<kloset::repo::id::Id>| S3Version {
+                version_id: id.into(),
+                size,
+                content,
+                meta: Some(Box::default()),
+                ..S3Version::default()
+            };
+            node.s3 = Some(Box::new(S3Meta {
+                key: entry.handle.clone(),
+                versions: vec![
+                    version("1", old_size, old_ids),
+                    version("2", node.size, ids.clone()),
+                ],
+                ..S3Meta::default()
+            }));
+        }
         node.content = ids;
         Ok(Some(node))
     }

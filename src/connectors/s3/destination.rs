@@ -57,6 +57,8 @@ pub struct S3Destination {
     /// Versions written by a replay, and ACLs the server refused (reported at the end).
     replayed: AtomicU64,
     refused: Mutex<Vec<String>>,
+    /// When this restore began (uploads begun before it may be a killed restore's).
+    started: chrono::DateTime<chrono::Utc>,
 }
 
 const TAGGING_UNKNOWN: u8 = 0;
@@ -65,6 +67,7 @@ const TAGGING_SEPARATE: u8 = 2;
 const TAGGING_NONE: u8 = 3;
 
 struct Upload {
+    key: String,
     id: String,
     parts: BTreeMap<usize, String>,
 }
@@ -88,9 +91,11 @@ impl S3Destination {
                 return;
             }
         };
+        // Only uploads begun before this restore: not a concurrent writer's.
         let stale: Vec<(String, String)> = open
             .into_iter()
-            .filter(|(key, _)| planned.contains(key))
+            .filter(|u| planned.contains(&u.0) && u.2.is_some_and(|t| t < self.started))
+            .map(|(key, id, _)| (key, id))
             .collect();
         if stale.is_empty() {
             return;
@@ -110,7 +115,8 @@ impl S3Destination {
     /// restore would give it. Headers the restore would not send (a server's default content
     /// type) are not compared.
     async fn described_alike(&self, key: &str, node: &Node) -> Result<bool> {
-        let Some(head) = self.api.head(key).await? else {
+        // Not known alike is not alike: written again (or a conflict), never skipped.
+        let Ok(Some(head)) = self.api.head(key).await else {
             return Ok(false);
         };
         let expected = headers_for(node, self.storage_class.as_deref());
@@ -132,11 +138,13 @@ impl S3Destination {
         if head.headers.keys().filter(|n| meta(n.as_str())).count() != want_meta {
             return Ok(false);
         }
-        let want_tags = node
-            .s3
-            .as_ref()
-            .and_then(|m| m.tags.clone())
-            .unwrap_or_default();
+        // Tags the source could not read are not known to differ.
+        let Some(want_tags) = node.s3.as_ref().map(|m| m.tags.clone()) else {
+            return Ok(true);
+        };
+        let Some(want_tags) = want_tags else {
+            return Ok(true);
+        };
         let tagged = head.header("x-amz-tagging-count").is_some_and(|c| c != "0");
         if self.tagging.load(Ordering::Relaxed) != TAGGING_NONE && (tagged || !want_tags.is_empty())
         {
@@ -145,6 +153,15 @@ impl S3Destination {
             }
         }
         Ok(true)
+    }
+
+    /// Uploads no feed will complete (a failed step's): aborted, never continued by the next
+    /// version or left behind.
+    async fn abort_left_uploads(&self) {
+        let left: Vec<Upload> = self.uploads.lock().await.drain().map(|(_, u)| u).collect();
+        for upload in left {
+            let _ = self.api.abort_multipart(&upload.key, &upload.id).await;
+        }
     }
 
     /// Counts what a replay wrote.
@@ -181,6 +198,7 @@ impl S3Destination {
             object_lock: std::sync::atomic::AtomicBool::new(false),
             replayed: AtomicU64::new(0),
             refused: Mutex::new(Vec::new()),
+            started: chrono::Utc::now(),
         })
     }
 
@@ -301,6 +319,7 @@ impl S3Destination {
         uploads.insert(
             file,
             Upload {
+                key: Self::key(planned),
                 id: id.clone(),
                 parts: BTreeMap::new(),
             },
@@ -373,9 +392,15 @@ impl ContentSink for S3Destination {
             return self.ensure_acl(planned, version.as_deref()).await;
         }
         let upload = self.upload_id(file, planned).await?;
+        let locked = self.object_lock.load(Ordering::Relaxed)
+            && planned
+                .node
+                .s3
+                .as_ref()
+                .is_some_and(|m| m.retention.is_some() || m.legal_hold);
         let etag = self
             .api
-            .upload_part(&key, &upload, segment + 1, data)
+            .upload_part(&key, &upload, segment + 1, data, locked)
             .await?;
         if let Some(u) = self.uploads.lock().await.get_mut(&file) {
             u.parts.insert(segment, etag);
@@ -450,11 +475,7 @@ impl Destination for S3Destination {
         if plan.step > 0 {
             // A later step of a replay: its keys were checked with the first. An upload a
             // failed step left is aborted, never continued by the next version.
-            let left: Vec<(usize, Upload)> = self.uploads.lock().await.drain().collect();
-            for (file, upload) in left {
-                let key = Self::key(&plan.files[file.min(plan.files.len().saturating_sub(1))]);
-                let _ = self.api.abort_multipart(&key, &upload.id).await;
-            }
+            self.abort_left_uploads().await;
             return Ok(());
         }
         refuse_empty_keys(plan);
@@ -625,6 +646,7 @@ impl Destination for S3Destination {
     }
 
     async fn finish(&self, plan: &mut Plan, errors: &mut Vec<String>) -> Result<()> {
+        self.abort_left_uploads().await;
         errors.append(&mut self.refused.lock().expect("refused"));
         let replayed = self.replayed.load(Ordering::Relaxed);
         if plan.replay && replayed > 0 {

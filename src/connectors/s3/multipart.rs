@@ -38,11 +38,25 @@ impl S3Api {
         upload_id: &str,
         number: usize,
         body: Bytes,
+        content_md5: bool,
     ) -> Result<String> {
         let n = number.to_string();
         let q = [("partNumber", n.as_str()), ("uploadId", upload_id)];
+        // S3 refuses parts of an upload with Object Lock parameters without it.
+        let md5 = match content_md5 {
+            true => {
+                use base64::Engine;
+                use md5::Digest;
+                let digest = md5::Md5::digest(&body);
+                vec![(
+                    HeaderName::from_static("content-md5"),
+                    base64::engine::general_purpose::STANDARD.encode(digest),
+                )]
+            }
+            false => Vec::new(),
+        };
         let r = self
-            .send(Method::PUT, Some(&self.full_key(rel)), &q, &[], body)
+            .send(Method::PUT, Some(&self.full_key(rel)), &q, &md5, body)
             .await?;
         if !r.status.is_success() {
             return Err(self.status_error(&format!("uploading part {number} of '{rel}'"), &r));
@@ -93,8 +107,10 @@ impl S3Api {
     }
 
     /// Multipart uploads in progress under the location's prefix: (key relative to it, upload
-    /// id). A restore killed mid-upload leaves them (invisible, and billed).
-    pub async fn open_uploads(&self) -> Result<Vec<(String, String)>> {
+    /// id, when it was begun). A restore killed mid-upload leaves them (invisible, and billed).
+    pub async fn open_uploads(
+        &self,
+    ) -> Result<Vec<(String, String, Option<chrono::DateTime<chrono::Utc>>)>> {
         let base = match self.config().prefix.as_str() {
             "" => String::new(),
             p => format!("{p}/"),
@@ -117,8 +133,12 @@ impl S3Api {
                 .map_err(|e| anyhow!("{}: unreadable upload listing: {e}", self.display()))?;
             for u in page.children_named("Upload") {
                 if let (Some(key), Some(id)) = (u.field("Key"), u.field("UploadId")) {
+                    let begun = u
+                        .field("Initiated")
+                        .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+                        .map(|t| t.with_timezone(&chrono::Utc));
                     if let Some(rel) = key.strip_prefix(&base) {
-                        out.push((rel.to_string(), id));
+                        out.push((rel.to_string(), id, begun));
                     }
                 }
             }

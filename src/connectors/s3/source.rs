@@ -647,8 +647,9 @@ impl S3Source {
                 (None, _) => false,
                 (Some(_), StatusCode::OK) if index == 0 && resp.body.len() as u64 == size => true,
                 (Some(r), StatusCode::PARTIAL_CONTENT)
-                    if resp.header("content-range").as_deref()
-                        == Some(format!("bytes {}-{}/{size}", r.start, r.end - 1).as_str()) =>
+                    if resp.body.len() as u64 == r.end - r.start
+                        && resp.header("content-range").as_deref()
+                            == Some(format!("bytes {}-{}/{size}", r.start, r.end - 1).as_str()) =>
                 {
                     false
                 }
