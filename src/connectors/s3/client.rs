@@ -169,6 +169,24 @@ impl S3Api {
         }
     }
 
+    /// A request to a subresource (`?tagging`, `?acl`) of an object or one of its versions.
+    pub async fn send_sub(
+        &self,
+        method: Method,
+        rel: &str,
+        sub: &str,
+        version: Option<&str>,
+        headers: &[(HeaderName, String)],
+        body: Bytes,
+    ) -> Result<Response> {
+        let mut query = vec![(sub, "")];
+        if let Some(v) = version {
+            query.push(("versionId", v));
+        }
+        self.send(method, Some(&self.full_key(rel)), &query, headers, body)
+            .await
+    }
+
     /// One try of `send`.
     async fn send_once(
         &self,
@@ -453,18 +471,8 @@ impl S3Api {
 
     /// The tags of one version, or the status and S3 code the server refused them with.
     pub async fn read_tags(&self, rel: &str, version: Option<&str>) -> Result<TagRead> {
-        let mut query = vec![("tagging", "")];
-        if let Some(v) = version {
-            query.push(("versionId", v));
-        }
         let r = self
-            .send(
-                Method::GET,
-                Some(&self.full_key(rel)),
-                &query,
-                &[],
-                Bytes::new(),
-            )
+            .send_sub(Method::GET, rel, "tagging", version, &[], Bytes::new())
             .await?;
         if !r.status.is_success() {
             return match r.status.as_u16() {
@@ -498,10 +506,6 @@ impl S3Api {
         version: Option<&str>,
         tags: &BTreeMap<String, String>,
     ) -> Result<bool> {
-        let mut query = vec![("tagging", "")];
-        if let Some(v) = version {
-            query.push(("versionId", v));
-        }
         let mut xml = String::from("<Tagging><TagSet>");
         for (k, v) in tags {
             xml.push_str(&format!(
@@ -512,13 +516,7 @@ impl S3Api {
         }
         xml.push_str("</TagSet></Tagging>");
         let r = self
-            .send(
-                Method::PUT,
-                Some(&self.full_key(rel)),
-                &query,
-                &[],
-                Bytes::from(xml),
-            )
+            .send_sub(Method::PUT, rel, "tagging", version, &[], Bytes::from(xml))
             .await?;
         let code = xml_field(&r.body, "Code").unwrap_or_default();
         match r.status.as_u16() {

@@ -158,18 +158,8 @@ impl S3Api {
 
     /// An object's (or one version's) ACL; None when the server has none to give.
     pub async fn acl(&self, rel: &str, version: Option<&str>) -> Result<Option<S3Acl>> {
-        let mut query = vec![("acl", "")];
-        if let Some(v) = version {
-            query.push(("versionId", v));
-        }
         let r = self
-            .send(
-                Method::GET,
-                Some(&self.full_key(rel)),
-                &query,
-                &[],
-                Bytes::new(),
-            )
+            .send_sub(Method::GET, rel, "acl", version, &[], Bytes::new())
             .await?;
         match r.status.as_u16() {
             200..=299 => {}
@@ -183,15 +173,12 @@ impl S3Api {
 
     /// PutObjectAcl for one version (None: the current one).
     pub async fn put_acl(&self, rel: &str, version: Option<&str>, acl: &S3Acl) -> Result<()> {
-        let mut query = vec![("acl", "")];
-        if let Some(v) = version {
-            query.push(("versionId", v));
-        }
         let r = self
-            .send(
+            .send_sub(
                 Method::PUT,
-                Some(&self.full_key(rel)),
-                &query,
+                rel,
+                "acl",
+                version,
                 &grant_headers(acl),
                 Bytes::new(),
             )
