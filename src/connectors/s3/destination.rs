@@ -467,6 +467,8 @@ impl Destination for S3Destination {
             Ok(on) => Ok(on),
             // A bucket not there yet is made by `prepare`, without versioning.
             Err(e) if remote::kind_of(&e) == Some(RemoteKind::MissingBucket) => Ok(false),
+            // Credentials for objects only: histories are then restored as their current state.
+            Err(e) if remote::kind_of(&e) == Some(RemoteKind::AccessDenied) => Ok(false),
             Err(e) => Err(e),
         }
     }

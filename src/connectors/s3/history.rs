@@ -39,6 +39,7 @@ impl S3Api {
         let mut out = Vec::new();
         let mut folders = Vec::new();
         let mut marker: Option<(String, String)> = None;
+        let mut seen = std::collections::HashSet::new();
         loop {
             let mut query = vec![
                 ("versions", ""),
@@ -118,7 +119,9 @@ impl S3Api {
                     ))
                 }
             };
-            if marker.as_ref() == Some(&next) {
+            // Any marker given before, not only the last one: a server cycling through
+            // markers would otherwise list forever.
+            if !seen.insert(next.clone()) {
                 return Err(unreadable("the server gave the same markers twice".into()));
             }
             marker = Some(next);
@@ -163,7 +166,8 @@ impl S3Api {
             .await?;
         match r.status.as_u16() {
             200..=299 => {}
-            400 | 404 | 405 | 501 => return Ok(None),
+            // 403: an object another account owns; its ACL is not recorded, the object is.
+            400 | 403 | 404 | 405 | 501 => return Ok(None),
             _ => return Err(self.status_error(&format!("reading the ACL of '{rel}'"), &r)),
         }
         let policy = parse_element(&r.body)

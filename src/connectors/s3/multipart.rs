@@ -117,6 +117,7 @@ impl S3Api {
         };
         let mut out = Vec::new();
         let mut marker: Option<(String, String)> = None;
+        let mut seen = std::collections::HashSet::new();
         loop {
             let mut query = vec![("uploads", ""), ("prefix", base.as_str())];
             if let Some((k, u)) = &marker {
@@ -150,7 +151,7 @@ impl S3Api {
                 page.field("NextUploadIdMarker"),
             );
             match (more, next) {
-                (true, (Some(k), Some(u))) if marker.as_ref() != Some(&(k.clone(), u.clone())) => {
+                (true, (Some(k), Some(u))) if seen.insert((k.clone(), u.clone())) => {
                     marker = Some((k, u))
                 }
                 (true, _) => {

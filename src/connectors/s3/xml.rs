@@ -90,6 +90,8 @@ impl Element {
     }
 }
 
+const MAX_DEPTH: usize = 32;
+
 /// Parses a whole XML document into its root element (local names, namespaces dropped).
 pub fn parse_element(body: &[u8]) -> Result<Element, String> {
     use quick_xml::events::Event;
@@ -102,6 +104,10 @@ pub fn parse_element(body: &[u8]) -> Result<Element, String> {
             .read_event_into(&mut buf)
             .map_err(|e| e.to_string())?;
         match event {
+            // S3 answers nest a few levels: a deep document is hostile, not parsed.
+            Event::Start(_) if stack.len() >= MAX_DEPTH => {
+                return Err(format!("elements nested deeper than {MAX_DEPTH}"))
+            }
             Event::Start(e) => stack.push(Element {
                 name: name_of(e.local_name().as_ref()),
                 ..Element::default()
@@ -266,6 +272,8 @@ mod tests {
         assert_eq!(root.children[0].field("K").as_deref(), Some("a&b\rc\rd"));
         assert_eq!(root.children_named("V").count(), 2);
         assert!(parse_element(b"<R><V>").is_err());
+        let deep = "<a>".repeat(100) + &"</a>".repeat(100);
+        assert!(parse_element(deep.as_bytes()).is_err());
     }
 
     #[test]
