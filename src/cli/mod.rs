@@ -6,6 +6,7 @@ mod opening;
 pub mod registry_cmds;
 pub mod store_cmds;
 mod sync_cmd;
+mod times;
 
 pub mod output;
 

@@ -9,6 +9,7 @@ use super::opening::{
     open, open_as, open_indexed, open_other, open_writer, open_writer_for, passphrase,
     snapshot_filter,
 };
+use super::times::parse_time;
 use super::{lifecycle_cmds, output, Ctx};
 use crate::cli::args::{BackupArgs, CreateArgs, LsArgs, RepairWhat, RestoreArgs, StoreCommand};
 use crate::connectors::fs::select::{SelectOptions, CACHEDIR_TAG};
@@ -422,24 +423,6 @@ async fn repair_index(ctx: &Ctx, spec: &Spec) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// `2024-01-02 03:04:05` (local time) or RFC 3339.
-fn parse_time(flag: &str, text: &str) -> Result<chrono::DateTime<chrono::Utc>> {
-    use chrono::TimeZone;
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Ok(t.with_timezone(&chrono::Utc));
-    }
-    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
-        .ok()
-        .and_then(|n| chrono::Local.from_local_datetime(&n).earliest())
-        .map(|t| t.with_timezone(&chrono::Utc))
-        .ok_or_else(|| {
-            KlosetError::Usage(format!(
-                "{flag} {text}: give 'YYYY-MM-DD HH:MM:SS' (local time) or an RFC 3339 time"
-            ))
-            .into()
-        })
 }
 
 async fn dump(

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use futures::{stream, StreamExt};
 use tokio::sync::Semaphore;
 
-use super::units::{read_units, windows, Segment, Use};
+use super::units::{read_units, segment_size, windows, Segment, Use};
 use super::{ContentSink, PlannedFile, SegmentWrite};
 use crate::error::KlosetError;
 use crate::progress::Progress;
@@ -494,35 +494,4 @@ pub(super) fn is_damage(e: &anyhow::Error) -> bool {
             Some(KlosetError::Integrity(_))
         )
     })
-}
-/// S3 takes at most this many parts for one object.
-pub const MAX_SEGMENTS: u64 = 10_000;
-
-/// The segment size for a file of `size` bytes: at least `min`, and large enough that the file
-/// is at most `MAX_SEGMENTS` segments (a 16 MiB part size stops at 156 GiB, S3 at 5 TiB), in
-/// whole MiB. Whatever writes parts and whatever predicts their ETags use this one layout.
-pub fn segment_size(min: u64, size: u64) -> u64 {
-    let needed = size.div_ceil(MAX_SEGMENTS).div_ceil(1 << 20) << 20;
-    min.max(needed)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_file_is_never_more_than_ten_thousand_segments() {
-        let min = 16 << 20;
-        assert_eq!(segment_size(min, 0), min);
-        assert_eq!(segment_size(min, 100 << 30), min);
-        let huge = 5u64 << 40;
-        let s = segment_size(min, huge);
-        assert!(
-            huge.div_ceil(s) <= MAX_SEGMENTS && s % (1 << 20) == 0,
-            "{s}"
-        );
-        assert!(s > min);
-        let just_over = MAX_SEGMENTS * min + 1;
-        assert!(just_over.div_ceil(segment_size(min, just_over)) <= MAX_SEGMENTS);
-    }
 }
