@@ -27,6 +27,7 @@ pub mod remote;
 pub mod repo;
 pub mod restore;
 pub mod retry;
+pub mod view;
 
 pub use error::KlosetError;
 

@@ -133,6 +133,10 @@ pub enum StoreCommand {
     },
     /// Show the store, or one snapshot or entry.
     Info { snapshot: Option<String> },
+    /// Mount the store read-only with FUSE: ids/, snapshots/, hosts/, tags/ (restic's layout).
+    Mount(view::MountArgs),
+    /// Browse the store in a web browser: a local read-only web UI behind a random token.
+    Ui(view::UiArgs),
     /// Verify the store: every snapshot's trees and blobs are indexed and every pack exists.
     Check {
         /// Also download every pack, re-hash it and decrypt every blob.
@@ -489,3 +493,4 @@ pub fn normalise_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
 
 #[cfg(test)]
 mod tests;
+pub mod view;

@@ -7,6 +7,7 @@ pub mod registry_cmds;
 pub mod store_cmds;
 mod sync_cmd;
 mod times;
+mod view_cmds;
 
 pub mod output;
 

@@ -44,6 +44,8 @@ pub async fn run(ctx: &Ctx, at: Option<String>, cmd: StoreCommand) -> Result<()>
         StoreCommand::Ls(a) => ls(ctx, &spec, a).await,
         StoreCommand::Restore(a) => restore(ctx, &registry, &spec, a).await,
         StoreCommand::Info { snapshot } => info(ctx, &spec, snapshot).await,
+        StoreCommand::Mount(a) => super::view_cmds::mount(ctx, &spec, a).await,
+        StoreCommand::Ui(a) => super::view_cmds::ui(ctx, &spec, a).await,
         StoreCommand::Check {
             read_data,
             read_data_subset,

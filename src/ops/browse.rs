@@ -99,7 +99,8 @@ fn is_source(snap: &Snapshot, at_hand: &str) -> bool {
     snap.source == at_hand || snap.paths.iter().any(|p| p == at_hand)
 }
 
-async fn walk(repo: &IndexedRepo, root: Id, path: &str, spec: &str) -> Result<Found> {
+/// The entry at `path` below the tree `root`; `spec` names it in errors.
+pub async fn walk(repo: &IndexedRepo, root: Id, path: &str, spec: &str) -> Result<Found> {
     let mut current = Found::Dir(root, None);
     for part in path.split('/').filter(|p| !p.is_empty()) {
         let tree_id = match &current {

@@ -241,6 +241,29 @@ impl Repo {
         })
     }
 
+    /// Another handle on this store, unlocked with the same key, its index not loaded: a
+    /// long-running reader (`mount`, `ui`) loads the index again when snapshots change,
+    /// without asking for the passphrase again. It takes no lease and writes nothing.
+    pub fn reopen(&self) -> Repo {
+        Repo {
+            control: control::Control::new(&self.master, self.config.id),
+            backend: self.backend.clone(),
+            config: self.config.clone(),
+            keys: self.keys.clone(),
+            index: Index::default(),
+            cache: self.cache.clone(),
+            bypass_cache: self.bypass_cache,
+            health: load::Health::default(),
+            whole_tree_packs: self.whole_tree_packs.clone(),
+            retiring: HashMap::new(),
+            index_keys: Vec::new(),
+            index_packs: HashMap::new(),
+            master: self.master.clone(),
+            key_in_use: self.key_in_use.clone(),
+            lease: std::sync::Mutex::new(None),
+        }
+    }
+
     /// Check the store itself: metadata is downloaded (and re-hashed) even when cached.
     pub fn bypass_cache(&mut self) {
         self.bypass_cache = true;

@@ -1,0 +1,210 @@
+//! Reading any range of a stored file, as a mounted file is read: the blobs that cover the
+//! range are taken from a bounded cache, and those missing are read together with the blobs
+//! that follow them, up to a window, through the one reader (coalesced ranged reads per
+//! pack, each blob verified). A reader going through a file in order thus costs one read
+//! per window, not one per blob.
+
+use std::sync::{Arc, Mutex};
+
+use anyhow::Result;
+use bytes::Bytes;
+use lru::LruCache;
+
+use crate::error::KlosetError;
+use crate::repo::id::Id;
+use crate::repo::tree::Node;
+use crate::repo::IndexedRepo;
+use crate::restore::Reader;
+
+/// Bytes read ahead of a reader, at most.
+const WINDOW: u64 = 16 * 1024 * 1024;
+
+/// Where each blob of a file's content starts.
+pub struct Layout {
+    pub blobs: Vec<Id>,
+    /// `starts[i]`: offset of blob i; one more entry, the file's size.
+    starts: Vec<u64>,
+}
+
+impl Layout {
+    /// From the index's plaintext lengths. Fails when a blob is not indexed: the file cannot
+    /// be read, and saying so at open beats a short read.
+    pub fn of(repo: &IndexedRepo, node: &Node) -> Result<Layout> {
+        let mut starts = Vec::with_capacity(node.content.len() + 1);
+        let mut at = 0u64;
+        for id in &node.content {
+            starts.push(at);
+            let loc = repo.blob(id).ok_or_else(|| {
+                KlosetError::Integrity(format!(
+                    "'{}': blob {} is in no index file: run 'kloset check'",
+                    node.name,
+                    id.short()
+                ))
+            })?;
+            at += u64::from(loc.raw_length);
+        }
+        starts.push(at);
+        Ok(Layout {
+            blobs: node.content.clone(),
+            starts,
+        })
+    }
+
+    pub fn size(&self) -> u64 {
+        *self.starts.last().unwrap_or(&0)
+    }
+
+    /// The blobs overlapping `offset..offset + len`, by index.
+    fn covering(&self, offset: u64, len: u64) -> std::ops::Range<usize> {
+        let end = offset.saturating_add(len).min(self.size());
+        if offset >= end {
+            return 0..0;
+        }
+        let first = self.starts.partition_point(|&s| s <= offset) - 1;
+        let last = self.starts.partition_point(|&s| s < end) - 1;
+        first..last + 1
+    }
+}
+
+pub struct Contents {
+    cache: Mutex<Cache>,
+    concurrency: usize,
+}
+
+struct Cache {
+    blobs: LruCache<Id, Bytes>,
+    bytes: u64,
+    budget: u64,
+}
+
+impl Cache {
+    fn put(&mut self, id: Id, data: Bytes) {
+        self.bytes += data.len() as u64;
+        if let Some(old) = self.blobs.put(id, data) {
+            self.bytes -= old.len() as u64;
+        }
+        while self.bytes > self.budget {
+            match self.blobs.pop_lru() {
+                Some((_, old)) => self.bytes -= old.len() as u64,
+                None => break,
+            }
+        }
+    }
+}
+
+impl Contents {
+    /// `budget`: bytes of blobs kept, at least one window's worth.
+    pub fn new(budget: u64, concurrency: usize) -> Contents {
+        Contents {
+            cache: Mutex::new(Cache {
+                blobs: LruCache::unbounded(),
+                bytes: 0,
+                budget: budget.max(WINDOW),
+            }),
+            concurrency: concurrency.max(1),
+        }
+    }
+
+    /// `len` bytes at `offset` (fewer at the end of the file).
+    pub async fn read(
+        &self,
+        repo: &Arc<IndexedRepo>,
+        layout: &Layout,
+        offset: u64,
+        len: u64,
+    ) -> Result<Vec<u8>> {
+        let range = layout.covering(offset, len);
+        let mut out = Vec::with_capacity(len.min(layout.size()) as usize);
+        for i in range {
+            let data = match self.cached(&layout.blobs[i]) {
+                Some(d) => d,
+                None => {
+                    self.fetch(repo, layout, i).await?;
+                    self.cached(&layout.blobs[i]).ok_or_else(|| {
+                        anyhow::anyhow!("blob {} was read but not kept", layout.blobs[i].short())
+                    })?
+                }
+            };
+            let start = layout.starts[i];
+            let from = offset.saturating_sub(start) as usize;
+            let to = ((offset + len).min(start + data.len() as u64) - start) as usize;
+            if from < to {
+                out.extend_from_slice(&data[from..to]);
+            }
+        }
+        Ok(out)
+    }
+
+    fn cached(&self, id: &Id) -> Option<Bytes> {
+        self.cache.lock().ok()?.blobs.get(id).cloned()
+    }
+
+    /// Blob `first` and those after it not cached, up to the window, in one in-order read.
+    async fn fetch(&self, repo: &Arc<IndexedRepo>, layout: &Layout, first: usize) -> Result<()> {
+        let mut ids = Vec::new();
+        let mut bytes = 0u64;
+        for i in first..layout.blobs.len() {
+            let size = layout.starts[i + 1] - layout.starts[i];
+            if i > first && (bytes + size > WINDOW || self.cached(&layout.blobs[i]).is_some()) {
+                break;
+            }
+            ids.push(layout.blobs[i]);
+            bytes += size;
+        }
+        let reader = Reader::new(repo.clone(), self.concurrency);
+        let mut blobs = reader.in_order(vec![ids.clone()]);
+        for id in ids {
+            let data = match blobs.next_of(0).await {
+                Some(r) => r?,
+                None => anyhow::bail!("blob {} was not read", id.short()),
+            };
+            if let Ok(mut cache) = self.cache.lock() {
+                cache.put(id, data);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layout(sizes: &[u64]) -> Layout {
+        let mut starts = vec![0];
+        for s in sizes {
+            starts.push(starts.last().unwrap() + s);
+        }
+        Layout {
+            blobs: sizes.iter().map(|_| Id([0; 32])).collect(),
+            starts,
+        }
+    }
+
+    #[test]
+    fn the_blobs_covering_a_range() {
+        let l = layout(&[10, 10, 10]);
+        assert_eq!(l.covering(0, 10), 0..1);
+        assert_eq!(l.covering(5, 10), 0..2);
+        assert_eq!(l.covering(10, 1), 1..2);
+        assert_eq!(l.covering(25, 100), 2..3);
+        assert_eq!(l.covering(30, 5), 0..0);
+        assert_eq!(l.covering(0, 0), 0..0);
+        assert_eq!(layout(&[]).covering(0, 4096), 0..0);
+    }
+
+    #[test]
+    fn the_cache_keeps_to_its_budget() {
+        let mut c = Cache {
+            blobs: LruCache::unbounded(),
+            bytes: 0,
+            budget: 25,
+        };
+        for n in 0..4u8 {
+            c.put(Id([n; 32]), Bytes::from(vec![0u8; 10]));
+        }
+        assert_eq!(c.bytes, 20);
+        assert!(c.blobs.get(&Id([0; 32])).is_none());
+        assert!(c.blobs.get(&Id([3; 32])).is_some());
+    }
+}

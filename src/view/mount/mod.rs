@@ -1,0 +1,325 @@
+//! `kloset mount DIR`: the store as a read-only FUSE file system, restic's layout (see
+//! `catalog`). Trees are loaded as directories are opened, file content is read through
+//! `Contents` (the one reader, a bounded cache), and the snapshot list is looked at again
+//! on access once older than the refresh period, so new backups appear without remounting.
+
+mod attrs;
+pub mod inodes;
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Result;
+use fuser::{
+    Errno, FileHandle, FopenFlags, Generation, INodeNo, LockOwner, MountOption, OpenFlags,
+    ReplyAttr, ReplyData, ReplyDirectory, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyXattr, Request,
+};
+
+use self::inodes::{Inodes, What};
+use super::contents::{Contents, Layout};
+use super::live::Live;
+use crate::repo::tree::NodeKind;
+
+/// What the kernel may keep of attributes and names: snapshots never change, the catalog
+/// does, so its folders are asked again after this.
+const TTL: Duration = Duration::from_secs(1);
+
+pub struct MountFs {
+    runtime: tokio::runtime::Handle,
+    live: Arc<Live>,
+    contents: Arc<Contents>,
+    inodes: Mutex<Inodes>,
+    open: Mutex<HashMap<u64, Arc<Layout>>>,
+    next_handle: AtomicU64,
+    owner: (u32, u32),
+}
+
+/// Mounts at `dir` and serves until it is unmounted (`umount DIR`) or `stop` says so; then
+/// unmounts.
+pub fn serve(
+    runtime: tokio::runtime::Handle,
+    live: Arc<Live>,
+    contents: Arc<Contents>,
+    dir: &Path,
+    stop: &dyn Fn() -> bool,
+    mounted: &dyn Fn(),
+) -> Result<()> {
+    let fs = MountFs {
+        runtime,
+        live,
+        contents,
+        inodes: Mutex::new(Inodes::default()),
+        open: Mutex::new(HashMap::new()),
+        next_handle: AtomicU64::new(1),
+        // SAFETY: getuid and getgid cannot fail.
+        owner: unsafe { (libc::getuid(), libc::getgid()) },
+    };
+    let mut config = fuser::Config::default();
+    config.mount_options = vec![
+        MountOption::RO,
+        MountOption::FSName("kloset".into()),
+        MountOption::Subtype("kloset".into()),
+        MountOption::DefaultPermissions,
+    ];
+    config.n_threads = Some(4);
+    let session = fuser::spawn_mount(fs, dir, &config).map_err(|e| {
+        crate::error::KlosetError::Usage(format!(
+            "cannot mount at {}: {e}: is /dev/fuse there and fusermount3 installed (Debian: apt install fuse3)?",
+            dir.display()
+        ))
+    })?;
+    mounted();
+    while !session.guard.is_finished() {
+        if stop() {
+            session.umount_and_join()?;
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    session.join()?;
+    Ok(())
+}
+
+impl MountFs {
+    fn what(&self, ino: u64) -> Option<What> {
+        self.inodes.lock().ok()?.get(ino).map(|i| i.what.clone())
+    }
+
+    /// A directory's entries: a catalog folder as the current view has it, a directory of a
+    /// snapshot as its tree (loaded once).
+    fn children(&self, ino: u64) -> Result<Vec<(Vec<u8>, u64)>, Errno> {
+        let what = self.what(ino).ok_or(Errno::ENOENT)?;
+        if let What::Folder(path) = &what {
+            let view = self.runtime.block_on(self.live.view());
+            let folder = view.catalog.folder(path).ok_or(Errno::ENOENT)?;
+            let mut inodes = self.inodes.lock().map_err(|_| Errno::EIO)?;
+            return Ok(folder
+                .iter()
+                .map(|(name, child)| {
+                    let what = attrs::catalog_child(child, &view.snapshots);
+                    (
+                        name.as_bytes().to_vec(),
+                        inodes.child(ino, name.as_bytes(), what),
+                    )
+                })
+                .collect());
+        }
+        if let Some(known) = self
+            .inodes
+            .lock()
+            .map_err(|_| Errno::EIO)?
+            .get(ino)
+            .and_then(|i| i.children.clone())
+        {
+            return Ok(known);
+        }
+        let tree_id = what.tree().ok_or(Errno::ENOTDIR)?;
+        let root = what.root(ino).ok_or(Errno::EIO)?;
+        let tree = self
+            .runtime
+            .block_on(async { self.live.view().await.repo.load_tree(&tree_id).await })
+            .map_err(|_| Errno::EIO)?;
+        let mut inodes = self.inodes.lock().map_err(|_| Errno::EIO)?;
+        let children: Vec<(Vec<u8>, u64)> = inodes::shown(tree.nodes)
+            .into_iter()
+            .map(|(name, node)| {
+                let what = What::Entry {
+                    node: Box::new(node),
+                    root,
+                };
+                let child = inodes.child(ino, &name, what);
+                (name, child)
+            })
+            .collect();
+        inodes.set_children(ino, children.clone());
+        Ok(children)
+    }
+
+    fn attr(&self, ino: u64) -> Option<fuser::FileAttr> {
+        let what = self.what(ino)?;
+        Some(attrs::of(ino, &what, self.owner))
+    }
+}
+
+impl fuser::Filesystem for MountFs {
+    fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
+        let found = self.children(parent.0).and_then(|c| {
+            c.into_iter()
+                .find(|(n, _)| n.as_slice() == name.as_bytes())
+                .map(|(_, ino)| ino)
+                .ok_or(Errno::ENOENT)
+        });
+        match found.map(|ino| self.attr(ino)) {
+            Ok(Some(attr)) => reply.entry(&TTL, &attr, Generation(0)),
+            Ok(None) => reply.error(Errno::ENOENT),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
+        match self.attr(ino.0) {
+            Some(attr) => reply.attr(&TTL, &attr),
+            None => reply.error(Errno::ENOENT),
+        }
+    }
+
+    fn readlink(&self, _req: &Request, ino: INodeNo, reply: ReplyData) {
+        match self.what(ino.0) {
+            Some(What::Link(target)) => reply.data(target.as_bytes()),
+            Some(What::Entry { node, .. }) if node.kind == NodeKind::Symlink => {
+                reply.data(&node.target_bytes())
+            }
+            _ => reply.error(Errno::EINVAL),
+        }
+    }
+
+    fn open(&self, _req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
+        if flags.0 & libc::O_ACCMODE != libc::O_RDONLY {
+            return reply.error(Errno::EROFS);
+        }
+        let node = match self.what(ino.0) {
+            Some(What::Entry { node, .. }) if node.kind == NodeKind::File => node,
+            Some(_) => return reply.error(Errno::EISDIR),
+            None => return reply.error(Errno::ENOENT),
+        };
+        let view = self.runtime.block_on(self.live.view());
+        match Layout::of(&view.repo, &node) {
+            Ok(layout) => {
+                let fh = self.next_handle.fetch_add(1, Ordering::Relaxed);
+                if let Ok(mut open) = self.open.lock() {
+                    open.insert(fh, Arc::new(layout));
+                }
+                // Content never changes: the kernel may keep what it read across opens.
+                reply.opened(FileHandle(fh), FopenFlags::FOPEN_KEEP_CACHE)
+            }
+            Err(_) => reply.error(Errno::EIO),
+        }
+    }
+
+    fn read(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        size: u32,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        reply: ReplyData,
+    ) {
+        let layout = self.open.lock().ok().and_then(|o| o.get(&fh.0).cloned());
+        let Some(layout) = layout else {
+            return reply.error(Errno::EBADF);
+        };
+        let read = self.runtime.block_on(async {
+            let view = self.live.view().await;
+            self.contents
+                .read(&view.repo, &layout, offset, u64::from(size))
+                .await
+        });
+        match read {
+            Ok(data) => reply.data(&data),
+            Err(_) => reply.error(Errno::EIO),
+        }
+    }
+
+    fn release(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        _flush: bool,
+        reply: fuser::ReplyEmpty,
+    ) {
+        if let Ok(mut open) = self.open.lock() {
+            open.remove(&fh.0);
+        }
+        reply.ok();
+    }
+
+    fn readdir(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        offset: u64,
+        mut reply: ReplyDirectory,
+    ) {
+        let children = match self.children(ino.0) {
+            Ok(c) => c,
+            Err(e) => return reply.error(e),
+        };
+        let kinds: Vec<fuser::FileType> = {
+            let Ok(inodes) = self.inodes.lock() else {
+                return reply.error(Errno::EIO);
+            };
+            children
+                .iter()
+                .map(|(_, c)| {
+                    inodes
+                        .get(*c)
+                        .map_or(fuser::FileType::RegularFile, |i| attrs::kind(&i.what))
+                })
+                .collect()
+        };
+        let dots = [
+            (ino.0, fuser::FileType::Directory, b".".to_vec()),
+            (ino.0, fuser::FileType::Directory, b"..".to_vec()),
+        ];
+        let all = dots.into_iter().chain(
+            children
+                .into_iter()
+                .zip(kinds)
+                .map(|((name, child), kind)| (child, kind, name)),
+        );
+        for (i, (child, kind, name)) in all.enumerate().skip(offset as usize) {
+            if reply.add(INodeNo(child), i as u64 + 1, kind, OsStr::from_bytes(&name)) {
+                break;
+            }
+        }
+        reply.ok();
+    }
+
+    fn getxattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
+        let value = match self.what(ino.0) {
+            Some(What::Entry { node, .. }) => {
+                super::xattrs::get(&node, &String::from_utf8_lossy(name.as_bytes()))
+            }
+            _ => None,
+        };
+        match value {
+            None => reply.error(Errno::ENODATA),
+            Some(v) => xattr_reply(v, size, reply),
+        }
+    }
+
+    fn listxattr(&self, _req: &Request, ino: INodeNo, size: u32, reply: ReplyXattr) {
+        let list = match self.what(ino.0) {
+            Some(What::Entry { node, .. }) => super::xattrs::name_list(&node),
+            _ => Vec::new(),
+        };
+        xattr_reply(list, size, reply)
+    }
+
+    fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
+        reply.statfs(0, 0, 0, 0, 0, 4096, 255, 4096);
+    }
+}
+
+/// `size` 0 asks how large the value is; a buffer too small is ERANGE.
+fn xattr_reply(value: Vec<u8>, size: u32, reply: ReplyXattr) {
+    if size == 0 {
+        reply.size(value.len() as u32);
+    } else if value.len() > size as usize {
+        reply.error(Errno::ERANGE);
+    } else {
+        reply.data(&value);
+    }
+}
