@@ -67,6 +67,9 @@ _kloset() {
             kloset,manpages)
                 cmd="kloset__subcmd__manpages"
                 ;;
+            kloset,mount)
+                cmd="kloset__subcmd__mount"
+                ;;
             kloset,prune)
                 cmd="kloset__subcmd__prune"
                 ;;
@@ -90,6 +93,9 @@ _kloset() {
                 ;;
             kloset,synthesize)
                 cmd="kloset__subcmd__synthesize"
+                ;;
+            kloset,ui)
+                cmd="kloset__subcmd__ui"
                 ;;
             kloset__subcmd__at,backup)
                 cmd="kloset__subcmd__at__subcmd__backup"
@@ -127,6 +133,9 @@ _kloset() {
             kloset__subcmd__at,ls)
                 cmd="kloset__subcmd__at__subcmd__ls"
                 ;;
+            kloset__subcmd__at,mount)
+                cmd="kloset__subcmd__at__subcmd__mount"
+                ;;
             kloset__subcmd__at,prune)
                 cmd="kloset__subcmd__at__subcmd__prune"
                 ;;
@@ -144,6 +153,9 @@ _kloset() {
                 ;;
             kloset__subcmd__at,synthesize)
                 cmd="kloset__subcmd__at__subcmd__synthesize"
+                ;;
+            kloset__subcmd__at,ui)
+                cmd="kloset__subcmd__at__subcmd__ui"
                 ;;
             kloset__subcmd__at__subcmd__help,backup)
                 cmd="kloset__subcmd__at__subcmd__help__subcmd__backup"
@@ -181,6 +193,9 @@ _kloset() {
             kloset__subcmd__at__subcmd__help,ls)
                 cmd="kloset__subcmd__at__subcmd__help__subcmd__ls"
                 ;;
+            kloset__subcmd__at__subcmd__help,mount)
+                cmd="kloset__subcmd__at__subcmd__help__subcmd__mount"
+                ;;
             kloset__subcmd__at__subcmd__help,prune)
                 cmd="kloset__subcmd__at__subcmd__help__subcmd__prune"
                 ;;
@@ -198,6 +213,9 @@ _kloset() {
                 ;;
             kloset__subcmd__at__subcmd__help,synthesize)
                 cmd="kloset__subcmd__at__subcmd__help__subcmd__synthesize"
+                ;;
+            kloset__subcmd__at__subcmd__help,ui)
+                cmd="kloset__subcmd__at__subcmd__help__subcmd__ui"
                 ;;
             kloset__subcmd__at__subcmd__help__subcmd__key,add)
                 cmd="kloset__subcmd__at__subcmd__help__subcmd__key__subcmd__add"
@@ -361,6 +379,9 @@ _kloset() {
             kloset__subcmd__help,manpages)
                 cmd="kloset__subcmd__help__subcmd__manpages"
                 ;;
+            kloset__subcmd__help,mount)
+                cmd="kloset__subcmd__help__subcmd__mount"
+                ;;
             kloset__subcmd__help,prune)
                 cmd="kloset__subcmd__help__subcmd__prune"
                 ;;
@@ -384,6 +405,9 @@ _kloset() {
                 ;;
             kloset__subcmd__help,synthesize)
                 cmd="kloset__subcmd__help__subcmd__synthesize"
+                ;;
+            kloset__subcmd__help,ui)
+                cmd="kloset__subcmd__help__subcmd__ui"
                 ;;
             kloset__subcmd__help__subcmd__at,backup)
                 cmd="kloset__subcmd__help__subcmd__at__subcmd__backup"
@@ -418,6 +442,9 @@ _kloset() {
             kloset__subcmd__help__subcmd__at,ls)
                 cmd="kloset__subcmd__help__subcmd__at__subcmd__ls"
                 ;;
+            kloset__subcmd__help__subcmd__at,mount)
+                cmd="kloset__subcmd__help__subcmd__at__subcmd__mount"
+                ;;
             kloset__subcmd__help__subcmd__at,prune)
                 cmd="kloset__subcmd__help__subcmd__at__subcmd__prune"
                 ;;
@@ -435,6 +462,9 @@ _kloset() {
                 ;;
             kloset__subcmd__help__subcmd__at,synthesize)
                 cmd="kloset__subcmd__help__subcmd__at__subcmd__synthesize"
+                ;;
+            kloset__subcmd__help__subcmd__at,ui)
+                cmd="kloset__subcmd__help__subcmd__at__subcmd__ui"
                 ;;
             kloset__subcmd__help__subcmd__at__subcmd__key,add)
                 cmd="kloset__subcmd__help__subcmd__at__subcmd__key__subcmd__add"
@@ -695,7 +725,7 @@ _kloset() {
 
     case "${cmd}" in
         kloset)
-            opts="-q -o -h -V --quiet --json --keyfile --option --help --version at create backup synthesize ls restore diff find cat dump info check rm forget prune sync key repair source store destination completion manpages limits help"
+            opts="-q -o -h -V --quiet --json --keyfile --option --help --version at create backup synthesize ls restore diff find cat dump info mount ui check rm forget prune sync key repair source store destination completion manpages limits help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -721,7 +751,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at)
-            opts="-q -o -h --quiet --json --keyfile --option --help create backup synthesize ls restore diff find cat dump info check rm forget prune sync key repair help"
+            opts="-q -o -h --quiet --json --keyfile --option --help create backup synthesize ls restore diff find cat dump info mount ui check rm forget prune sync key repair help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1111,7 +1141,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at__subcmd__help)
-            opts="create backup synthesize ls restore diff find cat dump info check rm forget prune sync key repair help"
+            opts="create backup synthesize ls restore diff find cat dump info mount ui check rm forget prune sync key repair help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1348,6 +1378,20 @@ _kloset() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kloset__subcmd__at__subcmd__help__subcmd__mount)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kloset__subcmd__at__subcmd__help__subcmd__prune)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1433,6 +1477,20 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at__subcmd__help__subcmd__synthesize)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__help__subcmd__ui)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1701,6 +1759,52 @@ _kloset() {
                 return 0
             fi
             case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__mount)
+            opts="-q -o -h --refresh --cache --host --tag --source --quiet --json --keyfile --option --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --refresh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2010,6 +2114,52 @@ _kloset() {
                     return 0
                     ;;
                 --changed-permille)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__ui)
+            opts="-q -o -h --listen --open --refresh --host --tag --source --quiet --json --keyfile --option --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --refresh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2797,7 +2947,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help)
-            opts="at create backup synthesize ls restore diff find cat dump info check rm forget prune sync key repair source store destination completion manpages limits help"
+            opts="at create backup synthesize ls restore diff find cat dump info mount ui check rm forget prune sync key repair source store destination completion manpages limits help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2811,7 +2961,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help__subcmd__at)
-            opts="create backup synthesize ls restore diff find cat dump info check rm forget prune sync key repair"
+            opts="create backup synthesize ls restore diff find cat dump info mount ui check rm forget prune sync key repair"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3034,6 +3184,20 @@ _kloset() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kloset__subcmd__help__subcmd__at__subcmd__mount)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kloset__subcmd__help__subcmd__at__subcmd__prune)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -3119,6 +3283,20 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help__subcmd__at__subcmd__synthesize)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__help__subcmd__at__subcmd__ui)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -3524,6 +3702,20 @@ _kloset() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kloset__subcmd__help__subcmd__mount)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kloset__subcmd__help__subcmd__prune)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -3874,6 +4066,20 @@ _kloset() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kloset__subcmd__help__subcmd__ui)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kloset__subcmd__info)
             opts="-q -o -h --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -4193,6 +4399,52 @@ _kloset() {
                 return 0
             fi
             case "${prev}" in
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__mount)
+            opts="-q -o -h --refresh --cache --host --tag --source --quiet --json --keyfile --option --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --refresh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --keyfile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -5238,6 +5490,52 @@ _kloset() {
                     return 0
                     ;;
                 --changed-permille)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__ui)
+            opts="-q -o -h --listen --open --refresh --host --tag --source --quiet --json --keyfile --option --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --refresh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -96,7 +96,7 @@ fn a_mounted_snapshot_is_its_source_and_new_snapshots_appear() {
     xattr::set(src.join("docs/readme.txt"), "user.color", b"blue").unwrap();
     xattr::set(src.join("docs"), "user.kind", b"folder\0binary").unwrap();
     let first = env.backup(&store, src.to_str().unwrap());
-    let first_id = first["snapshot_id"].as_str().unwrap()[..8].to_string();
+    let first_id = first["id"].as_str().unwrap()[..8].to_string();
 
     let mnt = env.path("mnt");
     let mut mounted = Mounted::start(&env, &store, &mnt, &[]);
@@ -153,7 +153,7 @@ fn a_mounted_snapshot_is_its_source_and_new_snapshots_appear() {
     // A backup made while mounted appears, without remounting.
     fs::write(src.join("added-later.txt"), b"new\n").unwrap();
     let second = env.backup(&store, src.to_str().unwrap());
-    let second_id = second["snapshot_id"].as_str().unwrap()[..8].to_string();
+    let second_id = second["id"].as_str().unwrap()[..8].to_string();
     wait_for("the new snapshot", || {
         mnt.join("ids").join(&second_id).is_dir()
     });

@@ -312,6 +312,20 @@ impl Repo {
         &self.backend.display
     }
 
+    /// The keys of the index files stored now, sorted: a long-running reader compares them
+    /// with those it loaded to know whether its index is stale (a prune repacked).
+    pub async fn stored_index_keys(&self) -> Result<Vec<String>> {
+        let mut keys: Vec<String> = self
+            .backend
+            .list("index")
+            .await?
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        keys.sort();
+        Ok(keys)
+    }
+
     /// (key, size) of every object stored under `packs/`.
     pub async fn stored_packs(&self) -> Result<Vec<(String, u64)>> {
         self.backend.list("packs").await

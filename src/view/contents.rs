@@ -118,12 +118,8 @@ impl Contents {
         for i in range {
             let data = match self.cached(&layout.blobs[i]) {
                 Some(d) => d,
-                None => {
-                    self.fetch(repo, layout, i).await?;
-                    self.cached(&layout.blobs[i]).ok_or_else(|| {
-                        anyhow::anyhow!("blob {} was read but not kept", layout.blobs[i].short())
-                    })?
-                }
+                // Used as read: other readers may have pushed it out of the cache already.
+                None => self.fetch(repo, layout, i).await?,
             };
             let start = layout.starts[i];
             let from = offset.saturating_sub(start) as usize;
@@ -140,7 +136,8 @@ impl Contents {
     }
 
     /// Blob `first` and those after it not cached, up to the window, in one in-order read.
-    async fn fetch(&self, repo: &Arc<IndexedRepo>, layout: &Layout, first: usize) -> Result<()> {
+    /// Returns blob `first`.
+    async fn fetch(&self, repo: &Arc<IndexedRepo>, layout: &Layout, first: usize) -> Result<Bytes> {
         let mut ids = Vec::new();
         let mut bytes = 0u64;
         for i in first..layout.blobs.len() {
@@ -153,16 +150,18 @@ impl Contents {
         }
         let reader = Reader::new(repo.clone(), self.concurrency);
         let mut blobs = reader.in_order(vec![ids.clone()]);
+        let mut wanted = None;
         for id in ids {
             let data = match blobs.next_of(0).await {
                 Some(r) => r?,
                 None => anyhow::bail!("blob {} was not read", id.short()),
             };
+            wanted.get_or_insert_with(|| data.clone());
             if let Ok(mut cache) = self.cache.lock() {
                 cache.put(id, data);
             }
         }
-        Ok(())
+        wanted.ok_or_else(|| anyhow::anyhow!("no blob to read"))
     }
 }
 

@@ -75,7 +75,11 @@ impl Live {
                 .iter()
                 .zip(&current.snapshots)
                 .all(|(a, b)| a.0 == b.0);
-        if same {
+        // A prune repacks without changing which snapshots there are: an index whose files
+        // are gone names packs that are gone too.
+        let mut loaded = current.repo.index_keys().to_vec();
+        loaded.sort();
+        if same && fresh.stored_index_keys().await? == loaded {
             return Ok(None);
         }
         Ok(Some(Self::build(fresh, &self.filter).await?))

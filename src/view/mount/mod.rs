@@ -76,13 +76,61 @@ pub fn serve(
     mounted();
     while !session.guard.is_finished() {
         if stop() {
-            session.umount_and_join()?;
+            if let Err(e) = unmount(dir, false) {
+                if e.raw_os_error() != Some(libc::EBUSY) {
+                    return Err(e.into());
+                }
+                // Still in use (a shell in it, an open file): detached now, it disappears
+                // from the tree and what had it open sees errors, rather than a dead mount
+                // staying behind after kloset ends.
+                eprintln!(
+                    "kloset: {} was in use: detached it; what had it open can no longer read it",
+                    dir.display()
+                );
+                unmount(dir, true)?;
+                return Ok(());
+            }
+            // The session ends once the kernel has let go; not waited for forever.
+            for _ in 0..50 {
+                if session.guard.is_finished() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(100));
     }
     session.join()?;
     Ok(())
+}
+
+/// Unmounts `dir`, which fails with EBUSY while it is in use: as root directly, else through
+/// fuse3's setuid helper, as the mount was made.
+fn unmount(dir: &Path, lazily: bool) -> std::io::Result<()> {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } == 0 {
+        let path = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes())
+            .map_err(std::io::Error::other)?;
+        let flags = if lazily { libc::MNT_DETACH } else { 0 };
+        // SAFETY: a valid NUL-terminated path and known flags.
+        if unsafe { libc::umount2(path.as_ptr(), flags) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        return Ok(());
+    }
+    let out = std::process::Command::new("fusermount3")
+        .arg(if lazily { "-uz" } else { "-u" })
+        .arg(dir)
+        .output()?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let said = String::from_utf8_lossy(&out.stderr);
+    match said.contains("busy") {
+        true => Err(std::io::Error::from_raw_os_error(libc::EBUSY)),
+        false => Err(std::io::Error::other(said.trim().to_string())),
+    }
 }
 
 impl MountFs {

@@ -165,7 +165,8 @@ async fn tree(State(shared): Shared_, Query(at): Query<At>) -> Answer {
     let entries: Vec<Value> = tree
         .nodes
         .iter()
-        .filter(|n| !n.is_deleted())
+        // Names a path cannot reach (empty, `.`, `..`, with `/`): the mount hides them too.
+        .filter(|n| !n.is_deleted() && crate::restore::names::unfit(&n.name_bytes()).is_none())
         .map(entry)
         .collect();
     ok(&json!({ "snapshot": id.to_string(), "path": at.path, "entries": entries }))
@@ -340,7 +341,11 @@ async fn zip(State(shared): Shared_, Query(at): Query<At>) -> Answer {
             format!("'{}' is a file: download it as it is", at.path),
         ));
     };
-    let base = dir.map_or_else(|| format!("snapshot-{}", id.short()), |n| n.name);
+    // The archive's top folder: the directory's name when it is fit to be one (`..` is not).
+    let base = dir
+        .map(|n| n.name)
+        .filter(|name| crate::restore::names::unfit(name.as_bytes()).is_none())
+        .unwrap_or_else(|| format!("snapshot-{}", id.short()));
     let (entries, _left_out) = dump::entries(&view.repo, tree_id, &base).await?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
     let repo = view.repo.clone();

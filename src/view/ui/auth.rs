@@ -9,7 +9,21 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rand::RngCore;
 
-const COOKIE: &str = "kloset_token";
+/// The token, and the cookie that carries it: named for the port, since cookies are shared
+/// by every port of a host, so that two UIs, or another local service, do not meet it.
+pub struct Auth {
+    pub token: String,
+    pub cookie: String,
+}
+
+impl Auth {
+    pub fn new(token: String, port: u16) -> Auth {
+        Auth {
+            token,
+            cookie: format!("kloset_token_{port}"),
+        }
+    }
+}
 
 pub fn new_token() -> String {
     let mut bytes = [0u8; 24];
@@ -27,7 +41,7 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 /// The token a request carries: in its query string, else in its cookie.
-fn carried(req: &Request) -> (Option<String>, bool) {
+fn carried(req: &Request, cookie: &str) -> (Option<String>, bool) {
     let in_query = req.uri().query().and_then(|q| {
         q.split('&')
             .find_map(|pair| pair.strip_prefix("token="))
@@ -42,19 +56,24 @@ fn carried(req: &Request) -> (Option<String>, bool) {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix("kloset_token=").map(str::to_string));
+        .find_map(|c| {
+            c.trim()
+                .strip_prefix(cookie)
+                .and_then(|rest| rest.strip_prefix('='))
+                .map(str::to_string)
+        });
     (in_cookie, false)
 }
 
-pub async fn require_token(State(token): State<Arc<String>>, req: Request, next: Next) -> Response {
-    let (given, from_query) = carried(&req);
+pub async fn require_token(State(auth): State<Arc<Auth>>, req: Request, next: Next) -> Response {
+    let (given, from_query) = carried(&req, &auth.cookie);
     let Some(given) = given else {
         return refused(
             StatusCode::UNAUTHORIZED,
             "kloset ui: no access token: open the URL kloset printed when it started",
         );
     };
-    if !same(&given, &token) {
+    if !same(&given, &auth.token) {
         return refused(
             StatusCode::FORBIDDEN,
             "kloset ui: wrong access token: open the URL kloset printed when it started",
@@ -62,7 +81,7 @@ pub async fn require_token(State(token): State<Arc<String>>, req: Request, next:
     }
     if from_query {
         // The token leaves the address bar (and the history) at once: the cookie carries it.
-        let cookie = format!("{COOKIE}={given}; Path=/; HttpOnly; SameSite=Strict");
+        let cookie = format!("{}={given}; Path=/; HttpOnly; SameSite=Strict", auth.cookie);
         let mut redirect = (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();
         if let Ok(v) = HeaderValue::from_str(&cookie) {
             redirect.headers_mut().insert(header::SET_COOKIE, v);
@@ -111,15 +130,15 @@ mod tests {
     fn the_query_wins_over_the_cookie() {
         let req = Request::builder()
             .uri("/x?a=1&token=t1")
-            .header(header::COOKIE, "other=1; kloset_token=t2")
+            .header(header::COOKIE, "other=1; kloset_token_80=t2")
             .body(axum::body::Body::empty())
             .unwrap();
-        assert_eq!(carried(&req), (Some("t1".into()), true));
+        assert_eq!(carried(&req, "kloset_token_80"), (Some("t1".into()), true));
         let req = Request::builder()
             .uri("/x")
-            .header(header::COOKIE, "other=1; kloset_token=t2")
+            .header(header::COOKIE, "kloset_token_8=t3; kloset_token_80=t2")
             .body(axum::body::Body::empty())
             .unwrap();
-        assert_eq!(carried(&req), (Some("t2".into()), false));
+        assert_eq!(carried(&req, "kloset_token_80"), (Some("t2".into()), false));
     }
 }

@@ -50,6 +50,7 @@ impl Server {
         listener: tokio::net::TcpListener,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> Result<()> {
+        let auth = auth::Auth::new(self.token, listener.local_addr()?.port());
         let app = Router::new()
             .route("/", get(assets::index))
             .route("/app.js", get(assets::script))
@@ -57,7 +58,7 @@ impl Server {
             .merge(api::routes())
             .with_state(self.shared)
             .layer(axum::middleware::from_fn_with_state(
-                Arc::new(self.token),
+                Arc::new(auth),
                 auth::require_token,
             ));
         axum::serve(listener, app)

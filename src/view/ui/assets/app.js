@@ -150,6 +150,7 @@ async function nodeInfo(id, path) {
   show("Entry", crumbs(id, path));
   const info = await api("node", { snapshot: id, path });
   const e = info.entry;
+  if (!e) { location.hash = browseLink(id, "/"); return; }
   const m = main();
   m.append(pairs("Entry", { name: e.name, kind: e.kind, size: e.kind === "file" ? e.size + " bytes" : null,
     mode: perms(e.mode, e.kind), owner: e.uid + ":" + e.gid, modified: when(e.mtime), target: e.target,
@@ -169,6 +170,7 @@ async function nodeInfo(id, path) {
     m.append(el("h2", { text: "Preview" }), el("img", { class: "preview", alt: e.name, src: fileUrl(id, path, { inline: "true" }) }));
   } else if (e.size > 0) {
     const r = await fetch(fileUrl(id, path, { inline: "true", limit: "65536" }));
+    if (!r.ok) throw new Error("the preview could not be read (" + r.status + ")");
     const buf = new Uint8Array(await r.arrayBuffer());
     const binary = buf.slice(0, 4096).some(b => b === 0);
     m.append(el("h2", { text: "Preview" + (e.size > 65536 ? " (first 64 KiB)" : "") }),
@@ -233,8 +235,8 @@ async function statePage() {
 }
 
 async function route() {
-  const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
   try {
+    const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
     switch (parts[0]) {
       case "browse": return await browse(parts[1], parts[2] || "/");
       case "node": return await nodeInfo(parts[1], parts[2]);
