@@ -18,11 +18,16 @@ use common::{make_fixture, Env};
 
 /// The status line's code of a bare GET, cookie optional.
 fn status_of(addr: &str, path: &str, cookie: Option<&str>) -> String {
-    let mut s = TcpStream::connect(addr).unwrap();
     let cookie = cookie.map_or(String::new(), |c| format!("Cookie: {c}\r\n"));
+    status_with(addr, path, &format!("Host: {addr}\r\n{cookie}"))
+}
+
+/// The status line's code of a GET with these header lines.
+fn status_with(addr: &str, path: &str, headers: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{cookie}Connection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\n{headers}Connection: close\r\n\r\n"
     )
     .unwrap();
     let mut answer = String::new();
@@ -103,6 +108,25 @@ fn the_ui_in_a_real_browser() {
     assert_eq!(
         status_of(addr, "/api/snapshots", Some(&cookie(query))),
         "200"
+    );
+    // With the token, but under another site's name (DNS rebinding), or from another
+    // site's page: refused.
+    let with = |extra: &str| format!("Cookie: {}\r\n{extra}", cookie(query));
+    assert_eq!(
+        status_with(
+            addr,
+            "/api/snapshots",
+            &with(&format!("Host: evil.example:{port}\r\n"))
+        ),
+        "421"
+    );
+    assert_eq!(
+        status_with(
+            addr,
+            "/api/snapshots",
+            &with(&format!("Host: {addr}\r\nSec-Fetch-Site: cross-site\r\n"))
+        ),
+        "403"
     );
 
     let shots = screenshots();

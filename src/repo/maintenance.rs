@@ -374,6 +374,15 @@ impl IndexedRepo {
         &self.index_keys
     }
 
+    /// Every index file the load saw, the ones that did not decode too, sorted: what a
+    /// listing of `index/` gave then, to compare with one made later.
+    pub fn index_keys_seen(&self) -> Vec<String> {
+        let damaged = self.health.damaged_index.iter().map(|(k, _)| k);
+        let mut keys: Vec<String> = self.index_keys.iter().chain(damaged).cloned().collect();
+        keys.sort();
+        keys
+    }
+
     /// Each indexed pack with the blobs the index reads from it.
     pub fn pack_entries(&self) -> Vec<PackEntry> {
         self.index.pack_entries()

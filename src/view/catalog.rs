@@ -1,8 +1,8 @@
 //! Where each snapshot appears when a store is browsed as directories, restic's layout:
-//! `ids/<short id>`, `snapshots/<time>`, `hosts/<host>/<time>`, `tags/<tag>/<time>`, and a
+//! `ids/<id prefix>`, `snapshots/<time>`, `hosts/<host>/<time>`, `tags/<tag>/<time>`, and a
 //! `latest` link in each folder of times. Pure: built from the snapshot list alone.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::SecondsFormat;
 
@@ -23,6 +23,8 @@ pub enum Child {
 #[derive(Default, Debug)]
 pub struct Catalog {
     folders: BTreeMap<Vec<String>, Vec<(String, Child)>>,
+    /// Each folder's names, to find one without going through them all.
+    by_name: HashMap<Vec<String>, HashMap<String, usize>>,
 }
 
 impl Catalog {
@@ -42,8 +44,10 @@ impl Catalog {
         let all: Vec<usize> = (0..snapshots.len()).collect();
         let mut hosts: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         let mut tags: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for (i, (id, snap)) in snapshots.iter().enumerate() {
-            c.push(&["ids"], id.short(), Child::Snapshot(i));
+        let ids: Vec<Id> = snapshots.iter().map(|(id, _)| *id).collect();
+        for (i, (prefix, (_, snap))) in unique_prefixes(&ids).into_iter().zip(snapshots).enumerate()
+        {
+            c.push(&["ids"], prefix, Child::Snapshot(i));
             hosts.entry(safe_name(&snap.host)).or_default().push(i);
             for t in &snap.tags {
                 tags.entry(safe_name(t)).or_default().push(i);
@@ -57,6 +61,14 @@ impl Catalog {
                 c.times(path, snapshots, &members);
             }
         }
+        for (path, entries) in &c.folders {
+            let names = entries
+                .iter()
+                .enumerate()
+                .map(|(i, (n, _))| (n.clone(), i))
+                .collect();
+            c.by_name.insert(path.clone(), names);
+        }
         c
     }
 
@@ -66,10 +78,8 @@ impl Catalog {
     }
 
     pub fn lookup(&self, path: &[String], name: &str) -> Option<&Child> {
-        self.folder(path)?
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, c)| c)
+        let i = *self.by_name.get(path)?.get(name)?;
+        self.folder(path).map(|f| &f[i].1)
     }
 
     fn push(&mut self, folder: &[&str], name: String, child: Child) {
@@ -102,17 +112,48 @@ pub fn time_name(snap: &Snapshot) -> String {
     snap.time.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// A host or tag as one path component: `/` and NUL become `_`, and names that are not
-/// names (`.`, `..`, empty) are prefixed.
+/// Each id's hex, as long as it takes to tell it from every other (8 digits at least, as
+/// restic shows them): two snapshots whose short ids collide get longer names, not one.
+fn unique_prefixes(ids: &[Id]) -> Vec<String> {
+    let hex: Vec<String> = ids.iter().map(Id::to_string).collect();
+    let mut order: Vec<usize> = (0..hex.len()).collect();
+    order.sort_by(|&a, &b| hex[a].cmp(&hex[b]));
+    let common = |a: &str, b: &str| a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+    let mut len = vec![8usize; hex.len()];
+    for pair in order.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        let need = (common(&hex[a], &hex[b]) + 1).min(hex[a].len());
+        len[a] = len[a].max(need);
+        len[b] = len[b].max(need);
+    }
+    hex.iter()
+        .zip(len)
+        .map(|(h, n)| h[..n.min(h.len())].to_string())
+        .collect()
+}
+
+/// A host or tag as one path component. `/` and NUL become `_`; names that are not names
+/// (`.`, `..`, empty) are prefixed. A name changed so, or too long for a file system, ends
+/// in `~` and 8 hex digits of its hash, so that two names never share a folder.
 fn safe_name(s: &str) -> String {
     let cleaned: String = s
         .chars()
         .map(|c| if c == '/' || c == '\0' { '_' } else { c })
         .collect();
-    match cleaned.as_str() {
+    let mut name = match cleaned.as_str() {
         "" | "." | ".." => format!("_{cleaned}"),
         _ => cleaned,
+    };
+    if name != s || crate::restore::names::unfit(name.as_bytes()).is_some() {
+        let mut cut = name.len().min(crate::restore::names::NAME_MAX - 9);
+        while !name.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        name.truncate(cut);
+        let hash = blake3::hash(s.as_bytes()).to_hex();
+        name = format!("{name}~{}", &hash[..8]);
     }
+    name
 }
 
 #[cfg(test)]
@@ -185,7 +226,7 @@ mod tests {
             c.lookup(&path("hosts/web1"), "2024-01-02T10:00:00Z"),
             Some(&Child::Snapshot(2))
         );
-        assert_eq!(names(&c, "tags"), ["a_b", "nightly"]);
+        assert_eq!(names(&c, "tags"), [safe_name("a/b").as_str(), "nightly"]);
         assert_eq!(names(&c, "ids")[0], Id([1; 32]).short());
         assert!(c.folder(&path("hosts/nobody")).is_none());
     }
@@ -199,8 +240,29 @@ mod tests {
 
     #[test]
     fn hosts_and_tags_that_are_not_names_are_made_names() {
-        assert_eq!(safe_name(".."), "_..");
-        assert_eq!(safe_name(""), "_");
-        assert_eq!(safe_name("a/b"), "a_b");
+        assert!(safe_name("..").starts_with("_..~"));
+        assert!(safe_name("").starts_with("_~"));
+        assert!(safe_name("a/b").starts_with("a_b~"));
+        assert_ne!(safe_name("a/b"), safe_name("a_b"));
+        assert_eq!(safe_name("nightly"), "nightly");
+        let long = "é".repeat(300);
+        let name = safe_name(&long);
+        assert!(name.len() <= 255 && crate::restore::names::unfit(name.as_bytes()).is_none());
+        assert_ne!(name, safe_name(&"é".repeat(301)));
+    }
+
+    #[test]
+    fn ids_whose_short_forms_collide_are_named_longer() {
+        let mut a = Id([0xab; 32]);
+        let mut b = a;
+        b.0[31] = 0;
+        a.0[10] = 1;
+        let c = Id([1; 32]);
+        let p = unique_prefixes(&[a, b, c]);
+        assert_eq!(p[2], "01010101");
+        assert_eq!(p[0].len(), 21);
+        assert_eq!(p[1].len(), 21);
+        assert_ne!(p[0], p[1]);
+        assert!(a.to_string().starts_with(&p[0]));
     }
 }

@@ -2,8 +2,10 @@
 //! range are taken from a bounded cache, and those missing are read together with the blobs
 //! that follow them, up to a window, through the one reader (coalesced ranged reads per
 //! pack, each blob verified). A reader going through a file in order thus costs one read
-//! per window, not one per blob.
+//! per window, not one per blob; the window grows while the reads follow each other, so a
+//! few bytes read here and there do not each fetch the largest window.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
@@ -19,16 +21,26 @@ use crate::restore::Reader;
 /// Bytes read ahead of a reader, at most.
 const WINDOW: u64 = 16 * 1024 * 1024;
 
-/// Where each blob of a file's content starts.
+/// Bytes read ahead of a read that does not follow the one before.
+const FIRST_WINDOW: u64 = 1024 * 1024;
+
+/// Where each blob of a file's content starts, and how this open file is being read.
 pub struct Layout {
     pub blobs: Vec<Id>,
     /// `starts[i]`: offset of blob i; one more entry, the file's size.
     starts: Vec<u64>,
+    /// Where the last read ended, and the window it was given.
+    next: AtomicU64,
+    window: AtomicU64,
+    /// One fetch at a time per open file: the kernel's parallel read-ahead asks for
+    /// neighbouring ranges at once, which one fetch covers.
+    fetching: tokio::sync::Mutex<()>,
 }
 
 impl Layout {
-    /// From the index's plaintext lengths. Fails when a blob is not indexed: the file cannot
-    /// be read, and saying so at open beats a short read.
+    /// From the index's plaintext lengths. Fails when a blob is not indexed, or when the blobs
+    /// do not add up to the file's size: the file cannot be read as stored, and saying so at
+    /// open beats a short read.
     pub fn of(repo: &IndexedRepo, node: &Node) -> Result<Layout> {
         let mut starts = Vec::with_capacity(node.content.len() + 1);
         let mut at = 0u64;
@@ -44,10 +56,39 @@ impl Layout {
             at += u64::from(loc.raw_length);
         }
         starts.push(at);
-        Ok(Layout {
-            blobs: node.content.clone(),
+        if at != node.size {
+            return Err(KlosetError::Integrity(format!(
+                "'{}': its size says {} bytes but its content holds {at}: run 'kloset check'",
+                node.name, node.size
+            ))
+            .into());
+        }
+        Ok(Layout::new(node.content.clone(), starts))
+    }
+
+    fn new(blobs: Vec<Id>, starts: Vec<u64>) -> Layout {
+        Layout {
+            blobs,
             starts,
-        })
+            next: AtomicU64::new(0),
+            window: AtomicU64::new(FIRST_WINDOW / 2),
+            fetching: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The window for a read at `offset..offset + len`: twice the last one when it follows
+    /// the last read, the first one's size when it does not.
+    fn window_for(&self, offset: u64, len: u64) -> u64 {
+        let follows = self
+            .next
+            .swap(offset.saturating_add(len), Ordering::Relaxed)
+            == offset;
+        let window = match follows {
+            true => (self.window.load(Ordering::Relaxed) * 2).clamp(FIRST_WINDOW, WINDOW),
+            false => FIRST_WINDOW,
+        };
+        self.window.store(window, Ordering::Relaxed);
+        window
     }
 
     pub fn size(&self) -> u64 {
@@ -114,12 +155,13 @@ impl Contents {
         len: u64,
     ) -> Result<Vec<u8>> {
         let range = layout.covering(offset, len);
+        let window = layout.window_for(offset, len);
         let mut out = Vec::with_capacity(len.min(layout.size()) as usize);
         for i in range {
             let data = match self.cached(&layout.blobs[i]) {
                 Some(d) => d,
                 // Used as read: other readers may have pushed it out of the cache already.
-                None => self.fetch(repo, layout, i).await?,
+                None => self.fetch(repo, layout, i, window).await?,
             };
             let start = layout.starts[i];
             let from = offset.saturating_sub(start) as usize;
@@ -135,14 +177,25 @@ impl Contents {
         self.cache.lock().ok()?.blobs.get(id).cloned()
     }
 
-    /// Blob `first` and those after it not cached, up to the window, in one in-order read.
-    /// Returns blob `first`.
-    async fn fetch(&self, repo: &Arc<IndexedRepo>, layout: &Layout, first: usize) -> Result<Bytes> {
+    /// Blob `first` and those after it not cached, up to `window` bytes, in one in-order
+    /// read. Returns blob `first`.
+    async fn fetch(
+        &self,
+        repo: &Arc<IndexedRepo>,
+        layout: &Layout,
+        first: usize,
+        window: u64,
+    ) -> Result<Bytes> {
+        let _one_at_a_time = layout.fetching.lock().await;
+        // Fetched meanwhile by the read this one waited for.
+        if let Some(d) = self.cached(&layout.blobs[first]) {
+            return Ok(d);
+        }
         let mut ids = Vec::new();
         let mut bytes = 0u64;
         for i in first..layout.blobs.len() {
             let size = layout.starts[i + 1] - layout.starts[i];
-            if i > first && (bytes + size > WINDOW || self.cached(&layout.blobs[i]).is_some()) {
+            if i > first && (bytes + size > window || self.cached(&layout.blobs[i]).is_some()) {
                 break;
             }
             ids.push(layout.blobs[i]);
@@ -174,10 +227,20 @@ mod tests {
         for s in sizes {
             starts.push(starts.last().unwrap() + s);
         }
-        Layout {
-            blobs: sizes.iter().map(|_| Id([0; 32])).collect(),
-            starts,
+        Layout::new(sizes.iter().map(|_| Id([0; 32])).collect(), starts)
+    }
+
+    #[test]
+    fn the_window_grows_while_reads_follow_each_other() {
+        let l = layout(&[10]);
+        assert_eq!(l.window_for(500, 100), FIRST_WINDOW);
+        assert_eq!(l.window_for(600, 100), 2 * FIRST_WINDOW);
+        assert_eq!(l.window_for(700, 100), 4 * FIRST_WINDOW);
+        for n in 0..10 {
+            l.window_for(800 + n * 100, 100);
         }
+        assert_eq!(l.window_for(1800, 100), WINDOW);
+        assert_eq!(l.window_for(0, 100), FIRST_WINDOW, "a jump starts again");
     }
 
     #[test]

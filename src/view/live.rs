@@ -1,12 +1,14 @@
 //! A store as a long-running browser sees it: the snapshots a filter selects, their catalog,
 //! and an index that covers them. Looked at again when older than a refresh period, so a
-//! backup made meanwhile appears; the index is loaded again only when the snapshots changed.
+//! backup made meanwhile appears; the index is loaded again only when the snapshots or the
+//! index files changed. The look is taken in the background: reads go on with the view
+//! there is, and never wait on a slow store's listing.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use tokio::sync::Mutex;
 
 use super::catalog::Catalog;
 use crate::ops::forget::Filter;
@@ -40,30 +42,57 @@ impl View {
 pub struct Live {
     filter: Filter,
     every: Duration,
+    /// The view, and when the store was last looked at for it.
     state: Mutex<(Arc<View>, Instant)>,
+    refreshing: AtomicBool,
 }
 
 impl Live {
-    pub async fn new(repo: Repo, filter: Filter, every: Duration) -> Result<Live> {
+    pub async fn new(repo: Repo, filter: Filter, every: Duration) -> Result<Arc<Live>> {
         let view = Self::build(repo, &filter).await?;
-        Ok(Live {
+        Ok(Arc::new(Live {
             filter,
             every,
             state: Mutex::new((Arc::new(view), Instant::now())),
-        })
+            refreshing: AtomicBool::new(false),
+        }))
     }
 
-    /// The current view, looked at again first when older than the refresh period. A
-    /// failure to refresh keeps the view there was (the store may be briefly unreachable).
-    pub async fn view(&self) -> Arc<View> {
-        let mut state = self.state.lock().await;
-        if state.1.elapsed() >= self.every {
-            state.1 = Instant::now();
-            if let Ok(Some(next)) = self.refreshed(&state.0).await {
-                state.0 = Arc::new(next);
+    /// The current view. Once it is older than the refresh period, one look at the store
+    /// starts in the background and swaps a new view in when it is done; a failure keeps
+    /// the view there was (the store may be briefly unreachable).
+    pub async fn view(self: &Arc<Self>) -> Arc<View> {
+        let (current, stale) = match self.state.lock() {
+            Ok(mut s) => {
+                let stale = s.1.elapsed() >= self.every;
+                if stale {
+                    s.1 = Instant::now();
+                }
+                (s.0.clone(), stale)
             }
+            Err(p) => return p.into_inner().0.clone(),
+        };
+        if stale && !self.refreshing.swap(true, Ordering::AcqRel) {
+            let live = self.clone();
+            tokio::spawn(async move {
+                if let Ok(Some(next)) = live.refreshed(&current).await {
+                    if let Ok(mut s) = live.state.lock() {
+                        s.0 = Arc::new(next);
+                        // The period counts from when the new view is there.
+                        s.1 = Instant::now();
+                    }
+                }
+                live.refreshing.store(false, Ordering::Release);
+            });
         }
-        state.0.clone()
+        self.current()
+    }
+
+    fn current(&self) -> Arc<View> {
+        match self.state.lock() {
+            Ok(s) => s.0.clone(),
+            Err(p) => p.into_inner().0.clone(),
+        }
     }
 
     async fn refreshed(&self, current: &View) -> Result<Option<View>> {
@@ -77,9 +106,8 @@ impl Live {
                 .all(|(a, b)| a.0 == b.0);
         // A prune repacks without changing which snapshots there are: an index whose files
         // are gone names packs that are gone too.
-        let mut loaded = current.repo.index_keys().to_vec();
-        loaded.sort();
-        if same && fresh.stored_index_keys().await? == loaded {
+        // Damaged files count as seen, or one of them would reload the index every time.
+        if same && fresh.stored_index_keys().await? == current.repo.index_keys_seen() {
             return Ok(None);
         }
         Ok(Some(Self::build(fresh, &self.filter).await?))

@@ -37,18 +37,21 @@ pub fn of(node: &Node) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-/// The value of one attribute.
-pub fn get(node: &Node, name: &str) -> Option<Vec<u8>> {
-    of(node)
-        .into_iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v)
+/// What a mount shows: `user.*` attributes only. The kernel would act on `security.*`
+/// (capabilities), `trusted.*` and ACLs taken from a store, which is not the mount's to grant.
+fn mounted(node: &Node) -> impl Iterator<Item = (String, Vec<u8>)> {
+    of(node).into_iter().filter(|(n, _)| n.starts_with("user."))
 }
 
-/// `listxattr`'s answer: each name followed by a NUL.
+/// The value of one attribute a mount shows.
+pub fn get(node: &Node, name: &str) -> Option<Vec<u8>> {
+    mounted(node).find(|(n, _)| n == name).map(|(_, v)| v)
+}
+
+/// `listxattr`'s answer on a mount: each name followed by a NUL.
 pub fn name_list(node: &Node) -> Vec<u8> {
     let mut out = Vec::new();
-    for (name, _) in of(node) {
+    for (name, _) in mounted(node) {
         out.extend_from_slice(name.as_bytes());
         out.push(0);
     }
@@ -67,6 +70,10 @@ mod tests {
             name: "user.color".into(),
             value: hex::encode("blue"),
         });
+        node.xattrs.push(Xattr {
+            name: "security.capability".into(),
+            value: hex::encode("x"),
+        });
         let mut s3 = S3Meta {
             key: "dir/a.txt".into(),
             content_type: Some("text/plain".into()),
@@ -81,6 +88,7 @@ mod tests {
             names,
             [
                 "user.color",
+                "security.capability",
                 "user.s3.key",
                 "user.s3.content-type",
                 "user.s3.version-id",
@@ -91,5 +99,10 @@ mod tests {
         assert_eq!(get(&node, "user.color").unwrap(), b"blue");
         assert_eq!(get(&node, "user.s3.tag.env").unwrap(), b"prod");
         assert!(name_list(&node).ends_with(b"user.s3.tag.env\0"));
+        assert!(
+            get(&node, "security.capability").is_none(),
+            "not shown on a mount"
+        );
+        assert!(!name_list(&node).windows(8).any(|w| w == b"security"));
     }
 }

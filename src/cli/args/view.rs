@@ -11,8 +11,9 @@ pub struct MountArgs {
     /// An empty directory to mount the store at (read-only, until unmounted or Ctrl-C).
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
-    /// Look at the store's snapshots again after this many seconds (on access).
-    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    /// Look at the store's snapshots again after this many seconds (on access; 1 at least).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub refresh: u64,
     /// MiB of file content kept in memory for reads.
     #[arg(long, value_name = "MIB", default_value_t = 128)]
@@ -30,8 +31,9 @@ pub struct UiArgs {
     /// Open the page in the default browser.
     #[arg(long)]
     pub open: bool,
-    /// Look at the store's snapshots again after this many seconds (on access).
-    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    /// Look at the store's snapshots again after this many seconds (on access; 1 at least).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub refresh: u64,
     /// Only these snapshots.
     #[command(flatten)]

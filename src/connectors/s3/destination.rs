@@ -29,9 +29,11 @@ use crate::remote::{self, RemoteKind};
 use crate::repo::tree::{Node, NodeKind};
 use crate::restore::{ContentSink, Destination, Plan, PlannedFile, Reader};
 
+mod after_write;
 mod headers;
 mod identical;
 mod keys;
+mod sink;
 mod uploads;
 
 use headers::headers_for;
@@ -82,18 +84,6 @@ struct Upload {
 }
 
 impl S3Destination {
-    /// Counts what a replay wrote.
-    fn written_version(&self, planned: &PlannedFile) {
-        if planned
-            .node
-            .s3
-            .as_ref()
-            .is_some_and(|m| m.version_id.is_some())
-        {
-            self.replayed.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
     pub fn new(api: Arc<S3Api>, force: bool) -> Result<S3Destination> {
         let storage_class = api.config().option("storage_class").map(str::to_string);
         let retention = api
@@ -120,174 +110,8 @@ impl S3Destination {
         })
     }
 
-    /// After an object (or a version) is written: its ACL, as the options say.
-    async fn ensure_acl(&self, planned: &PlannedFile, version: Option<&str>) -> Result<()> {
-        let Some(acl) = planned.node.s3.as_ref().and_then(|m| m.acl.as_ref()) else {
-            return Ok(());
-        };
-        let Some(acl) = history::mapped_acl(acl, &self.acls) else {
-            return Ok(());
-        };
-        let key = Self::key(planned);
-        if let Err(e) = self.api.put_acl(&key, version, &acl).await {
-            // An owner unknown here is this object's problem, not the restore's.
-            self.refused
-                .lock()
-                .expect("refused")
-                .push(format!("'{key}': its ACL was not set ({e:#}); acl_map=OLD=NEW maps owners, acls=false leaves ACLs out"));
-        }
-        Ok(())
-    }
-
-    /// After an object with tags is written: makes sure the server kept them.
-    async fn ensure_tags(&self, planned: &PlannedFile) -> Result<()> {
-        let Some(tags) = planned
-            .node
-            .s3
-            .as_ref()
-            .and_then(|m| m.tags.as_ref())
-            .filter(|t| !t.is_empty())
-        else {
-            return Ok(());
-        };
-        let key = Self::key(planned);
-        let state = self.tagging.load(Ordering::Relaxed);
-        if state == TAGGING_UNKNOWN {
-            let kept = self.api.tags(&key).await?.as_ref() == Some(tags);
-            if kept {
-                self.tagging.store(TAGGING_IN_PUT, Ordering::Relaxed);
-                return Ok(());
-            }
-        }
-        if matches!(state, TAGGING_IN_PUT | TAGGING_NONE) {
-            if state == TAGGING_NONE {
-                self.tags_lost.fetch_add(1, Ordering::Relaxed);
-            }
-            return Ok(());
-        }
-        let set = match self.api.put_tags(&key, tags).await {
-            Ok(set) => set,
-            Err(e) if remote::kind_of(&e).is_some() => {
-                self.refused
-                    .lock()
-                    .expect("refused")
-                    .push(format!("'{key}': its tags were not set ({e:#})"));
-                return Ok(());
-            }
-            Err(e) => return Err(e),
-        };
-        let now = if set { TAGGING_SEPARATE } else { TAGGING_NONE };
-        self.tagging.store(now, Ordering::Relaxed);
-        if !set {
-            self.tags_lost.fetch_add(1, Ordering::Relaxed);
-        }
-        Ok(())
-    }
-
     fn key(planned: &PlannedFile) -> String {
         String::from_utf8_lossy(planned.relative()).into_owned()
-    }
-
-    /// The upload id of a multipart file, started on its first part.
-    async fn upload_id(&self, file: usize, planned: &PlannedFile) -> Result<String> {
-        let mut uploads = self.uploads.lock().await;
-        if let Some(u) = uploads.get(&file) {
-            return Ok(u.id.clone());
-        }
-        let mut headers = headers_for(&planned.node, self.storage_class.as_deref());
-        if let (true, Some(m)) = (self.object_lock.load(Ordering::Relaxed), &planned.node.s3) {
-            headers.extend(history::lock_headers(
-                &m.retention,
-                m.legal_hold,
-                chrono::Utc::now(),
-            ));
-        }
-        let id = self
-            .api
-            .create_multipart(&Self::key(planned), &headers)
-            .await?;
-        uploads.insert(
-            file,
-            Upload {
-                key: Self::key(planned),
-                id: id.clone(),
-                parts: BTreeMap::new(),
-            },
-        );
-        Ok(id)
-    }
-}
-
-#[async_trait]
-impl ContentSink for S3Destination {
-    async fn write(
-        &self,
-        file: usize,
-        planned: &PlannedFile,
-        segment: usize,
-        _offset: u64,
-        data: Bytes,
-        whole: bool,
-    ) -> Result<()> {
-        let key = Self::key(planned);
-        if planned.node.is_deleted() {
-            // A delete marker of a replayed history: on a versioned bucket, a new marker.
-            self.api.delete_object(&key).await?;
-            self.replayed.fetch_add(1, Ordering::Relaxed);
-            return Ok(());
-        }
-        if whole {
-            let mut headers = headers_for(&planned.node, self.storage_class.as_deref());
-            headers.extend(self.whole_put_headers(&planned.node, &data));
-            let version = self.api.put(&key, data, &headers).await?;
-            self.written_version(planned);
-            self.ensure_tags(planned).await?;
-            return self.ensure_acl(planned, version.as_deref()).await;
-        }
-        let upload = self.upload_id(file, planned).await?;
-        let locked = self.object_lock.load(Ordering::Relaxed)
-            && planned
-                .node
-                .s3
-                .as_ref()
-                .is_some_and(|m| m.retention.is_some() || m.legal_hold);
-        let etag = self
-            .api
-            .upload_part(&key, &upload, segment + 1, data, locked)
-            .await?;
-        if let Some(u) = self.uploads.lock().await.get_mut(&file) {
-            u.parts.insert(segment, etag);
-        }
-        Ok(())
-    }
-
-    async fn complete(&self, file: usize, planned: &PlannedFile, _segments: usize) -> Result<()> {
-        let Some(upload) = self.uploads.lock().await.remove(&file) else {
-            return Err(anyhow::anyhow!(
-                "internal: no upload for {}",
-                Self::key(planned)
-            ));
-        };
-        let etags: Vec<String> = upload.parts.into_values().collect();
-        let key = Self::key(planned);
-        let done = self.api.complete_multipart(&key, &upload.id, &etags).await;
-        if done.is_err() {
-            let _ = self.api.abort_multipart(&key, &upload.id).await;
-        }
-        let version = done?;
-        self.written_version(planned);
-        self.ensure_tags(planned).await?;
-        self.ensure_acl(planned, version.as_deref()).await
-    }
-
-    async fn abandon(&self, file: usize, planned: &PlannedFile) {
-        // Never leave a partial upload behind (it is billed and invisible).
-        if let Some(upload) = self.uploads.lock().await.remove(&file) {
-            let _ = self
-                .api
-                .abort_multipart(&Self::key(planned), &upload.id)
-                .await;
-        }
     }
 }
 

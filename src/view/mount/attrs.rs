@@ -83,8 +83,9 @@ pub fn of(ino: u64, what: &What, owner: (u32, u32)) -> FileAttr {
                 NodeKind::Dir => 0o755,
                 _ => 0o644,
             };
-            // An S3 object has no mode: it is shown as a file anyone may read.
-            attr.perm = match node.mode & 0o7777 {
+            // An S3 object has no mode: it is shown as a file anyone may read. Set-id bits
+            // are not shown: a mount does not hand out a store's privileges.
+            attr.perm = match node.mode & 0o1777 {
                 0 if node.s3.is_some() => default_perm,
                 m => m as u16,
             };
@@ -139,6 +140,13 @@ mod tests {
             root: 2,
         };
         assert_eq!(of(5, &what, (0, 0)).perm, 0o644);
+        let mut setuid = Node::new("s".into(), NodeKind::File);
+        setuid.mode = 0o4755;
+        let what = What::Entry {
+            node: Box::new(setuid),
+            root: 2,
+        };
+        assert_eq!(of(5, &what, (0, 0)).perm, 0o755);
         assert_eq!(time(-1_000_000_000), UNIX_EPOCH - Duration::from_secs(1));
     }
 }

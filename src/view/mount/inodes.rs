@@ -1,12 +1,15 @@
 //! The inode numbers a mount hands out: one per name in a folder, kept for as long as the
 //! name means the same thing (a catalog name can come to mean another snapshot after a
 //! refresh: it then gets a new number), and one for all the hard links of a file inside a
-//! snapshot, so that `stat` shows them as one file.
+//! snapshot, so that `stat` shows them as one file. The kernel's lookup counts are kept, so
+//! that what it forgets is let go of and browsing a large store does not grow memory forever.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use crate::repo::id::Id;
 use crate::repo::tree::{Node, NodeKind};
+use crate::view::listing::DirList;
 
 #[derive(Clone, Debug)]
 pub enum What {
@@ -54,23 +57,47 @@ impl What {
             _ => None,
         }
     }
+
+    /// Files that are one file: the same hard link of one snapshot, with the same content
+    /// (a store that says two entries are linked but gives them different bytes is not
+    /// believed).
+    fn link_key(&self) -> Option<LinkKey> {
+        match self {
+            What::Entry { node, root } if node.kind == NodeKind::File && node.links > 1 => {
+                let mut h = blake3::Hasher::new();
+                h.update(&node.size.to_le_bytes());
+                for id in &node.content {
+                    h.update(&id.0);
+                }
+                Some((*root, node.device, node.inode, *h.finalize().as_bytes()))
+            }
+            _ => None,
+        }
+    }
 }
+
+/// (snapshot root, device, inode, hash of size and content).
+type LinkKey = (u64, u64, u64, [u8; 32]);
 
 pub struct Inode {
     pub what: What,
     /// Inside snapshots, which never change: the directory's entries once listed.
-    pub children: Option<Vec<(Vec<u8>, u64)>>,
+    pub children: Option<Arc<DirList>>,
+    /// How many times the kernel was given this number and has not forgotten it.
+    lookups: u64,
+    /// The (parent, name) pairs that lead here: several for hard links.
+    named: Vec<(u64, Vec<u8>)>,
 }
 
 pub struct Inodes {
     table: HashMap<u64, Inode>,
-    names: HashMap<(u64, Vec<u8>), u64>,
-    /// (snapshot root, device, inode) of files with several links.
-    links: HashMap<(u64, u64, u64), u64>,
+    /// Ordered by parent, so that the names in one folder can be found when it is let go.
+    names: BTreeMap<(u64, Vec<u8>), u64>,
+    links: HashMap<LinkKey, u64>,
     next: u64,
 }
 
-const ROOT: u64 = 1;
+pub const ROOT: u64 = 1;
 
 impl Default for Inodes {
     fn default() -> Self {
@@ -80,11 +107,13 @@ impl Default for Inodes {
             Inode {
                 what: What::Folder(Vec::new()),
                 children: None,
+                lookups: 1,
+                named: Vec::new(),
             },
         );
         Inodes {
             table,
-            names: HashMap::new(),
+            names: BTreeMap::new(),
             links: HashMap::new(),
             next: ROOT + 1,
         }
@@ -103,16 +132,16 @@ impl Inodes {
             if self.table.get(&ino).is_some_and(|i| i.what.same(&what)) {
                 return ino;
             }
+            // The name means something else now: the old number no longer has it.
+            self.unname(ino, &key);
         }
-        let link_key = match &what {
-            What::Entry { node, root } if node.kind == NodeKind::File && node.links > 1 => {
-                Some((*root, node.device, node.inode))
-            }
-            _ => None,
-        };
+        let link_key = what.link_key();
         if let Some(&ino) = link_key.as_ref().and_then(|k| self.links.get(k)) {
-            self.names.insert(key, ino);
-            return ino;
+            if let Some(i) = self.table.get_mut(&ino) {
+                i.named.push(key.clone());
+                self.names.insert(key, ino);
+                return ino;
+            }
         }
         let ino = self.next;
         self.next += 1;
@@ -121,6 +150,8 @@ impl Inodes {
             Inode {
                 what,
                 children: None,
+                lookups: 0,
+                named: vec![key.clone()],
             },
         );
         self.names.insert(key, ino);
@@ -130,36 +161,79 @@ impl Inodes {
         ino
     }
 
-    pub fn set_children(&mut self, ino: u64, children: Vec<(Vec<u8>, u64)>) {
+    pub fn set_children(&mut self, ino: u64, children: Arc<DirList>) {
         if let Some(i) = self.table.get_mut(&ino) {
             i.children = Some(children);
         }
     }
-}
 
-/// The names a directory of a snapshot shows, with their nodes: keys deleted in the bucket
-/// and names that are not names (`..`, `/`) are left out; where a name holds both a
-/// directory and an object (S3 keys `a` and `a/b`), the object is shown as `a~object`.
-pub fn shown(nodes: Vec<Node>) -> Vec<(Vec<u8>, Node)> {
-    let dirs: std::collections::HashSet<Vec<u8>> = nodes
-        .iter()
-        .filter(|n| n.kind == NodeKind::Dir)
-        .map(Node::name_bytes)
-        .collect();
-    nodes
-        .into_iter()
-        .filter(|n| !n.is_deleted())
-        .filter_map(|n| {
-            let mut name = n.name_bytes();
-            if crate::restore::names::unfit(&name).is_some() {
-                return None;
+    /// The kernel was given `ino` (a lookup's answer).
+    pub fn looked_up(&mut self, ino: u64) {
+        if let Some(i) = self.table.get_mut(&ino) {
+            i.lookups += 1;
+        }
+    }
+
+    /// The kernel forgot `n` of its lookups of `ino`: at none, the number and what only it
+    /// led to are let go. A name asked for again gets a new number.
+    pub fn forget(&mut self, ino: u64, n: u64) {
+        let Some(i) = self.table.get_mut(&ino) else {
+            return;
+        };
+        i.lookups = i.lookups.saturating_sub(n);
+        if i.lookups == 0 && ino != ROOT {
+            self.release(ino);
+        }
+    }
+
+    fn unname(&mut self, ino: u64, key: &(u64, Vec<u8>)) {
+        self.names.remove(key);
+        let Some(i) = self.table.get_mut(&ino) else {
+            return;
+        };
+        i.named.retain(|k| k != key);
+        if i.lookups == 0 && i.named.is_empty() && ino != ROOT {
+            self.release(ino);
+        }
+    }
+
+    /// Lets go of `ino`, and of the numbers in it the kernel does not hold.
+    fn release(&mut self, ino: u64) {
+        let mut stack = vec![ino];
+        let mut seen = HashSet::new();
+        while let Some(ino) = stack.pop() {
+            if !seen.insert(ino) {
+                continue;
             }
-            if n.kind != NodeKind::Dir && dirs.contains(&name) {
-                name.extend_from_slice(b"~object");
+            let Some(gone) = self.table.remove(&ino) else {
+                continue;
+            };
+            for key in &gone.named {
+                if self.names.get(key) == Some(&ino) {
+                    self.names.remove(key);
+                }
             }
-            Some((name, n))
-        })
-        .collect()
+            if let Some(k) = gone.what.link_key() {
+                if self.links.get(&k) == Some(&ino) {
+                    self.links.remove(&k);
+                }
+            }
+            let inside: Vec<((u64, Vec<u8>), u64)> = self
+                .names
+                .range((ino, Vec::new())..(ino + 1, Vec::new()))
+                .map(|(k, v)| (k.clone(), *v))
+                .collect();
+            for (key, child) in inside {
+                self.names.remove(&key);
+                if let Some(c) = self.table.get_mut(&child) {
+                    c.named.retain(|k| *k != key);
+                    if c.lookups == 0 && c.named.is_empty() {
+                        stack.push(child);
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -173,47 +247,79 @@ mod tests {
         n
     }
 
-    #[test]
-    fn names_keep_their_numbers_and_hard_links_share_one() {
-        let mut t = Inodes::default();
-        let root = t.child(
-            ROOT,
-            b"r",
-            What::Root {
-                snapshot: Id([1; 32]),
-                tree: Id([2; 32]),
-                time_ns: 0,
-            },
-        );
-        let entry = |n: Node| What::Entry {
+    fn root_of(snapshot: u8) -> What {
+        What::Root {
+            snapshot: Id([snapshot; 32]),
+            tree: Id([2; 32]),
+            time_ns: 0,
+        }
+    }
+
+    fn entry(n: Node, root: u64) -> What {
+        What::Entry {
             node: Box::new(n),
             root,
-        };
-        let a = t.child(root, b"a", entry(file("a", 7, 2)));
-        let b = t.child(root, b"b", entry(file("b", 7, 2)));
-        let c = t.child(root, b"c", entry(file("c", 8, 1)));
-        assert_eq!(a, b);
-        assert_ne!(a, c);
-        assert_eq!(t.child(root, b"c", entry(file("c", 8, 1))), c);
-        // A catalog name that now means another snapshot gets a new number.
-        let again = t.child(
-            ROOT,
-            b"r",
-            What::Root {
-                snapshot: Id([3; 32]),
-                tree: Id([2; 32]),
-                time_ns: 0,
-            },
-        );
-        assert_ne!(again, root);
+        }
     }
 
     #[test]
-    fn deleted_keys_and_unfit_names_are_hidden_and_a_shared_name_is_told_apart() {
-        let mut dir = Node::new("a".into(), NodeKind::Dir);
-        dir.subtree = Some(Id([1; 32]));
-        let nodes = vec![file("a", 1, 1), dir, file("..", 2, 1), file("b", 3, 1)];
-        let names: Vec<Vec<u8>> = shown(nodes).into_iter().map(|(n, _)| n).collect();
-        assert_eq!(names, [b"a~object".to_vec(), b"a".to_vec(), b"b".to_vec()]);
+    fn names_keep_their_numbers_and_hard_links_share_one() {
+        let mut t = Inodes::default();
+        let root = t.child(ROOT, b"r", root_of(1));
+        let a = t.child(root, b"a", entry(file("a", 7, 2), root));
+        let b = t.child(root, b"b", entry(file("b", 7, 2), root));
+        let c = t.child(root, b"c", entry(file("c", 8, 1), root));
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(t.child(root, b"c", entry(file("c", 8, 1), root)), c);
+        // A catalog name that now means another snapshot gets a new number.
+        assert_ne!(t.child(ROOT, b"r", root_of(3)), root);
+    }
+
+    #[test]
+    fn entries_said_to_be_linked_with_different_content_are_two_files() {
+        let mut t = Inodes::default();
+        let root = t.child(ROOT, b"r", root_of(1));
+        let mut other = file("b", 7, 2);
+        other.size = 5;
+        let a = t.child(root, b"a", entry(file("a", 7, 2), root));
+        assert_ne!(t.child(root, b"b", entry(other, root)), a);
+    }
+
+    #[test]
+    fn what_the_kernel_forgets_is_let_go_with_what_only_it_led_to() {
+        let mut t = Inodes::default();
+        let root = t.child(ROOT, b"r", root_of(1));
+        t.looked_up(root);
+        let mut dir = Node::new("d".into(), NodeKind::Dir);
+        dir.subtree = Some(Id([4; 32]));
+        let d = t.child(root, b"d", entry(dir, root));
+        t.looked_up(d);
+        for i in 0..100u64 {
+            t.child(d, format!("f{i}").as_bytes(), entry(file("f", i, 1), root));
+        }
+        let held = t.child(d, b"held", entry(file("held", 500, 1), root));
+        t.looked_up(held);
+        assert_eq!(t.table.len(), 104);
+        t.forget(d, 1);
+        // The held file stays until the kernel forgets it too.
+        assert_eq!(t.table.len(), 3);
+        t.forget(held, 1);
+        t.forget(root, 1);
+        assert_eq!(t.table.len(), 1);
+        assert!(t.names.is_empty() && t.links.is_empty());
+        // Forgetting the top, or a number already gone, does nothing.
+        t.forget(ROOT, 5);
+        t.forget(held, 1);
+        assert!(t.get(ROOT).is_some());
+    }
+
+    #[test]
+    fn a_renamed_catalog_entry_nobody_holds_is_let_go() {
+        let mut t = Inodes::default();
+        for s in 0..50 {
+            t.child(ROOT, b"latest-dir", root_of(s));
+        }
+        assert_eq!(t.table.len(), 2);
     }
 }

@@ -22,6 +22,7 @@ use fuser::{
 
 use self::inodes::{Inodes, What};
 use super::contents::{Contents, Layout};
+use super::listing::DirList;
 use super::live::Live;
 use crate::repo::tree::NodeKind;
 
@@ -120,16 +121,19 @@ fn unmount(dir: &Path, lazily: bool) -> std::io::Result<()> {
         return Ok(());
     }
     let out = std::process::Command::new("fusermount3")
+        .env("LC_ALL", "C")
         .arg(if lazily { "-uz" } else { "-u" })
         .arg(dir)
         .output()?;
     if out.status.success() {
         return Ok(());
     }
+    // fusermount3 says why only in words: any failure to unmount is taken for "busy", so
+    // that the caller detaches rather than leaving a dead mount.
     let said = String::from_utf8_lossy(&out.stderr);
-    match said.contains("busy") {
-        true => Err(std::io::Error::from_raw_os_error(libc::EBUSY)),
-        false => Err(std::io::Error::other(said.trim().to_string())),
+    match lazily {
+        false => Err(std::io::Error::from_raw_os_error(libc::EBUSY)),
+        true => Err(std::io::Error::other(said.trim().to_string())),
     }
 }
 
@@ -138,54 +142,85 @@ impl MountFs {
         self.inodes.lock().ok()?.get(ino).map(|i| i.what.clone())
     }
 
-    /// A directory's entries: a catalog folder as the current view has it, a directory of a
-    /// snapshot as its tree (loaded once).
-    fn children(&self, ino: u64) -> Result<Vec<(Vec<u8>, u64)>, Errno> {
+    /// A directory of a snapshot as its tree has it, loaded once, with its root's inode.
+    fn dir_list(&self, ino: u64, what: &What) -> Result<(Arc<DirList>, u64), Errno> {
+        let root = what.root(ino).ok_or(Errno::ENOTDIR)?;
+        let known = {
+            let inodes = self.inodes.lock().map_err(|_| Errno::EIO)?;
+            inodes.get(ino).and_then(|i| i.children.clone())
+        };
+        if let Some(known) = known {
+            return Ok((known, root));
+        }
+        let tree_id = what.tree().ok_or(Errno::ENOTDIR)?;
+        let tree = self
+            .runtime
+            .block_on(async { self.live.view().await.repo.load_tree(&tree_id).await })
+            .map_err(|_| Errno::EIO)?;
+        let list = Arc::new(DirList::new(tree.nodes));
+        let mut inodes = self.inodes.lock().map_err(|_| Errno::EIO)?;
+        inodes.set_children(ino, list.clone());
+        Ok((list, root))
+    }
+
+    /// What `name` in directory `parent` is, numbered.
+    fn find(&self, parent: u64, name: &[u8]) -> Result<u64, Errno> {
+        let what = self.what(parent).ok_or(Errno::ENOENT)?;
+        let child = if let What::Folder(path) = &what {
+            let view = self.runtime.block_on(self.live.view());
+            let name = std::str::from_utf8(name).map_err(|_| Errno::ENOENT)?;
+            let child = view.catalog.lookup(path, name).ok_or(Errno::ENOENT)?;
+            attrs::catalog_child(child, &view.snapshots)
+        } else {
+            let (list, root) = self.dir_list(parent, &what)?;
+            let node = list.get(name).ok_or(Errno::ENOENT)?.clone();
+            What::Entry {
+                node: Box::new(node),
+                root,
+            }
+        };
+        let mut inodes = self.inodes.lock().map_err(|_| Errno::EIO)?;
+        Ok(inodes.child(parent, name, child))
+    }
+
+    /// A directory's entries from the `skip`th on, numbered, until `add` says it is full.
+    fn list(
+        &self,
+        ino: u64,
+        skip: usize,
+        mut add: impl FnMut(u64, fuser::FileType, &[u8]) -> bool,
+    ) -> Result<(), Errno> {
         let what = self.what(ino).ok_or(Errno::ENOENT)?;
         if let What::Folder(path) = &what {
             let view = self.runtime.block_on(self.live.view());
             let folder = view.catalog.folder(path).ok_or(Errno::ENOENT)?;
             let mut inodes = self.inodes.lock().map_err(|_| Errno::EIO)?;
-            return Ok(folder
-                .iter()
-                .map(|(name, child)| {
-                    let what = attrs::catalog_child(child, &view.snapshots);
-                    (
-                        name.as_bytes().to_vec(),
-                        inodes.child(ino, name.as_bytes(), what),
-                    )
-                })
-                .collect());
+            for (name, child) in folder.iter().skip(skip) {
+                let what = attrs::catalog_child(child, &view.snapshots);
+                let kind = attrs::kind(&what);
+                if add(
+                    inodes.child(ino, name.as_bytes(), what),
+                    kind,
+                    name.as_bytes(),
+                ) {
+                    break;
+                }
+            }
+            return Ok(());
         }
-        if let Some(known) = self
-            .inodes
-            .lock()
-            .map_err(|_| Errno::EIO)?
-            .get(ino)
-            .and_then(|i| i.children.clone())
-        {
-            return Ok(known);
-        }
-        let tree_id = what.tree().ok_or(Errno::ENOTDIR)?;
-        let root = what.root(ino).ok_or(Errno::EIO)?;
-        let tree = self
-            .runtime
-            .block_on(async { self.live.view().await.repo.load_tree(&tree_id).await })
-            .map_err(|_| Errno::EIO)?;
+        let (list, root) = self.dir_list(ino, &what)?;
         let mut inodes = self.inodes.lock().map_err(|_| Errno::EIO)?;
-        let children: Vec<(Vec<u8>, u64)> = inodes::shown(tree.nodes)
-            .into_iter()
-            .map(|(name, node)| {
-                let what = What::Entry {
-                    node: Box::new(node),
-                    root,
-                };
-                let child = inodes.child(ino, &name, what);
-                (name, child)
-            })
-            .collect();
-        inodes.set_children(ino, children.clone());
-        Ok(children)
+        for (name, node) in list.entries().iter().skip(skip) {
+            let what = What::Entry {
+                node: Box::new(node.clone()),
+                root,
+            };
+            let kind = attrs::kind(&what);
+            if add(inodes.child(ino, name, what), kind, name) {
+                break;
+            }
+        }
+        Ok(())
     }
 
     fn attr(&self, ino: u64) -> Option<fuser::FileAttr> {
@@ -196,16 +231,22 @@ impl MountFs {
 
 impl fuser::Filesystem for MountFs {
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
-        let found = self.children(parent.0).and_then(|c| {
-            c.into_iter()
-                .find(|(n, _)| n.as_slice() == name.as_bytes())
-                .map(|(_, ino)| ino)
-                .ok_or(Errno::ENOENT)
+        let found = self.find(parent.0, name.as_bytes()).and_then(|ino| {
+            let attr = self.attr(ino).ok_or(Errno::ENOENT)?;
+            if let Ok(mut inodes) = self.inodes.lock() {
+                inodes.looked_up(ino);
+            }
+            Ok(attr)
         });
-        match found.map(|ino| self.attr(ino)) {
-            Ok(Some(attr)) => reply.entry(&TTL, &attr, Generation(0)),
-            Ok(None) => reply.error(Errno::ENOENT),
+        match found {
+            Ok(attr) => reply.entry(&TTL, &attr, Generation(0)),
             Err(e) => reply.error(e),
+        }
+    }
+
+    fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
+        if let Ok(mut inodes) = self.inodes.lock() {
+            inodes.forget(ino.0, nlookup);
         }
     }
 
@@ -300,39 +341,28 @@ impl fuser::Filesystem for MountFs {
         offset: u64,
         mut reply: ReplyDirectory,
     ) {
-        let children = match self.children(ino.0) {
-            Ok(c) => c,
-            Err(e) => return reply.error(e),
-        };
-        let kinds: Vec<fuser::FileType> = {
-            let Ok(inodes) = self.inodes.lock() else {
-                return reply.error(Errno::EIO);
-            };
-            children
-                .iter()
-                .map(|(_, c)| {
-                    inodes
-                        .get(*c)
-                        .map_or(fuser::FileType::RegularFile, |i| attrs::kind(&i.what))
-                })
-                .collect()
-        };
-        let dots = [
-            (ino.0, fuser::FileType::Directory, b".".to_vec()),
-            (ino.0, fuser::FileType::Directory, b"..".to_vec()),
-        ];
-        let all = dots.into_iter().chain(
-            children
-                .into_iter()
-                .zip(kinds)
-                .map(|((name, child), kind)| (child, kind, name)),
-        );
-        for (i, (child, kind, name)) in all.enumerate().skip(offset as usize) {
-            if reply.add(INodeNo(child), i as u64 + 1, kind, OsStr::from_bytes(&name)) {
-                break;
+        // Offsets count `.` and `..` first; each entry's is the one after it.
+        let mut next = offset;
+        for dot in [&b"."[..], b".."].iter().skip(offset as usize) {
+            next += 1;
+            if reply.add(
+                ino,
+                next,
+                fuser::FileType::Directory,
+                OsStr::from_bytes(dot),
+            ) {
+                return reply.ok();
             }
         }
-        reply.ok();
+        let skip = offset.saturating_sub(2) as usize;
+        let listed = self.list(ino.0, skip, |child, kind, name| {
+            next += 1;
+            reply.add(INodeNo(child), next, kind, OsStr::from_bytes(name))
+        });
+        match listed {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(e),
+        }
     }
 
     fn getxattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {

@@ -16,12 +16,14 @@ use serde_json::{json, Value};
 
 use super::Shared;
 use crate::error::KlosetError;
-use crate::ops::browse::{walk, Found};
+use crate::ops::browse::Found;
 use crate::ops::{diff, dump, find};
 use crate::repo::id::Id;
 use crate::repo::snapshot::Snapshot;
 use crate::repo::tree::{Node, NodeKind};
 use crate::restore::Reader;
+use crate::view::contents::Layout;
+use crate::view::listing::{self, DirList};
 use crate::view::live::View;
 use crate::view::xattrs;
 
@@ -43,8 +45,18 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/api/state", get(state))
 }
 
+/// At most this many entries of one directory are listed; the count says how many there are.
+const MAX_ENTRIES: usize = 20_000;
+
 /// An error as the page shows it: one line, and a status that says whose fault it was.
 struct Failure(StatusCode, String);
+
+impl Failure {
+    /// A request that asks for what cannot be: a directory's content, a file's listing.
+    fn asked_wrongly(what: String) -> Failure {
+        Failure(StatusCode::BAD_REQUEST, what)
+    }
+}
 
 impl From<anyhow::Error> for Failure {
     fn from(e: anyhow::Error) -> Failure {
@@ -104,6 +116,7 @@ async fn snapshots(State(shared): Shared_) -> Answer {
     ok(&json!({ "snapshots": list }))
 }
 
+/// An entry: a snapshot by id (or `latest`), and a path of shown names (see `listing`).
 #[derive(Deserialize)]
 struct At {
     snapshot: String,
@@ -122,15 +135,16 @@ fn snapshot_of<'a>(view: &'a View, prefix: &str) -> Result<&'a (Id, Snapshot), F
 
 async fn found(view: &View, at: &At) -> Result<(Id, Snapshot, Found), Failure> {
     let (id, snap) = snapshot_of(view, &at.snapshot)?.clone();
-    let spec = format!("{}:{}", id.short(), at.path);
-    let found = walk(&view.repo, snap.tree, &at.path, &spec).await?;
+    let found = listing::walk(&view.repo, snap.tree, &at.path).await?;
     Ok((id, snap, found))
 }
 
-/// What a listing says of an entry; the whole node is for `/api/node`.
-fn entry(node: &Node) -> Value {
+/// What a listing says of an entry, by the name it is shown as (`part`: that name as a path
+/// part); the whole node is for `/api/node`.
+fn entry(shown: &[u8], node: &Node) -> Value {
     json!({
-        "name": node.name,
+        "name": String::from_utf8_lossy(shown),
+        "part": listing::part(shown),
         "kind": node.kind,
         "size": node.size,
         "mode": node.mode,
@@ -156,20 +170,20 @@ async fn tree(State(shared): Shared_, Query(at): Query<At>) -> Answer {
     let view = shared.live.view().await;
     let (id, _, found) = found(&view, &at).await?;
     let Found::Dir(tree_id, _) = found else {
-        return Err(Failure(
-            StatusCode::BAD_REQUEST,
-            format!("'{}' is not a directory", at.path),
-        ));
+        return Err(Failure::asked_wrongly(format!(
+            "'{}' is not a directory",
+            at.path
+        )));
     };
-    let tree = view.repo.load_tree(&tree_id).await?;
-    let entries: Vec<Value> = tree
-        .nodes
+    let list = DirList::new(view.repo.load_tree(&tree_id).await?.nodes);
+    let entries: Vec<Value> = list
+        .entries()
         .iter()
-        // Names a path cannot reach (empty, `.`, `..`, with `/`): the mount hides them too.
-        .filter(|n| !n.is_deleted() && crate::restore::names::unfit(&n.name_bytes()).is_none())
-        .map(entry)
+        .take(MAX_ENTRIES)
+        .map(|(name, node)| entry(name, node))
         .collect();
-    ok(&json!({ "snapshot": id.to_string(), "path": at.path, "entries": entries }))
+    ok(&json!({ "snapshot": id.to_string(), "path": at.path,
+                "count": list.entries().len(), "entries": entries }))
 }
 
 async fn node(State(shared): Shared_, Query(at): Query<At>) -> Answer {
@@ -179,13 +193,14 @@ async fn node(State(shared): Shared_, Query(at): Query<At>) -> Answer {
         Found::File(n) | Found::Dir(_, Some(n)) => n,
         Found::Dir(_, None) => return ok(&json!({ "entry": null })),
     };
+    let shown = listing::name_of(at.path.rsplit('/').next().unwrap_or_default());
     let attrs: Vec<Value> = xattrs::of(&node)
         .into_iter()
         .map(|(name, value)| {
             json!({ "name": name, "value": String::from_utf8_lossy(&value), "hex": hex::encode(&value) })
         })
         .collect();
-    ok(&json!({ "entry": entry(&node), "s3": node.s3, "xattrs": attrs }))
+    ok(&json!({ "entry": entry(&shown, &node), "s3": node.s3, "xattrs": attrs }))
 }
 
 #[derive(Deserialize)]
@@ -242,17 +257,19 @@ async fn file(State(shared): Shared_, Query(asked): Query<FileAsked>) -> Answer 
     };
     let (_, _, found) = found(&view, &at).await?;
     let Found::File(node) = found else {
-        return Err(Failure(
-            StatusCode::BAD_REQUEST,
-            format!("'{}' is a directory: download it as a zip", asked.path),
-        ));
+        return Err(Failure::asked_wrongly(format!(
+            "'{}' is a directory: download it as a zip",
+            asked.path
+        )));
     };
     if node.kind != NodeKind::File {
-        return Err(Failure(
-            StatusCode::BAD_REQUEST,
-            format!("'{}' is not a regular file", asked.path),
-        ));
+        return Err(Failure::asked_wrongly(format!(
+            "'{}' is not a regular file",
+            asked.path
+        )));
     }
+    // A size its blobs do not add up to is refused before a byte is sent, not cut short.
+    Layout::of(&view.repo, &node)?;
     let limit = asked.limit.unwrap_or(u64::MAX).min(node.size);
     let body = content_stream(
         view.repo.clone(),
@@ -336,10 +353,10 @@ async fn zip(State(shared): Shared_, Query(at): Query<At>) -> Answer {
     let view = shared.live.view().await;
     let (id, _, found) = found(&view, &at).await?;
     let Found::Dir(tree_id, dir) = found else {
-        return Err(Failure(
-            StatusCode::BAD_REQUEST,
-            format!("'{}' is a file: download it as it is", at.path),
-        ));
+        return Err(Failure::asked_wrongly(format!(
+            "'{}' is a file: download it as it is",
+            at.path
+        )));
     };
     // The archive's top folder: the directory's name when it is fit to be one (`..` is not).
     let base = dir

@@ -14,15 +14,48 @@ use rand::RngCore;
 pub struct Auth {
     pub token: String,
     pub cookie: String,
+    /// The Host headers a request may carry when the UI listens on loopback only: a page of
+    /// another site whose name it made resolve to 127.0.0.1 (DNS rebinding) carries its own.
+    hosts: Option<Vec<String>>,
 }
 
 impl Auth {
-    pub fn new(token: String, port: u16) -> Auth {
+    pub fn new(token: String, addr: std::net::SocketAddr) -> Auth {
+        let port = addr.port();
+        let hosts = addr.ip().is_loopback().then(|| {
+            vec![
+                format!("127.0.0.1:{port}"),
+                format!("localhost:{port}"),
+                format!("[::1]:{port}"),
+                addr.to_string(),
+            ]
+        });
         Auth {
             token,
             cookie: format!("kloset_token_{port}"),
+            hosts,
         }
     }
+
+    fn host_allowed(&self, req: &Request) -> bool {
+        let Some(hosts) = &self.hosts else {
+            return true;
+        };
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok());
+        host.is_some_and(|h| hosts.iter().any(|ok| ok.eq_ignore_ascii_case(h)))
+    }
+}
+
+/// A request another site's page made (a link, a form, an image): browsers say so in
+/// `Sec-Fetch-Site`. Typed URLs and the UI's own requests say `none` or `same-origin`.
+fn from_another_site(req: &Request) -> bool {
+    req.headers()
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v != "same-origin" && v != "none")
 }
 
 pub fn new_token() -> String {
@@ -66,6 +99,18 @@ fn carried(req: &Request, cookie: &str) -> (Option<String>, bool) {
 }
 
 pub async fn require_token(State(auth): State<Arc<Auth>>, req: Request, next: Next) -> Response {
+    if !auth.host_allowed(&req) {
+        return refused(
+            StatusCode::MISDIRECTED_REQUEST,
+            "kloset ui: this address is not the UI's: open the URL kloset printed when it started",
+        );
+    }
+    if from_another_site(&req) {
+        return refused(
+            StatusCode::FORBIDDEN,
+            "kloset ui: a request from another site's page: open the URL kloset printed",
+        );
+    }
     let (given, from_query) = carried(&req, &auth.cookie);
     let Some(given) = given else {
         return refused(
@@ -99,6 +144,10 @@ pub async fn require_token(State(auth): State<Arc<Auth>>, req: Request, next: Ne
         HeaderValue::from_static("no-referrer"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        "cross-origin-resource-policy",
+        HeaderValue::from_static("same-origin"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
@@ -124,6 +173,30 @@ mod tests {
         assert!(!same("", "a"));
         assert_ne!(new_token(), new_token());
         assert_eq!(new_token().len(), 48);
+    }
+
+    fn request(host: &str, site: Option<&str>) -> Request {
+        let mut b = Request::builder().uri("/").header(header::HOST, host);
+        if let Some(site) = site {
+            b = b.header("sec-fetch-site", site);
+        }
+        b.body(axum::body::Body::empty()).unwrap()
+    }
+
+    #[test]
+    fn on_loopback_only_the_uis_own_host_names_are_let_in() {
+        let auth = Auth::new("t".into(), "127.0.0.1:8080".parse().unwrap());
+        assert!(auth.host_allowed(&request("127.0.0.1:8080", None)));
+        assert!(auth.host_allowed(&request("LOCALHOST:8080", None)));
+        assert!(!auth.host_allowed(&request("evil.example:8080", None)));
+        assert!(!auth.host_allowed(&request("127.0.0.1:9", None)));
+        let open = Auth::new("t".into(), "0.0.0.0:8080".parse().unwrap());
+        assert!(open.host_allowed(&request("backup-host:8080", None)));
+        assert!(from_another_site(&request("h", Some("cross-site"))));
+        assert!(from_another_site(&request("h", Some("same-site"))));
+        assert!(!from_another_site(&request("h", Some("same-origin"))));
+        assert!(!from_another_site(&request("h", Some("none"))));
+        assert!(!from_another_site(&request("h", None)));
     }
 
     #[test]

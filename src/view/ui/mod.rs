@@ -14,13 +14,11 @@ use anyhow::Result;
 use axum::routing::get;
 use axum::Router;
 
-use super::contents::Contents;
 use super::live::Live;
 
 /// What every handler shares.
 pub struct Shared {
     pub live: Arc<Live>,
-    pub contents: Arc<Contents>,
     pub concurrency: usize,
 }
 
@@ -30,14 +28,10 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn new(live: Arc<Live>, contents: Arc<Contents>, concurrency: usize) -> Server {
+    pub fn new(live: Arc<Live>, concurrency: usize) -> Server {
         Server {
             token: auth::new_token(),
-            shared: Arc::new(Shared {
-                live,
-                contents,
-                concurrency,
-            }),
+            shared: Arc::new(Shared { live, concurrency }),
         }
     }
 
@@ -50,7 +44,7 @@ impl Server {
         listener: tokio::net::TcpListener,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> Result<()> {
-        let auth = auth::Auth::new(self.token, listener.local_addr()?.port());
+        let auth = auth::Auth::new(self.token, listener.local_addr()?);
         let app = Router::new()
             .route("/", get(assets::index))
             .route("/app.js", get(assets::script))

@@ -1,5 +1,9 @@
 //! ListObjectsV2: every key under the prefix, or one folder level, decoded as asked.
 
+use anyhow::anyhow;
+use http::Method;
+
+use super::super::xml::ListPage;
 use super::*;
 
 impl S3Api {

@@ -80,7 +80,7 @@ async function listSnapshots() {
       if (needle && !hay.includes(needle)) continue;
       shown++;
       rows.append(el("tr", { "data-id": s.id },
-        el("td", {}, el("a", { class: "mono", href: browseLink(s.short_id, "/"), text: s.short_id })),
+        el("td", {}, el("a", { class: "mono", href: browseLink(s.id, "/"), text: s.short_id })),
         el("td", { text: when(s.time) }),
         el("td", { text: s.hostname }),
         el("td", { class: "mono", text: s.paths.length ? s.paths.join(", ") : s.source }),
@@ -96,7 +96,8 @@ async function listSnapshots() {
 }
 
 function crumbs(id, path) {
-  const bar = el("div", { class: "crumbs mono" }, el("a", { href: browseLink(id, "/"), text: id }), ":");
+  const shortId = /^[0-9a-f]{64}$/.test(id) ? id.slice(0, 8) : id;
+  const bar = el("div", { class: "crumbs mono" }, el("a", { href: browseLink(id, "/"), text: shortId }), ":");
   let at = "";
   for (const part of path.split("/").filter(Boolean)) {
     at += "/" + part;
@@ -117,7 +118,7 @@ async function browse(id, path) {
   // Built apart and put in the page at once: a thousand rows cost one layout.
   const rows = document.createDocumentFragment();
   for (const e of listing.entries) {
-    const p = join(path, e.name);
+    const p = join(path, e.part);
     const name = e.kind === "dir"
       ? el("a", { href: browseLink(id, p), text: e.name })
       : el("a", { href: nodeLink(id, p), text: e.name });
@@ -134,7 +135,8 @@ async function browse(id, path) {
       actions));
   }
   table.replaceChildren(head, rows);
-  main().append(el("p", { class: "muted", text: listing.entries.length + " entries" }));
+  const shownCount = listing.count > listing.entries.length ? ", first " + listing.entries.length + " shown" : "";
+  main().append(el("p", { class: "muted", text: listing.count + " entries" + shownCount }));
 }
 
 function pairs(title, obj) {
@@ -190,7 +192,7 @@ async function findPage(pattern, ignoreCase) {
   const found = await api("find", { pattern, ignore_case: ignoreCase ? "true" : "false" });
   const rows = document.createDocumentFragment();
   for (const h of found.hits) {
-    const link = h.kind === "dir" ? browseLink(h.short_id, h.path) : nodeLink(h.short_id, h.path);
+    const link = h.kind === "dir" ? browseLink(h.snapshot, h.path) : nodeLink(h.snapshot, h.path);
     rows.append(el("tr", {}, el("td", { class: "mono", text: h.short_id }), el("td", { text: when(h.time) }),
       el("td", { class: "kind-" + h.kind }, el("a", { href: link, text: h.path })),
       el("td", { class: "num", text: h.kind === "file" ? bytes(h.size) : "" })));
@@ -204,14 +206,14 @@ async function diffPage(a, b) {
   const pick = (id, chosen) => {
     const s = el("select", { id });
     for (const x of list) {
-      const o = el("option", { value: x.short_id, text: x.short_id + "  " + when(x.time) + "  " + x.hostname + "  " + (x.paths.join(", ") || x.source) });
-      if (x.short_id === chosen) o.selected = true;
+      const o = el("option", { value: x.id, text: x.short_id + "  " + when(x.time) + "  " + x.hostname + "  " + (x.paths.join(", ") || x.source) });
+      if (x.id === chosen || x.short_id === chosen) o.selected = true;
       s.append(o);
     }
     return s;
   };
-  const sa = pick("a", a || (list.length > 1 ? list[list.length - 2].short_id : ""));
-  const sb = pick("b", b || (list.length ? list[list.length - 1].short_id : ""));
+  const sa = pick("a", a || (list.length > 1 ? list[list.length - 2].id : ""));
+  const sb = pick("b", b || (list.length ? list[list.length - 1].id : ""));
   const go = () => { location.hash = "#/diff/" + enc(sa.value) + "/" + enc(sb.value); };
   show("Diff", el("div", { class: "bar" }, sa, el("span", { text: "→" }), sb, el("button", { onclick: go, text: "Compare" })));
   if (!a || !b) return;
