@@ -154,6 +154,12 @@ pub enum StoreCommand {
     },
     /// Delete the snapshots a retention policy does not keep (restic's rules; local time).
     Forget(ForgetArgs),
+    /// How much space snapshots take: restore size, distinct file contents, or stored data.
+    Stats(housekeeping::StatsArgs),
+    /// Add, remove or set tags on snapshots already taken (each becomes a new snapshot).
+    Tag(housekeeping::TagArgs),
+    /// Take paths out of snapshots already taken: new snapshots without them.
+    Rewrite(housekeeping::RewriteArgs),
     /// Reclaim space: delete packs no snapshot needs, repack partly used ones, compact the
     /// index. Safe beside running backups (two phases, see FORMAT.md).
     Prune(PruneArgs),
@@ -491,6 +497,7 @@ pub fn normalise_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
     out
 }
 
+pub mod housekeeping;
 #[cfg(test)]
 mod tests;
 pub mod view;

@@ -4,6 +4,8 @@ pub mod args;
 pub mod lifecycle_cmds;
 mod opening;
 pub mod registry_cmds;
+mod rewrite_cmds;
+mod stats_cmd;
 pub mod store_cmds;
 mod sync_cmd;
 mod times;

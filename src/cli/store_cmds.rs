@@ -63,6 +63,9 @@ pub async fn run(ctx: &Ctx, at: Option<String>, cmd: StoreCommand) -> Result<()>
         }
         StoreCommand::Rm { snapshots } => lifecycle_cmds::rm(ctx, &spec, snapshots).await,
         StoreCommand::Forget(a) => lifecycle_cmds::forget(ctx, &spec, a).await,
+        StoreCommand::Stats(a) => super::stats_cmd::stats(ctx, &spec, a).await,
+        StoreCommand::Tag(a) => super::rewrite_cmds::tag(ctx, &spec, a).await,
+        StoreCommand::Rewrite(a) => super::rewrite_cmds::rewrite(ctx, &spec, a).await,
         StoreCommand::Key { what } => lifecycle_cmds::key(ctx, &spec, what).await,
         StoreCommand::Cat { target, filter } => {
             cat(ctx, &spec, &target, snapshot_filter(filter)).await

@@ -9,6 +9,7 @@ pub mod find;
 pub mod forget;
 pub mod limits;
 pub mod prune;
+pub mod reach;
 pub mod repair;
 pub mod retention;
 pub mod run;

@@ -20,7 +20,6 @@ use crate::repo::index::{pack_key, IndexSplitter, PackEntry};
 use crate::repo::lease::LiveLease;
 use crate::repo::maintenance::{AuthenticMarks, PruneLock};
 use crate::repo::packer::PackWriter;
-use crate::repo::walk::{Visit, WalkOptions};
 use crate::repo::{open_blob, IndexedRepo, Repo};
 
 mod select;
@@ -375,37 +374,16 @@ async fn run(
     Ok(report)
 }
 
-/// Adds every blob the snapshots refer to: root trees, subtrees, pages of paged trees and file
-/// contents.
+/// Adds every blob the snapshots refer to.
 async fn add_used_blobs(
     repo: &IndexedRepo,
     snapshots: &[(Id, crate::repo::snapshot::Snapshot)],
     used: &mut BlobSet<'_>,
 ) -> Result<()> {
-    used.extend(snapshots.iter().map(|(_, s)| s.tree));
-    let roots = snapshots
-        .iter()
-        .map(|(_, s)| (b"/".to_vec(), s.tree))
-        .collect();
-    repo.walk(
-        roots,
-        WalkOptions {
-            once: true,
-            tolerate: false,
-        },
-        |v| {
-            match v {
-                Visit::Node { node, .. } => {
-                    used.extend(node.blobs().copied());
-                    used.extend(node.subtree);
-                }
-                // A paged tree's pages are needed like the head whose id its parent names.
-                Visit::Pages { pages, .. } => used.extend(pages.iter().copied()),
-                Visit::Broken { .. } => {}
-            }
-            true
-        },
-    )
+    let roots = snapshots.iter().map(|(_, s)| s.tree);
+    crate::ops::reach::used_blobs(repo, roots, |b| {
+        used.insert(b);
+    })
     .await
 }
 
