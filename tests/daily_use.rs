@@ -111,10 +111,7 @@ fn several_paths_tagged_directories_and_dry_run() {
         .ok()
         .json();
     assert_eq!(snaps.as_array().unwrap().len(), 1, "{snaps}");
-    assert_eq!(
-        snaps[0]["snapshot"]["paths"],
-        serde_json::json!([docs_s, src_s])
-    );
+    assert_eq!(snaps[0]["paths"], serde_json::json!([docs_s, src_s]));
 
     // An unchanged re-backup of the same paths finds its parent and reads nothing.
     let mut args = vec!["--json", "at", &store, "backup"];

@@ -28,13 +28,20 @@ pub struct Entry<H> {
 pub trait Source: Send + Sync + 'static {
     type Handle: Send + Sync + 'static;
 
-    /// Identifies this source across runs on this host: the parent snapshot is the newest one
-    /// with the same key.
-    fn source_key(&self) -> String;
+    /// Identifies this source across runs as `host` (the name recorded, `--host` or this
+    /// machine's): the parent snapshot is the newest one of the same host with the same key.
+    fn source_key(&self, host: &str) -> String;
 
-    /// The absolute paths covered, for a filesystem source.
+    /// What the snapshot covers: absolute paths of a filesystem source, the location of a
+    /// bucket.
     fn paths(&self) -> Vec<String> {
         Vec::new()
+    }
+
+    /// The source as a snapshot records it, given how the user named it: a filesystem path
+    /// as absolute, so that `a` and `/home/me/a` are one source.
+    fn recorded(&self, given: &str) -> String {
+        given.to_string()
     }
 
     /// Entries read at once.

@@ -81,6 +81,18 @@ pub(super) async fn forget(ctx: &Ctx, spec: &Spec, a: crate::cli::args::ForgetAr
         f::remove(&repo, &ids).await?;
     }
     output::forget(ctx, &groups, a.dry_run)?;
+    // The JSON answer is the list of groups: no room for the figure there.
+    if a.dry_run && !ctx.json {
+        let removed = groups
+            .iter()
+            .flat_map(|g| g.remove.iter().map(|j| j.id))
+            .collect();
+        // An estimate beside the plan: not knowing it does not fail the dry run.
+        match crate::ops::stats::would_free(repo, &removed).await {
+            Ok(freed) => output::would_free(ctx, &freed),
+            Err(e) => eprintln!("note: cannot tell what a prune would then free: {e:#}"),
+        }
+    }
     if a.prune && !a.dry_run {
         let opts = prune_options(
             &crate::cli::args::PruneArgs {

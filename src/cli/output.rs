@@ -24,7 +24,9 @@ pub fn backup(ctx: &Ctx, outcome: &BackupOutcome) {
     } else if ctx.json {
         println!(
             "{}",
-            json!({"id": outcome.id, "snapshot": outcome.snapshot, "errors": outcome.errors})
+            json!({"id": outcome.id,
+                   "snapshot": crate::repo::snapshot::flat_json(&outcome.id, &outcome.snapshot),
+                   "errors": outcome.errors})
         );
     } else if outcome.dry_run {
         println!(
@@ -59,7 +61,7 @@ pub fn snapshots(ctx: &Ctx, snaps: &[(Id, Snapshot)], damaged: &[(Id, String)]) 
     if ctx.json {
         let list: Vec<_> = snaps
             .iter()
-            .map(|(id, s)| json!({"id": id, "snapshot": s}))
+            .map(|(id, s)| crate::repo::snapshot::flat_json(id, s))
             .chain(
                 damaged
                     .iter()
@@ -471,4 +473,18 @@ pub fn found(ctx: &Ctx, hits: &[crate::ops::find::Hit]) -> Result<()> {
         println!("  {}  {}", h.path, HumanBytes(h.size));
     }
     Ok(())
+}
+
+/// After `forget --dry-run`'s plan: what a prune would then free (the blobs only the removed
+/// snapshots need, as stored). Nothing with --json, whose answer is the plan.
+pub fn would_free(ctx: &Ctx, freed: &crate::ops::stats::Freed) {
+    if ctx.json {
+        return;
+    }
+    println!(
+        "a prune would then free about {} ({} bytes in {} blobs)",
+        HumanBytes(freed.bytes),
+        freed.bytes,
+        freed.blobs
+    );
 }

@@ -158,7 +158,7 @@ impl SyntheticSource {
 impl Source for SyntheticSource {
     type Handle = Place;
 
-    fn source_key(&self) -> String {
+    fn source_key(&self, _host: &str) -> String {
         format!(
             "synthetic:{}:{}",
             self.shape.files, self.shape.files_per_dir

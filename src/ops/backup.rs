@@ -63,11 +63,12 @@ async fn run<S: Source>(
 ) -> Result<BackupOutcome> {
     let started = Instant::now();
     opts.cancel.stop_gracefully();
-    let source_key = source.source_key();
+    let host = opts.host.clone().unwrap_or_else(host_name);
+    let source_key = source.source_key(&host);
     let parent = if opts.force {
         None
     } else {
-        latest_for(&repo, &source_key).await?
+        latest_for(&repo, &source_key, &host).await?
     };
     let (saver, uploader) = BlobSaver::start(repo.clone(), opts.concurrency, opts.dry_run);
     let progress = Progress::new(opts.quiet, "backup", source.total_bytes());
@@ -75,6 +76,7 @@ async fn run<S: Source>(
         source.estimate(&progress);
     }
     let paths = source.paths();
+    let recorded_source = source.recorded(&opts.source_display);
     let work = Arc::new(Work::new(saver.clone(), progress.clone()));
     let archiver = Arc::new(Archiver::new(
         repo.clone(),
@@ -116,9 +118,9 @@ async fn run<S: Source>(
     };
     let snapshot = Snapshot {
         time: opts.time.unwrap_or_else(|| repo.now()),
-        host: opts.host.unwrap_or_else(host_name),
+        host,
         user: std::env::var("USER").unwrap_or_default(),
-        source: opts.source_display,
+        source: recorded_source,
         source_key,
         paths,
         tags: opts.tags,
@@ -148,14 +150,19 @@ async fn run<S: Source>(
     })
 }
 
-/// The newest snapshot of the same source on the same host: the parent for change detection.
-pub async fn latest_for(repo: &IndexedRepo, source_key: &str) -> Result<Option<(Id, Snapshot)>> {
+/// The newest snapshot of the same source on the same host (as recorded, so `--host` counts):
+/// the parent for change detection.
+pub async fn latest_for(
+    repo: &IndexedRepo,
+    source_key: &str,
+    host: &str,
+) -> Result<Option<(Id, Snapshot)>> {
     Ok(repo
         .snapshots()
         .await?
         .into_iter()
         .rev()
-        .find(|(_, s)| s.source_key == source_key))
+        .find(|(_, s)| s.source_key == source_key && s.host == host))
 }
 
 pub fn host_name() -> String {

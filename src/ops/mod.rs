@@ -12,5 +12,7 @@ pub mod prune;
 pub mod reach;
 pub mod repair;
 pub mod retention;
+pub mod rewrite;
 pub mod run;
+pub mod stats;
 pub mod sync;

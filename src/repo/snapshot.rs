@@ -47,9 +47,51 @@ pub struct Snapshot {
     pub summary: Summary,
 }
 
+/// A snapshot as restic's `snapshots --json` writes one: a flat object with `id`, `short_id`,
+/// `time`, `hostname`, `username`, `paths`, `tags`, `tree`, `parent` (and `original` for a
+/// copy or a rewrite), plus kloset's own fields: `host` (the same as `hostname`), `source`,
+/// `source_key` and `summary`.
+pub fn flat_json(id: &Id, s: &Snapshot) -> serde_json::Value {
+    serde_json::json!({
+        "id": id.to_string(),
+        "short_id": id.short(),
+        "time": s.time,
+        "tree": s.tree.to_string(),
+        "parent": s.parent.map(|p| p.to_string()),
+        "original": s.original.map(|p| p.to_string()),
+        "paths": s.paths,
+        "hostname": s.host,
+        "host": s.host,
+        "username": s.user,
+        "tags": s.tags,
+        "source": s.source,
+        "source_key": s.source_key,
+        "summary": s.summary,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_flat_form_has_restics_fields_at_the_top() {
+        let s = snap();
+        let v = flat_json(&Id([7u8; 32]), &s);
+        assert_eq!(v["id"], Id([7u8; 32]).to_string());
+        assert_eq!(v["short_id"], Id([7u8; 32]).short());
+        assert_eq!(v["hostname"], "web1");
+        assert_eq!(v["host"], "web1");
+        assert_eq!(v["username"], "root");
+        assert_eq!(v["paths"][0], "/srv");
+        assert_eq!(v["tags"][0], "nightly");
+        assert_eq!(v["tree"], Id([1u8; 32]).to_string());
+        assert_eq!(v["parent"], Id([2u8; 32]).to_string());
+        assert!(v["original"].is_null());
+        assert_eq!(v["summary"]["files"], 3);
+        let time: DateTime<Utc> = serde_json::from_value(v["time"].clone()).unwrap();
+        assert_eq!(time, s.time);
+    }
 
     fn snap() -> Snapshot {
         Snapshot {

@@ -133,8 +133,8 @@ fn unique_prefixes(ids: &[Id]) -> Vec<String> {
 }
 
 /// A host or tag as one path component. `/` and NUL become `_`; names that are not names
-/// (`.`, `..`, empty) are prefixed. A name changed so, or too long for a file system, ends
-/// in `~` and 8 hex digits of its hash, so that two names never share a folder.
+/// (`.`, `..`, empty) are prefixed. A name changed so, too long for a file system, or with a
+/// `~`, ends in `~` and 16 hex digits of its hash, so that two names never share a folder.
 fn safe_name(s: &str) -> String {
     let cleaned: String = s
         .chars()
@@ -144,14 +144,15 @@ fn safe_name(s: &str) -> String {
         "" | "." | ".." => format!("_{cleaned}"),
         _ => cleaned,
     };
-    if name != s || crate::restore::names::unfit(name.as_bytes()).is_some() {
-        let mut cut = name.len().min(crate::restore::names::NAME_MAX - 9);
+    // A name with `~` could be another's changed form: it is told apart the same way.
+    if name != s || s.contains('~') || crate::restore::names::unfit(name.as_bytes()).is_some() {
+        let mut cut = name.len().min(crate::restore::names::NAME_MAX - 17);
         while !name.is_char_boundary(cut) {
             cut -= 1;
         }
         name.truncate(cut);
         let hash = blake3::hash(s.as_bytes()).to_hex();
-        name = format!("{name}~{}", &hash[..8]);
+        name = format!("{name}~{}", &hash[..16]);
     }
     name
 }
@@ -244,6 +245,12 @@ mod tests {
         assert!(safe_name("").starts_with("_~"));
         assert!(safe_name("a/b").starts_with("a_b~"));
         assert_ne!(safe_name("a/b"), safe_name("a_b"));
+        let lookalike = safe_name("a/b");
+        assert_ne!(
+            safe_name(&lookalike),
+            lookalike,
+            "a host named like another's changed form"
+        );
         assert_eq!(safe_name("nightly"), "nightly");
         let long = "é".repeat(300);
         let name = safe_name(&long);

@@ -77,12 +77,13 @@ impl Layout {
     }
 
     /// The window for a read at `offset..offset + len`: twice the last one when it follows
-    /// the last read, the first one's size when it does not.
+    /// the last read (within a window of where it ended: the kernel's parallel read-ahead
+    /// arrives out of order), the first one's size when it does not.
     fn window_for(&self, offset: u64, len: u64) -> u64 {
-        let follows = self
+        let last = self
             .next
-            .swap(offset.saturating_add(len), Ordering::Relaxed)
-            == offset;
+            .swap(offset.saturating_add(len), Ordering::Relaxed);
+        let follows = offset.abs_diff(last) <= self.window.load(Ordering::Relaxed);
         let window = match follows {
             true => (self.window.load(Ordering::Relaxed) * 2).clamp(FIRST_WINDOW, WINDOW),
             false => FIRST_WINDOW,
@@ -240,7 +241,16 @@ mod tests {
             l.window_for(800 + n * 100, 100);
         }
         assert_eq!(l.window_for(1800, 100), WINDOW);
-        assert_eq!(l.window_for(0, 100), FIRST_WINDOW, "a jump starts again");
+        assert_eq!(
+            l.window_for(1700, 100),
+            WINDOW,
+            "a little behind still follows"
+        );
+        assert_eq!(
+            l.window_for(100 << 20, 100),
+            FIRST_WINDOW,
+            "a jump starts again"
+        );
     }
 
     #[test]

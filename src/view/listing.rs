@@ -1,7 +1,8 @@
 //! The names a directory of a snapshot shows when browsed, the same in a mount and in the
 //! UI: keys deleted in the bucket and names that are not names (`..`, `/`) are left out, and
 //! where a name holds both a directory and an object (S3 keys `a` and `a/b`), the object is
-//! shown as `a~object`. The UI's paths are made of these names, each part written so that
+//! shown as `a~object` (`a~object~2` if a key of that name is there too): every entry has a
+//! name of its own. The UI's paths are made of these names, each part written so that
 //! any raw name has exactly one spelling (`part`), so every entry shown can be reached and
 //! none is reached by mistake.
 
@@ -23,30 +24,47 @@ pub struct DirList {
 
 impl DirList {
     pub fn new(nodes: Vec<Node>) -> DirList {
-        let dirs: HashSet<Vec<u8>> = nodes
-            .iter()
-            .filter(|n| n.kind == NodeKind::Dir)
-            .map(Node::name_bytes)
-            .collect();
-        let entries: Vec<(Vec<u8>, Node)> = nodes
+        let nodes: Vec<Node> = nodes
             .into_iter()
-            .filter(|n| !n.is_deleted())
-            .filter_map(|n| {
-                let mut name = n.name_bytes();
-                if crate::restore::names::unfit(&name).is_some() {
-                    return None;
-                }
-                if n.kind != NodeKind::Dir && dirs.contains(&name) {
-                    name.extend_from_slice(b"~object");
-                }
-                Some((name, n))
-            })
+            .filter(|n| !n.is_deleted() && crate::restore::names::unfit(&n.name_bytes()).is_none())
             .collect();
-        // The first of two entries of one name wins, as a restore's would.
-        let mut by_name = HashMap::with_capacity(entries.len());
-        for (i, (name, _)) in entries.iter().enumerate() {
-            by_name.entry(name.clone()).or_insert(i);
+        // Each name keeps its entry: the first directory of that name, else the first entry.
+        let mut keeper: HashMap<Vec<u8>, usize> = HashMap::new();
+        for (i, n) in nodes.iter().enumerate() {
+            let k = keeper.entry(n.name_bytes()).or_insert(i);
+            if n.kind == NodeKind::Dir && nodes[*k].kind != NodeKind::Dir {
+                *k = i;
+            }
         }
+        let mut taken: HashSet<Vec<u8>> = keeper.keys().cloned().collect();
+        let mut entries = Vec::with_capacity(nodes.len());
+        for (i, n) in nodes.into_iter().enumerate() {
+            let name = n.name_bytes();
+            let kept = keeper[&name];
+            if kept == i {
+                entries.push((name, n));
+                continue;
+            }
+            // The others of a name get names no entry has: an object beside a directory
+            // `name~object`, a second entry of one name (a hostile tree) `name~2`.
+            let mut base = name;
+            if n.kind != NodeKind::Dir {
+                base.extend_from_slice(b"~object");
+            }
+            let mut shown = base.clone();
+            let mut k = 2;
+            while taken.contains(&shown) {
+                shown = [&base[..], format!("~{k}").as_bytes()].concat();
+                k += 1;
+            }
+            taken.insert(shown.clone());
+            entries.push((shown, n));
+        }
+        let by_name = entries
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| (name.clone(), i))
+            .collect();
         DirList { entries, by_name }
     }
 
@@ -116,6 +134,23 @@ mod tests {
         assert_eq!(list.get(b"a").map(|n| n.kind), Some(NodeKind::Dir));
         assert_eq!(list.get(b"a~object").map(|n| n.kind), Some(NodeKind::File));
         assert!(list.get(b"..").is_none());
+    }
+
+    #[test]
+    fn a_shown_name_never_hides_a_real_one() {
+        let mut dir = Node::new("a".into(), NodeKind::Dir);
+        dir.subtree = Some(Id([1; 32]));
+        let mut real = file("a~object");
+        real.size = 99;
+        let twice = file("b");
+        let list = DirList::new(vec![file("a"), dir, real, file("b"), twice]);
+        let names: Vec<&[u8]> = list.entries().iter().map(|(n, _)| n.as_slice()).collect();
+        assert_eq!(
+            names,
+            [&b"a~object~2"[..], b"a", b"a~object", b"b", b"b~object"]
+        );
+        assert_eq!(list.get(b"a~object").map(|n| n.size), Some(99));
+        assert_eq!(list.entries().len(), list.by_name.len());
     }
 
     #[test]

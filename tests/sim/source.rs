@@ -164,7 +164,7 @@ pub struct MemSource {
 impl Source for MemSource {
     type Handle = String;
 
-    fn source_key(&self) -> String {
+    fn source_key(&self, _host: &str) -> String {
         format!("sim:{}:/data", self.host)
     }
 

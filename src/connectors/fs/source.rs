@@ -68,12 +68,16 @@ impl Source for FsSource {
             .collect()
     }
 
-    fn source_key(&self) -> String {
-        format!(
-            "fs:{}:{}",
-            gethostname::gethostname().to_string_lossy(),
-            self.paths().join(" ")
-        )
+    fn source_key(&self, host: &str) -> String {
+        format!("fs:{host}:{}", self.paths().join(" "))
+    }
+
+    /// A registered source keeps its name (`@data`): a name is as stable as a path.
+    fn recorded(&self, given: &str) -> String {
+        match given.starts_with('@') {
+            true => given.to_string(),
+            false => self.paths().join(" "),
+        }
     }
 
     fn concurrency(&self) -> usize {

@@ -144,8 +144,12 @@ impl S3Source {
 impl Source for S3Source {
     type Handle = Handle;
 
-    fn source_key(&self) -> String {
+    fn source_key(&self, _host: &str) -> String {
         format!("s3:{}", self.api.display_location())
+    }
+
+    fn paths(&self) -> Vec<String> {
+        vec![format!("s3://{}", self.api.display_location())]
     }
 
     fn concurrency(&self) -> usize {

@@ -58,14 +58,22 @@ impl What {
         }
     }
 
-    /// Files that are one file: the same hard link of one snapshot, with the same content
-    /// (a store that says two entries are linked but gives them different bytes is not
-    /// believed).
+    /// Files that are one file: the same hard link of one snapshot, with the same content and
+    /// metadata (a store that says two entries are linked but gives them different bytes or
+    /// owners is not believed).
     fn link_key(&self) -> Option<LinkKey> {
         match self {
             What::Entry { node, root } if node.kind == NodeKind::File && node.links > 1 => {
                 let mut h = blake3::Hasher::new();
-                h.update(&node.size.to_le_bytes());
+                for n in [
+                    node.size,
+                    node.mode.into(),
+                    node.uid.into(),
+                    node.gid.into(),
+                ] {
+                    h.update(&n.to_le_bytes());
+                }
+                h.update(&node.mtime.to_le_bytes());
                 for id in &node.content {
                     h.update(&id.0);
                 }

@@ -163,8 +163,10 @@ impl MountFs {
         Ok((list, root))
     }
 
-    /// What `name` in directory `parent` is, numbered.
-    fn find(&self, parent: u64, name: &[u8]) -> Result<u64, Errno> {
+    /// What `name` in directory `parent` is, numbered and counted as looked up, with its
+    /// attributes: in one hold of the table, so that a forget of the same number coming in
+    /// between cannot let it go under the kernel's new reference.
+    fn find(&self, parent: u64, name: &[u8]) -> Result<fuser::FileAttr, Errno> {
         let what = self.what(parent).ok_or(Errno::ENOENT)?;
         let child = if let What::Folder(path) = &what {
             let view = self.runtime.block_on(self.live.view());
@@ -180,7 +182,13 @@ impl MountFs {
             }
         };
         let mut inodes = self.inodes.lock().map_err(|_| Errno::EIO)?;
-        Ok(inodes.child(parent, name, child))
+        let ino = inodes.child(parent, name, child);
+        let attr = inodes
+            .get(ino)
+            .map(|i| attrs::of(ino, &i.what, self.owner))
+            .ok_or(Errno::ENOENT)?;
+        inodes.looked_up(ino);
+        Ok(attr)
     }
 
     /// A directory's entries from the `skip`th on, numbered, until `add` says it is full.
@@ -231,14 +239,7 @@ impl MountFs {
 
 impl fuser::Filesystem for MountFs {
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
-        let found = self.find(parent.0, name.as_bytes()).and_then(|ino| {
-            let attr = self.attr(ino).ok_or(Errno::ENOENT)?;
-            if let Ok(mut inodes) = self.inodes.lock() {
-                inodes.looked_up(ino);
-            }
-            Ok(attr)
-        });
-        match found {
+        match self.find(parent.0, name.as_bytes()) {
             Ok(attr) => reply.entry(&TTL, &attr, Generation(0)),
             Err(e) => reply.error(e),
         }

@@ -93,26 +93,13 @@ fn ok(value: &impl Serialize) -> Answer {
     Ok(json_response(StatusCode::OK, value))
 }
 
-/// A snapshot as restic's `snapshots --json` gives it: one flat object.
-fn flat(id: &Id, s: &Snapshot) -> Value {
-    json!({
-        "id": id.to_string(),
-        "short_id": id.short(),
-        "time": s.time,
-        "tree": s.tree.to_string(),
-        "parent": s.parent.map(|p| p.to_string()),
-        "paths": s.paths,
-        "source": s.source,
-        "hostname": s.host,
-        "username": s.user,
-        "tags": s.tags,
-        "summary": s.summary,
-    })
-}
-
 async fn snapshots(State(shared): Shared_) -> Answer {
     let view = shared.live.view().await;
-    let list: Vec<Value> = view.snapshots.iter().map(|(id, s)| flat(id, s)).collect();
+    let list: Vec<Value> = view
+        .snapshots
+        .iter()
+        .map(|(id, s)| crate::repo::snapshot::flat_json(id, s))
+        .collect();
     ok(&json!({ "snapshots": list }))
 }
 
@@ -412,10 +399,21 @@ async fn search(State(shared): Shared_, Query(q): Query<Searched>) -> Answer {
         .take(MAX_LISTED)
         .map(|h| {
             json!({ "snapshot": h.snapshot.to_string(), "short_id": h.snapshot.short(),
-                    "time": h.time, "path": h.path, "kind": h.kind, "size": h.size })
+                    "time": h.time, "path": h.path, "at": as_parts(&h.path),
+                    "kind": h.kind, "size": h.size })
         })
         .collect();
     ok(&json!({ "count": count, "hits": shown }))
+}
+
+/// A path of raw names as a path of parts (`listing::part`), to link to.
+fn as_parts(path: &str) -> String {
+    let parts: Vec<String> = path
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .map(|p| listing::part(p.as_bytes()))
+        .collect();
+    format!("/{}", parts.join("/"))
 }
 
 #[derive(Deserialize)]
@@ -476,6 +474,12 @@ async fn state(State(shared): Shared_) -> Answer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_found_path_links_by_parts() {
+        assert_eq!(as_parts("/docs/~x41"), "/docs/~x7e783431");
+        assert_eq!(as_parts("/a/b.txt"), "/a/b.txt");
+    }
 
     #[test]
     fn a_preview_is_never_markup() {

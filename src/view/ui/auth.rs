@@ -23,12 +23,17 @@ impl Auth {
     pub fn new(token: String, addr: std::net::SocketAddr) -> Auth {
         let port = addr.port();
         let hosts = addr.ip().is_loopback().then(|| {
-            vec![
+            let mut hosts = vec![
                 format!("127.0.0.1:{port}"),
                 format!("localhost:{port}"),
                 format!("[::1]:{port}"),
                 addr.to_string(),
-            ]
+            ];
+            // Browsers leave the default port out of Host.
+            if port == 80 {
+                hosts.extend(["127.0.0.1", "localhost", "[::1]"].map(String::from));
+            }
+            hosts
         });
         Auth {
             token,
@@ -51,11 +56,16 @@ impl Auth {
 
 /// A request another site's page made (a link, a form, an image): browsers say so in
 /// `Sec-Fetch-Site`. Typed URLs and the UI's own requests say `none` or `same-origin`.
+/// Opening the URL kloset printed from a local file or another program's page is a top-level
+/// navigation to `/?token=`: that one is let in, since the token is what it proves.
 fn from_another_site(req: &Request) -> bool {
-    req.headers()
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v != "same-origin" && v != "none")
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let opening_the_url = req.method() == axum::http::Method::GET
+        && req.uri().path() == "/"
+        && header("sec-fetch-mode") == Some("navigate")
+        && header("sec-fetch-dest") == Some("document");
+    header("sec-fetch-site").is_some_and(|v| v != "same-origin" && v != "none")
+        && !(opening_the_url && req.uri().query().is_some_and(|q| q.contains("token=")))
 }
 
 pub fn new_token() -> String {
@@ -126,8 +136,20 @@ pub async fn require_token(State(auth): State<Arc<Auth>>, req: Request, next: Ne
     }
     if from_query {
         // The token leaves the address bar (and the history) at once: the cookie carries it.
+        // A page of our own moves on, not a redirect: a redirect keeps the first request's
+        // "cross-site" (a URL opened from a file), and the strict cookie would not be sent.
         let cookie = format!("{}={given}; Path=/; HttpOnly; SameSite=Strict", auth.cookie);
-        let mut redirect = (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();
+        let moving_on = "<!doctype html><meta http-equiv=\"refresh\" content=\"0;url=/\"><a href=\"/\">kloset ui</a>\n";
+        let mut redirect = (
+            StatusCode::OK,
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-store"),
+                (header::REFERRER_POLICY, "no-referrer"),
+            ],
+            moving_on,
+        )
+            .into_response();
         if let Ok(v) = HeaderValue::from_str(&cookie) {
             redirect.headers_mut().insert(header::SET_COOKIE, v);
         }
@@ -197,6 +219,25 @@ mod tests {
         assert!(!from_another_site(&request("h", Some("same-origin"))));
         assert!(!from_another_site(&request("h", Some("none"))));
         assert!(!from_another_site(&request("h", None)));
+        // The printed URL opened from a local file (`--open`) is let in; nothing else is.
+        let opening = |uri: &str, dest: &str| {
+            Request::builder()
+                .uri(uri)
+                .header("sec-fetch-site", "cross-site")
+                .header("sec-fetch-mode", "navigate")
+                .header("sec-fetch-dest", dest)
+                .body(axum::body::Body::empty())
+                .unwrap()
+        };
+        assert!(!from_another_site(&opening("/?token=abc", "document")));
+        assert!(from_another_site(&opening("/?token=abc", "iframe")));
+        assert!(from_another_site(&opening(
+            "/api/zip?token=abc",
+            "document"
+        )));
+        assert!(from_another_site(&opening("/", "document")));
+        let port80 = Auth::new("t".into(), "127.0.0.1:80".parse().unwrap());
+        assert!(port80.host_allowed(&request("localhost", None)));
     }
 
     #[test]

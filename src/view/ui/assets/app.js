@@ -192,7 +192,7 @@ async function findPage(pattern, ignoreCase) {
   const found = await api("find", { pattern, ignore_case: ignoreCase ? "true" : "false" });
   const rows = document.createDocumentFragment();
   for (const h of found.hits) {
-    const link = h.kind === "dir" ? browseLink(h.snapshot, h.path) : nodeLink(h.snapshot, h.path);
+    const link = h.kind === "dir" ? browseLink(h.snapshot, h.at) : nodeLink(h.snapshot, h.at);
     rows.append(el("tr", {}, el("td", { class: "mono", text: h.short_id }), el("td", { text: when(h.time) }),
       el("td", { class: "kind-" + h.kind }, el("a", { href: link, text: h.path })),
       el("td", { class: "num", text: h.kind === "file" ? bytes(h.size) : "" })));

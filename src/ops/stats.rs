@@ -1,0 +1,731 @@
+//! `stats`: how much space snapshots take, counted restic's three ways, and what a prune would
+//! free once some snapshots are gone. Everything comes from trees and the index: no file
+//! content is ever read, and each tree is loaded once however many snapshots share it.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use anyhow::Result;
+
+use crate::error::KlosetError;
+use crate::repo::blob_set::BlobSet;
+use crate::repo::id::Id;
+use crate::repo::snapshot::Snapshot;
+use crate::repo::tree::{Node, NodeKind, Tree};
+use crate::repo::walk::{Visit, WalkOptions};
+use crate::repo::{BlobRef, IndexedRepo, Repo};
+
+/// Trees loaded together (one coalesced read per pack among them), and at most this many
+/// bytes of them, as the walker does: a level of wide directories is never in memory at once.
+const TREES_AT_ONCE: usize = 1024;
+const TREE_BYTES_AT_ONCE: u64 = 16 * 1024 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Every file of every snapshot, as a restore of each would write it.
+    RestoreSize,
+    /// Each distinct file content once.
+    FilesByContents,
+    /// Each blob the snapshots need once, as stored.
+    RawData,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum By {
+    Host,
+    Source,
+    Tag,
+}
+
+/// The figures of one set of snapshots. `files` is for the two file modes, `blobs` and
+/// `uncompressed` for raw-data only; `size` is file bytes or stored bytes by mode.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub snapshots: u64,
+    pub files: u64,
+    pub size: u64,
+    pub blobs: u64,
+    pub uncompressed: u64,
+}
+
+impl Stats {
+    fn plus(self, o: Stats) -> Stats {
+        Stats {
+            snapshots: self.snapshots + o.snapshots,
+            files: self.files + o.files,
+            size: self.size + o.size,
+            blobs: self.blobs + o.blobs,
+            uncompressed: self.uncompressed + o.uncompressed,
+        }
+    }
+
+    /// Plaintext over stored bytes (restic's "Compression Ratio"); None with nothing stored.
+    pub fn compression_ratio(&self) -> Option<f64> {
+        (self.size > 0).then(|| self.uncompressed as f64 / self.size as f64)
+    }
+}
+
+/// The total, and with `--by` one entry per host, source or tag (None: snapshots without tags).
+pub struct Report {
+    pub total: Stats,
+    pub groups: Vec<(Option<String>, Stats)>,
+}
+
+/// Counts `snaps` by `mode`, in total and, with `by`, per group.
+pub async fn stats(
+    repo: &IndexedRepo,
+    snaps: &[(Id, Snapshot)],
+    mode: Mode,
+    by: Option<By>,
+) -> Result<Report> {
+    let groups = by.map(|b| group(snaps, b)).unwrap_or_default();
+    let all: Vec<usize> = (0..snaps.len()).collect();
+    if mode == Mode::RestoreSize {
+        // Per snapshot, then summed: a restore of each writes all of it.
+        let each = restore_sizes(repo, snaps).await?;
+        let sum = |members: &[usize]| {
+            members
+                .iter()
+                .fold(Stats::default(), |s, &i| s.plus(each[i]))
+        };
+        return Ok(Report {
+            total: sum(&all),
+            groups: groups.into_iter().map(|(k, m)| (k, sum(&m))).collect(),
+        });
+    }
+    // Distinct contents or blobs do not add up across groups: each group is counted anew.
+    let mut report = Report {
+        total: distinct(repo, snaps, &all, mode).await?,
+        groups: Vec::new(),
+    };
+    for (key, members) in groups {
+        let s = distinct(repo, snaps, &members, mode).await?;
+        report.groups.push((key, s));
+    }
+    Ok(report)
+}
+
+/// Snapshot positions by the value of `by`: a snapshot with several tags is in each of their
+/// groups, one without in the `None` group.
+fn group(snaps: &[(Id, Snapshot)], by: By) -> BTreeMap<Option<String>, Vec<usize>> {
+    let mut out: BTreeMap<Option<String>, Vec<usize>> = BTreeMap::new();
+    for (i, (_, s)) in snaps.iter().enumerate() {
+        let keys: Vec<Option<String>> = match by {
+            By::Host => vec![Some(s.host.clone())],
+            By::Source => vec![Some(s.source.clone())],
+            By::Tag if s.tags.is_empty() => vec![None],
+            By::Tag => {
+                let tags: std::collections::BTreeSet<&String> = s.tags.iter().collect();
+                tags.into_iter().map(|t| Some(t.clone())).collect()
+            }
+        };
+        for k in keys {
+            out.entry(k).or_default().push(i);
+        }
+    }
+    out
+}
+
+/// Files-by-contents or raw-data of the snapshots at `members`.
+async fn distinct(
+    repo: &IndexedRepo,
+    snaps: &[(Id, Snapshot)],
+    members: &[usize],
+    mode: Mode,
+) -> Result<Stats> {
+    let roots: Vec<Id> = members.iter().map(|&i| snaps[i].1.tree).collect();
+    let mut s = match mode {
+        Mode::RawData => raw_data(repo, roots).await?,
+        _ => files_by_contents(repo, roots).await?,
+    };
+    s.snapshots = members.len() as u64;
+    Ok(s)
+}
+
+/// Each snapshot's restore-size, in the order given: the trees of all of them loaded once,
+/// each subtree's sum worked out once and shared by every snapshot that holds it.
+async fn restore_sizes(repo: &IndexedRepo, snaps: &[(Id, Snapshot)]) -> Result<Vec<Stats>> {
+    let mut graph = TreeGraph::default();
+    let roots: Vec<Id> = snaps.iter().map(|(_, s)| s.tree).collect();
+    each_tree(repo, roots.iter().copied(), |id, tree| graph.add(id, tree)).await?;
+    let sums = graph.sums();
+    Ok(roots
+        .iter()
+        .map(|root| {
+            let (files, size) = graph.restore_size(&sums, root);
+            Stats {
+                snapshots: 1,
+                files,
+                size,
+                ..Stats::default()
+            }
+        })
+        .collect())
+}
+
+async fn files_by_contents(repo: &IndexedRepo, roots: Vec<Id>) -> Result<Stats> {
+    let mut contents = Contents::default();
+    // Each tree once is enough: a content seen twice counts once anyway.
+    each_tree(repo, roots, |_, tree| {
+        tree.nodes.iter().for_each(|n| contents.add(n))
+    })
+    .await?;
+    Ok(Stats {
+        files: contents.files,
+        size: contents.bytes,
+        ..Stats::default()
+    })
+}
+
+async fn raw_data(repo: &IndexedRepo, roots: Vec<Id>) -> Result<Stats> {
+    let mut seen = repo.blob_set();
+    let mut tally = BlobTally::default();
+    crate::ops::reach::used_blobs(repo, roots, |b| {
+        if seen.insert(b) {
+            tally.add(repo.blob(&b));
+        }
+    })
+    .await?;
+    if tally.missing > 0 {
+        return Err(KlosetError::Integrity(format!(
+            "{} blobs these snapshots need are in no index file: run 'kloset check'",
+            tally.missing
+        ))
+        .into());
+    }
+    Ok(Stats {
+        blobs: tally.blobs,
+        size: tally.stored,
+        uncompressed: tally.plain,
+        ..Stats::default()
+    })
+}
+
+/// Calls `each` with every distinct tree below `roots` and its id, a level at a time in
+/// batches (one coalesced read per pack per batch: few round trips, even on S3).
+async fn each_tree(
+    repo: &IndexedRepo,
+    roots: impl IntoIterator<Item = Id>,
+    mut each: impl FnMut(Id, &Tree),
+) -> Result<()> {
+    // One bit per indexed blob: a big store's trees are never held as a set of ids.
+    let mut seen = repo.blob_set();
+    let mut level: Vec<Id> = roots.into_iter().filter(|t| seen.insert(*t)).collect();
+    while !level.is_empty() {
+        let mut next = Vec::new();
+        for batch in batches(&level, |id| repo.tree_size(id)) {
+            for (id, tree) in repo.load_trees(batch.to_vec()).await? {
+                next.extend(subtrees(&tree).filter(|s| seen.insert(*s)));
+                each(id, &tree);
+            }
+        }
+        level = next;
+    }
+    Ok(())
+}
+
+fn subtrees(tree: &Tree) -> impl Iterator<Item = Id> + '_ {
+    tree.nodes
+        .iter()
+        .filter(|n| n.kind == NodeKind::Dir)
+        .filter_map(|n| n.subtree)
+}
+
+/// `ids` cut into runs of at most `TREES_AT_ONCE` trees and, unless one tree alone is more,
+/// `TREE_BYTES_AT_ONCE` bytes by `size`.
+fn batches(ids: &[Id], size: impl Fn(&Id) -> u64) -> Vec<&[Id]> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0u64);
+    for (i, id) in ids.iter().enumerate() {
+        let s = size(id);
+        if i > start && (i - start == TREES_AT_ONCE || bytes + s > TREE_BYTES_AT_ONCE) {
+            out.push(&ids[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += s;
+    }
+    if start < ids.len() {
+        out.push(&ids[start..]);
+    }
+    out
+}
+
+/// A regular file a restore writes: S3 keys whose newest entry is a delete marker are not.
+fn is_counted_file(n: &Node) -> bool {
+    n.kind == NodeKind::File && !n.is_deleted()
+}
+
+/// One file of several names (restic counts its size once per snapshot, each name as a file).
+fn hard_link(n: &Node) -> Option<(u64, u64)> {
+    (n.links > 1 && n.inode != 0).then_some((n.device, n.inode))
+}
+
+/// What one directory holds itself, its subdirectories by number.
+#[derive(Default)]
+struct TreeFacts {
+    files: u64,
+    /// Bytes of the files that are not hard links.
+    bytes: u64,
+    /// Hard-linked files: (device, inode) and size. Their bytes are added once per snapshot,
+    /// so they cannot go into a sum shared between snapshots.
+    links: Vec<((u64, u64), u64)>,
+    subtrees: Vec<u32>,
+}
+
+/// A subtree's files and bytes (hard links left out), and whether it holds hard links.
+#[derive(Clone, Copy, Default)]
+struct Sum {
+    files: u64,
+    bytes: u64,
+    linked: bool,
+}
+
+/// Every tree of the snapshots counted, numbered: trees are kept as a few numbers each, so a
+/// big store's directories fit where their trees would not.
+#[derive(Default)]
+struct TreeGraph {
+    number: HashMap<Id, u32>,
+    trees: Vec<TreeFacts>,
+}
+
+impl TreeGraph {
+    fn number_of(&mut self, id: Id) -> u32 {
+        let next = self.trees.len() as u32;
+        let n = *self.number.entry(id).or_insert(next);
+        if n == next {
+            self.trees.push(TreeFacts::default());
+        }
+        n
+    }
+
+    fn add(&mut self, id: Id, tree: &Tree) {
+        let mut facts = TreeFacts {
+            subtrees: subtrees(tree).map(|s| self.number_of(s)).collect(),
+            ..TreeFacts::default()
+        };
+        for n in tree.nodes.iter().filter(|n| is_counted_file(n)) {
+            facts.files += 1;
+            match hard_link(n) {
+                Some(link) => facts.links.push((link, n.size)),
+                None => facts.bytes += n.size,
+            }
+        }
+        let at = self.number_of(id) as usize;
+        self.trees[at] = facts;
+    }
+
+    /// The sum of every tree, children before parents, without recursion (directories nest
+    /// deeper than a stack allows).
+    fn sums(&self) -> Vec<Sum> {
+        let mut sums = vec![Sum::default(); self.trees.len()];
+        let mut entered = vec![false; self.trees.len()];
+        for start in 0..self.trees.len() {
+            if entered[start] {
+                continue;
+            }
+            // (tree, how many of its subtrees are handled); ids are content hashes, so there
+            // is no cycle, and marking trees on entry means a forged one cannot loop either.
+            let mut stack = vec![(start, 0usize)];
+            entered[start] = true;
+            while let Some((t, k)) = stack.last_mut() {
+                let (t, child) = (*t, self.trees[*t].subtrees.get(*k).copied());
+                *k += 1;
+                match child.map(|c| c as usize) {
+                    Some(c) if !entered[c] => {
+                        entered[c] = true;
+                        stack.push((c, 0));
+                    }
+                    Some(_) => {}
+                    None => {
+                        sums[t] = self.own_sum(t, &sums);
+                        stack.pop();
+                    }
+                }
+            }
+        }
+        sums
+    }
+
+    fn own_sum(&self, t: usize, sums: &[Sum]) -> Sum {
+        let f = &self.trees[t];
+        let mut s = Sum {
+            files: f.files,
+            bytes: f.bytes,
+            linked: !f.links.is_empty(),
+        };
+        for &c in &f.subtrees {
+            let c = sums[c as usize];
+            s.files += c.files;
+            s.bytes += c.bytes;
+            s.linked |= c.linked;
+        }
+        s
+    }
+
+    /// Files and bytes of the snapshot with root `root`: the shared sum, plus each hard-linked
+    /// file of it once.
+    fn restore_size(&self, sums: &[Sum], root: &Id) -> (u64, u64) {
+        let Some(&r) = self.number.get(root) else {
+            return (0, 0);
+        };
+        let s = sums[r as usize];
+        let links = match s.linked {
+            true => self.linked_bytes(sums, r),
+            false => 0,
+        };
+        (s.files, s.bytes + links)
+    }
+
+    /// Bytes of the distinct hard-linked files below `root`, walking only the subtrees that
+    /// hold some.
+    fn linked_bytes(&self, sums: &[Sum], root: u32) -> u64 {
+        let mut seen_links = HashSet::new();
+        let mut seen_trees = HashSet::from([root]);
+        let (mut stack, mut bytes) = (vec![root], 0);
+        while let Some(t) = stack.pop() {
+            let f = &self.trees[t as usize];
+            for (link, size) in &f.links {
+                if seen_links.insert(*link) {
+                    bytes += size;
+                }
+            }
+            for &c in &f.subtrees {
+                if sums[c as usize].linked && seen_trees.insert(c) {
+                    stack.push(c);
+                }
+            }
+        }
+        bytes
+    }
+}
+
+/// Distinct file contents, by their list of blobs (restic's key): equal lists are equal bytes.
+#[derive(Default)]
+struct Contents {
+    seen: HashSet<Id>,
+    files: u64,
+    bytes: u64,
+}
+
+impl Contents {
+    fn add(&mut self, n: &Node) {
+        if is_counted_file(n) && self.seen.insert(content_key(&n.content)) {
+            self.files += 1;
+            self.bytes += n.size;
+        }
+    }
+}
+
+/// A hash of the blob list: one small key a content, however many chunks it has.
+fn content_key(content: &[Id]) -> Id {
+    let mut h = blake3::Hasher::new();
+    content.iter().for_each(|b| {
+        h.update(&b.0);
+    });
+    Id(*h.finalize().as_bytes())
+}
+
+/// Blobs as stored (`length`: compressed, encrypted, padded) and as plaintext.
+#[derive(Default)]
+struct BlobTally {
+    blobs: u64,
+    stored: u64,
+    plain: u64,
+    /// Needed but in no index file.
+    missing: u64,
+}
+
+impl BlobTally {
+    fn add(&mut self, at: Option<BlobRef>) {
+        match at {
+            Some(at) => {
+                self.blobs += 1;
+                self.stored += u64::from(at.length);
+                self.plain += u64::from(at.raw_length);
+            }
+            None => self.missing += 1,
+        }
+    }
+}
+
+/// What a prune could reclaim: the blobs only removed snapshots need, as stored.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Freed {
+    pub bytes: u64,
+    pub blobs: u64,
+}
+
+/// For `forget --dry-run`: the blobs the snapshots `removed` need that no other snapshot of the
+/// store does. Snapshots are listed before the index is loaded, as prune does, so every one
+/// listed finds its blobs. An estimate: a prune frees whole packs, and partly used ones only
+/// when it repacks them.
+pub async fn would_free(repo: Repo, removed: &HashSet<Id>) -> Result<Freed> {
+    if removed.is_empty() {
+        return Ok(Freed::default());
+    }
+    let (list, repo) = repo.snapshots_then_index().await?;
+    if let Some((id, why)) = list.damaged.first() {
+        return Err(KlosetError::Usage(format!(
+            "snapshot {} does not open ({why}), so what it needs is unknown",
+            id.short()
+        ))
+        .into());
+    }
+    let (gone, kept): (Vec<_>, Vec<_>) = list.good.iter().partition(|(id, _)| removed.contains(id));
+    let mut needed = repo.blob_set();
+    crate::ops::reach::used_blobs(&repo, kept.iter().map(|(_, s)| s.tree), |b| {
+        needed.insert(b);
+    })
+    .await?;
+    let mut seen = repo.blob_set();
+    let mut tally = BlobTally::default();
+    let roots = gone.iter().map(|(_, s)| s.tree).collect();
+    blobs_not_in(&repo, roots, &needed, |b| {
+        if seen.insert(b) {
+            tally.add(repo.blob(&b));
+        }
+    })
+    .await?;
+    // A blob in no index file is in no pack a prune could delete: it frees nothing.
+    Ok(Freed {
+        bytes: tally.stored,
+        blobs: tally.blobs,
+    })
+}
+
+/// Like `reach::used_blobs`, leaving out what `kept` holds, and never entering a tree `kept`
+/// holds: all of that tree's blobs are in `kept` too, so only what changed is walked.
+async fn blobs_not_in(
+    repo: &IndexedRepo,
+    roots: Vec<Id>,
+    kept: &BlobSet<'_>,
+    mut found: impl FnMut(Id),
+) -> Result<()> {
+    let roots: Vec<(Vec<u8>, Id)> = roots
+        .into_iter()
+        .filter(|t| !kept.contains(t))
+        .map(|t| (b"/".to_vec(), t))
+        .collect();
+    roots.iter().for_each(|(_, t)| found(*t));
+    let opts = WalkOptions {
+        once: true,
+        tolerate: false,
+    };
+    repo.walk(roots, opts, |v| match v {
+        Visit::Node { node, .. } => {
+            node.blobs()
+                .filter(|b| !kept.contains(b))
+                .for_each(|b| found(*b));
+            match node.subtree {
+                Some(sub) if !kept.contains(&sub) => {
+                    found(sub);
+                    true
+                }
+                _ => false,
+            }
+        }
+        Visit::Pages { pages, .. } => {
+            pages
+                .iter()
+                .filter(|p| !kept.contains(p))
+                .for_each(|p| found(*p));
+            true
+        }
+        Visit::Broken { .. } => false,
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u8) -> Id {
+        Id([n; 32])
+    }
+
+    fn file(name: &str, size: u64, content: &[u8]) -> Node {
+        let mut n = Node::new(name.into(), NodeKind::File);
+        n.size = size;
+        n.content = content.iter().map(|&c| id(c)).collect();
+        n
+    }
+
+    fn linked(name: &str, size: u64, inode: u64) -> Node {
+        let mut n = file(name, size, &[inode as u8]);
+        (n.links, n.inode, n.device) = (2, inode, 7);
+        n
+    }
+
+    fn dir(name: &str, sub: u8) -> Node {
+        let mut n = Node::new(name.into(), NodeKind::Dir);
+        n.subtree = Some(id(sub));
+        n
+    }
+
+    fn graph(trees: &[(u8, Vec<Node>)]) -> TreeGraph {
+        let mut g = TreeGraph::default();
+        for (t, nodes) in trees {
+            g.add(id(*t), &Tree::new(nodes.clone()));
+        }
+        g
+    }
+
+    #[test]
+    fn restore_size_counts_every_file_of_shared_subtrees_in_each_place() {
+        let mut link = Node::new("l".into(), NodeKind::Symlink);
+        link.target = Some("a".into());
+        let g = graph(&[
+            (
+                1,
+                vec![file("a", 10, &[100]), dir("x", 2), dir("y", 2), link],
+            ),
+            (2, vec![file("b", 5, &[101]), dir("z", 3)]),
+            (3, vec![file("c", 1, &[100])]),
+        ]);
+        let sums = g.sums();
+        // Root: a, and twice (b, c): symlinks and directories are no files.
+        assert_eq!(g.restore_size(&sums, &id(1)), (5, 10 + 2 * (5 + 1)));
+        assert_eq!(g.restore_size(&sums, &id(2)), (2, 6));
+        assert_eq!(g.restore_size(&sums, &id(9)), (0, 0));
+    }
+
+    #[test]
+    fn hard_links_count_as_files_but_their_bytes_once_per_snapshot() {
+        let g = graph(&[
+            (1, vec![linked("h1", 100, 50), dir("d", 2), dir("e", 3)]),
+            (2, vec![linked("h2", 100, 50), file("f", 1, &[9])]),
+            // The same subtree twice: its links are the same files.
+            (3, vec![dir("again", 2), linked("other", 30, 60)]),
+            // Another snapshot holding the same inode counts it again (restic's rule).
+            (4, vec![dir("d", 2)]),
+        ]);
+        let sums = g.sums();
+        assert_eq!(g.restore_size(&sums, &id(1)), (6, 100 + 2 + 30));
+        assert_eq!(g.restore_size(&sums, &id(4)), (2, 101));
+    }
+
+    #[test]
+    fn deleted_keys_and_files_without_links_count_plainly() {
+        let mut gone = file("gone", 40, &[5]);
+        gone.s3 = Some(Box::new(crate::repo::tree::S3Meta {
+            delete_marker: true,
+            ..Default::default()
+        }));
+        // A single link with an inode is an ordinary file, whatever its inode.
+        let mut one = file("one", 3, &[6]);
+        one.inode = 50;
+        let g = graph(&[(1, vec![gone, one, file("two", 4, &[7])])]);
+        assert_eq!(g.restore_size(&g.sums(), &id(1)), (2, 7));
+    }
+
+    #[test]
+    fn sums_of_a_deep_tree_need_no_recursion() {
+        let depth = 200_000u32;
+        let tid = |i: u32| Id::of_bytes(&i.to_le_bytes());
+        let mut g = TreeGraph::default();
+        for i in 0..depth {
+            let mut d = Node::new("d".into(), NodeKind::Dir);
+            d.subtree = Some(tid(i + 1));
+            let nodes = match i + 1 < depth {
+                true => vec![d, file("f", 1, &[1])],
+                false => vec![file("f", 1, &[1])],
+            };
+            g.add(tid(i), &Tree::new(nodes));
+        }
+        assert_eq!(
+            g.restore_size(&g.sums(), &tid(0)),
+            (depth as u64, depth as u64)
+        );
+    }
+
+    #[test]
+    fn contents_are_counted_once_by_their_blob_list() {
+        let mut c = Contents::default();
+        for n in [
+            file("a", 10, &[1, 2]),
+            file("copy", 10, &[1, 2]),
+            file("reordered", 10, &[2, 1]),
+            file("empty", 0, &[]),
+            file("empty too", 0, &[]),
+            dir("d", 3),
+        ] {
+            c.add(&n);
+        }
+        assert_eq!((c.files, c.bytes), (3, 20));
+    }
+
+    #[test]
+    fn blobs_add_up_stored_and_plain_and_missing_ones_apart() {
+        let mut t = BlobTally::default();
+        let at = |length, raw_length| BlobRef {
+            pack: 0,
+            offset: 0,
+            length,
+            raw_length,
+        };
+        t.add(Some(at(40, 100)));
+        t.add(Some(at(60, 50)));
+        t.add(None);
+        assert_eq!((t.blobs, t.stored, t.plain, t.missing), (2, 100, 150, 1));
+        let s = Stats {
+            size: 100,
+            uncompressed: 150,
+            ..Stats::default()
+        };
+        assert_eq!(s.compression_ratio(), Some(1.5));
+        assert_eq!(Stats::default().compression_ratio(), None);
+    }
+
+    #[test]
+    fn groups_by_host_source_and_each_tag() {
+        let snap = |host: &str, source: &str, tags: &[&str]| {
+            let mut s: Snapshot = serde_json::from_value(serde_json::json!({
+                "time": "2024-01-01T00:00:00Z", "host": host, "user": "u", "source": source,
+                "source_key": "k", "tree": "00".repeat(32), "summary": {"files": 0, "dirs": 0,
+                "symlinks": 0, "bytes": 0, "files_read": 0, "new_bytes": 0, "stored_bytes": 0,
+                "new_blobs": 0, "errors": 0, "duration_secs": 0.0}
+            }))
+            .unwrap();
+            s.tags = tags.iter().map(|t| t.to_string()).collect();
+            (id(0), s)
+        };
+        let snaps = [
+            snap("web1", "/a", &["x", "y", "x"]),
+            snap("web2", "/a", &[]),
+            snap("web1", "/b", &["y"]),
+        ];
+        let keys = |by| {
+            group(&snaps, by)
+                .into_iter()
+                .map(|(k, v)| (k.unwrap_or_else(|| "-".into()), v))
+                .collect::<Vec<_>>()
+        };
+        let s = |t: &str| t.to_string();
+        assert_eq!(
+            keys(By::Host),
+            [(s("web1"), vec![0, 2]), (s("web2"), vec![1])]
+        );
+        assert_eq!(
+            keys(By::Source),
+            [(s("/a"), vec![0, 1]), (s("/b"), vec![2])]
+        );
+        assert_eq!(
+            keys(By::Tag),
+            [(s("-"), vec![1]), (s("x"), vec![0]), (s("y"), vec![0, 2])]
+        );
+    }
+
+    #[test]
+    fn batches_are_cut_by_count_and_by_bytes() {
+        let ids: Vec<Id> = (0..2100u32)
+            .map(|i| Id::of_bytes(&i.to_le_bytes()))
+            .collect();
+        let counts = |b: Vec<&[Id]>| b.iter().map(|b| b.len()).collect::<Vec<_>>();
+        assert_eq!(counts(batches(&ids, |_| 1)), [1024, 1024, 52]);
+        assert_eq!(
+            counts(batches(&ids[..3], |_| TREE_BYTES_AT_ONCE)),
+            [1, 1, 1]
+        );
+        assert!(batches(&[], |_| 1).is_empty());
+    }
+}
