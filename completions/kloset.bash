@@ -79,11 +79,17 @@ _kloset() {
             kloset,restore)
                 cmd="kloset__subcmd__restore"
                 ;;
+            kloset,rewrite)
+                cmd="kloset__subcmd__rewrite"
+                ;;
             kloset,rm)
                 cmd="kloset__subcmd__rm"
                 ;;
             kloset,source)
                 cmd="kloset__subcmd__source"
+                ;;
+            kloset,stats)
+                cmd="kloset__subcmd__stats"
                 ;;
             kloset,store)
                 cmd="kloset__subcmd__store"
@@ -93,6 +99,9 @@ _kloset() {
                 ;;
             kloset,synthesize)
                 cmd="kloset__subcmd__synthesize"
+                ;;
+            kloset,tag)
+                cmd="kloset__subcmd__tag"
                 ;;
             kloset,ui)
                 cmd="kloset__subcmd__ui"
@@ -145,14 +154,23 @@ _kloset() {
             kloset__subcmd__at,restore)
                 cmd="kloset__subcmd__at__subcmd__restore"
                 ;;
+            kloset__subcmd__at,rewrite)
+                cmd="kloset__subcmd__at__subcmd__rewrite"
+                ;;
             kloset__subcmd__at,rm)
                 cmd="kloset__subcmd__at__subcmd__rm"
+                ;;
+            kloset__subcmd__at,stats)
+                cmd="kloset__subcmd__at__subcmd__stats"
                 ;;
             kloset__subcmd__at,sync)
                 cmd="kloset__subcmd__at__subcmd__sync"
                 ;;
             kloset__subcmd__at,synthesize)
                 cmd="kloset__subcmd__at__subcmd__synthesize"
+                ;;
+            kloset__subcmd__at,tag)
+                cmd="kloset__subcmd__at__subcmd__tag"
                 ;;
             kloset__subcmd__at,ui)
                 cmd="kloset__subcmd__at__subcmd__ui"
@@ -205,14 +223,23 @@ _kloset() {
             kloset__subcmd__at__subcmd__help,restore)
                 cmd="kloset__subcmd__at__subcmd__help__subcmd__restore"
                 ;;
+            kloset__subcmd__at__subcmd__help,rewrite)
+                cmd="kloset__subcmd__at__subcmd__help__subcmd__rewrite"
+                ;;
             kloset__subcmd__at__subcmd__help,rm)
                 cmd="kloset__subcmd__at__subcmd__help__subcmd__rm"
+                ;;
+            kloset__subcmd__at__subcmd__help,stats)
+                cmd="kloset__subcmd__at__subcmd__help__subcmd__stats"
                 ;;
             kloset__subcmd__at__subcmd__help,sync)
                 cmd="kloset__subcmd__at__subcmd__help__subcmd__sync"
                 ;;
             kloset__subcmd__at__subcmd__help,synthesize)
                 cmd="kloset__subcmd__at__subcmd__help__subcmd__synthesize"
+                ;;
+            kloset__subcmd__at__subcmd__help,tag)
+                cmd="kloset__subcmd__at__subcmd__help__subcmd__tag"
                 ;;
             kloset__subcmd__at__subcmd__help,ui)
                 cmd="kloset__subcmd__at__subcmd__help__subcmd__ui"
@@ -391,11 +418,17 @@ _kloset() {
             kloset__subcmd__help,restore)
                 cmd="kloset__subcmd__help__subcmd__restore"
                 ;;
+            kloset__subcmd__help,rewrite)
+                cmd="kloset__subcmd__help__subcmd__rewrite"
+                ;;
             kloset__subcmd__help,rm)
                 cmd="kloset__subcmd__help__subcmd__rm"
                 ;;
             kloset__subcmd__help,source)
                 cmd="kloset__subcmd__help__subcmd__source"
+                ;;
+            kloset__subcmd__help,stats)
+                cmd="kloset__subcmd__help__subcmd__stats"
                 ;;
             kloset__subcmd__help,store)
                 cmd="kloset__subcmd__help__subcmd__store"
@@ -405,6 +438,9 @@ _kloset() {
                 ;;
             kloset__subcmd__help,synthesize)
                 cmd="kloset__subcmd__help__subcmd__synthesize"
+                ;;
+            kloset__subcmd__help,tag)
+                cmd="kloset__subcmd__help__subcmd__tag"
                 ;;
             kloset__subcmd__help,ui)
                 cmd="kloset__subcmd__help__subcmd__ui"
@@ -454,14 +490,23 @@ _kloset() {
             kloset__subcmd__help__subcmd__at,restore)
                 cmd="kloset__subcmd__help__subcmd__at__subcmd__restore"
                 ;;
+            kloset__subcmd__help__subcmd__at,rewrite)
+                cmd="kloset__subcmd__help__subcmd__at__subcmd__rewrite"
+                ;;
             kloset__subcmd__help__subcmd__at,rm)
                 cmd="kloset__subcmd__help__subcmd__at__subcmd__rm"
+                ;;
+            kloset__subcmd__help__subcmd__at,stats)
+                cmd="kloset__subcmd__help__subcmd__at__subcmd__stats"
                 ;;
             kloset__subcmd__help__subcmd__at,sync)
                 cmd="kloset__subcmd__help__subcmd__at__subcmd__sync"
                 ;;
             kloset__subcmd__help__subcmd__at,synthesize)
                 cmd="kloset__subcmd__help__subcmd__at__subcmd__synthesize"
+                ;;
+            kloset__subcmd__help__subcmd__at,tag)
+                cmd="kloset__subcmd__help__subcmd__at__subcmd__tag"
                 ;;
             kloset__subcmd__help__subcmd__at,ui)
                 cmd="kloset__subcmd__help__subcmd__at__subcmd__ui"
@@ -725,7 +770,7 @@ _kloset() {
 
     case "${cmd}" in
         kloset)
-            opts="-q -o -h -V --quiet --json --keyfile --option --help --version at create backup synthesize ls restore diff find cat dump info mount ui check rm forget prune sync key repair source store destination completion manpages limits help"
+            opts="-q -o -h -V --quiet --json --keyfile --option --help --version at create backup synthesize ls restore diff find cat dump info mount ui check rm forget stats tag rewrite prune sync key repair source store destination completion manpages limits help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -751,7 +796,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at)
-            opts="-q -o -h --quiet --json --keyfile --option --help create backup synthesize ls restore diff find cat dump info mount ui check rm forget prune sync key repair help"
+            opts="-q -o -h --quiet --json --keyfile --option --help create backup synthesize ls restore diff find cat dump info mount ui check rm forget stats tag rewrite prune sync key repair help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1141,7 +1186,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at__subcmd__help)
-            opts="create backup synthesize ls restore diff find cat dump info mount ui check rm forget prune sync key repair help"
+            opts="create backup synthesize ls restore diff find cat dump info mount ui check rm forget stats tag rewrite prune sync key repair help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1448,7 +1493,35 @@ _kloset() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kloset__subcmd__at__subcmd__help__subcmd__rewrite)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kloset__subcmd__at__subcmd__help__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__help__subcmd__stats)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1477,6 +1550,20 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__at__subcmd__help__subcmd__synthesize)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__help__subcmd__tag)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2030,6 +2117,56 @@ _kloset() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kloset__subcmd__at__subcmd__rewrite)
+            opts="-q -o -h --exclude --iexclude --exclude-file --forget --dry-run --host --tag --source --quiet --json --keyfile --option --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --exclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --iexclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kloset__subcmd__at__subcmd__rm)
             opts="-q -o -h --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -2037,6 +2174,52 @@ _kloset() {
                 return 0
             fi
             case "${prev}" in
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__stats)
+            opts="-q -o -h --mode --by --host --tag --source --quiet --json --keyfile --option --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --mode)
+                    COMPREPLY=($(compgen -W "restore-size files-by-contents raw-data" -- "${cur}"))
+                    return 0
+                    ;;
+                --by)
+                    COMPREPLY=($(compgen -W "host source tag" -- "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --keyfile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2114,6 +2297,56 @@ _kloset() {
                     return 0
                     ;;
                 --changed-permille)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__at__subcmd__tag)
+            opts="-q -o -h --add --remove --set --host --tag --source --quiet --json --keyfile --option --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --add)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remove)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --set)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2947,7 +3180,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help)
-            opts="at create backup synthesize ls restore diff find cat dump info mount ui check rm forget prune sync key repair source store destination completion manpages limits help"
+            opts="at create backup synthesize ls restore diff find cat dump info mount ui check rm forget stats tag rewrite prune sync key repair source store destination completion manpages limits help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2961,7 +3194,7 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help__subcmd__at)
-            opts="create backup synthesize ls restore diff find cat dump info mount ui check rm forget prune sync key repair"
+            opts="create backup synthesize ls restore diff find cat dump info mount ui check rm forget stats tag rewrite prune sync key repair"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3254,7 +3487,35 @@ _kloset() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kloset__subcmd__help__subcmd__at__subcmd__rewrite)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kloset__subcmd__help__subcmd__at__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__help__subcmd__at__subcmd__stats)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -3283,6 +3544,20 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help__subcmd__at__subcmd__synthesize)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__help__subcmd__at__subcmd__tag)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -3772,6 +4047,20 @@ _kloset() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kloset__subcmd__help__subcmd__rewrite)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kloset__subcmd__help__subcmd__rm)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -3901,6 +4190,20 @@ _kloset() {
         kloset__subcmd__help__subcmd__source__subcmd__unset)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__help__subcmd__stats)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -4053,6 +4356,20 @@ _kloset() {
             return 0
             ;;
         kloset__subcmd__help__subcmd__synthesize)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__help__subcmd__tag)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -4658,6 +4975,56 @@ _kloset() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kloset__subcmd__rewrite)
+            opts="-q -o -h --exclude --iexclude --exclude-file --forget --dry-run --host --tag --source --quiet --json --keyfile --option --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --exclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --iexclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kloset__subcmd__rm)
             opts="-q -o -h --quiet --json --keyfile --option --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -5039,6 +5406,52 @@ _kloset() {
                 return 0
             fi
             case "${prev}" in
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__stats)
+            opts="-q -o -h --mode --by --host --tag --source --quiet --json --keyfile --option --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --mode)
+                    COMPREPLY=($(compgen -W "restore-size files-by-contents raw-data" -- "${cur}"))
+                    return 0
+                    ;;
+                --by)
+                    COMPREPLY=($(compgen -W "host source tag" -- "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --keyfile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -5490,6 +5903,56 @@ _kloset() {
                     return 0
                     ;;
                 --changed-permille)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keyfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kloset__subcmd__tag)
+            opts="-q -o -h --add --remove --set --host --tag --source --quiet --json --keyfile --option --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --add)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remove)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --set)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

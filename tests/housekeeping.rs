@@ -300,3 +300,130 @@ fn ls_json_reads_as_restics_snapshots_json_and_host_and_paths_are_recorded_whole
         lines[2]
     );
 }
+
+/// Every `--json` output README documents, run on one store: each parses, with the fields
+/// README names.
+#[test]
+fn every_documented_json_output_parses_with_its_fields() {
+    let env = Env::new();
+    let store = env.local_store();
+    let src = env.path("src");
+    fixture(&src);
+    let s = src.to_str().unwrap();
+    let has = |v: &Value, keys: &[&str]| {
+        for k in keys {
+            assert!(v.get(k).is_some(), "no '{k}' in {v}");
+        }
+    };
+    let json = |args: &[&str]| {
+        let mut all = vec!["--json", "at", &store];
+        all.extend_from_slice(args);
+        env.run(&all).ok().json()
+    };
+    let backup = json(&["backup", s]);
+    has(
+        &backup,
+        &["message_type", "id", "snapshot_id", "snapshot", "errors"],
+    );
+    has(
+        &backup["snapshot"],
+        &[
+            "id", "short_id", "time", "hostname", "username", "paths", "tags", "tree", "parent",
+        ],
+    );
+    has(
+        &json(&["backup", "--dry-run", s]),
+        &["dry_run", "summary", "errors"],
+    );
+    fs::write(src.join("docs/new.txt"), b"new").unwrap();
+    let second = json(&["backup", s]);
+    let (a, b) = (
+        backup["id"].as_str().unwrap(),
+        second["id"].as_str().unwrap(),
+    );
+    let snaps = json(&["ls"]);
+    has(
+        &snaps[0],
+        &[
+            "id", "short_id", "time", "host", "hostname", "username", "paths", "tags", "tree",
+            "parent", "original", "source", "summary",
+        ],
+    );
+    has(
+        &json(&["ls", "latest"])[0],
+        &["name", "kind", "mode", "mtime", "size"],
+    );
+    has(&json(&["ls", "-R", "latest"])[0], &["path", "node"]);
+    let target = env.path("out");
+    has(
+        &json(&["restore", "-to", target.to_str().unwrap(), "latest"]),
+        &["snapshot", "target", "files", "dirs", "bytes", "errors"],
+    );
+    has(&json(&["diff", a, b])[0], &["path", "change"]);
+    has(
+        &json(&["find", "*.txt"])[0],
+        &["snapshot", "time", "path", "kind", "size"],
+    );
+    has(
+        &json(&["check"]),
+        &["snapshots", "trees", "packs", "problems", "warnings"],
+    );
+    let forget = json(&["forget", "--keep-last", "1", "--dry-run"]);
+    has(&forget[0], &["group", "keep", "remove"]);
+    has(&forget[0]["keep"][0], &["id", "time", "reasons"]);
+    has(
+        &json(&["prune", "--dry-run"]),
+        &[
+            "dry_run",
+            "snapshots",
+            "packs",
+            "unused_bytes",
+            "bytes_freed",
+        ],
+    );
+    has(
+        &json(&["stats"]),
+        &["snapshots_count", "total_file_count", "total_size"],
+    );
+    has(
+        &json(&["stats", "--mode", "raw-data"]),
+        &[
+            "snapshots_count",
+            "total_blob_count",
+            "total_size",
+            "total_uncompressed_size",
+            "compression_ratio",
+        ],
+    );
+    has(&json(&["stats", "--by", "host"]), &["total", "groups"]);
+    has(
+        &json(&["tag", "--add", "x", "latest"])[0],
+        &["old", "new", "removed_old"],
+    );
+    has(
+        &json(&["rewrite", "--exclude", "secret.key", "--dry-run"])[0],
+        &[
+            "old",
+            "new",
+            "entries_removed",
+            "files_removed",
+            "bytes_removed",
+        ],
+    );
+    has(
+        &json(&["info"]),
+        &[
+            "id",
+            "location",
+            "snapshots",
+            "packs",
+            "blobs",
+            "stored_bytes",
+        ],
+    );
+    has(&json(&["key", "list"])[0], &["name", "created", "in_use"]);
+    has(&json(&["rm", a]), &["removed"]);
+    let other = env.path("other").to_str().unwrap().to_string();
+    let created = env.run(&["--json", "at", &other, "create"]).ok().json();
+    has(&created, &["id", "location"]);
+}

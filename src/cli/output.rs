@@ -24,7 +24,7 @@ pub fn backup(ctx: &Ctx, outcome: &BackupOutcome) {
     } else if ctx.json {
         println!(
             "{}",
-            json!({"id": outcome.id,
+            json!({"message_type": "summary", "id": outcome.id, "snapshot_id": outcome.id,
                    "snapshot": crate::repo::snapshot::flat_json(&outcome.id, &outcome.snapshot),
                    "errors": outcome.errors})
         );
