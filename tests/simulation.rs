@@ -52,7 +52,7 @@ fn run_many(
     full: bool,
 ) -> (u64, Vec<Outcome>) {
     // Small trees are paged, so every schedule also writes, walks and prunes paged trees.
-    kloset::repo::bounds::set_tree_limit_for_tests(SIM_TREE_PAGE);
+    kloset::repo::bounds::set_tree_page_for_tests(SIM_TREE_PAGE);
     let started = Instant::now();
     let mut bad = Vec::new();
     let mut ran = 0;

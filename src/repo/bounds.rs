@@ -69,16 +69,22 @@ pub fn metadata_plaintext(sealed: usize, kind: u64) -> u64 {
 pub const TREE_PAGE: u64 = 16 * 1024 * 1024;
 
 pub fn tree_page() -> u64 {
-    TREE_PAGE.min(tree_limit())
+    TREE_PAGE_FOR_TESTS
+        .get()
+        .copied()
+        .unwrap_or(TREE_PAGE)
+        .min(tree_limit())
 }
 
 static TREE_LIMIT: OnceLock<u64> = OnceLock::new();
+static TREE_PAGE_FOR_TESTS: OnceLock<u64> = OnceLock::new();
 
-/// For the simulation, which runs in one process: trees are paged and bounded at `n` bytes
-/// from now on, as `KLOSET_TEST_TREE_LIMIT` would (a no-op once a tree was written).
+/// For the simulation, which runs in one process: directories larger than `n` bytes are
+/// written as pages from now on, while a tree may still be as large as ever (a node of a file
+/// of many chunks alone passes a small page; limiting trees to it would refuse the backup).
 #[doc(hidden)]
-pub fn set_tree_limit_for_tests(n: u64) {
-    let _ = TREE_LIMIT.set(n.min(MAX_BLOB));
+pub fn set_tree_page_for_tests(n: u64) {
+    let _ = TREE_PAGE_FOR_TESTS.set(n.min(MAX_BLOB));
 }
 
 /// The largest tree blob a backup writes: `MAX_BLOB`, or less when `KLOSET_TEST_TREE_LIMIT` asks

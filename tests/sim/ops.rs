@@ -12,6 +12,7 @@ use kloset::ops::forget::{self, Filter, GroupBy};
 use kloset::ops::prune::{prune, PruneOptions};
 use kloset::ops::repair;
 use kloset::ops::retention::Policy;
+use kloset::ops::rewrite::{self, RewriteOptions, TagChange};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -241,6 +242,64 @@ async fn execute(world: Arc<World>, p: Planned) -> Result<String> {
             };
             w.server.remove_by_someone_else(&key).await;
             Ok(format!("deleted {key}"))
+        }
+        Kind::Tag { pick } | Kind::Rewrite { pick } => {
+            let Some((host, old, tree)) = w.pick_saved(pick) else {
+                return Ok("no snapshot to change".into());
+            };
+            let repo = w.open(&who, p.host, view_seed).await?;
+            repo.take_lease("tag").await?;
+            let repo = Arc::new(repo.load_index().await?);
+            let Some(listed) = repo.snapshots().await?.into_iter().find(|(i, _)| *i == old) else {
+                return Ok(format!("{} is gone", old.short()));
+            };
+            // Recorded first: a run that stops after its commit may have deleted the old one.
+            w.forgotten.lock().unwrap().insert(old);
+            let (done, expected) = match p.kind {
+                Kind::Tag { .. } => {
+                    let change = TagChange {
+                        add: vec![format!("t{}", p.n)],
+                        ..TagChange::default()
+                    };
+                    (rewrite::retag(&repo, &[listed], &change).await?, tree)
+                }
+                _ => {
+                    let files = tree.files();
+                    let at = (pick % files.len().max(1) as u64) as usize;
+                    let Some(path) = files.get(at).cloned() else {
+                        w.forgotten.lock().unwrap().remove(&old);
+                        return Ok("no file to take out".into());
+                    };
+                    let exclude = kloset::filter::Patterns::new(&[format!("/{path}")], &[], &[])?;
+                    let opts = RewriteOptions {
+                        exclude,
+                        forget: true,
+                        dry_run: false,
+                        concurrency: 2,
+                    };
+                    let mut less = (*tree).clone();
+                    less.items.remove(&path);
+                    (
+                        rewrite::rewrite(repo.clone(), &[listed], &opts).await?,
+                        Arc::new(less),
+                    )
+                }
+            };
+            repo.release_lease().await;
+            let new = done.first().and_then(|r| r.new);
+            if let Some(new) = new {
+                w.saved.lock().unwrap().push(Saved {
+                    op: p.n,
+                    host,
+                    id: new,
+                    tree: expected,
+                });
+            }
+            Ok(format!(
+                "{} -> {}",
+                old.short(),
+                new.map_or("unchanged".into(), |n| n.short())
+            ))
         }
         Kind::PlantControl { pick, what } => {
             let packs = w.server.keys("packs").await;

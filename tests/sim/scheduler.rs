@@ -40,6 +40,14 @@ pub enum Kind {
         pick: u64,
         what: u8,
     },
+    /// `tag --add`: one of the snapshots saved so far (`pick`) gets a tag.
+    Tag {
+        pick: u64,
+    },
+    /// `rewrite --forget`: one of the snapshots saved so far loses one of its files.
+    Rewrite {
+        pick: u64,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -92,6 +100,15 @@ const PRUNE_KILLS: [&str; 5] = [
 /// per-operation hook does not reach: those are covered by aborts).
 const BACKUP_KILLS: [&str; 2] = ["commit:checked", "commit:saved"];
 
+const TAG_KILLS: [&str; 3] = ["commit:checked", "commit:saved", "tag:committed"];
+
+const REWRITE_KILLS: [&str; 4] = [
+    "rewrite:uploaded",
+    "commit:checked",
+    "commit:saved",
+    "rewrite:committed",
+];
+
 /// Gaps between planned starts: mostly seconds, sometimes minutes, sometimes hours (so that
 /// prune's sweep of packs no index names, after 6 h, comes into play).
 fn gap_ms(rng: &mut StdRng) -> u64 {
@@ -122,6 +139,8 @@ pub fn random(seed: u64, p: &Params) -> (StdRng, Vec<Planned>) {
         };
         t += gap_ms(&mut rng);
         let kind = match (n < p.hosts, rng.gen_range(0..100)) {
+            (false, 34..36) => Kind::Tag { pick: rng.gen() },
+            (false, 36..38) => Kind::Rewrite { pick: rng.gen() },
             (true, _) | (_, 0..38) => Kind::Backup {
                 big: [0.0, 0.1, 0.4][rng.gen_range(0..3)],
                 changes: 0,
@@ -158,6 +177,12 @@ pub fn random(seed: u64, p: &Params) -> (StdRng, Vec<Planned>) {
                 Some(BACKUP_KILLS[rng.gen_range(0..BACKUP_KILLS.len())])
             }
             Kind::RepairIndex if rng.gen_bool(0.2) => Some("repair:indexed"),
+            Kind::Tag { .. } if rng.gen_bool(0.2) => {
+                Some(TAG_KILLS[rng.gen_range(0..TAG_KILLS.len())])
+            }
+            Kind::Rewrite { .. } if rng.gen_bool(0.2) => {
+                Some(REWRITE_KILLS[rng.gen_range(0..REWRITE_KILLS.len())])
+            }
             _ => None,
         };
         let abort_after_ms = rng.gen_bool(0.07).then(|| rng.gen_range(0..40_000));
@@ -283,5 +308,7 @@ pub fn describe(kind: &Kind) -> String {
             ];
             format!("someone else plants {}", kind[*what as usize % 4])
         }
+        Kind::Tag { .. } => "tag --add".into(),
+        Kind::Rewrite { .. } => "rewrite --exclude FILE --forget".into(),
     }
 }

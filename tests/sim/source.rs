@@ -58,7 +58,8 @@ impl Tree {
         d
     }
 
-    fn files(&self) -> Vec<String> {
+    /// The paths of its files, in order.
+    pub fn files(&self) -> Vec<String> {
         self.items
             .iter()
             .filter(|(_, i)| matches!(i, Item::File { .. }))

@@ -141,6 +141,18 @@ impl World {
         Err(last.unwrap_or_else(|| anyhow::anyhow!("no passphrase")))
     }
 
+    /// One of the snapshots reported saved and not forgotten, with its host and tree.
+    pub fn pick_saved(&self, pick: u64) -> Option<(usize, Id, Arc<Tree>)> {
+        let forgotten = self.forgotten.lock().unwrap();
+        let saved = self.saved.lock().unwrap();
+        let live: Vec<&Saved> = saved
+            .iter()
+            .filter(|s| !forgotten.contains(&s.id))
+            .collect();
+        let s = live.get((pick % live.len().max(1) as u64) as usize)?;
+        Some((s.host, s.id, s.tree.clone()))
+    }
+
     pub fn host_name(&self, host: usize) -> String {
         self.hosts
             .get(host)
