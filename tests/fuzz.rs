@@ -270,6 +270,7 @@ fn snapshots() {
             duration_secs: 1.5,
             ..Summary::default()
         },
+        extra: Default::default(),
     };
     let seeds = vec![serde_json::to_vec(&snap).unwrap()];
     let id = Id([5u8; 32]);

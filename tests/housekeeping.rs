@@ -427,3 +427,74 @@ fn every_documented_json_output_parses_with_its_fields() {
     let created = env.run(&["--json", "at", &other, "create"]).ok().json();
     has(&created, &["id", "location"]);
 }
+
+/// A tagged or rewritten version of a snapshot is a snapshot of its own: forget's policy and
+/// sync judge it apart from the original it names (restic's "similar snapshots").
+#[test]
+fn new_versions_are_not_taken_for_copies_by_forget_or_sync() {
+    let mut env = Env::new();
+    env.extra_env
+        .push(("KLOSET_OTHER_PASSPHRASE".into(), "correct horse".into()));
+    let store = env.local_store();
+    let src = env.path("src");
+    fixture(&src);
+    let first = env.backup(&store, src.to_str().unwrap());
+    let old = first["id"].as_str().unwrap().to_string();
+    let out = env
+        .run(&[
+            "--json",
+            "at",
+            &store,
+            "rewrite",
+            "--exclude",
+            "secret.key",
+            &old,
+        ])
+        .ok()
+        .json();
+    let new = out[0]["new"].as_str().unwrap().to_string();
+    env.run(&["at", &store, "tag", "--add", "keep", &new]).ok();
+    let plan = env
+        .run(&[
+            "--json",
+            "at",
+            &store,
+            "forget",
+            "--keep-tag",
+            "keep",
+            "--dry-run",
+        ])
+        .ok()
+        .json();
+    let kept: Vec<&Value> = plan[0]["keep"].as_array().unwrap().iter().collect();
+    assert_eq!(kept.len(), 1, "{plan}");
+    assert_ne!(
+        kept[0]["id"],
+        old.as_str(),
+        "the tagged version is kept, not the original"
+    );
+
+    // Both versions reach another store: the original and the tagged rewrite.
+    let other = env.path("other").to_str().unwrap().to_string();
+    env.create(&other).ok();
+    env.run(&["at", &store, "sync", "to", &other]).ok();
+    let copies = snapshots(&env, &other);
+    assert_eq!(copies.len(), 2, "{copies:?}");
+    assert!(copies
+        .iter()
+        .any(|s| s["tags"] == serde_json::json!(["keep"])));
+    // Synced again: nothing new.
+    env.run(&["at", &store, "sync", "to", &other]).ok();
+    assert_eq!(snapshots(&env, &other).len(), 2);
+
+    // Taking everything out is refused: that is `rm`.
+    let all = env
+        .run(&["at", &store, "rewrite", "--exclude", "*", "--forget"])
+        .code(2);
+    assert!(
+        all.one_line_error().contains("kloset rm"),
+        "{}",
+        all.one_line_error()
+    );
+    assert_eq!(snapshots(&env, &store).len(), 2);
+}

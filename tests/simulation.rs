@@ -56,12 +56,15 @@ fn run_many(
     let started = Instant::now();
     let mut bad = Vec::new();
     let mut ran = 0;
+    let (mut planned, mut saved) = (0, 0);
     for seed in first..first + n {
         if budget.is_some_and(|b| started.elapsed() > b) {
             break;
         }
         let out = run_seed(seed, scenario, p);
         ran += 1;
+        planned += out.backups.0;
+        saved += out.backups.1;
         if full {
             for line in out.report().lines() {
                 println!("SIM| {line}");
@@ -83,7 +86,13 @@ fn run_many(
         "{ran} seeds in {:.1}s ({rate:.0} seeds/hour)",
         started.elapsed().as_secs_f64()
     );
+    println!("SIM| backups planned without a kill or an abort: {planned}, saved: {saved}");
     println!("SIM| {ran} seeds, {k} violations");
+    // Faults make some fail; most failing means the simulation no longer exercises anything.
+    assert!(
+        planned == 0 || saved * 2 >= planned,
+        "only {saved} of {planned} simulated backups saved a snapshot: the simulation is inert"
+    );
     (ran, bad)
 }
 

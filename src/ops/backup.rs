@@ -68,7 +68,7 @@ async fn run<S: Source>(
     let parent = if opts.force {
         None
     } else {
-        latest_for(&repo, &source_key, &host).await?
+        latest_for(&repo, &source_key, &host, opts.host.is_some()).await?
     };
     let (saver, uploader) = BlobSaver::start(repo.clone(), opts.concurrency, opts.dry_run);
     let progress = Progress::new(opts.quiet, "backup", source.total_bytes());
@@ -128,6 +128,7 @@ async fn run<S: Source>(
         parent: parent.map(|(id, _)| id),
         original: None,
         summary,
+        extra: Default::default(),
     };
     if opts.dry_run {
         return Ok(BackupOutcome {
@@ -150,21 +151,61 @@ async fn run<S: Source>(
     })
 }
 
-/// The newest snapshot of the same source on the same host (as recorded, so `--host` counts):
-/// the parent for change detection.
+/// The newest snapshot of the same source (its key without a host, see `split_key`) on the same host as recorded,
+/// so that `--host` counts: the parent for change detection. A source whose key names no host
+/// (an S3 bucket) takes any host's, unless `--host` was given.
 pub async fn latest_for(
     repo: &IndexedRepo,
     source_key: &str,
     host: &str,
+    host_given: bool,
 ) -> Result<Option<(Id, Snapshot)>> {
+    let (key, keyed_host) = split_key(source_key);
+    let by_host = host_given || keyed_host.is_some();
     Ok(repo
         .snapshots()
         .await?
         .into_iter()
         .rev()
-        .find(|(_, s)| s.source_key == source_key && s.host == host))
+        .find(|(_, s)| split_key(&s.source_key).0 == key && (!by_host || s.host == host)))
+}
+
+/// What a source key names apart from a host: forget groups by it.
+pub fn source_of_key(key: &str) -> String {
+    split_key(key).0
+}
+
+/// A source key without the host a filesystem key names (`fs:HOST:paths`): a backup made with
+/// `--host web1` before kloset put the recorded host there was keyed by the machine's name.
+fn split_key(key: &str) -> (String, Option<&str>) {
+    let mut parts = key.splitn(3, ':');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("fs"), Some(host), Some(rest)) => (format!("fs:{rest}"), Some(host)),
+        _ => (key.to_string(), None),
+    }
 }
 
 pub fn host_name() -> String {
     gethostname::gethostname().to_string_lossy().into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_key;
+
+    #[test]
+    fn a_filesystem_key_is_compared_without_its_host() {
+        assert_eq!(
+            split_key("fs:vm:/srv /etc"),
+            ("fs:/srv /etc".into(), Some("vm"))
+        );
+        assert_eq!(
+            split_key("fs:web1:/srv /etc").0,
+            split_key("fs:vm:/srv /etc").0
+        );
+        assert_eq!(
+            split_key("s3:host:9000/bucket"),
+            ("s3:host:9000/bucket".into(), None)
+        );
+    }
 }

@@ -79,8 +79,12 @@ impl GroupBy {
         tags.sort();
         GroupKey {
             host: self.host.then(|| snap.host.clone()),
-            // The stored key, so that an S3 source and a directory of the same name stay apart.
-            source: self.source.then(|| snap.source_key.clone()),
+            // The stored key, so that an S3 source and a directory of the same name stay apart;
+            // a filesystem key without its host, which the host field already tells (older
+            // `--host` backups were keyed by the machine's name).
+            source: self
+                .source
+                .then(|| crate::ops::backup::source_of_key(&snap.source_key)),
             tags: self.tags.then_some(tags),
         }
     }
@@ -154,11 +158,12 @@ pub fn plan(
         .collect()
 }
 
-/// Copies of one snapshot (the same `original`, as two syncs or a sync and its source leave)
-/// count once: the policy sees the newest of each, and every copy follows its decision.
+/// Copies of one snapshot (the same `original` and alike in all else, as two syncs or a sync
+/// and its source leave) count once: the policy sees the newest of each, and every copy
+/// follows its decision. A tagged or rewritten version is not a copy: it is judged itself.
 fn decide_counting_copies_once(policy: &Policy, members: &[(Id, Snapshot)]) -> Vec<Decision> {
-    let origin = |(id, s): &(Id, Snapshot)| s.original.unwrap_or(*id);
-    let mut first_of: std::collections::HashMap<Id, usize> = Default::default();
+    let origin = |(id, s): &(Id, Snapshot)| (crate::repo::snapshot::copy_key(id, s), s.tree);
+    let mut first_of: std::collections::HashMap<_, usize> = Default::default();
     let mut representatives = Vec::new();
     let slot: Vec<usize> = members
         .iter()
@@ -252,6 +257,7 @@ mod tests {
             parent: None,
             original: None,
             summary: Default::default(),
+            extra: Default::default(),
         }
     }
 
@@ -356,9 +362,9 @@ mod tests {
         assert_eq!(
             summary,
             [
-                (Some("fs:a:/x".into()), 1, 1),
-                (Some("fs:a:/y".into()), 1, 0),
-                (Some("fs:b:/x".into()), 1, 1)
+                (Some("fs:/x".into()), 1, 1),
+                (Some("fs:/y".into()), 1, 0),
+                (Some("fs:/x".into()), 1, 1)
             ]
         );
         assert_eq!(g[0].keep[0].time.format("%d").to_string(), "02");

@@ -28,9 +28,12 @@ pub struct Replaced {
     pub new: Option<Id>,
     /// Whether the old snapshot was deleted.
     pub removed_old: bool,
-    /// Entries taken out (rewrite), files among them and their bytes.
+    /// Entries taken out (rewrite), files and directories among them (counting what the
+    /// directories held) and the files' bytes.
     pub entries_removed: u64,
     pub files_removed: u64,
+    #[serde(skip)]
+    pub dirs_removed: u64,
     pub bytes_removed: u64,
 }
 
@@ -109,6 +112,7 @@ pub async fn retag(
             removed_old: false,
             entries_removed: 0,
             files_removed: 0,
+            dirs_removed: 0,
             bytes_removed: 0,
         };
         if tags == snap.tags {
@@ -194,9 +198,21 @@ async fn rewrite_one(
         removed_old: false,
         entries_removed: outcome.entries,
         files_removed: outcome.files,
+        dirs_removed: outcome.dirs,
         bytes_removed: outcome.bytes,
     };
-    if outcome.tree == snap.tree || opts.dry_run {
+    if outcome.tree == snap.tree {
+        return Ok(r);
+    }
+    if outcome.empty {
+        return Err(crate::error::KlosetError::Usage(format!(
+            "the patterns take everything out of snapshot {}: to delete it, use 'kloset rm {}'",
+            id.short(),
+            id.short()
+        ))
+        .into());
+    }
+    if opts.dry_run {
         return Ok(r);
     }
     let new = match already_done(all, id, snap, outcome.tree, &snap.tags) {
@@ -214,6 +230,7 @@ async fn rewrite_one(
             };
             let mut summary = snap.summary.clone();
             summary.files = summary.files.saturating_sub(outcome.files);
+            summary.dirs = summary.dirs.saturating_sub(outcome.dirs);
             summary.bytes = summary.bytes.saturating_sub(outcome.bytes);
             let next = Snapshot {
                 tree: outcome.tree,
@@ -239,7 +256,10 @@ struct TreeOutcome {
     tree: Id,
     entries: u64,
     files: u64,
+    dirs: u64,
     bytes: u64,
+    /// Nothing is left in it.
+    empty: bool,
 }
 
 struct Rewriter {
@@ -263,7 +283,9 @@ impl Rewriter {
                 tree: id,
                 entries: 0,
                 files: 0,
+                dirs: 0,
                 bytes: 0,
+                empty: false,
             };
             let mut kept: Vec<Node> = Vec::with_capacity(tree.nodes.len());
             let mut changed = false;
@@ -275,9 +297,10 @@ impl Rewriter {
                 let is_dir = node.kind == NodeKind::Dir;
                 if self.exclude.matches(&here, is_dir) {
                     changed = true;
-                    let (files, bytes) = self.counted(&node).await?;
+                    let (files, dirs, bytes) = self.counted(&node).await?;
                     outcome.entries += 1;
                     outcome.files += files;
+                    outcome.dirs += dirs;
                     outcome.bytes += bytes;
                     continue;
                 }
@@ -289,10 +312,12 @@ impl Rewriter {
                     }
                     outcome.entries += below.entries;
                     outcome.files += below.files;
+                    outcome.dirs += below.dirs;
                     outcome.bytes += below.bytes;
                 }
                 kept.push(node);
             }
+            outcome.empty = kept.is_empty();
             if changed {
                 outcome.tree = self.saver.save_tree_async(&Tree::new(kept), &path).await?;
             }
@@ -301,13 +326,14 @@ impl Rewriter {
         })
     }
 
-    /// Files and bytes of an entry taken out: itself, or all a directory holds.
-    async fn counted(&self, node: &Node) -> Result<(u64, u64)> {
+    /// Files, directories and bytes of an entry taken out: itself, and all a directory holds.
+    async fn counted(&self, node: &Node) -> Result<(u64, u64, u64)> {
         let Some(sub) = node.subtree.filter(|_| node.kind == NodeKind::Dir) else {
             let file = node.kind == NodeKind::File && !node.is_deleted();
-            return Ok((u64::from(file), if file { node.size } else { 0 }));
+            let dir = u64::from(node.kind == NodeKind::Dir);
+            return Ok((u64::from(file), dir, if file { node.size } else { 0 }));
         };
-        let (mut files, mut bytes) = (0, 0);
+        let (mut files, mut dirs, mut bytes) = (0, 1, 0);
         let opts = WalkOptions::default();
         self.repo
             .walk(vec![(Vec::new(), sub)], opts, |v| {
@@ -316,11 +342,12 @@ impl Rewriter {
                         files += 1;
                         bytes += node.size;
                     }
+                    dirs += u64::from(node.kind == NodeKind::Dir);
                 }
                 true
             })
             .await?;
-        Ok((files, bytes))
+        Ok((files, dirs, bytes))
     }
 }
 

@@ -27,7 +27,7 @@ use crate::repo::commit::CommitRefs;
 use crate::repo::id::Id;
 use crate::repo::index::BlobKind;
 use crate::repo::is_damage;
-use crate::repo::snapshot::Snapshot;
+use crate::repo::snapshot::{copy_key, CopyKey, Snapshot};
 use crate::repo::tree::{NodeKind, Tree};
 use crate::repo::IndexedRepo;
 
@@ -86,8 +86,8 @@ pub async fn sync(
 /// before every commit).
 #[derive(Default)]
 struct Receiving {
-    /// Snapshot id -> original id (None: it does not open; it is no copy of anything).
-    known: HashMap<Id, Option<Id>>,
+    /// Snapshot id -> what it is a copy of (None: it does not open; it is no copy of anything).
+    known: HashMap<Id, Option<CopyKey>>,
     /// The latest listing: snapshot ids with the server's time.
     listed: Vec<(Id, chrono::DateTime<chrono::Utc>)>,
 }
@@ -100,7 +100,7 @@ impl Receiving {
                 continue;
             }
             let original = match to.load_snapshot(id).await {
-                Ok(s) => Some(s.original.unwrap_or(*id)),
+                Ok(s) => Some(copy_key(id, &s)),
                 Err(e) if is_damage(&e) || is_gone(&e) => None,
                 Err(e) => return Err(e),
             };
@@ -109,18 +109,26 @@ impl Receiving {
         Ok(())
     }
 
-    fn holds(&self, original: &Id) -> bool {
-        self.listed
-            .iter()
-            .any(|(id, _)| self.known.get(id) == Some(&Some(*original)))
+    fn holds(&self, original: &CopyKey) -> bool {
+        self.listed.iter().any(|(id, _)| {
+            self.known
+                .get(id)
+                .is_some_and(|k| k.as_ref() == Some(original))
+        })
     }
 
     /// Of the copies of `original` listed, `mine` is the one to keep: the oldest by the
     /// server's time, the smallest id among equals. Two syncs that raced both keep that one.
-    fn first_copy(&self, original: &Id, mine: &Id) -> bool {
+    fn first_copy(&self, original: &CopyKey, mine: &Id) -> bool {
         self.listed
             .iter()
-            .filter(|(id, _)| id == mine || self.known.get(id) == Some(&Some(*original)))
+            .filter(|(id, _)| {
+                id == mine
+                    || self
+                        .known
+                        .get(id)
+                        .is_some_and(|k| k.as_ref() == Some(original))
+            })
             .map(|(id, at)| (*at, *id))
             .min()
             .is_none_or(|(_, id)| id == *mine)
@@ -149,7 +157,7 @@ async fn run(
     };
     let mut wanted = Vec::new();
     for (id, snap) in snapshots {
-        match receiving.holds(&snap.original.unwrap_or(id)) {
+        match receiving.holds(&copy_key(&id, &snap)) {
             true => outcome.already_there.push(id),
             false => wanted.push((id, snap)),
         }
@@ -220,8 +228,9 @@ async fn copy_one(
     copier.saver.writer.settle().await?;
     crate::kill_point::here("sync:uploaded");
     let original = snap.original.unwrap_or(id);
+    let key = copy_key(&id, &snap);
     receiving.refresh(to).await?;
-    if receiving.holds(&original) {
+    if receiving.holds(&key) {
         return Ok(None);
     }
     let copy = Snapshot {
@@ -238,7 +247,7 @@ async fn copy_one(
     let new = to.commit(&copy, &refs).await?;
     crate::kill_point::here("sync:one-snapshot");
     receiving.refresh(to).await?;
-    if !receiving.first_copy(&original, &new) {
+    if !receiving.first_copy(&key, &new) {
         to.delete_snapshot(&new).await?;
         return Ok(None);
     }
@@ -369,12 +378,24 @@ mod tests {
         Id([n; 32])
     }
 
+    /// What a copy of snapshot `n` is a copy of.
+    fn key(n: u8) -> CopyKey {
+        let snap: Snapshot = serde_json::from_value(serde_json::json!({
+            "time": "2024-01-01T00:00:00Z", "host": "h", "user": "u", "source": "/s",
+            "source_key": "fs:h:/s", "tree": id(0), "summary": {"files": 0, "dirs": 0,
+            "symlinks": 0, "bytes": 0, "files_read": 0, "new_bytes": 0, "stored_bytes": 0,
+            "new_blobs": 0, "errors": 0, "duration_secs": 0.0}
+        }))
+        .unwrap();
+        copy_key(&id(n), &snap)
+    }
+
     fn receiving(copies: &[(u8, i64, Option<u8>)]) -> Receiving {
         let mut r = Receiving::default();
         for (snap, secs, original) in copies {
             r.listed
                 .push((id(*snap), chrono::Utc.timestamp_opt(*secs, 0).unwrap()));
-            r.known.insert(id(*snap), original.map(id));
+            r.known.insert(id(*snap), original.map(key));
         }
         r
     }
@@ -382,19 +403,19 @@ mod tests {
     #[test]
     fn the_oldest_copy_wins_and_the_smallest_id_breaks_ties() {
         let r = receiving(&[(5, 100, Some(9)), (3, 200, Some(9)), (7, 50, Some(1))]);
-        assert!(r.first_copy(&id(9), &id(5)));
-        assert!(!r.first_copy(&id(9), &id(3)));
+        assert!(r.first_copy(&key(9), &id(5)));
+        assert!(!r.first_copy(&key(9), &id(3)));
         let tie = receiving(&[(5, 100, Some(9)), (3, 100, Some(9))]);
-        assert!(tie.first_copy(&id(9), &id(3)));
-        assert!(!tie.first_copy(&id(9), &id(5)));
+        assert!(tie.first_copy(&key(9), &id(3)));
+        assert!(!tie.first_copy(&key(9), &id(5)));
     }
 
     #[test]
     fn a_copy_not_yet_listed_is_kept_and_damaged_ones_are_no_copies() {
         let r = receiving(&[(7, 50, None)]);
-        assert!(r.first_copy(&id(9), &id(4)));
-        assert!(!r.holds(&id(9)));
+        assert!(r.first_copy(&key(9), &id(4)));
+        assert!(!r.holds(&key(9)));
         let r = receiving(&[(7, 50, Some(9))]);
-        assert!(r.holds(&id(9)));
+        assert!(r.holds(&key(9)));
     }
 }

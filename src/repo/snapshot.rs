@@ -40,11 +40,44 @@ pub struct Snapshot {
     pub tree: Id,
     #[serde(default)]
     pub parent: Option<Id>,
-    /// A copy made by `sync`: the id of the snapshot in the store where it was taken, so the
-    /// same snapshot is never copied twice, in either direction.
+    /// The snapshot this one stands for: where `sync` copied it from, or what `tag` or
+    /// `rewrite` replaced (see `copy_key`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original: Option<Id>,
     pub summary: Summary,
+    /// Fields of a newer kloset, kept as they are when `tag` or `rewrite` writes the snapshot
+    /// again.
+    #[serde(flatten, default)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// What makes two snapshots with the same `original` copies of one snapshot, restic's
+/// "similar snapshots": the same time, host, user, paths and tags, holding as much. A copy
+/// made by `sync` keeps all of these; `tag` and `rewrite` change one, so a new version of a
+/// snapshot is never taken for a copy of the old one (by sync, or by forget's policy).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CopyKey {
+    original: Id,
+    time: DateTime<Utc>,
+    host: String,
+    user: String,
+    paths: Vec<String>,
+    tags: Vec<String>,
+    held: (u64, u64, u64),
+}
+
+pub fn copy_key(id: &Id, s: &Snapshot) -> CopyKey {
+    let mut tags = s.tags.clone();
+    tags.sort();
+    CopyKey {
+        original: s.original.unwrap_or(*id),
+        time: s.time,
+        host: s.host.clone(),
+        user: s.user.clone(),
+        paths: s.paths.clone(),
+        tags,
+        held: (s.summary.files, s.summary.dirs, s.summary.bytes),
+    }
 }
 
 /// A snapshot as restic's `snapshots --json` writes one: a flat object with `id`, `short_id`,
@@ -111,7 +144,36 @@ mod tests {
                 duration_secs: 1.5,
                 ..Summary::default()
             },
+            extra: Default::default(),
         }
+    }
+
+    #[test]
+    fn a_copy_is_similar_and_a_new_version_is_not() {
+        let (a, b) = (Id([5u8; 32]), Id([6u8; 32]));
+        let s = snap();
+        let copy = Snapshot {
+            original: Some(a),
+            ..snap()
+        };
+        assert_eq!(copy_key(&a, &s), copy_key(&b, &copy));
+        let retagged = Snapshot {
+            tags: vec!["keep".into()],
+            ..copy.clone()
+        };
+        assert_ne!(copy_key(&a, &s), copy_key(&b, &retagged));
+        let mut rewritten = copy;
+        rewritten.summary.files -= 1;
+        assert_ne!(copy_key(&a, &s), copy_key(&b, &rewritten));
+    }
+
+    #[test]
+    fn fields_of_a_newer_kloset_are_kept() {
+        let mut v = serde_json::to_value(snap()).unwrap();
+        v["future"] = serde_json::json!({"x": 1});
+        let s: Snapshot = serde_json::from_value(v).unwrap();
+        let again = serde_json::to_value(&s).unwrap();
+        assert_eq!(again["future"]["x"], 1);
     }
 
     #[test]

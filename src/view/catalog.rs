@@ -177,6 +177,7 @@ mod tests {
                 parent: None,
                 original: None,
                 summary: Summary::default(),
+                extra: Default::default(),
             },
         )
     }

@@ -18,6 +18,9 @@ pub struct Outcome {
     /// One line per operation: host, start and end (simulated seconds), outcome.
     pub schedule: Vec<String>,
     pub violations: Vec<Violation>,
+    /// Backups planned without a kill or an abort, and how many of them saved a snapshot: a
+    /// simulation whose backups all fail finds nothing, and must say so.
+    pub backups: (u64, u64),
 }
 
 impl Outcome {
@@ -92,16 +95,19 @@ async fn simulate(
                     class: "setup".into(),
                     text: format!("create failed: {e:#}"),
                 }],
+                backups: (0, 0),
             }
         }
     };
     let stop = stall_watchdog(&world);
     let lines: Arc<Mutex<Vec<(usize, String)>>> = Arc::default();
     let panics: Arc<Mutex<Vec<Violation>>> = Arc::default();
+    let backups: Arc<Mutex<(u64, u64)>> = Arc::default();
     let mut queues = Vec::new();
     for host in 0..=hosts {
         let mine: Vec<Planned> = plan.iter().filter(|p| p.host == host).cloned().collect();
         let (world, lines, panics) = (world.clone(), lines.clone(), panics.clone());
+        let backups = backups.clone();
         queues.push(tokio::task::spawn_local(async move {
             for p in mine {
                 let at = Duration::from_millis(p.at_ms);
@@ -121,7 +127,15 @@ async fn simulate(
                         .unwrap_or_default(),
                 );
                 let n = p.n;
+                let plain_backup = matches!(p.kind, scheduler::Kind::Backup { .. })
+                    && p.kill_at.is_none()
+                    && p.abort_after_ms.is_none();
                 let fate = ops::run(world.clone(), p).await;
+                if plain_backup {
+                    let mut b = backups.lock().unwrap();
+                    b.0 += 1;
+                    b.1 += u64::from(matches!(fate, Fate::Done(_)));
+                }
                 if let Fate::Panicked(s) = &fate {
                     panics.lock().unwrap().push(Violation {
                         class: "panic".into(),
@@ -155,10 +169,12 @@ async fn simulate(
         .map(|h| format!("{} skew {:+}s slow x{}", h.name, h.skew_secs, h.slow))
         .collect();
     schedule.insert(0, format!("hosts: {}", hosts_line.join(", ")));
+    let backups = *backups.lock().unwrap();
     Outcome {
         seed,
         schedule,
         violations,
+        backups,
     }
 }
 
