@@ -207,6 +207,15 @@ fn a_rewrite_takes_keys_out_of_an_s3_source_snapshot() {
     );
     assert_eq!(fs::read(target.join("top.txt")).unwrap(), b"at the top");
     assert!(!target.join("private").exists());
+    // The taken-out object's blob goes with the prune.
+    let blobs = |env: &Env| {
+        let info = env.run(&["--json", "at", &store, "info"]).ok().json();
+        info["blobs"].as_u64().unwrap()
+    };
+    let before = blobs(&env);
+    env.prune_now(&store).ok();
+    assert!(blobs(&env) < before, "prune reclaimed nothing");
+    env.run(&["at", &store, "check", "--read-data"]).ok();
     let list = snapshots(&env, &store);
     assert_eq!(list.len(), 1);
     assert!(

@@ -168,7 +168,7 @@ fn sync_to_garage_and_back_with_other_passphrases_resumes_after_kills() {
     env.create(&picky).ok();
     let tagged = sync_with(&env, &local, &picky, &["--tag", "b"]);
     assert_eq!(count(&tagged, "copied"), 1);
-    let tags = env.run(&["--json", "at", &picky, "ls"]).ok().json()[0]["snapshot"]["tags"].clone();
+    let tags = env.run(&["--json", "at", &picky, "ls"]).ok().json()[0]["tags"].clone();
     assert_eq!(tags, serde_json::json!(["b"]));
 }
 

@@ -134,8 +134,11 @@ fn the_ui_in_a_real_browser() {
     fs::create_dir_all(&downloads).unwrap();
     let mut browser = Browser::start(&env.path("chromium-profile"), &downloads);
     browser.navigate(&url);
-    // The token left the address bar for a cookie.
-    assert_eq!(browser.eval("location.search"), "");
+    // The token left the address bar for a cookie (the page that takes it moves on at once).
+    browser.wait_until(
+        "the token leaving the address bar",
+        "location.search === '' && location.pathname === '/'",
+    );
     browser.wait_until(
         "the snapshot list",
         "document.querySelectorAll('#snapshots tr[data-id]').length === 2",
@@ -160,8 +163,8 @@ fn the_ui_in_a_real_browser() {
     browser.screenshot(&shots.join("03-thousand-entries.png"));
 
     // An entry's page, with a preview of its text.
-    browser.eval("location.hash = '#/browse/latest/%2Fdocs'");
-    browser.wait_until(
+    browser.visit(
+        "#/browse/latest/%2Fdocs",
         "docs",
         "document.querySelector('#entries tr[data-name=\"readme.txt\"]')",
     );
@@ -174,8 +177,8 @@ fn the_ui_in_a_real_browser() {
     browser.screenshot(&shots.join("04-entry-preview.png"));
 
     // A download through the browser, compared byte for byte.
-    browser.eval("location.hash = '#/browse/latest/%2F'");
-    browser.wait_until(
+    browser.visit(
+        "#/browse/latest/%2F",
         "the root again",
         "document.querySelector('#entries tr[data-name=\"big.bin\"] a.download')",
     );
@@ -187,8 +190,8 @@ fn the_ui_in_a_real_browser() {
         "the downloaded file differs from the source"
     );
     // A directory as a zip.
-    browser.eval("location.hash = '#/browse/latest/%2Fdocs%2Fnested'");
-    browser.wait_until(
+    browser.visit(
+        "#/browse/latest/%2Fdocs%2Fnested",
         "nested",
         "document.querySelector('#entries tr[data-name=\"text.log\"]')",
     );
@@ -199,17 +202,20 @@ fn the_ui_in_a_real_browser() {
     assert_eq!(&bytes[..2], b"PK");
 
     // Search and diff.
-    browser.eval("location.hash = '#/find/readme.txt'");
-    browser.wait_until("hits", "document.querySelectorAll('#hits tr').length === 3");
+    browser.visit(
+        "#/find/readme.txt",
+        "hits",
+        "document.querySelectorAll('#hits tr').length === 3",
+    );
     browser.screenshot(&shots.join("05-find.png"));
-    browser.eval(&format!("location.hash = '#/diff/{a}/{b}'"));
-    browser.wait_until(
+    browser.visit(
+        &format!("#/diff/{a}/{b}"),
         "changes",
         "document.querySelectorAll('#changes tr').length > 1000",
     );
     browser.screenshot(&shots.join("06-diff.png"));
-    browser.eval("location.hash = '#/state'");
-    browser.wait_until(
+    browser.visit(
+        "#/state",
         "the store's state",
         "document.querySelectorAll('main table tr').length > 5",
     );

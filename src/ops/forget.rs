@@ -198,17 +198,10 @@ mod copies_tests {
     use super::*;
 
     fn snap(secs: i64, original: Option<Id>) -> Snapshot {
-        let mut s: Snapshot = serde_json::from_value(serde_json::json!({
-            "time": chrono::DateTime::from_timestamp(secs, 0).unwrap(),
-            "host": "h", "user": "u", "source": "/s", "source_key": "fs:h:/s",
-            "tags": [], "tree": Id([0; 32]), "parent": null,
-            "summary": {"files": 0, "dirs": 0, "symlinks": 0, "bytes": 0, "files_read": 0,
-                        "new_bytes": 0, "stored_bytes": 0, "new_blobs": 0, "errors": 0,
-                        "duration_secs": 0.0}
-        }))
-        .unwrap();
-        s.original = original;
-        s
+        Snapshot {
+            original,
+            ..crate::repo::snapshot::for_tests(secs)
+        }
     }
 
     #[test]

@@ -380,16 +380,12 @@ mod tests {
     }
 
     fn snap(tree: u8, tags_: &[&str], original: Option<Id>) -> Snapshot {
-        let mut s: Snapshot = serde_json::from_value(serde_json::json!({
-            "time": "2024-01-01T00:00:00Z", "host": "h", "user": "u", "source": "/s",
-            "source_key": "fs:h:/s", "tags": tags_, "tree": Id([tree; 32]), "parent": null,
-            "summary": {"files": 0, "dirs": 0, "symlinks": 0, "bytes": 0, "files_read": 0,
-                        "new_bytes": 0, "stored_bytes": 0, "new_blobs": 0, "errors": 0,
-                        "duration_secs": 0.0}
-        }))
-        .unwrap();
-        s.original = original;
-        s
+        Snapshot {
+            tags: tags(tags_),
+            tree: Id([tree; 32]),
+            original,
+            ..crate::repo::snapshot::for_tests(1_704_067_200)
+        }
     }
 
     #[test]

@@ -11,13 +11,8 @@ use crate::repo::blob_set::BlobSet;
 use crate::repo::id::Id;
 use crate::repo::snapshot::Snapshot;
 use crate::repo::tree::{Node, NodeKind, Tree};
-use crate::repo::walk::{Visit, WalkOptions};
+use crate::repo::walk::{batches, Visit, WalkOptions};
 use crate::repo::{BlobRef, IndexedRepo, Repo};
-
-/// Trees loaded together (one coalesced read per pack among them), and at most this many
-/// bytes of them, as the walker does: a level of wide directories is never in memory at once.
-const TREES_AT_ONCE: usize = 1024;
-const TREE_BYTES_AT_ONCE: u64 = 16 * 1024 * 1024;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -228,25 +223,6 @@ fn subtrees(tree: &Tree) -> impl Iterator<Item = Id> + '_ {
         .iter()
         .filter(|n| n.kind == NodeKind::Dir)
         .filter_map(|n| n.subtree)
-}
-
-/// `ids` cut into runs of at most `TREES_AT_ONCE` trees and, unless one tree alone is more,
-/// `TREE_BYTES_AT_ONCE` bytes by `size`.
-fn batches(ids: &[Id], size: impl Fn(&Id) -> u64) -> Vec<&[Id]> {
-    let mut out = Vec::new();
-    let (mut start, mut bytes) = (0, 0u64);
-    for (i, id) in ids.iter().enumerate() {
-        let s = size(id);
-        if i > start && (i - start == TREES_AT_ONCE || bytes + s > TREE_BYTES_AT_ONCE) {
-            out.push(&ids[start..i]);
-            (start, bytes) = (i, 0);
-        }
-        bytes += s;
-    }
-    if start < ids.len() {
-        out.push(&ids[start..]);
-    }
-    out
 }
 
 /// A regular file a restore writes: S3 keys whose newest entry is a delete marker are not.
@@ -713,19 +689,5 @@ mod tests {
             keys(By::Tag),
             [(s("-"), vec![1]), (s("x"), vec![0]), (s("y"), vec![0, 2])]
         );
-    }
-
-    #[test]
-    fn batches_are_cut_by_count_and_by_bytes() {
-        let ids: Vec<Id> = (0..2100u32)
-            .map(|i| Id::of_bytes(&i.to_le_bytes()))
-            .collect();
-        let counts = |b: Vec<&[Id]>| b.iter().map(|b| b.len()).collect::<Vec<_>>();
-        assert_eq!(counts(batches(&ids, |_| 1)), [1024, 1024, 52]);
-        assert_eq!(
-            counts(batches(&ids[..3], |_| TREE_BYTES_AT_ONCE)),
-            [1, 1, 1]
-        );
-        assert!(batches(&[], |_| 1).is_empty());
     }
 }

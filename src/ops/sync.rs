@@ -380,14 +380,7 @@ mod tests {
 
     /// What a copy of snapshot `n` is a copy of.
     fn key(n: u8) -> CopyKey {
-        let snap: Snapshot = serde_json::from_value(serde_json::json!({
-            "time": "2024-01-01T00:00:00Z", "host": "h", "user": "u", "source": "/s",
-            "source_key": "fs:h:/s", "tree": id(0), "summary": {"files": 0, "dirs": 0,
-            "symlinks": 0, "bytes": 0, "files_read": 0, "new_bytes": 0, "stored_bytes": 0,
-            "new_blobs": 0, "errors": 0, "duration_secs": 0.0}
-        }))
-        .unwrap();
-        copy_key(&id(n), &snap)
+        copy_key(&id(n), &crate::repo::snapshot::for_tests(0))
     }
 
     fn receiving(copies: &[(u8, i64, Option<u8>)]) -> Receiving {

@@ -103,6 +103,25 @@ pub fn flat_json(id: &Id, s: &Snapshot) -> serde_json::Value {
     })
 }
 
+/// A snapshot of nothing at `secs` past the epoch, host `h`, source `/s`: for unit tests.
+#[cfg(test)]
+pub fn for_tests(secs: i64) -> Snapshot {
+    Snapshot {
+        time: DateTime::from_timestamp(secs, 0).expect("a time"),
+        host: "h".into(),
+        user: "u".into(),
+        source: "/s".into(),
+        source_key: "fs:h:/s".into(),
+        paths: Vec::new(),
+        tags: Vec::new(),
+        tree: Id([0; 32]),
+        parent: None,
+        original: None,
+        summary: Summary::default(),
+        extra: Default::default(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,7 +18,7 @@ const TREE_BYTES_AT_ONCE: u64 = 16 * 1024 * 1024;
 
 /// `ids` cut into runs of at most `TREES_AT_ONCE` trees and, unless one tree alone is more,
 /// `TREE_BYTES_AT_ONCE` bytes by `size`.
-fn batches(ids: &[Id], size: impl Fn(&Id) -> u64) -> Vec<&[Id]> {
+pub fn batches(ids: &[Id], size: impl Fn(&Id) -> u64) -> Vec<&[Id]> {
     let mut out = Vec::new();
     let (mut start, mut bytes) = (0, 0u64);
     for (i, id) in ids.iter().enumerate() {

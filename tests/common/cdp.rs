@@ -132,6 +132,12 @@ impl Browser {
         r["result"]["value"].clone()
     }
 
+    /// Goes to a page of the app (`#/...`) and waits until it shows `condition`.
+    pub fn visit(&mut self, hash: &str, what: &str, condition: &str) {
+        self.eval(&format!("location.hash = '{hash}'"));
+        self.wait_until(what, condition);
+    }
+
     pub fn wait_until(&mut self, what: &str, condition: &str) {
         let deadline = Instant::now() + Duration::from_secs(30);
         while self.eval(&format!("!!({condition})")) != json!(true) {
