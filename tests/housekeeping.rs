@@ -507,3 +507,82 @@ fn new_versions_are_not_taken_for_copies_by_forget_or_sync() {
     );
     assert_eq!(snapshots(&env, &store).len(), 2);
 }
+
+/// A bucket's whole history: a key taken out goes with every version of it.
+#[test]
+fn a_rewrite_takes_a_key_out_of_a_bucket_history_with_all_its_versions() {
+    let server = moto();
+    let env = Env::new();
+    let bucket = unique("rwhist");
+    let middle = server.tool(&["history", &bucket]).trim().to_string();
+    let url = server.url(&bucket, "");
+    let location = format!("location={url}");
+    let mut add = vec![
+        "source",
+        "add",
+        "history",
+        location.as_str(),
+        "versions=all",
+    ];
+    let credentials = server.credentials();
+    add.extend(credentials.iter().map(String::as_str));
+    env.run(&add).ok();
+    let store = env.local_store();
+    env.backup(&store, "@history");
+    let blobs = |env: &Env| {
+        let info = env.run(&["--json", "at", &store, "info"]).ok().json();
+        info["blobs"].as_u64().unwrap()
+    };
+
+    let out = env
+        .run(&[
+            "--json",
+            "at",
+            &store,
+            "rewrite",
+            "--exclude",
+            "/notes",
+            "--forget",
+        ])
+        .ok()
+        .json();
+    assert_eq!(out[0]["removed_old"], true, "{out}");
+    let listed = env
+        .run(&["--json", "at", &store, "ls", "-R", "--versions", "latest"])
+        .ok()
+        .json();
+    let paths: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    assert!(paths.iter().all(|p| !p.contains("notes")), "{paths:?}");
+    assert!(
+        paths.contains(&"/plain.bin") && paths.contains(&"/gone.txt"),
+        "{paths:?}"
+    );
+    env.run(&["at", &store, "check", "--read-data"]).ok();
+    // As it stood between the writes: everything but the key taken out.
+    let then = env.path("then");
+    env.run(&[
+        "at",
+        &store,
+        "restore",
+        "-to",
+        then.to_str().unwrap(),
+        "--as-of",
+        &middle,
+        "latest",
+    ])
+    .ok();
+    assert!(!then.join("notes").exists());
+    assert_eq!(fs::read(then.join("gone.txt")).unwrap(), b"bye\n");
+    let before = blobs(&env);
+    env.prune_now(&store).ok();
+    assert!(
+        blobs(&env) + 3 <= before,
+        "the three versions' contents go with the prune"
+    );
+    env.run(&["at", &store, "check", "--read-data"]).ok();
+}
