@@ -264,6 +264,7 @@ fn snapshots() {
         tree: Id([1u8; 32]),
         parent: Some(Id([2u8; 32])),
         original: Some(Id([3u8; 32])),
+        version: 0,
         summary: Summary {
             files: 3,
             bytes: 100,

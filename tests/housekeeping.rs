@@ -437,10 +437,11 @@ fn every_documented_json_output_parses_with_its_fields() {
     has(&created, &["id", "location"]);
 }
 
-/// A tagged or rewritten version of a snapshot is a snapshot of its own: forget's policy and
-/// sync judge it apart from the original it names (restic's "similar snapshots").
+/// Tag and rewrite make new versions of a snapshot: forget counts a snapshot's versions as one
+/// restore point judged by the newest (its tags for `--keep-tag`); sync copies a newer
+/// version, and never brings back a version older than one the store holds.
 #[test]
-fn new_versions_are_not_taken_for_copies_by_forget_or_sync() {
+fn versions_of_a_snapshot_count_once_and_sync_never_brings_an_old_one_back() {
     let mut env = Env::new();
     env.extra_env
         .push(("KLOSET_OTHER_PASSPHRASE".into(), "correct horse".into()));
@@ -449,6 +450,11 @@ fn new_versions_are_not_taken_for_copies_by_forget_or_sync() {
     fixture(&src);
     let first = env.backup(&store, src.to_str().unwrap());
     let old = first["id"].as_str().unwrap().to_string();
+    let other = env.path("other").to_str().unwrap().to_string();
+    env.create(&other).ok();
+    env.run(&["at", &store, "sync", "to", &other]).ok();
+
+    // A rewrite kept beside its original, then tagged: versions 1 and 2 of one snapshot.
     let out = env
         .run(&[
             "--json",
@@ -461,8 +467,17 @@ fn new_versions_are_not_taken_for_copies_by_forget_or_sync() {
         ])
         .ok()
         .json();
-    let new = out[0]["new"].as_str().unwrap().to_string();
-    env.run(&["at", &store, "tag", "--add", "keep", &new]).ok();
+    let rewritten = out[0]["new"].as_str().unwrap().to_string();
+    let tagged = env
+        .run(&["--json", "at", &store, "tag", "--add", "keep", &rewritten])
+        .ok()
+        .json();
+    let tagged = tagged[0]["new"].as_str().unwrap().to_string();
+    let list = snapshots(&env, &store);
+    assert_eq!(list.len(), 2, "{list:?}");
+    let newest = list.iter().find(|s| s["id"] == tagged.as_str()).unwrap();
+    assert_eq!(newest["version"], 2);
+    assert_eq!(newest["original"], old.as_str());
     let plan = env
         .run(&[
             "--json",
@@ -475,26 +490,28 @@ fn new_versions_are_not_taken_for_copies_by_forget_or_sync() {
         ])
         .ok()
         .json();
-    let kept: Vec<&Value> = plan[0]["keep"].as_array().unwrap().iter().collect();
-    assert_eq!(kept.len(), 1, "{plan}");
-    assert_ne!(
-        kept[0]["id"],
-        old.as_str(),
-        "the tagged version is kept, not the original"
+    assert_eq!(
+        plan[0]["keep"].as_array().unwrap().len(),
+        2,
+        "kept whole: {plan}"
     );
+    assert!(plan[0]["remove"].as_array().unwrap().is_empty(), "{plan}");
 
-    // Both versions reach another store: the original and the tagged rewrite.
-    let other = env.path("other").to_str().unwrap().to_string();
-    env.create(&other).ok();
+    // The other store gets the newest version beside the copy it had.
     env.run(&["at", &store, "sync", "to", &other]).ok();
-    let copies = snapshots(&env, &other);
-    assert_eq!(copies.len(), 2, "{copies:?}");
-    assert!(copies
+    let there = snapshots(&env, &other);
+    assert_eq!(there.len(), 2, "{there:?}");
+    assert!(there
         .iter()
         .any(|s| s["tags"] == serde_json::json!(["keep"])));
-    // Synced again: nothing new.
-    env.run(&["at", &store, "sync", "to", &other]).ok();
-    assert_eq!(snapshots(&env, &other).len(), 2);
+    // The original removed here is not brought back by the other store's old copy.
+    env.run(&["at", &store, "rm", &old]).ok();
+    let back = env
+        .run(&["--json", "at", &store, "sync", "from", &other])
+        .ok()
+        .json();
+    assert_eq!(back["copied"].as_array().map_or(0, Vec::len), 0, "{back}");
+    assert_eq!(snapshots(&env, &store).len(), 1);
 
     // Taking everything out is refused: that is `rm`.
     let all = env
@@ -505,7 +522,7 @@ fn new_versions_are_not_taken_for_copies_by_forget_or_sync() {
         "{}",
         all.one_line_error()
     );
-    assert_eq!(snapshots(&env, &store).len(), 2);
+    assert_eq!(snapshots(&env, &store).len(), 1);
 }
 
 /// A bucket's whole history: a key taken out goes with every version of it.

@@ -127,6 +127,7 @@ async fn run<S: Source>(
         tree,
         parent: parent.map(|(id, _)| id),
         original: None,
+        version: 0,
         summary,
         extra: Default::default(),
     };

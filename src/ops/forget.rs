@@ -79,12 +79,14 @@ impl GroupBy {
         tags.sort();
         GroupKey {
             host: self.host.then(|| snap.host.clone()),
-            // The stored key, so that an S3 source and a directory of the same name stay apart;
-            // a filesystem key without its host, which the host field already tells (older
-            // `--host` backups were keyed by the machine's name).
-            source: self
-                .source
-                .then(|| crate::ops::backup::source_of_key(&snap.source_key)),
+            // The stored key, so that an S3 source and a directory of the same name stay apart.
+            // Grouped by host too, a filesystem key without its host part (older `--host`
+            // backups were keyed by the machine's name); else the key whole, so that two
+            // hosts' backups of one path stay two groups.
+            source: self.source.then(|| match self.host {
+                true => crate::ops::backup::source_of_key(&snap.source_key),
+                false => snap.source_key.clone(),
+            }),
             tags: self.tags.then_some(tags),
         }
     }
@@ -158,20 +160,25 @@ pub fn plan(
         .collect()
 }
 
-/// Copies of one snapshot (the same `original` and alike in all else, as two syncs or a sync
-/// and its source leave) count once: the policy sees the newest of each, and every copy
-/// follows its decision. A tagged or rewritten version is not a copy: it is judged itself.
+/// Copies and versions of one snapshot (the same `original`: two syncs or a sync and its
+/// source leave copies, tag and rewrite versions) count once: the policy sees the newest
+/// version of each (its tags, for `--keep-tag`), and every copy and version follows its
+/// decision, so that a restore point is kept or removed whole.
 fn decide_counting_copies_once(policy: &Policy, members: &[(Id, Snapshot)]) -> Vec<Decision> {
-    let origin = |(id, s): &(Id, Snapshot)| (crate::repo::snapshot::copy_key(id, s), s.tree);
-    let mut first_of: std::collections::HashMap<_, usize> = Default::default();
-    let mut representatives = Vec::new();
+    let origin = |(id, s): &(Id, Snapshot)| s.original.unwrap_or(*id);
+    let mut first_of: std::collections::HashMap<Id, usize> = Default::default();
+    let mut representatives: Vec<&(Id, Snapshot)> = Vec::new();
     let slot: Vec<usize> = members
         .iter()
         .map(|m| {
-            *first_of.entry(origin(m)).or_insert_with(|| {
+            let i = *first_of.entry(origin(m)).or_insert_with(|| {
                 representatives.push(m);
                 representatives.len() - 1
-            })
+            });
+            if m.1.version > representatives[i].1.version {
+                representatives[i] = m;
+            }
+            i
         })
         .collect();
     let candidates: Vec<Candidate> = representatives
@@ -249,6 +256,7 @@ mod tests {
             tree: Id::default(),
             parent: None,
             original: None,
+            version: 0,
             summary: Default::default(),
             extra: Default::default(),
         }

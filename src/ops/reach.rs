@@ -15,9 +15,25 @@ use crate::repo::IndexedRepo;
 pub async fn used_blobs(
     repo: &IndexedRepo,
     roots: impl IntoIterator<Item = Id>,
+    found: impl FnMut(Id),
+) -> Result<()> {
+    used_blobs_but(repo, roots, |_| false, found).await
+}
+
+/// Like `used_blobs`, leaving out the blobs `known` says yes to, and never entering a tree it
+/// says yes to: what such a tree needs is known too (a tree's id covers its contents), so
+/// only what differs is walked.
+pub async fn used_blobs_but(
+    repo: &IndexedRepo,
+    roots: impl IntoIterator<Item = Id>,
+    known: impl Fn(&Id) -> bool,
     mut found: impl FnMut(Id),
 ) -> Result<()> {
-    let roots: Vec<(Vec<u8>, Id)> = roots.into_iter().map(|t| (b"/".to_vec(), t)).collect();
+    let roots: Vec<(Vec<u8>, Id)> = roots
+        .into_iter()
+        .filter(|t| !known(t))
+        .map(|t| (b"/".to_vec(), t))
+        .collect();
     for (_, t) in &roots {
         found(*t);
     }
@@ -25,19 +41,23 @@ pub async fn used_blobs(
         once: true,
         tolerate: false,
     };
-    repo.walk(roots, opts, |v| {
-        match v {
-            Visit::Node { node, .. } => {
-                node.blobs().for_each(|b| found(*b));
-                if let Some(sub) = node.subtree {
+    repo.walk(roots, opts, |v| match v {
+        Visit::Node { node, .. } => {
+            node.blobs().filter(|b| !known(b)).for_each(|b| found(*b));
+            match node.subtree {
+                Some(sub) if !known(&sub) => {
                     found(sub);
+                    true
                 }
+                _ => false,
             }
-            // A paged tree's pages are needed like the head whose id its parent names.
-            Visit::Pages { pages, .. } => pages.iter().for_each(|p| found(*p)),
-            Visit::Broken { .. } => {}
         }
-        true
+        // A paged tree's pages are needed like the head whose id its parent names.
+        Visit::Pages { pages, .. } => {
+            pages.iter().filter(|p| !known(p)).for_each(|p| found(*p));
+            true
+        }
+        Visit::Broken { .. } => false,
     })
     .await
 }

@@ -87,6 +87,7 @@ fn already_done(
         .find(|(other, s)| {
             *other != id
                 && s.original == Some(original)
+                && s.version == snap.version + 1
                 && s.tree == tree
                 && s.tags == tags
                 && s.time == snap.time
@@ -129,6 +130,7 @@ pub async fn retag(
                 let next = Snapshot {
                     tags,
                     original: Some(first_original(*id, snap)),
+                    version: snap.version + 1,
                     ..snap.clone()
                 };
                 repo.commit(&next, &refs).await?
@@ -235,6 +237,7 @@ async fn rewrite_one(
             let next = Snapshot {
                 tree: outcome.tree,
                 original: Some(first_original(id, snap)),
+                version: snap.version + 1,
                 summary,
                 ..snap.clone()
             };
@@ -394,7 +397,13 @@ mod tests {
         let done = Id([2; 32]);
         let all = vec![
             (old, snap(9, &[], None)),
-            (done, snap(9, &["t"], Some(old))),
+            (
+                done,
+                Snapshot {
+                    version: 1,
+                    ..snap(9, &["t"], Some(old))
+                },
+            ),
         ];
         let (_, s) = &all[0];
         assert_eq!(

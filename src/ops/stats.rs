@@ -2,17 +2,23 @@
 //! free once some snapshots are gone. Everything comes from trees and the index: no file
 //! content is ever read, and each tree is loaded once however many snapshots share it.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 use anyhow::Result;
 
 use crate::error::KlosetError;
-use crate::repo::blob_set::BlobSet;
 use crate::repo::id::Id;
 use crate::repo::snapshot::Snapshot;
-use crate::repo::tree::{Node, NodeKind, Tree};
-use crate::repo::walk::{batches, Visit, WalkOptions};
-use crate::repo::{BlobRef, IndexedRepo, Repo};
+
+use crate::repo::IndexedRepo;
+
+mod freed;
+mod tally;
+mod tree_graph;
+
+pub use freed::{would_free, Freed};
+use tally::{BlobTally, Contents};
+use tree_graph::{each_tree, TreeGraph};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -195,325 +201,11 @@ async fn raw_data(repo: &IndexedRepo, roots: Vec<Id>) -> Result<Stats> {
     })
 }
 
-/// Calls `each` with every distinct tree below `roots` and its id, a level at a time in
-/// batches (one coalesced read per pack per batch: few round trips, even on S3).
-async fn each_tree(
-    repo: &IndexedRepo,
-    roots: impl IntoIterator<Item = Id>,
-    mut each: impl FnMut(Id, &Tree),
-) -> Result<()> {
-    // One bit per indexed blob: a big store's trees are never held as a set of ids.
-    let mut seen = repo.blob_set();
-    let mut level: Vec<Id> = roots.into_iter().filter(|t| seen.insert(*t)).collect();
-    while !level.is_empty() {
-        let mut next = Vec::new();
-        for batch in batches(&level, |id| repo.tree_size(id)) {
-            for (id, tree) in repo.load_trees(batch.to_vec()).await? {
-                next.extend(subtrees(&tree).filter(|s| seen.insert(*s)));
-                each(id, &tree);
-            }
-        }
-        level = next;
-    }
-    Ok(())
-}
-
-fn subtrees(tree: &Tree) -> impl Iterator<Item = Id> + '_ {
-    tree.nodes
-        .iter()
-        .filter(|n| n.kind == NodeKind::Dir)
-        .filter_map(|n| n.subtree)
-}
-
-/// A regular file a restore writes: S3 keys whose newest entry is a delete marker are not.
-fn is_counted_file(n: &Node) -> bool {
-    n.kind == NodeKind::File && !n.is_deleted()
-}
-
-/// One file of several names (restic counts its size once per snapshot, each name as a file).
-fn hard_link(n: &Node) -> Option<(u64, u64)> {
-    (n.links > 1 && n.inode != 0).then_some((n.device, n.inode))
-}
-
-/// What one directory holds itself, its subdirectories by number.
-#[derive(Default)]
-struct TreeFacts {
-    files: u64,
-    /// Bytes of the files that are not hard links.
-    bytes: u64,
-    /// Hard-linked files: (device, inode) and size. Their bytes are added once per snapshot,
-    /// so they cannot go into a sum shared between snapshots.
-    links: Vec<((u64, u64), u64)>,
-    subtrees: Vec<u32>,
-}
-
-/// A subtree's files and bytes (hard links left out), and whether it holds hard links.
-#[derive(Clone, Copy, Default)]
-struct Sum {
-    files: u64,
-    bytes: u64,
-    linked: bool,
-}
-
-/// Every tree of the snapshots counted, numbered: trees are kept as a few numbers each, so a
-/// big store's directories fit where their trees would not.
-#[derive(Default)]
-struct TreeGraph {
-    number: HashMap<Id, u32>,
-    trees: Vec<TreeFacts>,
-}
-
-impl TreeGraph {
-    fn number_of(&mut self, id: Id) -> u32 {
-        let next = self.trees.len() as u32;
-        let n = *self.number.entry(id).or_insert(next);
-        if n == next {
-            self.trees.push(TreeFacts::default());
-        }
-        n
-    }
-
-    fn add(&mut self, id: Id, tree: &Tree) {
-        let mut facts = TreeFacts {
-            subtrees: subtrees(tree).map(|s| self.number_of(s)).collect(),
-            ..TreeFacts::default()
-        };
-        for n in tree.nodes.iter().filter(|n| is_counted_file(n)) {
-            facts.files += 1;
-            match hard_link(n) {
-                Some(link) => facts.links.push((link, n.size)),
-                None => facts.bytes += n.size,
-            }
-        }
-        let at = self.number_of(id) as usize;
-        self.trees[at] = facts;
-    }
-
-    /// The sum of every tree, children before parents, without recursion (directories nest
-    /// deeper than a stack allows).
-    fn sums(&self) -> Vec<Sum> {
-        let mut sums = vec![Sum::default(); self.trees.len()];
-        let mut entered = vec![false; self.trees.len()];
-        for start in 0..self.trees.len() {
-            if entered[start] {
-                continue;
-            }
-            // (tree, how many of its subtrees are handled); ids are content hashes, so there
-            // is no cycle, and marking trees on entry means a forged one cannot loop either.
-            let mut stack = vec![(start, 0usize)];
-            entered[start] = true;
-            while let Some((t, k)) = stack.last_mut() {
-                let (t, child) = (*t, self.trees[*t].subtrees.get(*k).copied());
-                *k += 1;
-                match child.map(|c| c as usize) {
-                    Some(c) if !entered[c] => {
-                        entered[c] = true;
-                        stack.push((c, 0));
-                    }
-                    Some(_) => {}
-                    None => {
-                        sums[t] = self.own_sum(t, &sums);
-                        stack.pop();
-                    }
-                }
-            }
-        }
-        sums
-    }
-
-    fn own_sum(&self, t: usize, sums: &[Sum]) -> Sum {
-        let f = &self.trees[t];
-        let mut s = Sum {
-            files: f.files,
-            bytes: f.bytes,
-            linked: !f.links.is_empty(),
-        };
-        for &c in &f.subtrees {
-            let c = sums[c as usize];
-            s.files += c.files;
-            s.bytes += c.bytes;
-            s.linked |= c.linked;
-        }
-        s
-    }
-
-    /// Files and bytes of the snapshot with root `root`: the shared sum, plus each hard-linked
-    /// file of it once.
-    fn restore_size(&self, sums: &[Sum], root: &Id) -> (u64, u64) {
-        let Some(&r) = self.number.get(root) else {
-            return (0, 0);
-        };
-        let s = sums[r as usize];
-        let links = match s.linked {
-            true => self.linked_bytes(sums, r),
-            false => 0,
-        };
-        (s.files, s.bytes + links)
-    }
-
-    /// Bytes of the distinct hard-linked files below `root`, walking only the subtrees that
-    /// hold some.
-    fn linked_bytes(&self, sums: &[Sum], root: u32) -> u64 {
-        let mut seen_links = HashSet::new();
-        let mut seen_trees = HashSet::from([root]);
-        let (mut stack, mut bytes) = (vec![root], 0);
-        while let Some(t) = stack.pop() {
-            let f = &self.trees[t as usize];
-            for (link, size) in &f.links {
-                if seen_links.insert(*link) {
-                    bytes += size;
-                }
-            }
-            for &c in &f.subtrees {
-                if sums[c as usize].linked && seen_trees.insert(c) {
-                    stack.push(c);
-                }
-            }
-        }
-        bytes
-    }
-}
-
-/// Distinct file contents, by their list of blobs (restic's key): equal lists are equal bytes.
-#[derive(Default)]
-struct Contents {
-    seen: HashSet<Id>,
-    files: u64,
-    bytes: u64,
-}
-
-impl Contents {
-    fn add(&mut self, n: &Node) {
-        if is_counted_file(n) && self.seen.insert(content_key(&n.content)) {
-            self.files += 1;
-            self.bytes += n.size;
-        }
-    }
-}
-
-/// A hash of the blob list: one small key a content, however many chunks it has.
-fn content_key(content: &[Id]) -> Id {
-    let mut h = blake3::Hasher::new();
-    content.iter().for_each(|b| {
-        h.update(&b.0);
-    });
-    Id(*h.finalize().as_bytes())
-}
-
-/// Blobs as stored (`length`: compressed, encrypted, padded) and as plaintext.
-#[derive(Default)]
-struct BlobTally {
-    blobs: u64,
-    stored: u64,
-    plain: u64,
-    /// Needed but in no index file.
-    missing: u64,
-}
-
-impl BlobTally {
-    fn add(&mut self, at: Option<BlobRef>) {
-        match at {
-            Some(at) => {
-                self.blobs += 1;
-                self.stored += u64::from(at.length);
-                self.plain += u64::from(at.raw_length);
-            }
-            None => self.missing += 1,
-        }
-    }
-}
-
-/// What a prune could reclaim: the blobs only removed snapshots need, as stored.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Freed {
-    pub bytes: u64,
-    pub blobs: u64,
-}
-
-/// For `forget --dry-run`: the blobs the snapshots `removed` need that no other snapshot of the
-/// store does. Snapshots are listed before the index is loaded, as prune does, so every one
-/// listed finds its blobs. An estimate: a prune frees whole packs, and partly used ones only
-/// when it repacks them.
-pub async fn would_free(repo: Repo, removed: &HashSet<Id>) -> Result<Freed> {
-    if removed.is_empty() {
-        return Ok(Freed::default());
-    }
-    let (list, repo) = repo.snapshots_then_index().await?;
-    if let Some((id, why)) = list.damaged.first() {
-        return Err(KlosetError::Usage(format!(
-            "snapshot {} does not open ({why}), so what it needs is unknown",
-            id.short()
-        ))
-        .into());
-    }
-    let (gone, kept): (Vec<_>, Vec<_>) = list.good.iter().partition(|(id, _)| removed.contains(id));
-    let mut needed = repo.blob_set();
-    crate::ops::reach::used_blobs(&repo, kept.iter().map(|(_, s)| s.tree), |b| {
-        needed.insert(b);
-    })
-    .await?;
-    let mut seen = repo.blob_set();
-    let mut tally = BlobTally::default();
-    let roots = gone.iter().map(|(_, s)| s.tree).collect();
-    blobs_not_in(&repo, roots, &needed, |b| {
-        if seen.insert(b) {
-            tally.add(repo.blob(&b));
-        }
-    })
-    .await?;
-    // A blob in no index file is in no pack a prune could delete: it frees nothing.
-    Ok(Freed {
-        bytes: tally.stored,
-        blobs: tally.blobs,
-    })
-}
-
-/// Like `reach::used_blobs`, leaving out what `kept` holds, and never entering a tree `kept`
-/// holds: all of that tree's blobs are in `kept` too, so only what changed is walked.
-async fn blobs_not_in(
-    repo: &IndexedRepo,
-    roots: Vec<Id>,
-    kept: &BlobSet<'_>,
-    mut found: impl FnMut(Id),
-) -> Result<()> {
-    let roots: Vec<(Vec<u8>, Id)> = roots
-        .into_iter()
-        .filter(|t| !kept.contains(t))
-        .map(|t| (b"/".to_vec(), t))
-        .collect();
-    roots.iter().for_each(|(_, t)| found(*t));
-    let opts = WalkOptions {
-        once: true,
-        tolerate: false,
-    };
-    repo.walk(roots, opts, |v| match v {
-        Visit::Node { node, .. } => {
-            node.blobs()
-                .filter(|b| !kept.contains(b))
-                .for_each(|b| found(*b));
-            match node.subtree {
-                Some(sub) if !kept.contains(&sub) => {
-                    found(sub);
-                    true
-                }
-                _ => false,
-            }
-        }
-        Visit::Pages { pages, .. } => {
-            pages
-                .iter()
-                .filter(|p| !kept.contains(p))
-                .for_each(|p| found(*p));
-            true
-        }
-        Visit::Broken { .. } => false,
-    })
-    .await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::repo::tree::{Node, NodeKind, Tree};
+    use crate::repo::BlobRef;
 
     fn id(n: u8) -> Id {
         Id([n; 32])

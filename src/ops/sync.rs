@@ -27,7 +27,7 @@ use crate::repo::commit::CommitRefs;
 use crate::repo::id::Id;
 use crate::repo::index::BlobKind;
 use crate::repo::is_damage;
-use crate::repo::snapshot::{copy_key, CopyKey, Snapshot};
+use crate::repo::snapshot::{lineage, Lineage, Snapshot};
 use crate::repo::tree::{NodeKind, Tree};
 use crate::repo::IndexedRepo;
 
@@ -86,8 +86,9 @@ pub async fn sync(
 /// before every commit).
 #[derive(Default)]
 struct Receiving {
-    /// Snapshot id -> what it is a copy of (None: it does not open; it is no copy of anything).
-    known: HashMap<Id, Option<CopyKey>>,
+    /// Snapshot id -> which snapshot and version it is (None: it does not open; it is no
+    /// copy of anything).
+    known: HashMap<Id, Option<Lineage>>,
     /// The latest listing: snapshot ids with the server's time.
     listed: Vec<(Id, chrono::DateTime<chrono::Utc>)>,
 }
@@ -100,7 +101,7 @@ impl Receiving {
                 continue;
             }
             let original = match to.load_snapshot(id).await {
-                Ok(s) => Some(copy_key(id, &s)),
+                Ok(s) => Some(lineage(id, &s)),
                 Err(e) if is_damage(&e) || is_gone(&e) => None,
                 Err(e) => return Err(e),
             };
@@ -109,17 +110,19 @@ impl Receiving {
         Ok(())
     }
 
-    fn holds(&self, original: &CopyKey) -> bool {
+    /// A copy of this version of the snapshot, or a newer version of it (a tag or rewrite
+    /// made there, or copied there): then this one is not wanted there.
+    fn holds(&self, wanted: &Lineage) -> bool {
         self.listed.iter().any(|(id, _)| {
-            self.known
-                .get(id)
-                .is_some_and(|k| k.as_ref() == Some(original))
+            self.known.get(id).is_some_and(|k| {
+                k.is_some_and(|k| k.first == wanted.first && k.version >= wanted.version)
+            })
         })
     }
 
     /// Of the copies of `original` listed, `mine` is the one to keep: the oldest by the
     /// server's time, the smallest id among equals. Two syncs that raced both keep that one.
-    fn first_copy(&self, original: &CopyKey, mine: &Id) -> bool {
+    fn first_copy(&self, original: &Lineage, mine: &Id) -> bool {
         self.listed
             .iter()
             .filter(|(id, _)| {
@@ -157,7 +160,7 @@ async fn run(
     };
     let mut wanted = Vec::new();
     for (id, snap) in snapshots {
-        match receiving.holds(&copy_key(&id, &snap)) {
+        match receiving.holds(&lineage(&id, &snap)) {
             true => outcome.already_there.push(id),
             false => wanted.push((id, snap)),
         }
@@ -228,7 +231,7 @@ async fn copy_one(
     copier.saver.writer.settle().await?;
     crate::kill_point::here("sync:uploaded");
     let original = snap.original.unwrap_or(id);
-    let key = copy_key(&id, &snap);
+    let key = lineage(&id, &snap);
     receiving.refresh(to).await?;
     if receiving.holds(&key) {
         return Ok(None);
@@ -379,8 +382,8 @@ mod tests {
     }
 
     /// What a copy of snapshot `n` is a copy of.
-    fn key(n: u8) -> CopyKey {
-        copy_key(&id(n), &crate::repo::snapshot::for_tests(0))
+    fn key(n: u8) -> Lineage {
+        lineage(&id(n), &crate::repo::snapshot::for_tests(0))
     }
 
     fn receiving(copies: &[(u8, i64, Option<u8>)]) -> Receiving {

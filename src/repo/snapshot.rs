@@ -40,10 +40,13 @@ pub struct Snapshot {
     pub tree: Id,
     #[serde(default)]
     pub parent: Option<Id>,
-    /// The snapshot this one stands for: where `sync` copied it from, or what `tag` or
-    /// `rewrite` replaced (see `copy_key`).
+    /// The snapshot this one stands for: where `sync` copied it from, or the first one of
+    /// those `tag` or `rewrite` replaced (see `lineage`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original: Option<Id>,
+    /// 0 for a snapshot as taken; each `tag` or `rewrite` makes the next version of it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub version: u32,
     pub summary: Summary,
     /// Fields of a newer kloset, kept as they are when `tag` or `rewrite` writes the snapshot
     /// again.
@@ -51,32 +54,19 @@ pub struct Snapshot {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// What makes two snapshots with the same `original` copies of one snapshot, restic's
-/// "similar snapshots": the same time, host, user, paths and tags, holding as much. A copy
-/// made by `sync` keeps all of these; `tag` and `rewrite` change one, so a new version of a
-/// snapshot is never taken for a copy of the old one (by sync, or by forget's policy).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct CopyKey {
-    original: Id,
-    time: DateTime<Utc>,
-    host: String,
-    user: String,
-    paths: Vec<String>,
-    tags: Vec<String>,
-    held: (u64, u64, u64),
+/// Which snapshot, and which version of it, a snapshot is: what sync and forget compare. A
+/// copy made by `sync` keeps both; `tag` and `rewrite` keep the first (`original`) and make
+/// the next version. A version is newer than every one of a smaller number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Lineage {
+    pub first: Id,
+    pub version: u32,
 }
 
-pub fn copy_key(id: &Id, s: &Snapshot) -> CopyKey {
-    let mut tags = s.tags.clone();
-    tags.sort();
-    CopyKey {
-        original: s.original.unwrap_or(*id),
-        time: s.time,
-        host: s.host.clone(),
-        user: s.user.clone(),
-        paths: s.paths.clone(),
-        tags,
-        held: (s.summary.files, s.summary.dirs, s.summary.bytes),
+pub fn lineage(id: &Id, s: &Snapshot) -> Lineage {
+    Lineage {
+        first: s.original.unwrap_or(*id),
+        version: s.version,
     }
 }
 
@@ -84,6 +74,10 @@ pub fn copy_key(id: &Id, s: &Snapshot) -> CopyKey {
 /// `time`, `hostname`, `username`, `paths`, `tags`, `tree`, `parent` (and `original` for a
 /// copy or a rewrite), plus kloset's own fields: `host` (the same as `hostname`), `source`,
 /// `source_key` and `summary`.
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 pub fn flat_json(id: &Id, s: &Snapshot) -> serde_json::Value {
     serde_json::json!({
         "id": id.to_string(),
@@ -92,6 +86,7 @@ pub fn flat_json(id: &Id, s: &Snapshot) -> serde_json::Value {
         "tree": s.tree.to_string(),
         "parent": s.parent.map(|p| p.to_string()),
         "original": s.original.map(|p| p.to_string()),
+        "version": s.version,
         "paths": s.paths,
         "hostname": s.host,
         "host": s.host,
@@ -117,6 +112,7 @@ pub fn for_tests(secs: i64) -> Snapshot {
         tree: Id([0; 32]),
         parent: None,
         original: None,
+        version: 0,
         summary: Summary::default(),
         extra: Default::default(),
     }
@@ -157,6 +153,7 @@ mod tests {
             tree: Id([1u8; 32]),
             parent: Some(Id([2u8; 32])),
             original: None,
+            version: 0,
             summary: Summary {
                 files: 3,
                 bytes: 100,
@@ -168,22 +165,16 @@ mod tests {
     }
 
     #[test]
-    fn a_copy_is_similar_and_a_new_version_is_not() {
+    fn a_copy_keeps_its_lineage_and_a_new_version_is_newer() {
         let (a, b) = (Id([5u8; 32]), Id([6u8; 32]));
-        let s = snap();
         let copy = Snapshot {
             original: Some(a),
             ..snap()
         };
-        assert_eq!(copy_key(&a, &s), copy_key(&b, &copy));
-        let retagged = Snapshot {
-            tags: vec!["keep".into()],
-            ..copy.clone()
-        };
-        assert_ne!(copy_key(&a, &s), copy_key(&b, &retagged));
-        let mut rewritten = copy;
-        rewritten.summary.files -= 1;
-        assert_ne!(copy_key(&a, &s), copy_key(&b, &rewritten));
+        assert_eq!(lineage(&a, &snap()), lineage(&b, &copy));
+        let next = Snapshot { version: 1, ..copy };
+        assert!(lineage(&b, &next) > lineage(&a, &snap()));
+        assert_eq!(lineage(&b, &next).first, a);
     }
 
     #[test]

@@ -176,6 +176,7 @@ mod tests {
                 tree: Id([0; 32]),
                 parent: None,
                 original: None,
+                version: 0,
                 summary: Summary::default(),
                 extra: Default::default(),
             },
