@@ -181,12 +181,20 @@ fn decide_counting_copies_once(policy: &Policy, members: &[(Id, Snapshot)]) -> V
             i
         })
         .collect();
+    // Every tag any copy or version carries counts for `--keep-tag`: versions made apart (two
+    // hosts tagging at once) are kept for any of them, never removed for one's lack.
+    let mut tags: Vec<Vec<String>> = vec![Vec::new(); representatives.len()];
+    for (m, &i) in members.iter().zip(&slot) {
+        for t in &m.1.tags {
+            if !tags[i].contains(t) {
+                tags[i].push(t.clone());
+            }
+        }
+    }
     let candidates: Vec<Candidate> = representatives
         .iter()
-        .map(|(_, s)| Candidate {
-            time: s.time,
-            tags: &s.tags,
-        })
+        .zip(&tags)
+        .map(|((_, s), tags)| Candidate { time: s.time, tags })
         .collect();
     let decisions = retention::apply(policy, &candidates);
     slot.into_iter().map(|i| decisions[i].clone()).collect()

@@ -73,6 +73,19 @@ fn first_original(id: Id, snap: &Snapshot) -> Id {
     snap.original.unwrap_or(id)
 }
 
+/// The version a replacement of `id` gets: past every version of it in the store, so that a
+/// change of an older version is still the newest (sync and forget go by the number).
+fn next_version(all: &[(Id, Snapshot)], id: Id, snap: &Snapshot) -> u32 {
+    let first = first_original(id, snap);
+    all.iter()
+        .filter(|(other, s)| first_original(*other, s) == first)
+        .map(|(_, s)| s.version)
+        .max()
+        .unwrap_or(snap.version)
+        .max(snap.version)
+        + 1
+}
+
 /// A replacement of `id` already in the store with this tree and these tags: a run cut
 /// short after its commit. Then only the old one's deletion is left to do.
 fn already_done(
@@ -87,7 +100,7 @@ fn already_done(
         .find(|(other, s)| {
             *other != id
                 && s.original == Some(original)
-                && s.version == snap.version + 1
+                && s.version > snap.version
                 && s.tree == tree
                 && s.tags == tags
                 && s.time == snap.time
@@ -103,7 +116,7 @@ pub async fn retag(
     chosen: &[(Id, Snapshot)],
     change: &TagChange,
 ) -> Result<Vec<Replaced>> {
-    let all = repo.snapshots().await?;
+    let mut all = repo.snapshots().await?;
     let mut out = Vec::new();
     for (id, snap) in chosen {
         let tags = change.apply(&snap.tags);
@@ -130,10 +143,13 @@ pub async fn retag(
                 let next = Snapshot {
                     tags,
                     original: Some(first_original(*id, snap)),
-                    version: snap.version + 1,
+                    version: next_version(&all, *id, snap),
                     ..snap.clone()
                 };
-                repo.commit(&next, &refs).await?
+                let new = repo.commit(&next, &refs).await?;
+                // Numbered past by the next change of the same snapshot in this run.
+                all.push((new, next));
+                new
             }
         };
         crate::kill_point::here("tag:committed");
@@ -237,7 +253,7 @@ async fn rewrite_one(
             let next = Snapshot {
                 tree: outcome.tree,
                 original: Some(first_original(id, snap)),
-                version: snap.version + 1,
+                version: next_version(all, id, snap),
                 summary,
                 ..snap.clone()
             };
@@ -389,6 +405,23 @@ mod tests {
             original,
             ..crate::repo::snapshot::for_tests(1_704_067_200)
         }
+    }
+
+    #[test]
+    fn a_change_of_an_older_version_is_numbered_past_the_newest() {
+        let old = Id([1; 32]);
+        let all = vec![
+            (old, snap(9, &[], None)),
+            (
+                Id([2; 32]),
+                Snapshot {
+                    version: 2,
+                    ..snap(9, &["x"], Some(old))
+                },
+            ),
+        ];
+        assert_eq!(next_version(&all, old, &all[0].1), 3);
+        assert_eq!(next_version(&all[..1], old, &all[0].1), 1);
     }
 
     #[test]

@@ -159,6 +159,15 @@ async fn run(
         ..Default::default()
     };
     let mut wanted = Vec::new();
+    // The newest version of a snapshot first: older ones are then held already, and their
+    // trees (with what a rewrite took out) are never copied.
+    let mut snapshots = snapshots;
+    snapshots.sort_by(|(a, x), (b, y)| {
+        (x.time, lineage(a, x).first)
+            .cmp(&(y.time, lineage(b, y).first))
+            .then(y.version.cmp(&x.version))
+            .then(a.cmp(b))
+    });
     for (id, snap) in snapshots {
         match receiving.holds(&lineage(&id, &snap)) {
             true => outcome.already_there.push(id),
@@ -227,6 +236,10 @@ async fn copy_one(
     id: Id,
     snap: Snapshot,
 ) -> Result<Option<Copied>> {
+    // A newer version copied by this run (or another) since the list was made.
+    if receiving.holds(&lineage(&id, &snap)) {
+        return Ok(None);
+    }
     let tree = copier.clone().copy_tree(snap.tree).await?;
     copier.saver.writer.settle().await?;
     crate::kill_point::here("sync:uploaded");

@@ -70,14 +70,14 @@ pub fn lineage(id: &Id, s: &Snapshot) -> Lineage {
     }
 }
 
-/// A snapshot as restic's `snapshots --json` writes one: a flat object with `id`, `short_id`,
-/// `time`, `hostname`, `username`, `paths`, `tags`, `tree`, `parent` (and `original` for a
-/// copy or a rewrite), plus kloset's own fields: `host` (the same as `hostname`), `source`,
-/// `source_key` and `summary`.
 fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
+/// A snapshot as restic's `snapshots --json` writes one: a flat object with `id`, `short_id`,
+/// `time`, `hostname`, `username`, `paths`, `tags`, `tree`, `parent` (and `original` for a
+/// copy or a new version), plus kloset's own fields: `host` (the same as `hostname`),
+/// `version`, `source`, `source_key` and `summary`.
 pub fn flat_json(id: &Id, s: &Snapshot) -> serde_json::Value {
     serde_json::json!({
         "id": id.to_string(),
