@@ -427,4 +427,22 @@ mod tests {
         let r = receiving(&[(7, 50, Some(9))]);
         assert!(r.holds(&key(9)));
     }
+
+    #[test]
+    fn a_newer_version_held_makes_older_ones_unwanted_and_not_newer_ones() {
+        let v = |version| Lineage {
+            first: id(9),
+            version,
+        };
+        let mut r = Receiving::default();
+        r.listed
+            .push((id(5), chrono::Utc.timestamp_opt(100, 0).unwrap()));
+        r.known.insert(id(5), Some(v(2)));
+        assert!(r.holds(&v(0)) && r.holds(&v(1)) && r.holds(&v(2)));
+        assert!(!r.holds(&v(3)), "a newer version is copied");
+        assert!(!r.holds(&Lineage {
+            first: id(8),
+            version: 0
+        }));
+    }
 }
