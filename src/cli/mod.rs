@@ -1,6 +1,7 @@
 //! Command-line front end: parse, dispatch, and the output of each command.
 
 pub mod args;
+mod export_cmds;
 pub mod lifecycle_cmds;
 mod opening;
 pub mod registry_cmds;

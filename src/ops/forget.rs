@@ -161,9 +161,10 @@ pub fn plan(
 }
 
 /// Copies and versions of one snapshot (the same `original`: two syncs or a sync and its
-/// source leave copies, tag and rewrite versions) count once: the policy sees the newest
-/// version of each (its tags, for `--keep-tag`), and every copy and version follows its
-/// decision, so that a restore point is kept or removed whole.
+/// source leave copies, tag and rewrite versions) count once: the policy sees the newest in
+/// time of each (a planted version dated long ago cannot make a restore point look old) with
+/// the tags of all, and every copy and version follows its decision, so that a restore point
+/// is kept or removed whole.
 fn decide_counting_copies_once(policy: &Policy, members: &[(Id, Snapshot)]) -> Vec<Decision> {
     let origin = |(id, s): &(Id, Snapshot)| s.original.unwrap_or(*id);
     let mut first_of: std::collections::HashMap<Id, usize> = Default::default();
@@ -175,9 +176,6 @@ fn decide_counting_copies_once(policy: &Policy, members: &[(Id, Snapshot)]) -> V
                 representatives.push(m);
                 representatives.len() - 1
             });
-            if m.1.version > representatives[i].1.version {
-                representatives[i] = m;
-            }
             i
         })
         .collect();

@@ -12,6 +12,7 @@ use anyhow::Result;
 use futures::future::BoxFuture;
 
 use crate::archive::saver::BlobSaver;
+use crate::error::KlosetError;
 use crate::filter::Patterns;
 use crate::repo::commit::CommitRefs;
 use crate::repo::id::Id;
@@ -75,7 +76,7 @@ fn first_original(id: Id, snap: &Snapshot) -> Id {
 
 /// The version a replacement of `id` gets: past every version of it in the store, so that a
 /// change of an older version is still the newest (sync and forget go by the number).
-fn next_version(all: &[(Id, Snapshot)], id: Id, snap: &Snapshot) -> u32 {
+fn next_version(all: &[(Id, Snapshot)], id: Id, snap: &Snapshot) -> Result<u32> {
     let first = first_original(id, snap);
     all.iter()
         .filter(|(other, s)| first_original(*other, s) == first)
@@ -83,7 +84,14 @@ fn next_version(all: &[(Id, Snapshot)], id: Id, snap: &Snapshot) -> u32 {
         .max()
         .unwrap_or(snap.version)
         .max(snap.version)
-        + 1
+        .checked_add(1)
+        .ok_or_else(|| {
+            KlosetError::Integrity(format!(
+                "snapshot {} has a version that cannot grow (a planted or damaged snapshot): remove it with 'kloset rm'",
+                id.short()
+            ))
+            .into()
+        })
 }
 
 /// A replacement of `id` already in the store with this tree and these tags: a run cut
@@ -143,7 +151,7 @@ pub async fn retag(
                 let next = Snapshot {
                     tags,
                     original: Some(first_original(*id, snap)),
-                    version: next_version(&all, *id, snap),
+                    version: next_version(&all, *id, snap)?,
                     ..snap.clone()
                 };
                 let new = repo.commit(&next, &refs).await?;
@@ -175,7 +183,7 @@ pub async fn rewrite(
     chosen: &[(Id, Snapshot)],
     opts: &RewriteOptions,
 ) -> Result<Vec<Replaced>> {
-    let all = repo.snapshots().await?;
+    let mut all = repo.snapshots().await?;
     let (saver, uploader) = BlobSaver::start(repo.clone(), opts.concurrency, opts.dry_run);
     let rewriter = Arc::new(Rewriter {
         repo: repo.clone(),
@@ -186,7 +194,7 @@ pub async fn rewrite(
     let mut out = Vec::new();
     let mut result = Ok(());
     for (id, snap) in chosen {
-        match rewrite_one(&rewriter, &all, *id, snap, opts).await {
+        match rewrite_one(&rewriter, &mut all, *id, snap, opts).await {
             Ok(r) => out.push(r),
             Err(e) => {
                 result = Err(e);
@@ -203,7 +211,7 @@ pub async fn rewrite(
 
 async fn rewrite_one(
     rewriter: &Arc<Rewriter>,
-    all: &[(Id, Snapshot)],
+    all: &mut Vec<(Id, Snapshot)>,
     id: Id,
     snap: &Snapshot,
     opts: &RewriteOptions,
@@ -253,11 +261,14 @@ async fn rewrite_one(
             let next = Snapshot {
                 tree: outcome.tree,
                 original: Some(first_original(id, snap)),
-                version: next_version(all, id, snap),
+                version: next_version(all, id, snap)?,
                 summary,
                 ..snap.clone()
             };
-            repo.commit(&next, &refs).await?
+            let new = repo.commit(&next, &refs).await?;
+            // Numbered past by the next change of the same snapshot in this run.
+            all.push((new, next));
+            new
         }
     };
     r.new = Some(new);
@@ -420,8 +431,19 @@ mod tests {
                 },
             ),
         ];
-        assert_eq!(next_version(&all, old, &all[0].1), 3);
-        assert_eq!(next_version(&all[..1], old, &all[0].1), 1);
+        assert_eq!(next_version(&all, old, &all[0].1).unwrap(), 3);
+        assert_eq!(next_version(&all[..1], old, &all[0].1).unwrap(), 1);
+        let planted = vec![(
+            Id([3; 32]),
+            Snapshot {
+                version: u32::MAX,
+                ..snap(9, &[], Some(old))
+            },
+        )];
+        assert!(
+            next_version(&planted, old, &all[0].1).is_err(),
+            "no overflow"
+        );
     }
 
     #[test]

@@ -160,7 +160,6 @@ fn safe_name(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::repo::snapshot::Summary;
 
     fn snap(n: u8, time: &str, host: &str, tags: &[&str]) -> (Id, Snapshot) {
         (
@@ -168,17 +167,9 @@ mod tests {
             Snapshot {
                 time: time.parse().unwrap(),
                 host: host.into(),
-                user: "me".into(),
                 source: "/srv".into(),
-                source_key: "fs:h:/srv".into(),
-                paths: vec![],
                 tags: tags.iter().map(|t| t.to_string()).collect(),
-                tree: Id([0; 32]),
-                parent: None,
-                original: None,
-                version: 0,
-                summary: Summary::default(),
-                extra: Default::default(),
+                ..crate::repo::snapshot::for_tests(0)
             },
         )
     }
